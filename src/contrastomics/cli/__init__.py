@@ -1,0 +1,50 @@
+"""The ``contrastomics`` command line.
+
+Each method has its own sub-command module (``cli/gsfm.py``...), imported lazily so that
+``contrastomics --help`` stays fast. Every :class:`~contrastomics.errors.InputError` is printed as
+one line ``error: FILE:LINE: problem`` with exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+
+import typer
+from rich.console import Console
+
+from ..errors import InputError
+
+console = Console(stderr=True)
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Contrastive learning on gene sets, pathway text, interactions and spatial data.")
+
+
+def _register() -> None:
+    from . import cal, cluster, comtip, gsfm, gtclip
+
+    app.add_typer(gsfm.app, name="gsfm", help="GSFM gene set foundation model: train, embed, predict.")
+    app.add_typer(gtclip.app, name="gtclip", help="gtCLIP: align gene sets with pathway text.")
+    app.add_typer(cal.app, name="cal", help="CAL: contrastive association learning on interactions.")
+    app.add_typer(comtip.app, name="comtip", help="CoMTIP: image / gene-text pretraining for spatial data.")
+    cluster.register(app)
+
+
+def _showwarning(message, category, filename, lineno, file=None, line=None):
+    console.print(f"[yellow]warning:[/yellow] {message}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``contrastomics`` script."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    warnings.showwarning = _showwarning
+    _register()
+    try:
+        app(args=argv, standalone_mode=True)
+    except InputError as e:
+        console.print(f"[red]error:[/red] {e}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/red]")
+        sys.exit(130)

@@ -1,0 +1,413 @@
+"""Gene-set libraries: one type for every source (GMT, OBO+GAF, MSigDB tables, Enrichr).
+
+A :class:`GeneSetLibrary` holds, for ``n_sets`` gene sets, their term ids, names, descriptions and
+source collection, and a sparse ``(n_sets, n_genes)`` 0/1 membership matrix over a gene
+vocabulary ``genes``. Everything downstream (GSFM, gtCLIP, clustering) reads this type.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..errors import InputError
+from .io import atomic_write, open_text
+
+log = logging.getLogger(__name__)
+
+
+def normalize_symbol(symbol: str) -> str:
+    """Canonical form used to match gene symbols: stripped, upper-case.
+
+    Human symbols are upper-case except for a few (``C1orf112``); matching is done on this key and
+    the library keeps the spelling of its vocabulary.
+    """
+    return symbol.strip().upper()
+
+
+@dataclass
+class GeneSetLibrary:
+    """A collection of gene sets over one gene vocabulary.
+
+    Attributes
+    ----------
+    terms
+        Term ids, unique (``GO:0006915``, ``HALLMARK_APOPTOSIS``).
+    names
+        Human-readable names (``apoptotic process``).
+    descriptions
+        Free-text descriptions ("" when the source has none).
+    collections
+        Source collection of each set (``GO_BP``, ``C2:CP:REACTOME``...).
+    genes
+        Gene vocabulary: column ``j`` of ``membership`` is ``genes[j]``.
+    membership
+        ``(n_sets, n_genes)`` CSR matrix, float32 0/1.
+    """
+
+    terms: list[str]
+    names: list[str]
+    descriptions: list[str]
+    collections: list[str]
+    genes: list[str]
+    membership: sp.csr_matrix
+    name: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(self.terms)
+        for attr in ("names", "descriptions", "collections"):
+            if len(getattr(self, attr)) != n:
+                raise ValueError(f"{attr} has {len(getattr(self, attr))} entries for {n} terms")
+        self.membership = sp.csr_matrix(self.membership, dtype=np.float32)
+        if self.membership.shape != (n, len(self.genes)):
+            raise ValueError(f"membership shape {self.membership.shape} != ({n}, {len(self.genes)})")
+        self.membership.sum_duplicates()
+        self.membership.data[:] = 1.0
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_gene_sets(
+        cls,
+        sets: Mapping[str, Iterable[str]],
+        *,
+        names: Mapping[str, str] | None = None,
+        descriptions: Mapping[str, str] | None = None,
+        collection: str | Mapping[str, str] = "",
+        genes: Sequence[str] | None = None,
+        name: str = "",
+    ) -> "GeneSetLibrary":
+        """Build a library from ``{term: genes}``.
+
+        With ``genes`` given, the vocabulary is fixed and genes outside it are counted in
+        ``meta['unknown_genes']`` (matched case-insensitively); otherwise the vocabulary is the
+        sorted union of all genes.
+        """
+        terms = list(sets)
+        gene_lists = [list(dict.fromkeys(g.strip() for g in sets[t] if g and g.strip())) for t in terms]
+        if genes is None:
+            vocab = sorted({g for gl in gene_lists for g in gl})
+        else:
+            vocab = list(genes)
+        lookup = {g: i for i, g in enumerate(vocab)}
+        lookup_norm = {}
+        for i, g in enumerate(vocab):
+            lookup_norm.setdefault(normalize_symbol(g), i)
+        rows, cols = [], []
+        unknown: Counter = Counter()
+        for r, gl in enumerate(gene_lists):
+            for g in gl:
+                j = lookup.get(g)
+                if j is None:
+                    j = lookup_norm.get(normalize_symbol(g))
+                if j is None:
+                    unknown[g] += 1
+                    continue
+                rows.append(r)
+                cols.append(j)
+        mat = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (np.asarray(rows, np.int64), np.asarray(cols, np.int64))),
+            shape=(len(terms), len(vocab)),
+        )
+        names = names or {}
+        descriptions = descriptions or {}
+        coll = [collection.get(t, "") for t in terms] if isinstance(collection, Mapping) else [collection] * len(terms)
+        lib = cls(
+            terms=terms,
+            names=[names.get(t, t) for t in terms],
+            descriptions=[descriptions.get(t, "") or "" for t in terms],
+            collections=coll,
+            genes=vocab,
+            membership=mat,
+            name=name,
+        )
+        if unknown:
+            lib.meta["unknown_genes"] = dict(unknown)
+        return lib
+
+    # ------------------------------------------------------------------ basics
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __repr__(self) -> str:
+        return (f"GeneSetLibrary(name={self.name!r}, n_sets={len(self)}, n_genes={len(self.genes)}, "
+                f"nnz={self.membership.nnz})")
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Number of genes in each set, shape ``(n_sets,)``."""
+        return np.diff(self.membership.indptr)
+
+    @property
+    def gene_sets(self) -> list[list[str]]:
+        """Gene symbols of each set (vocabulary order)."""
+        g = np.asarray(self.genes, dtype=object)
+        m = self.membership
+        return [list(g[m.indices[m.indptr[i]:m.indptr[i + 1]]]) for i in range(len(self))]
+
+    def genes_of(self, term: str) -> list[str]:
+        """Gene symbols of one set."""
+        return self._genes_row(self.index(term))
+
+    def _genes_row(self, i: int) -> list[str]:
+        m = self.membership
+        return [self.genes[j] for j in m.indices[m.indptr[i]:m.indptr[i + 1]]]
+
+    def index(self, term: str) -> int:
+        try:
+            return self._term_index()[term]
+        except KeyError:
+            raise KeyError(f"term {term!r} not in library {self.name!r}") from None
+
+    def _term_index(self) -> dict[str, int]:
+        cache = self.meta.get("_term_index")
+        if cache is None or len(cache) != len(self.terms):
+            cache = {t: i for i, t in enumerate(self.terms)}
+            self.meta["_term_index"] = cache
+        return cache
+
+    def texts(self, mode: str = "both") -> list[str]:
+        """Text of each set for a text encoder.
+
+        ``mode``: ``"both"`` (name + ". " + description), ``"title"`` or ``"description"``.
+        An empty description falls back to the name, an empty name to the humanised term id.
+        """
+        out = []
+        for t, n, d in zip(self.terms, self.names, self.descriptions):
+            title = n if n and n != t else humanize_term(t)
+            d = d if d and not d.startswith("http") else ""
+            if mode == "title":
+                out.append(title)
+            elif mode == "description":
+                out.append(d or title)
+            elif mode == "both":
+                out.append(f"{title}. {d}" if d else title)
+            else:
+                raise InputError(f"unknown text mode {mode!r}; choose both, title or description")
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per set: term, name, description, collection, size."""
+        return pd.DataFrame({"term": self.terms, "name": self.names, "description": self.descriptions,
+                             "collection": self.collections, "size": self.sizes})
+
+    # ------------------------------------------------------------------ transforms
+    def subset(self, idx: Sequence[int] | np.ndarray) -> "GeneSetLibrary":
+        """Rows ``idx`` (ints or a boolean mask), same vocabulary."""
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
+        return GeneSetLibrary(pick(self.terms), pick(self.names), pick(self.descriptions), pick(self.collections),
+                              list(self.genes), self.membership[idx], self.name,
+                              {k: v for k, v in self.meta.items() if not k.startswith("_")})
+
+    def filter_size(self, min_size: int = 5, max_size: int = 500) -> "GeneSetLibrary":
+        """Keep sets with ``min_size <= size <= max_size`` genes."""
+        s = self.sizes
+        return self.subset((s >= min_size) & (s <= max_size))
+
+    def deduplicate(self) -> "GeneSetLibrary":
+        """Drop sets whose gene content is identical to an earlier set; the count goes to
+        ``meta['n_duplicates_dropped']``."""
+        seen: dict[bytes, int] = {}
+        keep = []
+        m = self.membership
+        for i in range(len(self)):
+            key = np.sort(m.indices[m.indptr[i]:m.indptr[i + 1]]).tobytes()
+            if key not in seen:
+                seen[key] = i
+                keep.append(i)
+        out = self.subset(keep)
+        out.meta["n_duplicates_dropped"] = len(self) - len(keep)
+        return out
+
+    def with_vocabulary(self, genes: Sequence[str], min_size: int = 1) -> "GeneSetLibrary":
+        """Re-express membership over another vocabulary (case-insensitive match).
+
+        Genes not in ``genes`` are dropped and counted in ``meta['unknown_genes']``
+        (``{symbol: n_sets}``); sets left with fewer than ``min_size`` genes are dropped and
+        counted in ``meta['n_sets_dropped_unknown']``.
+        """
+        lookup = {}
+        for i, g in enumerate(genes):
+            lookup.setdefault(normalize_symbol(g), i)
+        col_map = np.array([lookup.get(normalize_symbol(g), -1) for g in self.genes], dtype=np.int64)
+        m = self.membership.tocoo()
+        ok = col_map[m.col] >= 0
+        mat = sp.csr_matrix((m.data[ok], (m.row[ok], col_map[m.col[ok]])), shape=(len(self), len(genes)))
+        counts = np.asarray(self.membership.sum(axis=0)).ravel()
+        unknown = {self.genes[j]: int(counts[j]) for j in np.flatnonzero(col_map < 0) if counts[j] > 0}
+        lib = GeneSetLibrary(list(self.terms), list(self.names), list(self.descriptions), list(self.collections),
+                             list(genes), mat, self.name, {k: v for k, v in self.meta.items() if not k.startswith("_")})
+        lib.meta["unknown_genes"] = unknown
+        keep = lib.sizes >= min_size
+        if not keep.all():
+            lib = lib.subset(keep)
+            lib.meta["n_sets_dropped_unknown"] = int((~keep).sum())
+        return lib
+
+    @staticmethod
+    def concat(libraries: Sequence["GeneSetLibrary"], name: str = "") -> "GeneSetLibrary":
+        """Stack libraries over the union of their vocabularies. Term ids must stay unique:
+        a clash is prefixed with the library name."""
+        vocab = sorted({g for lib in libraries for g in lib.genes})
+        parts, terms, names, descs, colls = [], [], [], [], []
+        seen: set[str] = set()
+        for lib in libraries:
+            re_lib = lib.with_vocabulary(vocab, min_size=0)
+            parts.append(re_lib.membership)
+            for t in lib.terms:
+                t2 = t if t not in seen else f"{lib.name}:{t}"
+                seen.add(t2)
+                terms.append(t2)
+            names += lib.names
+            descs += lib.descriptions
+            colls += [c or lib.name for c in lib.collections]
+        mat = sp.vstack(parts).tocsr() if parts else sp.csr_matrix((0, len(vocab)), dtype=np.float32)
+        return GeneSetLibrary(terms, names, descs, colls, vocab, mat, name)
+
+    # ------------------------------------------------------------------ similarity
+    def jaccard(self, other: "GeneSetLibrary | None" = None) -> np.ndarray:
+        """Dense gene Jaccard between this library's sets and ``other``'s (same vocabulary),
+        shape ``(len(self), len(other))``. For large libraries use :func:`jaccard_sparse`."""
+        a = self.membership
+        b = a if other is None else other.membership
+        if b.shape[1] != a.shape[1]:
+            raise ValueError("libraries must share a vocabulary; use with_vocabulary() first")
+        return jaccard_dense(a, b)
+
+
+def jaccard_dense(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
+    """Jaccard similarity of 0/1 rows of ``a`` ``(n, g)`` against rows of ``b`` ``(m, g)``."""
+    inter = np.asarray((a @ b.T).todense(), dtype=np.float32)
+    sa = np.asarray(a.sum(axis=1), dtype=np.float32).reshape(-1, 1)
+    sb = np.asarray(b.sum(axis=1), dtype=np.float32).reshape(1, -1)
+    union = sa + sb - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def overlap_coefficient_dense(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
+    """Overlap coefficient |A & B| / min(|A|, |B|) of rows of ``a`` against rows of ``b``."""
+    inter = np.asarray((a @ b.T).todense(), dtype=np.float32)
+    sa = np.asarray(a.sum(axis=1), dtype=np.float32).reshape(-1, 1)
+    sb = np.asarray(b.sum(axis=1), dtype=np.float32).reshape(1, -1)
+    denom = np.minimum(sa, sb)
+    return np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
+
+
+_PREFIXES = re.compile(r"^(HALLMARK|KEGG|REACTOME|BIOCARTA|PID|WP|GOBP|GOMF|GOCC|GO|HP|WIKIPATHWAYS|KEGG_MEDICUS)_")
+
+
+def humanize_term(term: str) -> str:
+    """Readable text from a term id: ``HALLMARK_E2F_TARGETS`` -> ``E2F targets``,
+    ``GOBP_DNA_REPAIR`` -> ``DNA repair``, ``apoptotic process (GO:0006915)`` -> unchanged text part."""
+    t = term.strip()
+    t = re.sub(r"\s*\((GO|R-HSA|WP|HP|DOID)[:\-_][^)]*\)\s*$", "", t)
+    if " " in t:
+        return t
+    t = _PREFIXES.sub("", t)
+    words = [w for w in re.split(r"[_\s]+", t) if w]
+    out = []
+    for w in words:
+        # keep acronyms/gene symbols (E2F, DNA, TNFA, MYC); lower-case plain words
+        if len(w) > 1 and (any(c.isdigit() for c in w) or len(w) <= 4 and w.isupper() and w not in _COMMON_WORDS):
+            out.append(w)
+        else:
+            out.append(w.lower())
+    s = " ".join(out)
+    return s[:1].upper() + s[1:] if s else term
+
+
+_COMMON_WORDS = {"AND", "OF", "THE", "IN", "TO", "BY", "VIA", "UP", "DN", "CELL", "LATE", "EARLY", "FROM",
+                 "WITH", "INTO", "ON", "FOR", "OR", "NOT", "BONE", "GENE", "LIKE", "TYPE", "HEME", "BILE",
+                 "ACID", "FATE", "MASS", "SIZE", "BODY", "LUNG", "SKIN", "LIVER", "ROLE", "LOSS", "GAIN",
+                 "HIGH", "LOW", "FAT", "ZINC", "IRON", "IONS", "SALT", "HEAT", "COLD", "SPERM", "EGG"}
+
+
+# ---------------------------------------------------------------------- GMT
+def read_gmt(
+    path: str | Path,
+    *,
+    collection: str | None = None,
+    on_duplicate: str = "error",
+    name: str | None = None,
+) -> GeneSetLibrary:
+    """Read a GMT file: ``name<TAB>description<TAB>gene<TAB>gene...`` per line.
+
+    gzip is detected from the bytes, whatever the suffix. Lines with no genes are skipped with one
+    warning that counts them; a line with a single field, an empty file or a file with no gene set
+    raises :class:`InputError` naming the file and line. Duplicate set names: identical content is
+    dropped with a warning; differing content raises (``on_duplicate='error'``) or keeps the first
+    (``'first'``) or renames (``'rename'``: ``NAME#2``).
+    """
+    path = Path(path)
+    sets: dict[str, list[str]] = {}
+    descs: dict[str, str] = {}
+    lines_of: dict[str, int] = {}
+    n_empty, n_dup_same, n_dup_diff = 0, 0, 0
+    with open_text(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            line = raw.rstrip("\r\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) < 2:
+                raise InputError(
+                    "not a GMT line: expected 'name<TAB>description<TAB>genes...', found "
+                    f"{len(fields)} tab-separated field(s)", path, lineno)
+            term = fields[0].strip()
+            if not term:
+                raise InputError("gene set with an empty name", path, lineno)
+            genes = list(dict.fromkeys(g.split(",")[0].strip() for g in fields[2:] if g.strip()))
+            if not genes:
+                n_empty += 1
+                continue
+            if term in sets:
+                if set(sets[term]) == set(genes):
+                    n_dup_same += 1
+                    continue
+                n_dup_diff += 1
+                if on_duplicate == "error":
+                    raise InputError(f"duplicate gene set name {term!r} (first on line {lines_of[term]}) with "
+                                     "different genes; pass on_duplicate='first' or 'rename'", path, lineno)
+                if on_duplicate == "first":
+                    continue
+                k = 2
+                while f"{term}#{k}" in sets:
+                    k += 1
+                term = f"{term}#{k}"
+            sets[term] = genes
+            descs[term] = fields[1].strip()
+            lines_of[term] = lineno
+    if not sets:
+        raise InputError("no gene set with at least one gene in this GMT file", path)
+    if n_empty:
+        warnings.warn(f"{path}: skipped {n_empty} gene set(s) with no genes", stacklevel=2)
+    if n_dup_same:
+        warnings.warn(f"{path}: dropped {n_dup_same} repeated gene set(s) (same name, same genes)", stacklevel=2)
+    if n_dup_diff and on_duplicate != "error":
+        warnings.warn(f"{path}: {n_dup_diff} duplicate set name(s) with different genes ({on_duplicate})",
+                      stacklevel=2)
+    lib_name = name or path.name.split(".gmt")[0]
+    descriptions = {t: ("" if d.lower() in {"na", "none", ""} else d) for t, d in descs.items()}
+    lib = GeneSetLibrary.from_gene_sets(sets, descriptions=descriptions, collection=collection or lib_name,
+                                        name=lib_name)
+    lib.meta.update(source=str(path), n_empty_sets_skipped=n_empty)
+    return lib
+
+
+def write_gmt(library: GeneSetLibrary, path: str | Path) -> None:
+    """Write ``library`` as GMT (description column = description, else name), atomically."""
+    with atomic_write(path) as fh:
+        for term, name, desc, genes in zip(library.terms, library.names, library.descriptions, library.gene_sets):
+            d = (desc or name or "na").replace("\t", " ").replace("\n", " ")
+            fh.write("\t".join([term, d, *genes]) + "\n")

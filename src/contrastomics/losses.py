@@ -1,0 +1,103 @@
+"""Contrastive losses shared by gtCLIP, CAL and CoMTIP.
+
+All losses take L2-normalised features ``(batch, dim)`` from two towers and a logit scale
+(``1 / temperature``). Under DDP, :func:`gather_features` concatenates features from every rank
+(keeping the gradient of the local shard) so that each rank sees the whole global batch of
+negatives, as open_clip's ``ClipLoss`` does.
+"""
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def gather_features(x: torch.Tensor) -> torch.Tensor:
+    """All-gather ``x`` ``(b, d)`` across ranks -> ``(world * b, d)``; the local slice keeps its
+    gradient. Identity when not distributed."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return x
+    parts = [torch.zeros_like(x) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, x.detach().contiguous())
+    parts[dist.get_rank()] = x
+    return torch.cat(parts, dim=0)
+
+
+def info_nce(a: torch.Tensor, b: torch.Tensor, logit_scale: torch.Tensor | float,
+             targets: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE between paired rows of ``a`` and ``b`` (both ``(n, d)``, normalised).
+
+    ``logits = logit_scale * a @ b.T``; the loss is the mean of the a->b and b->a cross-entropies.
+    With ``targets`` ``(n, n)`` (rows summing to 1) it is the soft-target version; the b->a
+    direction uses ``targets.T`` renormalised by row.
+    """
+    logits = logit_scale * a @ b.T
+    if targets is None:
+        labels = torch.arange(a.shape[0], device=a.device)
+        return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+    t_ab = targets / targets.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    t_ba = targets.T / targets.T.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    loss_ab = -(t_ab * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    loss_ba = -(t_ba * F.log_softmax(logits.T, dim=1)).sum(dim=1).mean()
+    return 0.5 * (loss_ab + loss_ba)
+
+
+def jaccard_matrix(m: torch.Tensor) -> torch.Tensor:
+    """Jaccard similarity between the rows of a 0/1 matrix ``m`` ``(n, g)`` (dense or sparse)."""
+    inter = (m @ m.T).to_dense() if m.is_sparse else m @ m.T
+    size = torch.diagonal(inter)
+    union = size[:, None] + size[None, :] - inter
+    return torch.where(union > 0, inter / union.clamp_min(1e-12), torch.zeros_like(inter))
+
+
+def overlap_coefficient_matrix(m: torch.Tensor) -> torch.Tensor:
+    """Overlap coefficient |A & B| / min(|A|, |B|) between rows of a 0/1 matrix ``(n, g)``."""
+    inter = (m @ m.T).to_dense() if m.is_sparse else m @ m.T
+    size = torch.diagonal(inter)
+    denom = torch.minimum(size[:, None], size[None, :])
+    return torch.where(denom > 0, inter / denom.clamp_min(1e-12), torch.zeros_like(inter))
+
+
+def soft_targets(similarity: torch.Tensor, overlap_weight: float) -> torch.Tensor:
+    """Targets ``(1 - w) * I + w * rownorm(S)`` with the diagonal of ``S`` excluded.
+
+    Rows whose off-diagonal similarities are all zero keep all their mass on the identity.
+    """
+    n = similarity.shape[0]
+    eye = torch.eye(n, device=similarity.device, dtype=similarity.dtype)
+    s = similarity * (1 - eye)
+    rs = s.sum(dim=1, keepdim=True)
+    has = rs > 0
+    s = torch.where(has, s / rs.clamp_min(1e-12), torch.zeros_like(s))
+    w = overlap_weight * has.to(similarity.dtype)
+    return (1 - w) * eye + w * s
+
+
+class ClipLoss(nn.Module):
+    """Symmetric InfoNCE over the global batch, optionally with gene-overlap soft targets.
+
+    Parameters
+    ----------
+    overlap_weight
+        ``w`` in ``T = (1 - w) I + w rownorm(S)``; 0 gives hard (identity) targets.
+    similarity
+        ``"jaccard"`` or ``"overlap"`` (overlap coefficient) between the batch's gene sets.
+    """
+
+    def __init__(self, overlap_weight: float = 0.0, similarity: str = "jaccard"):
+        super().__init__()
+        if similarity not in {"jaccard", "overlap"}:
+            raise ValueError("similarity must be 'jaccard' or 'overlap'")
+        self.overlap_weight = overlap_weight
+        self.similarity = similarity
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor, logit_scale: torch.Tensor,
+                membership: torch.Tensor | None = None) -> torch.Tensor:
+        a, b = gather_features(a), gather_features(b)
+        targets = None
+        if self.overlap_weight > 0 and membership is not None:
+            m = gather_features(membership.to_dense() if membership.is_sparse else membership)
+            sim = jaccard_matrix(m) if self.similarity == "jaccard" else overlap_coefficient_matrix(m)
+            targets = soft_targets(sim, self.overlap_weight)
+        return info_nce(a, b, logit_scale, targets)

@@ -1,0 +1,1 @@
+"""Models: one module per method (gsfm, text, gtclip, cal, comtip)."""
