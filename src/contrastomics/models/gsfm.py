@@ -1,0 +1,460 @@
+"""GSFM: gene set foundation model (paper 001; MaayanLab/gsfm).
+
+An MLP autoencoder over gene sets. The encoder maps a gene set (a multi-hot vector over the gene
+vocabulary) to a ``d_model`` embedding (published: vocab -> 512 -> 256, ReLU, dropout 0.2); the
+decoder maps it back to one logit per vocabulary gene (256 -> 256 -> vocab) and is trained with
+binary cross-entropy. The bottleneck is the gene-set embedding; decoder logits rank every gene for
+membership (gene-set completion, gene-function prediction).
+
+The first layer reads the gene set sparsely: it sums the weight rows of the set's genes
+(``F.embedding_bag``), which equals ``Linear(multi_hot)`` without building a dense
+``(batch, vocab)`` input.
+
+Checkpoints use the official ``maayanlab/gsfm*`` layout (``model.safetensors`` with
+``encoder.layers.{0,3}`` / ``decoder.layers.{0,3}``, ``config.json``, ``vocab.txt`` whose first two
+tokens are ``<unk>`` and ``<pad>``), so official checkpoints load here and ours load there.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..errors import InputError
+
+SPECIAL_TOKENS = ("<unk>", "<pad>")
+
+
+@dataclass
+class GSFMConfig:
+    """GSFM hyper-parameters.
+
+    ``hidden_dims``: encoder widths between the vocabulary and ``d_model`` (published ``(512,)``);
+    ``decoder_hidden_dims``: decoder widths between ``d_model`` and the vocabulary (``(256,)``).
+    ``partition``: fraction of each set's genes fed as input during training (the rest is the
+    denoising target; 1.0 = plain autoencoder). ``weighted_loss``: ``none`` (BCE over every gene
+    against the whole set), ``unseen`` (BCE only over genes not in the input part) or ``balance``
+    (positives up-weighted by ``n_negative / n_positive`` per set).
+    """
+
+    vocab_size: int
+    d_model: int = 256
+    hidden_dims: tuple[int, ...] = (512,)
+    decoder_hidden_dims: tuple[int, ...] = (256,)
+    dropout: float = 0.2
+    partition: float = 0.8
+    weighted_loss: str = "none"
+    sparse_input: bool = True
+    model_type: str = "gsfm"
+
+    def __post_init__(self):
+        self.hidden_dims = tuple(int(h) for h in self.hidden_dims)
+        self.decoder_hidden_dims = tuple(int(h) for h in self.decoder_hidden_dims)
+        if self.weighted_loss not in {"none", "unseen", "balance"}:
+            raise InputError(f"weighted_loss must be none, unseen or balance, not {self.weighted_loss!r}")
+        if not 0 < self.partition <= 1:
+            raise InputError(f"partition must be in (0, 1], not {self.partition}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GSFMConfig":
+        """Read our config or the official GSFM one (``depth`` layers each side)."""
+        if d.get("model_type", "gsfm") != "gsfm":
+            raise InputError(f"config is for model type {d.get('model_type')!r}, not a GSFM")
+        if "hidden_dims" not in d and "depth" in d:
+            d_model, depth = int(d.get("d_model", 256)), int(d["depth"])
+            d = {**d, "hidden_dims": (2 * d_model,) * (depth - 1), "decoder_hidden_dims": (d_model,) * (depth - 1)}
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden_dims"], d["decoder_hidden_dims"] = list(self.hidden_dims), list(self.decoder_hidden_dims)
+        if len(set(map(len, (self.hidden_dims, self.decoder_hidden_dims)))) == 1:
+            d["depth"] = len(self.hidden_dims) + 1  # official key, for maayanlab/gsfm code
+        return d
+
+
+def _mlp(dims: Sequence[int], dropout: float) -> nn.Sequential:
+    """Linear, ReLU, Dropout between consecutive dims, no activation after the last Linear:
+    module indices 0, 3, 6... are the Linear layers, as in the official checkpoints."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(dims) - 2:
+            layers += [nn.ReLU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
+
+
+class _Stack(nn.Module):
+    """Holds ``layers`` so parameter names read ``encoder.layers.0.weight`` like the official code."""
+
+    def __init__(self, layers: nn.Sequential):
+        super().__init__()
+        self.layers = layers
+
+
+class GSFM(nn.Module):
+    """Gene set autoencoder.
+
+    Parameters
+    ----------
+    config
+        :class:`GSFMConfig`; ``config.vocab_size == len(vocab)``.
+    vocab
+        Token list: ``<unk>``, ``<pad>``, then gene symbols (column order of the decoder).
+    """
+
+    def __init__(self, config: GSFMConfig, vocab: Sequence[str]):
+        super().__init__()
+        vocab = list(vocab)
+        if list(vocab[:2]) != list(SPECIAL_TOKENS):
+            vocab = list(SPECIAL_TOKENS) + [g for g in vocab if g not in SPECIAL_TOKENS]
+        if config.vocab_size != len(vocab):
+            config.vocab_size = len(vocab)
+        self.config = config
+        self.vocab = vocab
+        self.gene_index = {}
+        for i, g in enumerate(vocab[2:], start=2):
+            self.gene_index.setdefault(g, i)
+            self.gene_index.setdefault(g.upper(), i)
+        dims = [config.vocab_size, *config.hidden_dims, config.d_model]
+        self.encoder = _Stack(_mlp(dims, config.dropout))
+        self.decoder = _Stack(_mlp([config.d_model, *config.decoder_hidden_dims, config.vocab_size], config.dropout))
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_genes(cls, genes: Sequence[str], **config) -> "GSFM":
+        """A fresh model over the vocabulary ``genes`` (specials are prepended)."""
+        vocab = list(SPECIAL_TOKENS) + list(dict.fromkeys(genes))
+        return cls(GSFMConfig(vocab_size=len(vocab), **config), vocab)
+
+    @property
+    def genes(self) -> list[str]:
+        """Gene symbols of the vocabulary (without special tokens)."""
+        return self.vocab[2:]
+
+    # ------------------------------------------------------------------ tokenisation
+    def tokenize(self, gene_sets: Iterable[Iterable[str]]) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """Gene symbols -> ``(indices, offsets)`` for :meth:`encode`, plus a report
+        ``{"n_unknown": int, "unknown": {symbol: count}, "empty_sets": [row, ...]}``."""
+        idx: list[int] = []
+        offsets: list[int] = []
+        unknown: dict[str, int] = {}
+        empty = []
+        for r, genes in enumerate(gene_sets):
+            offsets.append(len(idx))
+            start = len(idx)
+            seen = set()
+            for g in genes:
+                j = self.gene_index.get(g)
+                if j is None:
+                    j = self.gene_index.get(str(g).strip().upper())
+                if j is None:
+                    unknown[g] = unknown.get(g, 0) + 1
+                elif j not in seen:
+                    seen.add(j)
+                    idx.append(j)
+            if len(idx) == start:
+                empty.append(r)
+        report = {"n_unknown": sum(unknown.values()), "unknown": unknown, "empty_sets": empty}
+        return torch.tensor(idx, dtype=torch.long), torch.tensor(offsets, dtype=torch.long), report
+
+    # ------------------------------------------------------------------ forward
+    def encode(self, indices: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """Gene sets as flat gene indices + set offsets -> embeddings ``(n_sets, d_model)``."""
+        layers = self.encoder.layers
+        first: nn.Linear = layers[0]
+        if self.config.sparse_input:
+            h = F.embedding_bag(indices, first.weight.T, offsets, mode="sum") + first.bias
+        else:
+            h = first(self.multi_hot(indices, offsets))
+        return layers[1:](h)
+
+    def multi_hot(self, indices: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """Dense ``(n_sets, vocab)`` 0/1 matrix of the sets (used for targets and the dense path)."""
+        n = offsets.numel()
+        rows = torch.repeat_interleave(torch.arange(n, device=indices.device),
+                                       torch.diff(offsets, append=offsets.new_tensor([indices.numel()])))
+        out = torch.zeros(n, self.config.vocab_size, device=indices.device)
+        out[rows, indices] = 1.0
+        out[:, :2] = 0.0
+        return out
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Embeddings ``(n, d_model)`` -> gene logits ``(n, vocab)``."""
+        return self.decoder.layers(z)
+
+    def forward(self, indices: torch.Tensor, offsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.encode(indices, offsets)
+        return z, self.decode(z)
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def embed(self, gene_sets, batch_size: int = 1024, normalize: bool = False) -> np.ndarray:
+        """Embeddings of gene sets (lists of symbols or a ``GeneSetLibrary``): ``(n, d_model)``."""
+        if hasattr(gene_sets, "gene_sets"):
+            gene_sets = gene_sets.gene_sets
+        gene_sets = list(gene_sets)
+        self.eval()
+        dev = next(self.parameters()).device
+        out = []
+        for s in range(0, len(gene_sets), batch_size):
+            idx, off, _ = self.tokenize(gene_sets[s:s + batch_size])
+            z = self.encode(idx.to(dev), off.to(dev))
+            out.append(F.normalize(z, dim=1) if normalize else z)
+        if not out:
+            return np.zeros((0, self.config.d_model), np.float32)
+        return torch.cat(out).cpu().numpy()
+
+    @torch.no_grad()
+    def score_genes(self, gene_sets, batch_size: int = 256) -> np.ndarray:
+        """Membership probabilities of every vocabulary gene for each set: ``(n, n_genes)``
+        (columns follow :attr:`genes`)."""
+        gene_sets = list(gene_sets)
+        self.eval()
+        dev = next(self.parameters()).device
+        out = []
+        for s in range(0, len(gene_sets), batch_size):
+            idx, off, _ = self.tokenize(gene_sets[s:s + batch_size])
+            _, logits = self(idx.to(dev), off.to(dev))
+            out.append(torch.sigmoid(logits[:, 2:]).cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, len(self.genes)), np.float32)
+
+    def predict(self, genes: Sequence[str], k: int = 50, include_input: bool = False):
+        """Rank genes that complete the set ``genes``: DataFrame ``gene, score, rank``."""
+        import pandas as pd
+
+        _, _, report = self.tokenize([genes])
+        if report["empty_sets"]:
+            raise InputError(f"none of the {len(list(genes))} input genes is in the model vocabulary "
+                             f"({len(self.genes)} genes); examples: {list(genes)[:5]}")
+        scores = self.score_genes([genes])[0]
+        order = np.argsort(-scores)
+        given = {g.upper() for g in genes}
+        rows = [(self.genes[j], float(scores[j])) for j in order
+                if include_input or self.genes[j].upper() not in given][:k]
+        df = pd.DataFrame(rows, columns=["gene", "score"])
+        df["rank"] = np.arange(1, len(df) + 1)
+        df.attrs["n_unknown"] = report["n_unknown"]
+        df.attrs["unknown"] = report["unknown"]
+        return df
+
+    # ------------------------------------------------------------------ save / load
+    def save_pretrained(self, path: str | os.PathLike) -> None:
+        """Write ``model.safetensors`` (fp32, or fp16 with ``half=True`` via :func:`save_half`),
+        ``config.json`` and ``vocab.txt`` to the folder ``path`` (official GSFM layout)."""
+        save_model_folder(self, path)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike, device: str = "cpu") -> "GSFM":
+        """Load from a local folder or a Hugging Face hub id (e.g. ``maayanlab/gsfm-rummagene``)."""
+        folder = resolve_model_folder(name_or_path)
+        cfg = read_config(folder)
+        vocab_file = folder / "vocab.txt"
+        if not vocab_file.exists():
+            raise InputError("model folder has no vocab.txt (not a GSFM checkpoint)", folder)
+        vocab = vocab_file.read_text().splitlines()
+        config = GSFMConfig.from_dict(cfg)
+        model = cls(config, vocab)
+        load_weights(model, folder, device)
+        return model
+
+
+# ---------------------------------------------------------------------- shared save/load helpers
+def resolve_model_folder(name_or_path: str | os.PathLike) -> Path:
+    """A local folder as is; anything else is a hub id fetched (or read from the local HF cache)
+    with ``huggingface_hub.snapshot_download``: one code path for both."""
+    p = Path(name_or_path).expanduser()
+    if p.is_dir():
+        return p
+    if p.exists():
+        raise InputError("expected a model folder, got a file", p)
+    name = str(name_or_path)
+    if name.count("/") != 1 or name.startswith((".", "/")):
+        raise InputError(f"model folder not found: {name}")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name))
+    except Exception as e:  # offline or unknown repo
+        raise InputError(f"could not load model {name!r}: not a local folder and the hub is not "
+                         f"reachable ({type(e).__name__}). Download it elsewhere and pass the folder.") from None
+
+
+def read_config(folder: Path) -> dict:
+    f = folder / "config.json"
+    if not f.exists():
+        raise InputError("model folder has no config.json", folder)
+    try:
+        return json.loads(f.read_text())
+    except json.JSONDecodeError as e:
+        raise InputError(f"config.json is not valid JSON ({e.msg})", f, e.lineno) from None
+
+
+def load_weights(model: nn.Module, folder: Path, device: str = "cpu") -> None:
+    """Load ``model.safetensors`` (any float dtype) into ``model`` with clear errors."""
+    from safetensors.torch import load_file
+
+    f = folder / "model.safetensors"
+    if not f.exists():
+        raise InputError("model folder has no model.safetensors", folder)
+    try:
+        state = load_file(str(f), device=device)
+    except Exception as e:
+        raise InputError(f"cannot read weights, the file is corrupted or not safetensors ({e})", f) from None
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        raise InputError(f"weights do not match this model type: missing {missing[:3]}, unexpected "
+                         f"{unexpected[:3]}", f)
+    bad = [k for k in own if own[k].shape != state[k].shape]
+    if bad:
+        raise InputError(f"weight shapes do not match the config: {bad[0]} {tuple(state[bad[0]].shape)} vs "
+                         f"{tuple(own[bad[0]].shape)}", f)
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    model.to(device)
+
+
+def save_model_folder(model: nn.Module, path: str | os.PathLike, half: bool = False,
+                      extra_files: dict[str, str] | None = None) -> None:
+    """Write ``model.safetensors`` + ``config.json`` (+ ``vocab.txt`` when the model has a vocab)
+    into ``path`` atomically (a temporary folder renamed into place)."""
+    import shutil
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
+    try:
+        state = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).contiguous().cpu()
+                 for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / "model.safetensors"))
+        (tmp / "config.json").write_text(json.dumps(model.config.to_dict(), indent=2))
+        if hasattr(model, "vocab"):
+            (tmp / "vocab.txt").write_text("\n".join(model.vocab) + "\n")
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+# ---------------------------------------------------------------------- training
+class GeneSetDataset(torch.utils.data.Dataset):
+    """Gene sets as arrays of vocabulary indices (built once from a CSR membership matrix)."""
+
+    def __init__(self, sets: list[np.ndarray]):
+        self.sets = [np.asarray(s, dtype=np.int64) for s in sets if len(s) > 0]
+
+    @classmethod
+    def from_library(cls, model: GSFM, library) -> "GeneSetDataset":
+        """Map a ``GeneSetLibrary`` onto the model vocabulary (unknown genes dropped)."""
+        col = np.array([model.gene_index.get(g, model.gene_index.get(g.upper(), -1)) for g in library.genes])
+        m = library.membership
+        sets = []
+        for i in range(len(library)):
+            j = col[m.indices[m.indptr[i]:m.indptr[i + 1]]]
+            sets.append(np.unique(j[j >= 0]))
+        return cls(sets)
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.sets[i]
+
+
+def partition_collate(partition: float, vocab_size: int, seed: int | None = None):
+    """Collate gene index arrays into ``(indices, offsets, target, input_mask)``.
+
+    Each set keeps a random ``partition`` fraction of its genes as input (at least one); ``target``
+    is the dense multi-hot of the whole set ``(batch, vocab)``; ``input_mask`` marks input genes.
+    """
+    rng = np.random.default_rng(seed)
+
+    def collate(batch: list[np.ndarray]):
+        idx, offsets, rows_t, cols_t = [], [], [], []
+        for r, s in enumerate(batch):
+            offsets.append(len(idx))
+            if partition < 1.0 and len(s) > 1:
+                k = max(1, int(round(partition * len(s))))
+                keep = rng.choice(len(s), size=k, replace=False)
+                idx.extend(s[keep].tolist())
+            else:
+                idx.extend(s.tolist())
+            rows_t.extend([r] * len(s))
+            cols_t.extend(s.tolist())
+        target = torch.zeros(len(batch), vocab_size)
+        target[torch.tensor(rows_t), torch.tensor(cols_t)] = 1.0
+        indices, offs = torch.tensor(idx, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
+        input_mask = torch.zeros_like(target)
+        rows_i = torch.repeat_interleave(torch.arange(len(batch)),
+                                         torch.diff(offs, append=offs.new_tensor([indices.numel()])))
+        input_mask[rows_i, indices] = 1.0
+        return indices, offs, target, input_mask
+
+    return collate
+
+
+def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, input_mask: torch.Tensor,
+                        weighted_loss: str = "none") -> torch.Tensor:
+    """BCE of gene logits ``(b, vocab)`` against the set's multi-hot ``target``.
+
+    ``unseen`` scores only genes outside the input part; ``balance`` weights positives by the
+    per-set negative/positive ratio. Special-token columns 0-1 are never scored.
+    """
+    logits, target, input_mask = logits[:, 2:], target[:, 2:], input_mask[:, 2:]
+    if weighted_loss == "unseen":
+        w = 1.0 - input_mask
+        return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * w).sum() / w.sum().clamp_min(1)
+    if weighted_loss == "balance":
+        pos = target.sum(dim=1, keepdim=True).clamp_min(1)
+        neg = target.shape[1] - pos
+        pos_weight = (neg / pos)
+        w = torch.where(target > 0, pos_weight, torch.ones_like(target))
+        return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * w).sum() / w.sum()
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+def gsfm_step(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
+    """``step_fn`` for :func:`contrastomics.train.fit`."""
+    indices, offsets, target, input_mask = batch
+    core = model.module if hasattr(model, "module") else model
+    _, logits = model(indices, offsets)
+    return reconstruction_loss(logits, target, input_mask, core.config.weighted_loss), {}
+
+
+def train_gsfm(library, config: dict | None = None, train_config=None, genes: Sequence[str] | None = None,
+               eval_fn=None) -> tuple[GSFM, object]:
+    """Pretrain a GSFM on a ``GeneSetLibrary``.
+
+    ``genes`` fixes the vocabulary (default: the library's genes). Returns ``(model, TrainResult)``.
+    """
+    from ..train import TrainConfig, fit
+
+    model = GSFM.from_genes(list(genes) if genes is not None else library.genes, **(config or {}))
+    data = GeneSetDataset.from_library(model, library)
+    if len(data) == 0:
+        raise InputError("no gene set shares a gene with the model vocabulary")
+    tc = train_config or TrainConfig()
+    collate = partition_collate(model.config.partition, model.config.vocab_size, seed=tc.seed)
+    result = fit(model, data, gsfm_step, tc, collate_fn=collate, eval_fn=eval_fn)
+    return model, result
