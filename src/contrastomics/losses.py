@@ -101,3 +101,42 @@ class ClipLoss(nn.Module):
             sim = jaccard_matrix(m) if self.similarity == "jaccard" else overlap_coefficient_matrix(m)
             targets = soft_targets(sim, self.overlap_weight)
         return info_nce(a, b, logit_scale, targets)
+
+
+class GtClipLoss(nn.Module):
+    """gtCLIP objective: (soft-target) symmetric InfoNCE + ``recon_weight`` * reconstruction BCE.
+
+    ``loss = ClipLoss(gene, text) + recon_weight * BCE(recon_logits, recon_target)``, where the
+    reconstruction term (the GSFM decoder rebuilding each set's multi-hot) keeps the gene-set
+    encoder from drifting away from gene content while it is aligned with text.
+
+    Parameters
+    ----------
+    overlap_weight
+        ``w`` of the soft targets (0: hard InfoNCE).
+    similarity
+        ``"jaccard"`` or ``"overlap"`` between the batch's gene sets.
+    recon_weight
+        Weight of the reconstruction BCE (0: off).
+    """
+
+    def __init__(self, overlap_weight: float = 0.0, similarity: str = "jaccard", recon_weight: float = 0.0):
+        super().__init__()
+        self.clip = ClipLoss(overlap_weight, similarity)
+        self.recon_weight = recon_weight
+
+    def forward(self, gene: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
+                membership: torch.Tensor | None = None, recon_logits: torch.Tensor | None = None,
+                recon_target: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """Returns ``(loss, {"contrastive": float, "recon": float})``; ``membership`` ``(b, g)`` 0/1
+        feeds the soft targets, ``recon_logits``/``recon_target`` ``(b, g')`` the BCE."""
+        contrastive = self.clip(gene, text, logit_scale, membership)
+        logs = {"contrastive": float(contrastive.detach())}
+        loss = contrastive
+        if self.recon_weight > 0 and recon_logits is not None:
+            if recon_target is None:
+                raise ValueError("recon_target is needed with recon_logits")
+            recon = F.binary_cross_entropy_with_logits(recon_logits, recon_target)
+            loss = loss + self.recon_weight * recon
+            logs["recon"] = float(recon.detach())
+        return loss, logs

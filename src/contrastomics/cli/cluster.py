@@ -1,8 +1,174 @@
 """`contrastomics cluster`, `cluster-metrics` and `gsea` commands."""
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+from ..errors import InputError
+
+METHOD_HELP = ("joint (gtCLIP leading edge + full set + text, default) | text | genes | overlap "
+               "(EnrichmentMap + MCL) | overlap-knn (leading-edge Jaccard kNN + Leiden) | kappa (DAVID) | "
+               "semantic (GO semantic similarity, GO results only)")
+
+
+def _split_names(names: Optional[List[str]]) -> Optional[List[str]]:
+    if not names:
+        return None
+    out = [n.strip() for item in names for n in item.split(",") if n.strip()]
+    return out or None
+
+
+def cluster(
+    results: Optional[List[Path]] = typer.Argument(None, help="GSEA / enrichment result file(s) or folder(s): "
+                                                   "gseapy, GSEA desktop, fgsea, clusterProfiler, Enrichr."),
+    out: Path = typer.Option(Path("clusters"), "--out", "-o", help="Output folder."),
+    demo: bool = typer.Option(False, "--demo", help="Cluster the shipped demo result (leukemia ALL vs AML, GO BP)."),
+    fdr: float = typer.Option(0.05, "--fdr", help="Keep pathways with FDR / adjusted p-value below this."),
+    method: str = typer.Option("joint", "--method", "-m", help=METHOD_HELP),
+    resolution: str = typer.Option("auto", "--resolution", help="Leiden resolution, or 'auto' (~n/20 clusters)."),
+    n_clusters: Optional[int] = typer.Option(None, "--n-clusters", help="Target cluster count for --resolution auto."),
+    split_direction: bool = typer.Option(False, "--split-direction", help="Keep up- and down-regulated pathways apart."),
+    min_cluster_size: int = typer.Option(3, "--min-cluster-size", help="Smaller clusters are dissolved and their "
+                                         "members attached to the nearest cluster when similar enough."),
+    gmt: Optional[str] = typer.Option(None, "--gmt", help="GMT with the full gene sets and descriptions "
+                                      "(default: built-in GO for GO results, else leading edges only)."),
+    model: Optional[str] = typer.Option(None, "--model", help="gtCLIP model folder or hub id (default: shipped)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Input format (default: detected)."),
+    names: Optional[List[str]] = typer.Option(None, "--names", help="Condition names, one per result "
+                                              "(repeat or comma-separate)."),
+    k: Optional[int] = typer.Option(None, "--k", help="Neighbours per pathway in the kNN graph (default ~10-15)."),
+    representative: str = typer.Option("central", "--representative", help="central | significant"),
+    seed: int = typer.Option(0, "--seed"),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write report.html and clusters.png."),
+) -> None:
+    """Group the significant pathways of a GSEA result into labelled communities.
+
+    Writes clusters.tsv, clusters.json, summary.json/.md, report.html and clusters.png into --out.
+    """
+    from rich.console import Console
+
+    from ..cluster import run_clustering
+    from ..report.clusters import summary_table, write_outputs
+
+    console = Console(stderr=True)
+    if demo:
+        if results:
+            raise InputError("give either --demo or result files, not both")
+        from ..data.gsea import demo_result_path
+        try:
+            results = [demo_result_path()]
+        except FileNotFoundError as e:
+            raise InputError(str(e)) from None
+    if not results:
+        raise InputError("no result file given (or use --demo)")
+    res_value: "float | str" = resolution
+    if resolution != "auto":
+        try:
+            res_value = float(resolution)
+        except ValueError:
+            raise InputError(f"--resolution must be a number or 'auto', got {resolution!r}") from None
+    name_list = _split_names(names)
+    arg = [str(r) for r in results] if len(results) > 1 else str(results[0])
+    if name_list and len(results) == 1 and len(name_list) > 1:
+        raise InputError(f"{len(name_list)} names for 1 result file")
+    with console.status("clustering pathways…"):
+        res = run_clustering(arg, method=method, fdr_cutoff=fdr, resolution=res_value, n_clusters=n_clusters,
+                             split_direction=split_direction, min_cluster_size=min_cluster_size, model=model,
+                             gene_sets=gmt, names=name_list, format=fmt, k=k, representative=representative,
+                             seed=seed, layout=report)
+    title = "contrastomics cluster: " + (", ".join(Path(str(r)).name for r in results))
+    written = write_outputs(res, out, report=report, title=title)
+    console.print(summary_table(res.summary))
+    top = res.clusters[~res.clusters["singleton"]].head(10)
+    for rec in top.itertuples():
+        console.print(f"  [bold]{rec.cluster:>3}[/bold] ({rec.size:>3}, ▲{rec.n_up} ▼{rec.n_down}) {rec.label}"
+                      f"  [dim]{rec.keywords}[/dim]")
+    console.print(f"wrote {', '.join(p.name for p in written)} to {out}/")
+
+
+def cluster_metrics(
+    clusters_tsv: Path = typer.Argument(..., help="clusters.tsv written by `contrastomics cluster`."),
+    gmt: Optional[str] = typer.Option(None, "--gmt", help="GMT with the full gene sets (default: built-in GO "
+                                      "for GO terms, else leading edges)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the metrics as JSON here."),
+    n_random: int = typer.Option(200, "--n-random", help="Random clusterings for the chance level (>= 100)."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Metrics of a clustering: NES coherence vs chance, within/between Jaccard, silhouettes."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from rich.console import Console
+
+    from ..cluster.api import evaluate, prepare
+    from ..data.io import atomic_write, open_text
+    from ..report.clusters import _jsonable, summary_table
+
+    with open_text(clusters_tsv) as fh:
+        try:
+            tab = pd.read_csv(fh, sep="\t")
+        except (pd.errors.ParserError, UnicodeDecodeError) as e:
+            raise InputError(f"not a clusters.tsv table: {e}", clusters_tsv) from None
+    need = {"cluster", "term", "nes", "fdr"}
+    if not need <= set(tab.columns):
+        raise InputError(f"not a clusters.tsv: missing column(s) {', '.join(sorted(need - set(tab.columns)))}",
+                         clusters_tsv)
+    if n_random < 100:
+        raise InputError("--n-random must be at least 100")
+    df = pd.DataFrame({"term": tab["term"].astype(str), "name": tab.get("name", tab["term"]).astype(str),
+                       "nes": tab["nes"], "fdr": tab["fdr"],
+                       "genes": tab.get("leading_edge_genes", pd.Series([""] * len(tab))).fillna("")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the clustering run already reported them
+        pw = prepare(df.assign(fdr=df["fdr"].fillna(0.0)), fdr_cutoff=float("inf"), gene_sets=gmt)
+    order = {t: i for i, t in enumerate(pw.table["term"])}
+    labels = tab.set_index("term").loc[list(order), "cluster"].to_numpy()
+    m = evaluate(labels, pw, pw.table["nes"].to_numpy(float), n_random=n_random, seed=seed)
+    summary = {"n_significant": len(labels), "method": "(from file)", "model": None, "metrics": m}
+    Console(stderr=True).print(summary_table(summary))
+    text = json.dumps(_jsonable(m), indent=1)
+    if out:
+        with atomic_write(out) as fh:
+            fh.write(text)
+    else:
+        typer.echo(text)
 
 
 def register(app: typer.Typer) -> None:
     """Add the top-level clustering commands to ``app``."""
+    app.command("cluster")(cluster)
+    app.command("cluster-metrics")(cluster_metrics)
+    app.command("gsea")(gsea)
+
+
+def gsea(
+    data: Path = typer.Argument(..., help="Ranked gene list (.rnk: gene<TAB>score), or an expression table "
+                                "(.gct / tab text, genes x samples) together with --cls."),
+    gene_sets: str = typer.Option("GO_BP", "--gene-sets", "-g", help="GMT file or built-in library name (GO_BP, "
+                                  "GO_MF, GO_CC, DO)."),
+    out: Path = typer.Option(Path("gsea"), "--out", "-o", help="Output folder (pass it to `contrastomics cluster`)."),
+    cls: Optional[Path] = typer.Option(None, "--cls", help=".cls phenotype file: run two-class GSEA on DATA."),
+    chip: Optional[Path] = typer.Option(None, "--chip", help=".chip file mapping probe ids to gene symbols."),
+    permutations: int = typer.Option(1000, "--permutations", "-n", help="Number of permutations."),
+    permutation_type: str = typer.Option("phenotype", "--permutation-type", help="phenotype | gene_set (with --cls)."),
+    metric: str = typer.Option("signal_to_noise", "--metric", help="Ranking metric with --cls (gseapy names)."),
+    min_size: int = typer.Option(15, "--min-size"),
+    max_size: int = typer.Option(500, "--max-size"),
+    threads: int = typer.Option(1, "--threads"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Run GSEA with gseapy (prerank on a .rnk, or two-class GSEA with --cls) and write a result
+    table that `contrastomics cluster` reads."""
+    from rich.console import Console
+
+    from ..gsea_run import run_to_folder
+
+    with Console(stderr=True).status(f"gseapy: {permutations} permutations…"):
+        path = run_to_folder(data, gene_sets, out, cls=cls, chip=chip, permutations=permutations, seed=seed,
+                             min_size=min_size, max_size=max_size, permutation_type=permutation_type,
+                             method=metric, threads=threads)
+    typer.echo(f"wrote {path}\nnext: contrastomics cluster {out}")

@@ -71,6 +71,7 @@ class GeneSetLibrary:
         if self.membership.shape != (n, len(self.genes)):
             raise ValueError(f"membership shape {self.membership.shape} != ({n}, {len(self.genes)})")
         self.membership.sum_duplicates()
+        self.membership.eliminate_zeros()  # a stored 0 must not become a member below
         self.membership.data[:] = 1.0
 
     # ------------------------------------------------------------------ construction
@@ -350,6 +351,8 @@ def read_gmt(
     (``'first'``) or renames (``'rename'``: ``NAME#2``).
     """
     path = Path(path)
+    if on_duplicate not in ("error", "first", "rename"):
+        raise InputError(f"on_duplicate must be 'error', 'first' or 'rename', not {on_duplicate!r}")
     sets: dict[str, list[str]] = {}
     descs: dict[str, str] = {}
     lines_of: dict[str, int] = {}

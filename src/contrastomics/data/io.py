@@ -33,8 +33,8 @@ def open_text(path: str | os.PathLike) -> IO[str]:
     if p.stat().st_size == 0:
         raise InputError("file is empty", p)
     if is_gzip(p):
-        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8", errors="replace")
-    return open(p, encoding="utf-8", errors="replace")
+        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8-sig", errors="replace")
+    return open(p, encoding="utf-8-sig", errors="replace")
 
 
 @contextlib.contextmanager

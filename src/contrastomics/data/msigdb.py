@@ -1,0 +1,254 @@
+"""MSigDB tables, Enrichr GMT files and one dispatcher, :func:`read_library`, for every source.
+
+- :func:`read_msigdb`: msigdbr's set table (``name, collection, subcollection, n_genes,
+  description, ...``) joined with a membership GMT; filter by collection label
+  (``"H"``, ``"C2"``, ``"C2:CP:REACTOME"``: a label matches itself and its sub-collections).
+- :func:`read_enrichr`: Enrichr GMT (description column ``na`` or empty, names such as
+  ``FOXP3-21729870 (human)`` kept as they are, ``GENE,1.0`` weights stripped); the species in a
+  name's ``(human)``/``(mouse)`` suffix goes to ``meta['species']``.
+- :func:`read_library`: a built-in name, a ``.gmt``, an ``.obo`` + ``.gaf`` pair or an MSigDB
+  table, chosen by ``format`` or guessed from the name and the first line.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from ..errors import InputError
+from .genesets import GeneSetLibrary, read_gmt
+from .io import open_text
+
+MSIGDB_COLUMNS = ("name", "collection", "subcollection", "description")
+_SPECIES_SUFFIX = re.compile(r"\((human|mouse|rat|fly|yeast|worm|zebrafish)\)\s*$", re.IGNORECASE)
+
+
+def collection_label(collection: str, subcollection: str) -> str:
+    """``("C2", "CP:REACTOME")`` -> ``"C2:CP:REACTOME"``; ``("H", "")`` -> ``"H"``."""
+    collection, subcollection = (collection or "").strip(), (subcollection or "").strip()
+    return f"{collection}:{subcollection}" if subcollection else collection
+
+
+def _matches(label: str, wanted: Sequence[str]) -> bool:
+    lab = label.upper()
+    return any(lab == w or lab.startswith(w + ":") for w in wanted)
+
+
+def read_msigdb_table(path: str | Path) -> pd.DataFrame:
+    """The MSigDB set table as a DataFrame (all columns as text, a ``label`` column added)."""
+    path = Path(path)
+    with open_text(path) as fh:
+        header = fh.readline().rstrip("\r\n").split("\t")
+        missing = [c for c in MSIGDB_COLUMNS if c not in header]
+        if missing:
+            raise InputError(f"not an MSigDB set table: missing column(s) {', '.join(missing)} "
+                             f"(expected {', '.join(MSIGDB_COLUMNS)}, ...)", path, 1)
+    with open_text(path) as fh:
+        try:
+            df = pd.read_csv(fh, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+        except pd.errors.ParserError as exc:
+            m = re.search(r"line (\d+)", str(exc))
+            raise InputError(f"malformed MSigDB table row: {exc}", path, int(m.group(1)) if m else None) from None
+    dup = df["name"].duplicated()
+    if dup.any():
+        line = int(dup.to_numpy().nonzero()[0][0]) + 2  # header is line 1
+        raise InputError(f"duplicate gene set name {df['name'][dup].iloc[0]!r} in the MSigDB table", path, line)
+    df["label"] = [collection_label(c, s) for c, s in zip(df["collection"], df["subcollection"])]
+    return df
+
+
+def read_msigdb(
+    sets_tsv: str | Path,
+    gmt: str | Path | None = None,
+    collections: str | Sequence[str] | None = None,
+    *,
+    name: str = "MSigDB",
+) -> GeneSetLibrary:
+    """Read MSigDB sets: names, collections and descriptions from the table, genes from a GMT.
+
+    Parameters
+    ----------
+    sets_tsv
+        msigdbr-style set table (``msigdb_hs_sets.tsv``).
+    gmt
+        Membership GMT whose set names are the table's names. Default: ``msigdb_hs.gmt`` beside a
+        ``*_sets.tsv`` table.
+    collections
+        Keep these collection labels (``"H"``, ``"C2"``, ``"C2:CP:REACTOME"``, case-insensitive);
+        ``None`` keeps all.
+
+    Returns
+    -------
+    GeneSetLibrary
+        One set per table row that has membership; ``collections`` hold labels such as
+        ``C2:CP:REACTOME``; ``descriptions`` the table's description (the GMT's column 2 when the
+        table has none). ``meta['n_without_membership']`` counts table rows (after the filter) with
+        no GMT line, ``meta['n_not_in_table']`` GMT sets absent from the table (dropped).
+    """
+    sets_tsv = Path(sets_tsv)
+    table = read_msigdb_table(sets_tsv)
+    all_names = set(table["name"])
+    if gmt is None:
+        guess = sets_tsv.with_name(sets_tsv.name.replace("_sets.tsv", ".gmt"))
+        if guess == sets_tsv or not guess.exists():
+            raise InputError("the MSigDB table has names and descriptions only; pass gmt= with the membership "
+                             "GMT (e.g. msigdb_hs.gmt)", sets_tsv)
+        gmt = guess
+    if collections is not None:
+        wanted = [collections] if isinstance(collections, str) else list(collections)
+        wanted = [w.strip().upper() for w in wanted]
+        keep = [_matches(lab, wanted) for lab in table["label"]]
+        if not any(keep):
+            labels = sorted(set(table["label"]))
+            raise InputError(f"no MSigDB collection matches {', '.join(wanted)}; available: {', '.join(labels)}",
+                             sets_tsv)
+        table = table[keep]
+    members = read_gmt(gmt, on_duplicate="first")
+    gmt_desc = dict(zip(members.terms, members.descriptions))
+    in_gmt = table["name"].isin(set(members.terms))
+    n_without = int((~in_gmt).sum())
+    table = table[in_gmt]
+    n_not_in_table = len(set(members.terms) - all_names)
+    if table.empty:
+        raise InputError(f"none of the selected MSigDB sets has membership in {gmt}", sets_tsv)
+    if n_without:
+        warnings.warn(f"{n_without} MSigDB set(s) of the selection have no membership in {Path(gmt).name} and "
+                      "were left out", stacklevel=2)
+    lib = members.subset([members.index(t) for t in table["name"]])
+    lib.descriptions = [d or gmt_desc.get(t, "") for t, d in zip(table["name"], table["description"])]
+    lib.collections = list(table["label"])
+    lib.names = list(table["name"])
+    lib.name = name
+    lib.meta.update(source=str(sets_tsv), membership=str(gmt), n_without_membership=n_without,
+                    n_not_in_table=n_not_in_table,
+                    collections_filter=None if collections is None else wanted)
+    if "membership_version" in table.columns:
+        lib.meta["membership_version"] = dict(zip(table["name"], table["membership_version"]))
+    return lib
+
+
+def read_enrichr(path: str | Path, *, name: str | None = None) -> GeneSetLibrary:
+    """Read an Enrichr library GMT (``name<TAB>na<TAB>GENE[,weight]...``).
+
+    Names are kept verbatim (``NANOG-21062744 (human)``); ``,1.0``-style weights are stripped;
+    ``na``/empty descriptions become ``""``. ``meta['species']`` maps each name with a species
+    suffix to that species (``ChEA`` mixes human and mouse experiments).
+    """
+    path = Path(path)
+    lib = read_gmt(path, name=name)
+    species = {}
+    for t in lib.terms:
+        m = _SPECIES_SUFFIX.search(t)
+        if m:
+            species[t] = m.group(1).lower()
+    lib.meta["species"] = species
+    lib.meta["format"] = "enrichr"
+    return lib
+
+
+# ---------------------------------------------------------------------- dispatcher
+FORMATS = ("builtin", "gmt", "enrichr", "obo", "msigdb")
+
+
+def _sniff(path: Path) -> str:
+    with open_text(path) as fh:
+        for line in fh:
+            if line.strip():
+                first = line.strip()
+                break
+        else:
+            raise InputError("file has no content", path)
+    if first.startswith(("format-version:", "[Term]", "data-version:")):
+        return "obo"
+    head = first.split("\t")
+    if all(c in head for c in MSIGDB_COLUMNS):
+        return "msigdb"
+    return "gmt"
+
+
+def read_library(path_or_name, format: str | None = None, **kwargs) -> GeneSetLibrary:
+    """Read a gene-set library from any supported source.
+
+    Parameters
+    ----------
+    path_or_name
+        A built-in name (``GO_BP``, ``GO_MF``, ``GO_CC``, ``DO``, ``GO``), a GMT file, an MSigDB set
+        table, or an ``(obo, gaf)`` pair (also as one string ``"go.obo+goa.gaf"``).
+    format
+        ``builtin``, ``gmt``, ``enrichr``, ``obo`` or ``msigdb``; guessed when ``None`` (built-in
+        name, then the suffix, then the first line of the file).
+    **kwargs
+        Passed on: ``min_size``/``max_size`` (builtin), ``collection``/``on_duplicate`` (gmt),
+        ``gmt``/``collections`` (msigdb), ``namespace``/``min_size``/``max_size``/
+        ``evidence_exclude`` (obo).
+    """
+    from .builtin import _LIBRARY_ALIASES, LIBRARIES, load_library
+
+    if format is not None and format not in FORMATS:
+        raise InputError(f"unknown library format {format!r}; choose one of {', '.join(FORMATS)}")
+    pair = None
+    if isinstance(path_or_name, (tuple, list)):
+        if len(path_or_name) != 2:
+            raise InputError("an ontology library needs exactly two files: (obo, gaf)")
+        pair = tuple(Path(p) for p in path_or_name)
+    elif isinstance(path_or_name, str) and "+" in path_or_name and not Path(path_or_name).exists():
+        a, b = path_or_name.split("+", 1)
+        pair = (Path(a.strip()), Path(b.strip()))
+    if pair is not None:
+        return _read_obo_gaf(*pair, **kwargs)
+
+    s = str(path_or_name)
+    builtin_names = {*LIBRARIES, *_LIBRARY_ALIASES, "GO"}
+    if format == "builtin" or (format is None and not Path(s).exists() and s.upper() in builtin_names):
+        return load_library(s, **kwargs)
+    path = Path(s)
+    if not path.exists():
+        raise InputError(f"no such file, and not a built-in library ({', '.join(LIBRARIES)}, GO)", path)
+    if format is None:
+        suffixes = [x.lower() for x in path.suffixes]
+        if ".gmt" in suffixes:
+            format = "gmt"
+        elif ".obo" in suffixes:
+            format = "obo"
+        else:
+            format = _sniff(path)
+    if format == "obo":
+        raise InputError("an OBO ontology needs its annotation file: pass (obo, gaf) or 'file.obo+file.gaf'", path)
+    if format == "msigdb":
+        return read_msigdb(path, **kwargs)
+    if format == "enrichr":
+        return read_enrichr(path, **kwargs)
+    lib = read_gmt(path, **kwargs)
+    if lib.descriptions and not any(lib.descriptions):
+        # Enrichr's 'na' description column: add the species of names such as "X-123 (mouse)"
+        lib.meta["species"] = {t: m.group(1).lower() for t in lib.terms if (m := _SPECIES_SUFFIX.search(t))}
+    return lib
+
+
+def _read_obo_gaf(obo: Path, gaf: Path, *, namespace: str | None = None, min_size: int = 5,
+                  max_size: int | None = 500, evidence_exclude=None, evidence_include=None,
+                  relations=None, **kwargs) -> GeneSetLibrary:
+    from .ontology import DEFAULT_RELATIONS, annotations_to_library, read_gaf, read_gene_term_table, read_obo
+
+    if kwargs:
+        raise InputError(f"unexpected option(s) for an OBO + GAF library: {', '.join(kwargs)}")
+    onto = read_obo(obo, relations=relations or DEFAULT_RELATIONS)
+    if _looks_gaf(gaf):
+        ann = read_gaf(gaf, evidence_exclude=evidence_exclude, evidence_include=evidence_include)
+    else:
+        ann = read_gene_term_table(gaf)
+    return annotations_to_library(onto, ann, namespace, min_size=min_size, max_size=max_size)
+
+
+def _looks_gaf(path: Path) -> bool:
+    with open_text(path) as fh:
+        for line in fh:
+            if line.startswith("!gaf-version") or line.startswith("!"):
+                return True
+            if line.strip():
+                return len(line.split("\t")) >= 15
+    return False

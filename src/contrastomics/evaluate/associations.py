@@ -1,0 +1,296 @@
+"""Evaluating gene-association predictors without letting them game the benchmark.
+
+Three splits of an undirected pair set (:class:`~contrastomics.data.string.Pairs`):
+
+* ``train_edges``  the paper's own setting: train on every pair, score the same pairs against
+                   random negatives (measures fit, not prediction);
+* ``heldout_edges`` a random ``test_frac`` of the undirected pairs is held out (a pair and its
+                   reverse are one row, so they are always on the same side); train on the rest;
+* ``node_disjoint`` a random ``test_frac`` of the genes is held out; train on pairs among the
+                   other genes only; test positives are pairs with BOTH ends held out, and every
+                   negative also has both ends in the held-out set (pairs that cross the boundary
+                   are used by neither side).
+
+Two kinds of negatives, one per positive: ``uniform`` (random gene pairs from the split's pool)
+and ``degree`` (each negative's two ends have the same degree as the positive's two ends, up to a
+small window in degree rank; degree is taken on the full graph), both excluding every known
+pair (``exclude``: by default the positives themselves).
+
+Metrics (:func:`pair_metrics`): AUROC, AUPRC (positives : negatives = 1 : 1), cross-boundary
+AUROC (only pairs whose raw feature cosine lies in ``[-0.2, 0.2]``, the pairs feature similarity
+cannot see) and the Spearman correlation of a method's score with the mean degree of the
+positive pair's ends. Baselines on identical pairs: raw feature cosine, degree product (training
+graph, and full graph as a diagnostic of degree bias), common neighbours and Adamic-Adar on the
+training graph, and a plain MLP with a BCE link-prediction head.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..errors import InputError
+
+SPLITS = ("train_edges", "heldout_edges", "node_disjoint")
+NEGATIVES = ("uniform", "degree")
+
+
+@dataclass
+class Split:
+    """One evaluation split: training pairs (index arrays over the same vocabulary), test positive
+    pairs, and the pool of genes negatives are drawn from."""
+
+    name: str
+    train_a: np.ndarray
+    train_b: np.ndarray
+    test_a: np.ndarray
+    test_b: np.ndarray
+    pool: np.ndarray
+    info: dict = field(default_factory=dict)
+
+
+def _key(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return lo.astype(np.int64) * n + hi
+
+
+def make_split(pairs, name: str, test_frac: float = 0.2, seed: int = 0) -> Split:
+    """Build a :class:`Split` (see module docstring) from canonical pairs (``a < b``)."""
+    rng = np.random.default_rng(seed)
+    a, b, n = pairs.a, pairs.b, pairs.n_genes
+    used = np.unique(np.concatenate([a, b]))
+    if name == "train_edges":
+        return Split(name, a, b, a, b, used, {"n_train": len(a), "n_test": len(a)})
+    if name == "heldout_edges":
+        test = rng.random(len(a)) < test_frac
+        if test.sum() == 0 or (~test).sum() == 0:
+            raise InputError(f"too few pairs ({len(a)}) to hold out {test_frac:.0%}")
+        return Split(name, a[~test], b[~test], a[test], b[test], used,
+                     {"n_train": int((~test).sum()), "n_test": int(test.sum())})
+    if name == "node_disjoint":
+        held = np.zeros(n, dtype=bool)
+        held[rng.choice(used, size=max(2, int(round(test_frac * len(used)))), replace=False)] = True
+        tr = ~held[a] & ~held[b]
+        te = held[a] & held[b]
+        if te.sum() == 0:
+            raise InputError("no pair has both genes in the held-out gene set; raise test_frac")
+        return Split(name, a[tr], b[tr], a[te], b[te], np.flatnonzero(held),
+                     {"n_train": int(tr.sum()), "n_test": int(te.sum()), "n_cross_dropped": int((~tr & ~te).sum()),
+                      "n_heldout_genes": int(held.sum())})
+    raise InputError(f"unknown split {name!r}; choose from {SPLITS}")
+
+
+def _reject(a, b, n, forbidden: np.ndarray, seen: set) -> np.ndarray:
+    """Bad = self pair, known pair, or a pair already drawn."""
+    k = _key(a, b, n)
+    bad = (a == b) | np.isin(k, forbidden)
+    out = bad.copy()
+    for i in np.flatnonzero(~bad):
+        if k[i] in seen:
+            out[i] = True
+        else:
+            seen.add(int(k[i]))
+    return out
+
+
+def uniform_negatives(n_neg: int, pool: np.ndarray, n_genes: int, exclude_keys: np.ndarray,
+                      rng: np.random.Generator, max_rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """``n_neg`` distinct random gene pairs from ``pool``, none of them in ``exclude_keys``."""
+    a = rng.choice(pool, n_neg)
+    b = rng.choice(pool, n_neg)
+    seen: set = set()
+    bad = _reject(a, b, n_genes, exclude_keys, seen)
+    for _ in range(max_rounds):
+        if not bad.any():
+            break
+        idx = np.flatnonzero(bad)
+        a[idx], b[idx] = rng.choice(pool, len(idx)), rng.choice(pool, len(idx))
+        bad[idx] = _reject(a[idx], b[idx], n_genes, exclude_keys, seen)
+    if bad.any():
+        warnings.warn(f"uniform negatives: {int(bad.sum())} of {n_neg} could not be drawn (pool too small)")
+    return a[~bad], b[~bad]
+
+
+def degree_matched_negatives(pos_a: np.ndarray, pos_b: np.ndarray, degree: np.ndarray, pool: np.ndarray,
+                             n_genes: int, exclude_keys: np.ndarray, rng: np.random.Generator,
+                             window: int = 10, max_rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """One negative per positive pair whose ends have the degrees of the positive's ends.
+
+    Pool genes are sorted by degree; an end of degree ``d`` is replaced by a random pool gene among
+    those with degree exactly ``d`` or, when fewer than ``window`` have it, among the ``window``
+    pool genes nearest in degree rank. Known pairs, self pairs and repeats are redrawn.
+    """
+    pool = np.asarray(pool)
+    order = pool[np.lexsort((rng.random(len(pool)), degree[pool]))]
+    sdeg = degree[order]
+
+    def draw(d: np.ndarray) -> np.ndarray:
+        lo = np.searchsorted(sdeg, d, "left")
+        hi = np.searchsorted(sdeg, d, "right")
+        narrow = hi - lo < window
+        mid = (lo + hi) // 2
+        lo = np.where(narrow, np.clip(mid - window // 2, 0, max(0, len(order) - window)), lo)
+        hi = np.where(narrow, np.minimum(lo + window, len(order)), hi)
+        return order[lo + (rng.random(len(d)) * (hi - lo)).astype(np.int64)]
+
+    da, db = degree[pos_a], degree[pos_b]
+    a, b = draw(da), draw(db)
+    seen: set = set()
+    bad = _reject(a, b, n_genes, exclude_keys, seen)
+    for _ in range(max_rounds):
+        if not bad.any():
+            break
+        idx = np.flatnonzero(bad)
+        a[idx], b[idx] = draw(da[idx]), draw(db[idx])
+        bad[idx] = _reject(a[idx], b[idx], n_genes, exclude_keys, seen)
+    if bad.any():
+        warnings.warn(f"degree-matched negatives: {int(bad.sum())} of {len(pos_a)} could not be drawn")
+    return a[~bad], b[~bad]
+
+
+def negatives(kind: str, split: Split, degree: np.ndarray, n_genes: int, exclude_keys: np.ndarray,
+              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Negatives of ``kind`` (``uniform`` / ``degree``) for a split, as many as its test positives."""
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        return uniform_negatives(len(split.test_a), split.pool, n_genes, exclude_keys, rng)
+    if kind == "degree":
+        return degree_matched_negatives(split.test_a, split.test_b, degree, split.pool, n_genes, exclude_keys, rng)
+    raise InputError(f"unknown negative kind {kind!r}; choose from {NEGATIVES}")
+
+
+# ---------------------------------------------------------------------- metrics
+def pair_metrics(y: np.ndarray, score: np.ndarray, raw_cosine: np.ndarray, mean_degree: np.ndarray | None = None,
+                 window: tuple[float, float] = (-0.2, 0.2)) -> dict:
+    """AUROC, AUPRC, cross-boundary AUROC (pairs with raw cosine in ``window``) and the Spearman
+    correlation of score with mean end degree over positives (``spearman_degree``)."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y = np.asarray(y, dtype=bool)
+    score = np.nan_to_num(np.asarray(score, dtype=np.float64), nan=0.0)
+    out = {"auroc": float(roc_auc_score(y, score)), "auprc": float(average_precision_score(y, score))}
+    xb = (raw_cosine >= window[0]) & (raw_cosine <= window[1])
+    out["n_xb_pos"], out["n_xb_neg"] = int((xb & y).sum()), int((xb & ~y).sum())
+    out["xb_auroc"] = (float(roc_auc_score(y[xb], score[xb])) if out["n_xb_pos"] and out["n_xb_neg"]
+                       else float("nan"))
+    if mean_degree is not None:
+        s, d = score[y], mean_degree[y]
+        out["spearman_degree"] = float(spearmanr(s, d).statistic) if np.ptp(s) > 0 and np.ptp(d) > 0 else float("nan")
+    return out
+
+
+# ---------------------------------------------------------------------- graph baselines
+def adjacency(a: np.ndarray, b: np.ndarray, n: int) -> sp.csr_matrix:
+    m = sp.coo_matrix((np.ones(2 * len(a), dtype=np.float32), (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+    m.data[:] = 1.0
+    return m
+
+
+def neighbourhood_scores(adj: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """Common neighbours and Adamic-Adar (sum over shared neighbours of 1 / log degree) of pairs."""
+    deg = np.asarray(adj.sum(1)).ravel()
+    w = np.where(deg > 1, 1.0 / np.log(np.maximum(deg, 2)), 0.0)
+    cn = np.asarray(adj[a].multiply(adj[b]).sum(1)).ravel()
+    aa = np.asarray(adj[a].multiply(adj[b]).multiply(w[None, :]).sum(1)).ravel()
+    return {"common_neighbours": cn, "adamic_adar": aa}
+
+
+# ---------------------------------------------------------------------- MLP + BCE baseline
+class MLPLinkPredictor(nn.Module):
+    """Plain MLP encoder g (no residual, no contrastive loss) with a BCE link head
+    ``logit(u, v) = w . (g(u) * g(v)) + c``; negatives are random pairs of training genes."""
+
+    def __init__(self, features: np.ndarray, train_genes: np.ndarray, hidden_dims=(256, 256, 256),
+                 out_dim: int | None = None):
+        super().__init__()
+        from ..models.cal import mlp
+
+        d = features.shape[1]
+        self.register_buffer("features", torch.as_tensor(np.asarray(features, dtype=np.float32)))
+        self.register_buffer("train_genes", torch.as_tensor(np.asarray(train_genes, dtype=np.int64)))
+        self.net = mlp([d, *hidden_dims, out_dim or d])
+        self.head = nn.Linear(out_dim or d, 1)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(F.normalize(x, dim=-1))
+
+    def logits(self, za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
+        return self.head(za * zb).squeeze(-1)
+
+    def forward(self, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        neg = self.train_genes[torch.randint(len(self.train_genes), pos.shape, device=pos.device)]
+        both = torch.cat([pos, neg])
+        uniq, inv = torch.unique(both, return_inverse=True)
+        z = self.encode(self.features[uniq])
+        lg = self.logits(z[inv[:, 0]], z[inv[:, 1]])
+        return lg[: len(pos)], lg[len(pos):]
+
+    @torch.no_grad()
+    def score_pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.eval()
+        z = self.encode(self.features)
+        return self.logits(z[torch.as_tensor(a)], z[torch.as_tensor(b)]).numpy()
+
+
+def _bce_step(model, batch):
+    pos, neg = model(batch)
+    return 0.5 * (F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
+                  + F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg)))
+
+
+def train_mlp_bce(features: np.ndarray, train_a: np.ndarray, train_b: np.ndarray, hidden_dims=(256, 256, 256),
+                  train_config=None) -> MLPLinkPredictor:
+    """Train the :class:`MLPLinkPredictor` baseline with the shared trainer."""
+    from ..models.cal import PairDataset, _identity
+    from ..train import TrainConfig, fit, seed_everything
+
+    tc = train_config or TrainConfig(epochs=30, batch_size=512, lr=1e-3, warmup_steps=50, progress=False)
+    seed_everything(tc.seed)
+    genes = np.unique(np.concatenate([train_a, train_b]))
+    model = MLPLinkPredictor(features, genes, hidden_dims)
+    fit(model, PairDataset(train_a, train_b), _bce_step, tc, collate_fn=_identity)
+    return model.cpu().eval()
+
+
+# ---------------------------------------------------------------------- one full evaluation
+def evaluate_split(split: Split, features: np.ndarray, degree_full: np.ndarray, exclude_keys: np.ndarray,
+                   scorers: dict, seed: int = 0, kinds=NEGATIVES, window=(-0.2, 0.2)) -> list[dict]:
+    """Score the split's test positives and negatives of each kind with every scorer.
+
+    ``scorers``: name -> ``f(a, b) -> scores``. Raw cosine, degree (train graph), degree (full
+    graph) and, except on ``node_disjoint``, common neighbours / Adamic-Adar on the training graph
+    are added here. Returns one record per (negatives, method, metric).
+    """
+    from ..data.features import cosine_of_pairs
+
+    n = features.shape[0]
+    adj = adjacency(split.train_a, split.train_b, n)
+    deg_train = np.asarray(adj.sum(1)).ravel()
+    all_scorers = {"raw_cosine": lambda a, b: cosine_of_pairs(features, a, b),
+                   "degree_train": lambda a, b: deg_train[a] * deg_train[b],
+                   "degree_full_diagnostic": lambda a, b: degree_full[a].astype(float) * degree_full[b]}
+    if split.name != "node_disjoint":
+        all_scorers["common_neighbours"] = lambda a, b: neighbourhood_scores(adj, a, b)["common_neighbours"]
+        all_scorers["adamic_adar"] = lambda a, b: neighbourhood_scores(adj, a, b)["adamic_adar"]
+    all_scorers.update(scorers)
+    records = []
+    for k_i, kind in enumerate(kinds):
+        na, nb = negatives(kind, split, degree_full, n, exclude_keys, seed=seed * 101 + k_i)
+        a = np.r_[split.test_a, na]
+        b = np.r_[split.test_b, nb]
+        y = np.r_[np.ones(len(split.test_a), bool), np.zeros(len(na), bool)]
+        raw = cosine_of_pairs(features, a, b)
+        mean_deg = 0.5 * (degree_full[a] + degree_full[b])
+        for name, f in all_scorers.items():
+            m = pair_metrics(y, f(a, b), raw, mean_deg, window)
+            for metric in ("auroc", "auprc", "xb_auroc", "spearman_degree"):
+                records.append({"split": split.name, "negatives": kind, "method": name, "metric": metric,
+                                "value": m[metric], "n_pos": int(y.sum()), "n_neg": int((~y).sum()),
+                                "n_xb_pos": m["n_xb_pos"], "n_xb_neg": m["n_xb_neg"]})
+    return records

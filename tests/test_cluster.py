@@ -1,0 +1,314 @@
+import hashlib
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.metrics import adjusted_rand_score
+
+from contrastomics import cluster_gsea
+from contrastomics.cluster import run_clustering
+from contrastomics.cluster.communities import attach_small, leiden_auto, mcl, order_labels, target_clusters
+from contrastomics.cluster.embed import StandInModel, joint_embedding
+from contrastomics.cluster.graph import knn_from_embedding, knn_from_similarity
+from contrastomics.cluster.labels import ctfidf_keywords
+from contrastomics.data.genesets import GeneSetLibrary
+from contrastomics.errors import InputError
+
+# synthetic gene names are not human symbols; that warning is tested on its own below
+pytestmark = pytest.mark.filterwarnings("ignore:.*not human gene symbols")
+
+THEMES = {
+    "alpha": ("kinase phosphorylation cascade", +1),
+    "beta": ("ribosome translation elongation", +1),
+    "gamma": ("interferon antiviral immunity", -1),
+    "delta": ("cholesterol sterol biosynthesis", -1),
+}
+
+
+class FakeModel(StandInModel):
+    """Hashed gene sets (from the stand-in) + hashed bag-of-words texts: fast and deterministic."""
+
+    cache_key = "fake-test-model"
+
+    def embed_texts(self, texts):
+        out = np.zeros((len(texts), 64), np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                h = int(hashlib.md5(w.encode()).hexdigest()[:8], 16)
+                out[i, h % 64] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def synthetic_result(n_per=12, seed=0, shared_text=False, pool_size=40):
+    """Four themes; each pathway draws 15 genes from its theme's pool, leading edge = its first 8."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], []
+    for ti, (theme, (words, sign)) in enumerate(THEMES.items()):
+        pool = [f"{theme.upper()}{j}" for j in range(pool_size)]
+        for p in range(n_per):
+            genes = list(rng.choice(pool, 15, replace=False))
+            rows.append({"term": f"{theme.upper()}_PATHWAY_{p}", "name": f"{words} pathway {p}" if not shared_text
+                         else f"generic pathway {ti}{p}", "nes": sign * (1.5 + rng.random()),
+                         "es": sign * 0.5, "pvalue": 0.001, "fdr": float(rng.random() * 0.04), "size": 15,
+                         "genes": genes[:8], "direction": sign, "full": genes})
+            truth.append(ti)
+    return pd.DataFrame(rows), np.array(truth)
+
+
+@pytest.fixture
+def model():
+    return FakeModel()
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONTRASTOMICS_CACHE", str(tmp_path / "cache"))
+
+
+def labels_in_input_order(df_in, out):
+    return out.set_index("term").loc[df_in["term"], "cluster"].to_numpy()
+
+
+def test_joint_recovers_planted_themes_and_is_deterministic(model):
+    df, truth = synthetic_result()
+    out = cluster_gsea(df, model=model, n_clusters=4, gene_sets=None)
+    lab = labels_in_input_order(df, out)
+    assert adjusted_rand_score(truth, lab) == pytest.approx(1.0)
+    s = out.attrs["summary"]
+    assert s["metrics"]["n_clusters"] == 4 and s["metrics"]["coverage"] == 1.0
+    assert s["metrics"]["nes_coherence_adjusted"] == pytest.approx(1.0)
+    # ids ordered by size then best FDR, a representative per cluster, keywords from the theme words
+    assert out.groupby("cluster").size().is_monotonic_decreasing
+    assert out.groupby("cluster")["representative"].sum().eq(1).all()
+    kw = dict(zip(out["cluster"], out["cluster_keywords"]))
+    assert any("interferon" in v or "antiviral" in v for v in kw.values())
+    again = cluster_gsea(df, model=model, n_clusters=4)
+    assert (again["cluster"].to_numpy() == out["cluster"].to_numpy()).all()
+
+
+def test_text_only_cannot_see_genes_but_genes_method_can(model):
+    df, truth = synthetic_result(shared_text=True)
+    genes = labels_in_input_order(df, cluster_gsea(df, model=model, method="genes", n_clusters=4))
+    text = labels_in_input_order(df, cluster_gsea(df, model=model, method="text", n_clusters=4))
+    assert adjusted_rand_score(truth, genes) == pytest.approx(1.0)
+    assert adjusted_rand_score(truth, text) < 0.5
+
+
+def test_split_direction_never_mixes_signs(model):
+    df, _ = synthetic_result()
+    # flip half of one theme: without splitting they share genes and cluster together
+    flip = df.index[df["term"].str.startswith("ALPHA")][:6]
+    df.loc[flip, "nes"] *= -1
+    mixed = cluster_gsea(df, model=model, n_clusters=4)
+    assert (mixed.groupby("cluster")["nes"].agg(lambda s: (s > 0).nunique()) > 1).any()
+    split = cluster_gsea(df, model=model, n_clusters=5, split_direction=True)
+    assert (split.groupby("cluster")["nes"].agg(lambda s: (s > 0).nunique()) == 1).all()
+
+
+@pytest.mark.parametrize("method", ["overlap", "overlap-knn", "kappa"])
+def test_overlap_baselines_find_the_gene_themes(method):
+    # pools of 25: two members share ~9 of 15 genes, above EnrichmentMap's combined cutoff 0.375
+    df, truth = synthetic_result(pool_size=25)
+    lib = GeneSetLibrary.from_gene_sets(dict(zip(df["term"], df["full"])))
+    out = cluster_gsea(df, method=method, n_clusters=4, gene_sets=lib)
+    lab = labels_in_input_order(df, out)
+    assert adjusted_rand_score(truth, lab) > 0.9
+    assert out.attrs["summary"]["method"] == method
+
+
+def test_semantic_needs_go_terms():
+    df, _ = synthetic_result()
+    with pytest.raises(InputError, match="GO result"):
+        cluster_gsea(df, method="semantic")
+
+
+def test_bad_inputs_raise_or_warn_once(model):
+    df, _ = synthetic_result()
+    with pytest.raises(InputError, match="no pathways"):
+        cluster_gsea(df.iloc[:0], model=model)
+    with pytest.raises(InputError, match=r"no pathway passes FDR < 0.001.*--fdr"):
+        cluster_gsea(df.assign(fdr=0.2), model=model, fdr_cutoff=0.001)
+    with pytest.raises(InputError, match="unknown method"):
+        cluster_gsea(df, method="magic")
+    with pytest.raises(InputError, match="missing column"):
+        cluster_gsea(df.drop(columns="nes"), model=model)
+    bad = df.copy()
+    bad.loc[:2, "nes"] = np.nan
+    bad = pd.concat([bad, bad.iloc[[5]]], ignore_index=True)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out = cluster_gsea(bad, model=model, n_clusters=4)
+    msgs = " | ".join(str(x.message) for x in w)
+    assert "3 pathway(s) with a missing (NaN) NES" in msgs and "1 duplicate pathway name" in msgs
+    assert len(out) == len(df) - 3
+
+
+def test_non_human_genes_warn(model):
+    df, _ = synthetic_result()
+    human = [f"{t.upper()}{j}" for t in THEMES for j in range(40)]
+    mouse = df.assign(genes=[[g.capitalize() for g in gl] for gl in df["genes"]])
+    from contrastomics.cluster.api import prepare
+    with pytest.warns(UserWarning, match="not human gene symbols"):
+        prepare(mouse.assign(genes=[["Trp53", "Cdkn1a", "Mdm2"]] * len(mouse)), human_genes=human)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare(df, human_genes=human)
+
+
+def test_multi_condition_reports_nes_per_condition(model):
+    a, _ = synthetic_result(seed=0)
+    b, _ = synthetic_result(seed=1)
+    b["nes"] = -b["nes"]
+    b = b.iloc[: len(b) // 2]
+    out = cluster_gsea([a, b], names=["ctrl", "treated"], model=model, n_clusters=4)
+    assert {"nes_ctrl", "nes_treated", "fdr_ctrl", "fdr_treated"} <= set(out.columns)
+    assert out["nes_treated"].notna().sum() == len(b)
+    clusters = pd.DataFrame(out.attrs["clusters"])
+    assert {"mean_nes_ctrl", "mean_nes_treated"} <= set(clusters.columns)
+    # the flipped condition has the opposite mean NES in every cluster where it is present
+    both = clusters.dropna(subset=["mean_nes_treated"])
+    assert (np.sign(both["mean_nes_ctrl"]) == -np.sign(both["mean_nes_treated"])).all()
+
+
+def test_joint_embedding_cosine_is_weighted_mean_of_block_cosines(model):
+    le = [["A", "B", "C"], ["A", "B", "D"]]
+    full = [["A", "B", "C", "E"], ["X", "Y", "Z", "W"]]
+    texts = ["kinase cascade", "kinase signalling"]
+    w = {"leading_edge": 0.5, "full_set": 0.2, "text": 0.3}
+    x = joint_embedding(model, le, full, texts, w, use_cache=False)
+    cos = lambda e: float(e[0] @ e[1])  # noqa: E731
+    expect = 0.5 * cos(model.embed_gene_sets(le)) + 0.2 * cos(model.embed_gene_sets(full)) + 0.3 * cos(model.embed_texts(texts))
+    assert float(x[0] @ x[1]) == pytest.approx(expect, abs=1e-5)
+    assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+
+
+def test_knn_graph_is_symmetric_and_respects_forbidden_pairs():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    g = knn_from_embedding(x, 5, block=7)
+    assert (g != g.T).nnz == 0 and g.diagonal().sum() == 0
+    assert (np.diff(g.indptr) >= 5).all()
+    # the block loop and a dense similarity give the same graph
+    s = x @ x.T
+    g2 = knn_from_similarity(s, 5, min_similarity=-np.inf)
+    assert abs(g - g2.maximum(g)).max() < 1e-5
+    sign = np.where(np.arange(50) < 25, 1, -1)
+    gs = knn_from_embedding(x, 5, forbid=sign).tocoo()
+    assert (sign[gs.row] == sign[gs.col]).all()
+
+
+def cliques(sizes, weak=0.01):
+    n = sum(sizes)
+    a = np.zeros((n, n))
+    start = 0
+    for s in sizes:
+        a[start:start + s, start:start + s] = 1
+        start += s
+    a[np.arange(n - 1), np.arange(1, n)] = np.maximum(a[np.arange(n - 1), np.arange(1, n)], weak)
+    a = np.maximum(a, a.T)
+    np.fill_diagonal(a, 0)
+    return sp.csr_matrix(a)
+
+
+def test_mcl_splits_two_cliques():
+    lab = mcl(cliques([6, 6]))
+    assert adjusted_rand_score(np.repeat([0, 1], 6), lab) == 1.0
+
+
+def test_leiden_auto_hits_the_target_count():
+    lab, res = leiden_auto(cliques([10] * 6), 6, min_size=3)
+    assert len(np.unique(lab)) == 6 and res > 0
+    assert target_clusters(600) == 30 and target_clusters(50) == 5 and target_clusters(3) == 1
+
+
+def test_attach_small_joins_close_members_and_keeps_far_ones_single():
+    x = np.array([[1, 0], [1, 0.05], [1, -0.05], [0, 1], [0.05, 1], [-0.05, 1], [0.99, 0.1], [-1, 0]], np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    raw = np.array([0, 0, 0, 1, 1, 1, 2, 3])
+    lab, info = attach_small(raw, x, min_size=3, threshold=0.9)
+    assert lab[6] == lab[0] and lab[7] == -1
+    assert info == {"attached": 1, "singletons": 1, "attach_threshold": 0.9}
+    ordered = order_labels(lab, np.linspace(0.01, 0.02, 8))
+    assert sorted(set(ordered)) == [0, 1, 2] and ordered[7] == 2
+
+
+def test_ctfidf_prefers_cluster_specific_words():
+    texts = ["kinase cascade signalling", "kinase phosphorylation", "kinase cascade",
+             "ribosome translation", "ribosome assembly translation", "translation elongation ribosome"]
+    kw = ctfidf_keywords(np.array([0, 0, 0, 1, 1, 1]), texts, n_keywords=2)
+    assert kw[0][0].startswith("kinase") and "ribosome" in " ".join(kw[1]) or "translation" in " ".join(kw[1])
+    assert not any("signalling" == k for k in kw[1])
+
+
+# ---------------------------------------------------------------------- CLI
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-c", "from contrastomics.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def write_gseapy(df, path):
+    from contrastomics.data.gsea import to_gseapy_table
+    to_gseapy_table(df).to_csv(path, sep="\t", index=False)
+
+
+def test_cli_writes_all_outputs_and_metrics(tmp_path):
+    df, _ = synthetic_result()
+    res = tmp_path / "res.tsv"
+    write_gseapy(df, res)
+    out = tmp_path / "out"
+    r = run_cli("cluster", str(res), "--method", "overlap-knn", "--out", str(out), "--n-clusters", "4")
+    assert r.returncode == 0, r.stderr
+    for f in ("clusters.tsv", "clusters.json", "summary.json", "summary.md", "report.html", "clusters.png"):
+        assert (out / f).stat().st_size > 0, f
+    tab = pd.read_csv(out / "clusters.tsv", sep="\t")
+    assert {"cluster", "cluster_label", "nes", "fdr", "size", "leading_edge_genes"} <= set(tab.columns)
+    r = run_cli("cluster-metrics", str(out / "clusters.tsv"), "--out", str(tmp_path / "m.json"))
+    assert r.returncode == 0, r.stderr
+    import json
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["n_clusters"] == 4 and m["nes_coherence_adjusted"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("case", ["empty", "no_sig", "bad_format", "bad_gmt", "no_file"])
+def test_cli_bad_input_is_one_line_and_leaves_no_output(tmp_path, case):
+    df, _ = synthetic_result()
+    res = tmp_path / "res.tsv"
+    write_gseapy(df, res)
+    args = ["cluster", str(res), "--method", "overlap-knn", "--out", str(tmp_path / "out")]
+    if case == "empty":
+        res.write_text("")
+    elif case == "no_sig":
+        args += ["--fdr", "0.00001"]
+    elif case == "bad_format":
+        args += ["--format", "not-a-tool"]
+    elif case == "bad_gmt":
+        (tmp_path / "bad.gmt").write_text("lonely_field\n")
+        args += ["--gmt", str(tmp_path / "bad.gmt")]
+    else:
+        args[1] = str(tmp_path / "missing.tsv")
+    r = run_cli(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and r.stderr.strip().startswith("error:")
+    assert not (tmp_path / "out").exists()
+    if case == "no_sig":
+        assert "--fdr" in r.stderr
+
+
+@pytest.mark.slow
+def test_demo_meets_readability_and_coherence_targets():
+    from contrastomics.data.gsea import demo_result_path
+    try:
+        path = demo_result_path()
+    except FileNotFoundError:
+        pytest.skip("demo result not shipped yet")
+    out = cluster_gsea(path, fdr_cutoff=0.25)
+    m = out.attrs["summary"]["metrics"]
+    n = m["n_pathways"]
+    assert n >= 200
+    assert m["n_clusters"] <= n / 15 and m["coverage"] >= 0.9
+    assert m["nes_coherence_adjusted"] >= 0.9

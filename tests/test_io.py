@@ -1,0 +1,57 @@
+import gzip
+
+import pytest
+
+from contrastomics.data.io import atomic_path, atomic_write, is_gzip, open_text
+from contrastomics.errors import InputError
+
+
+def test_atomic_write_leaves_nothing_on_error(tmp_path):
+    out = tmp_path / "out.tsv"
+    with pytest.raises(RuntimeError):
+        with atomic_write(out) as fh:
+            fh.write("half")
+            raise RuntimeError("boom")
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_replaces_existing(tmp_path):
+    out = tmp_path / "out.tsv"
+    out.write_text("old")
+    with atomic_write(out) as fh:
+        fh.write("new")
+    assert out.read_text() == "new"
+
+
+def test_atomic_path_cleans_up(tmp_path):
+    out = tmp_path / "x.parquet"
+    with pytest.raises(ValueError):
+        with atomic_path(out) as tmp:
+            tmp.write_text("partial")
+            raise ValueError
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_open_text_reads_gzip_without_suffix(tmp_path):
+    p = tmp_path / "sets.gmt"
+    with gzip.open(p, "wt") as fh:
+        fh.write("A\tdesc\tTP53\tMDM2\n")
+    assert is_gzip(p)
+    with open_text(p) as fh:
+        assert fh.read().startswith("A\tdesc\tTP53")
+
+
+def test_open_text_errors_name_the_file(tmp_path):
+    empty = tmp_path / "empty.gmt"
+    empty.write_text("")
+    with pytest.raises(InputError, match="empty.gmt: file is empty"):
+        open_text(empty)
+    with pytest.raises(InputError, match="file not found"):
+        open_text(tmp_path / "missing.gmt")
+
+
+def test_input_error_formats_file_and_line():
+    e = InputError("bad line", "x.gmt", 3)
+    assert str(e) == "x.gmt:3: bad line"
+    assert str(InputError("plain")) == "plain"

@@ -1,0 +1,92 @@
+"""Hand-computed values for the contrastive losses (contrastomics.losses)."""
+import math
+
+import pytest
+import torch
+
+from contrastomics.losses import (ClipLoss, GtClipLoss, info_nce, jaccard_matrix, overlap_coefficient_matrix,
+                                  soft_targets)
+
+E = math.e
+P_DIAG = E / (E + 1)  # softmax of logits [1, 0]
+
+
+def test_info_nce_hard_two_pairs():
+    a = torch.eye(2)
+    # logits = I: each row's CE = -log(e / (e + 1)) = log(1 + 1/e) = 0.313262
+    assert info_nce(a, a, 1.0).item() == pytest.approx(math.log(1 + 1 / E), abs=1e-6)
+    assert info_nce(a, a, 1.0).item() == pytest.approx(0.313262, abs=1e-6)
+
+
+def test_info_nce_is_asymmetric_only_through_logits():
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    b = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    # logits (scale 2) = [[2, 2], [0, 0]]: a->b rows: -log(1/2), -log(1/2); b->a (transpose
+    # [[2, 0], [2, 0]]): row0 -log(e^2/(e^2+1)), row1 -log(1/(e^2+1))
+    ab = math.log(2)
+    ba = 0.5 * (math.log(1 + math.exp(-2)) + math.log(math.exp(2) + 1))
+    assert info_nce(a, b, 2.0).item() == pytest.approx(0.5 * (ab + ba), abs=1e-6)
+
+
+def test_jaccard_and_overlap_matrices():
+    m = torch.tensor([[1.0, 1, 0], [0, 1, 1], [1, 1, 1]])
+    j = jaccard_matrix(m)
+    assert j[0, 1].item() == pytest.approx(1 / 3)
+    assert j[0, 2].item() == pytest.approx(2 / 3)
+    assert j[1, 2].item() == pytest.approx(2 / 3)
+    assert torch.allclose(torch.diagonal(j), torch.ones(3))
+    o = overlap_coefficient_matrix(m)
+    assert o[0, 1].item() == pytest.approx(0.5)
+    assert o[0, 2].item() == pytest.approx(1.0)
+    # sparse input gives the same numbers
+    assert torch.allclose(jaccard_matrix(m.to_sparse()), j)
+
+
+def test_soft_targets_rows():
+    sim = torch.tensor([[1.0, 0.5, 0.0], [0.5, 1.0, 0.25], [0.0, 0.0, 1.0]])
+    t = soft_targets(sim, 0.2)
+    # row 0: only j=1 overlaps -> [0.8, 0.2, 0]; row 1: 0.5 and 0.25 -> 0.2 * [2/3, 1/3]
+    assert torch.allclose(t[0], torch.tensor([0.8, 0.2, 0.0]))
+    assert torch.allclose(t[1], torch.tensor([0.2 * 2 / 3, 0.8, 0.2 / 3]))
+    # row 2 overlaps nothing: all mass stays on the identity
+    assert torch.allclose(t[2], torch.tensor([0.0, 0.0, 1.0]))
+    assert torch.allclose(t.sum(1), torch.ones(3))
+
+
+def test_soft_info_nce_value():
+    a = torch.eye(2)
+    targets = torch.tensor([[0.8, 0.2], [0.2, 0.8]])
+    expected = -(0.8 * math.log(P_DIAG) + 0.2 * math.log(1 - P_DIAG))
+    assert info_nce(a, a, 1.0, targets).item() == pytest.approx(expected, abs=1e-6)
+    assert expected == pytest.approx(0.513262, abs=1e-6)
+
+
+def test_clip_loss_soft_vs_hard():
+    a = torch.eye(2)
+    membership = torch.tensor([[1.0, 1, 0, 0], [0, 1, 1, 0]])  # Jaccard 1/3 -> rownorm 1
+    hard = ClipLoss(0.0)(a, a, torch.tensor(1.0), membership)
+    soft = ClipLoss(0.2)(a, a, torch.tensor(1.0), membership)
+    assert hard.item() == pytest.approx(0.313262, abs=1e-6)
+    assert soft.item() == pytest.approx(0.513262, abs=1e-6)
+    # disjoint sets: soft targets fall back to the identity
+    disjoint = torch.tensor([[1.0, 0, 0, 0], [0, 0, 1, 0]])
+    assert ClipLoss(0.2)(a, a, torch.tensor(1.0), disjoint).item() == pytest.approx(0.313262, abs=1e-6)
+
+
+def test_gtclip_loss_adds_weighted_reconstruction():
+    a = torch.eye(2)
+    logits = torch.zeros(2, 4)  # sigmoid 0.5 everywhere -> BCE = log 2
+    target = torch.tensor([[1.0, 0, 0, 1], [0, 1, 0, 0]])
+    loss, logs = GtClipLoss(0.0, recon_weight=0.5)(a, a, torch.tensor(1.0), target, logits, target)
+    assert logs["recon"] == pytest.approx(math.log(2), abs=1e-6)
+    assert loss.item() == pytest.approx(0.313262 + 0.5 * math.log(2), abs=1e-6)
+    loss0, logs0 = GtClipLoss(0.0, recon_weight=0.0)(a, a, torch.tensor(1.0), target, logits, target)
+    assert "recon" not in logs0 and loss0.item() == pytest.approx(0.313262, abs=1e-6)
+
+
+def test_gradient_flows_to_both_towers():
+    a = torch.nn.functional.normalize(torch.randn(4, 3), dim=1).requires_grad_()
+    b = torch.nn.functional.normalize(torch.randn(4, 3), dim=1).requires_grad_()
+    scale = torch.tensor(10.0, requires_grad=True)
+    ClipLoss(0.3)(a, b, scale, torch.eye(4)).backward()
+    assert a.grad.abs().sum() > 0 and b.grad.abs().sum() > 0 and scale.grad is not None
