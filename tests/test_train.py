@@ -200,7 +200,7 @@ DDP_SCRIPT = textwrap.dedent("""
     emb = model.embed([["M0G0", "M0G1"], ["M1G0"], ["M3G2", "M3G4", "M3G5"]])
     out = {"rank": dist.get_rank(), "world": dist.get_world_size(), "losses": [h["loss"] for h in res.history],
            "emb_shape": list(emb.shape), "steps": res.steps,
-           "w_sum": float(sum(p.double().sum() for p in model.parameters()))}
+           "w_sum": float(sum(p.detach().double().sum() for p in model.parameters()))}
     with open(os.path.join(sys.argv[1], f"rank{dist.get_rank()}.json"), "w") as fh:
         json.dump(out, fh)
 """)
@@ -212,7 +212,7 @@ def run_torchrun(tmp_path, epochs):
     torchrun = shutil.which("torchrun")
     cmd = ([torchrun] if torchrun else [sys.executable, "-m", "torch.distributed.run"])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([*cmd, "--nproc_per_node", "2", "--master_port", "0", str(script), str(tmp_path), str(epochs)],
+    r = subprocess.run([*cmd, "--standalone", "--nproc_per_node", "2", str(script), str(tmp_path), str(epochs)],
                        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     return [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in range(2)]
