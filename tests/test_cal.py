@@ -212,3 +212,124 @@ def test_cli_train_score_neighbours_and_bad_input(tmp_path, capsys):
         main(["cal", "score", "-m", str(m), "--genes", "G0_0"])
     assert e.value.code == 2
     assert "two genes" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- CLI end to end (CliRunner)
+def _messy_inputs(tmp_path):
+    """Planted features plus a NaN gene and a zero-variance gene; pairs on a 0-1 score scale with a
+    self-pair, an exact duplicate, a reversed duplicate and a gene that has no features."""
+    feats, pairs, group = planted(n_groups=6, per=4)
+    bad = pd.DataFrame([[np.nan] * feats.shape[1], [1.0] * feats.shape[1]], index=["NANGENE", "FLATGENE"],
+                       columns=feats.columns, dtype=np.float32)
+    pd.concat([feats, bad]).to_csv(tmp_path / "f.tsv", sep="\t", index_label="gene")
+    df = pairs.to_frame().rename(columns={"score": "combined_score"})
+    df["combined_score"] = 0.95
+    extra = pd.DataFrame({"gene_a": ["G0_0", "G0_0", "G0_1", "NOFEAT", "NANGENE", "G5_0"],
+                          "gene_b": ["G0_0", "G0_1", "G0_0", "G0_1", "G0_1", "G5_1"],
+                          "combined_score": [0.99, 0.95, 0.95, 0.99, 0.99, 0.2]})
+    pd.concat([df, extra]).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    return feats, pairs, group
+
+
+def test_cli_end_to_end_with_messy_input(tmp_path):
+    import json
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from contrastomics.cli.cal import app
+
+    feats, pairs, group = _messy_inputs(tmp_path)
+    runner = CliRunner()
+    m = tmp_path / "model"
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        r = runner.invoke(app, ["train", str(tmp_path / "f.tsv"), str(tmp_path / "p.tsv"), "-o", str(m), "--pca", "0",
+                                "--hidden", "16", "--epochs", "3", "--batch-size", "16", "--min-score", "0.9"])
+    assert r.exit_code == 0, r.output
+    said = " ".join(str(x.message) for x in w)
+    for phrase in ("NaN", "zero-variance", "0-1 scale", "self-pair", "1 reversed", "without features"):
+        assert phrase in said, phrase
+    # 36 planted pairs kept (6 groups x 6); the 0.2-score pair is below threshold, NOFEAT/NANGENE pairs are counted
+    assert "36 pairs (2 dropped for genes without features)" in r.output
+    loaded = CAL.from_pretrained(m)
+    assert len(loaded.known_pairs) == 36 and "NANGENE" not in loaded.vocab and "FLATGENE" not in loaded.vocab
+
+    r = runner.invoke(app, ["score", "-m", str(m), "--genes", "G0_0,G0_2", "--genes", "G1_0,G2_1",
+                            "--genes", "G2_1,G1_0", "-o", str(tmp_path / "s.tsv")])
+    assert r.exit_code == 0, r.output
+    s = pd.read_csv(tmp_path / "s.tsv", sep="\t")
+    assert len(s) == 2 and s.known.tolist() == [True, False]  # reversed repeat scored once
+    x = feats.to_numpy()
+    u, v = x[feats.index.get_loc("G1_0")], x[feats.index.get_loc("G2_1")]
+    assert s.raw_cosine[1] == pytest.approx(u @ v / np.linalg.norm(u) / np.linalg.norm(v), abs=1e-3)
+
+    r = runner.invoke(app, ["neighbours", "G0_0", "-m", str(m), "-k", "5", "-o", str(tmp_path / "n.tsv")])
+    assert r.exit_code == 0, r.output
+    n = pd.read_csv(tmp_path / "n.tsv", sep="\t")
+    known = {"G0_1", "G0_2", "G0_3"}  # G0_0's training partners are left out
+    assert len(n) == 5 and not (set(n.partner) & known) and "G0_0" not in set(n.partner)
+    assert (np.diff(n.score.to_numpy()) <= 1e-6).all() and not n.known.any()
+    r = runner.invoke(app, ["neighbours", "G0_0", "-m", str(m), "-k", "3", "--include-known", "-o",
+                            str(tmp_path / "n2.tsv")])
+    assert r.exit_code == 0
+    assert pd.read_csv(tmp_path / "n2.tsv", sep="\t").partner.nunique() == 3
+
+    r = runner.invoke(app, ["evaluate", str(tmp_path / "f.tsv"), str(tmp_path / "p.tsv"), "--pca", "0", "--hidden", "8",
+                            "--epochs", "2", "--batch-size", "16", "--seeds", "0", "--min-score", "0.9",
+                            "--splits", "heldout_edges,node_disjoint", "--test-frac", "0.3", "-o", str(tmp_path / "ev.json")])
+    assert r.exit_code == 0, r.output
+    ev = json.loads((tmp_path / "ev.json").read_text())
+    recs = ev["records"]
+    assert ev["benchmark"] == "cal_evaluate" and all({"dataset", "split", "method", "metric", "value"} <= set(x) for x in recs)
+    methods = {x["method"] for x in recs}
+    assert {"CAL", "MLP_BCE", "raw_cosine", "degree_train", "adamic_adar"} <= methods
+    assert {x["split"] for x in recs} == {"heldout_edges", "node_disjoint"}
+
+
+def test_cli_bad_input_is_one_clear_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from contrastomics.cli.cal import app
+
+    _messy_inputs(tmp_path)
+    runner = CliRunner()
+    m = tmp_path / "model"
+    r = runner.invoke(app, ["train", str(tmp_path / "f.tsv"), str(tmp_path / "p.tsv"), "-o", str(m), "--pca", "0",
+                            "--hidden", "8", "--epochs", "1", "--batch-size", "16", "--min-score", "0.9"])
+    assert r.exit_code == 0, r.output
+    cases = [(["score", "-m", str(m), "--genes", "G0_0,NOPE"], "NOPE"),
+             (["score", "-m", str(m), "--genes", "G0_0,G0_0"], "self-pair"),
+             (["neighbours", "NOPE", "-m", str(m)], "NOPE"),
+             (["neighbours", "G0_0", "-m", str(m), "-k", "0"], "-k must be"),
+             (["train", str(tmp_path / "f.tsv"), str(tmp_path / "p.tsv"), "-o", str(m), "--min-score", "1200"],
+              "above STRING's maximum"),
+             (["train", str(tmp_path / "f.tsv"), str(tmp_path / "p.tsv"), "-o", str(m), "--hidden", "a,b"], "--hidden")]
+    for args, phrase in cases:
+        r = runner.invoke(app, args)
+        assert isinstance(r.exception, InputError), (args, r.output)
+        assert phrase in str(r.exception), (args, str(r.exception))
+    (tmp_path / "big.tsv").write_text("gene_a\tgene_b\tcombined_score\nG0_0\tG0_1\t5000\n")
+    r = runner.invoke(app, ["train", str(tmp_path / "f.tsv"), str(tmp_path / "big.tsv"), "-o", str(m)])
+    assert isinstance(r.exception, InputError) and "above 1000" in str(r.exception)
+
+
+def test_cli_published_recipe_and_options_form(tmp_path):
+    import json
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from contrastomics.cli.cal import app
+
+    _messy_inputs(tmp_path)
+    m = tmp_path / "pub"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = CliRunner().invoke(app, ["train", "--features", str(tmp_path / "f.tsv"), "--pairs", str(tmp_path / "p.tsv"),
+                                     "-o", str(m), "--pca", "0", "--min-score", "900", "--published", "--epochs", "1"])
+    assert r.exit_code == 0, r.output
+    cfg = json.loads((m / "config.json").read_text())
+    assert cfg["hidden_dims"] == [1024, 1024, 1024] and cfg["temperature"] == 0.05
+    r = CliRunner().invoke(app, ["train", "-o", str(m)])
+    assert isinstance(r.exception, InputError) and "missing features" in str(r.exception)

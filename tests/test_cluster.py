@@ -312,3 +312,99 @@ def test_demo_meets_readability_and_coherence_targets():
     assert n >= 200
     assert m["n_clusters"] <= n / 15 and m["coverage"] >= 0.9
     assert m["nes_coherence_adjusted"] >= 0.9
+
+
+def test_joint_space_is_weighted_ochiai_plus_towers_and_gate_follows_leading_edges(model):
+    from contrastomics.cluster.api import _memberships
+    from contrastomics.cluster.embed import joint_space
+    le = [["A", "B", "C", "D"], ["C", "D", "E"], ["X", "Y"], []]
+    full = [le[0] + ["Q"], le[1] + ["Q"], ["X", "Y", "Z"], ["A", "X"]]
+    texts = ["kinase cascade", "kinase signalling", "kinase cascade", "ribosome"]
+    le_m, _, _ = _memberships(le, full)
+    w = {"leading_edge_overlap": 0.5, "leading_edge": 0.0, "full_set": 0.25, "text": 0.25}
+    sp_ = joint_space(model, le, full, texts, le_m, w)
+    s = sp_.similarity(np.arange(4))
+    fs = model.embed_gene_sets(full)
+    tx = model.embed_texts(texts)
+    ochiai01 = 2 / np.sqrt(4 * 3)  # |{C, D}| / sqrt(4 * 3)
+    expect01 = 0.5 * ochiai01 + 0.25 * float(fs[0] @ fs[1]) + 0.25 * float(tx[0] @ tx[1])
+    assert s[0, 1] == pytest.approx(expect01, abs=1e-5)
+    assert s[0, 0] == pytest.approx(1.0, abs=1e-5)
+    # pathway 2 has the same text as 0 but no shared leading-edge gene: never its neighbour with the
+    # gate; pathway 3 has no leading edge at all and is exempt from the gate
+    g = knn_from_embedding(sp_, 3).toarray()
+    assert g[0, 2] == 0 and g[2, 0] == 0 and g[0, 1] > 0
+    assert g[3].sum() > 0
+    off = joint_space(model, le, full, texts, le_m, w, gate_leading_edge=False)
+    assert knn_from_embedding(off, 3).toarray()[0, 2] > 0
+
+
+def test_gate_keeps_opposite_directions_apart_without_reading_the_nes(model):
+    """Up and down pathways of one theme share text but not leading-edge genes (the leading edge sits
+    at opposite ends of the ranking): joint keeps them apart, text alone mixes them."""
+    df, _ = synthetic_result(n_per=10)
+    alpha = df["term"].str.startswith("ALPHA")
+    down = df.index[alpha][:5]
+    df.loc[down, "nes"] *= -1
+    for i, r in enumerate(down):
+        df.at[r, "genes"] = [f"ALPHA_DOWN{j}" for j in np.random.default_rng(i).choice(30, 8, replace=False)]
+    joint = cluster_gsea(df, model=model, n_clusters=5)
+    assert joint.attrs["summary"]["metrics"]["nes_coherence_adjusted"] == pytest.approx(1.0)
+    text = cluster_gsea(df, model=model, method="text", n_clusters=4)
+    assert text.attrs["summary"]["metrics"]["nes_coherence_adjusted"] < 0.9
+
+
+def test_cluster_table_names_shared_leading_edge_genes(model):
+    df, _ = synthetic_result()
+    out = cluster_gsea(df, model=model, n_clusters=4)
+    top = {c["cluster"]: c["top_genes"] for c in out.attrs["clusters"]}
+    theme_of = out.groupby("cluster")["term"].first().str.split("_").str[0]
+    for c, genes in top.items():
+        assert genes and all(g.startswith(theme_of[c]) for g in genes.split(", "))
+
+
+@pytest.mark.slow
+def test_report_renders_offline_in_headless_chromium(tmp_path):
+    """report.html is self-contained (no external script) and draws the map in Chromium."""
+    import shutil
+
+    from matplotlib.image import imread
+
+    from contrastomics.report.clusters import PALETTE, write_outputs
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    df, _ = synthetic_result()
+    res = run_clustering(df, model=FakeModel(), n_clusters=4, layout=True)
+    write_outputs(res, tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    assert "<script src" not in html and "Plotly.newPlot" in html
+    png = tmp_path / "shot.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1200,1400", "--virtual-time-budget=8000", f"--screenshot={png}",
+                    (tmp_path / "report.html").as_uri()], capture_output=True, timeout=180, check=True)
+    img = (imread(png)[..., :3] * 255).round().astype(int)
+    for c in range(4):  # every cluster colour is drawn (markers are only drawn if plotly.js ran)
+        rgb = np.array([int(PALETTE[c][i:i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(img - rgb).sum(-1) < 30).sum() > 50, f"cluster {c} colour not on the screenshot"
+
+
+def test_over_representation_results_cluster_without_nes(model):
+    """Enrichr / enrichGO tables have no NES: they cluster, every pathway counts as 'up', and the
+    sign coherence is undefined (n/a) rather than an error."""
+    from pathlib import Path
+    path = Path(__file__).parent / "data" / "gsea" / "enrichr_GO_Biological_Process_2021_table.txt"
+    out = cluster_gsea(str(path), model=model, fdr_cutoff=0.25, gene_sets=GeneSetLibrary.from_gene_sets({}),
+                       metrics=False)
+    assert len(out) == 2 and (out["direction"] == 1).all() and out["nes"].isna().all()
+    df, truth = synthetic_result()
+    df["nes"] = np.nan
+    df.attrs["kind"] = "ora"
+    out = cluster_gsea(df, model=model, n_clusters=4)
+    assert adjusted_rand_score(truth, labels_in_input_order(df, out)) > 0.9 and (out["direction"] == 1).all()
+    m = out.attrs["summary"]["metrics"]
+    assert np.isnan(m["nes_coherence"]) and m["coverage"] == 1.0
+    df = pd.DataFrame({"term": ["a", "b"], "name": ["a", "b"], "nes": [np.nan, np.nan], "fdr": [0.01, 0.01],
+                       "genes": [["A"], ["B"]]})
+    with pytest.raises(InputError, match="every NES is missing"):
+        cluster_gsea(df, model=model)

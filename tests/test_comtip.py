@@ -183,6 +183,30 @@ def test_image_weights_loading(tmp_path):
         CoMTIP(tiny(image_weights=str(tmp_path / "nope.safetensors")), names())
 
 
+def test_timm_style_vit_weights_load(tmp_path):
+    """A timm VisionTransformer state dict (fused qkv, fc1/fc2, cls_token...) maps onto our ViT."""
+    from safetensors.torch import save_file
+
+    src = CoMTIP(tiny(), names()).image_encoder.state_dict()
+    back = {"cls_token": src["cls"], "pos_embed": src["pos"], "patch_embed.proj.weight": src["patch_embed.weight"],
+            "patch_embed.proj.bias": src["patch_embed.bias"], "norm.weight": src["norm.weight"],
+            "norm.bias": src["norm.bias"], "head.weight": torch.zeros(1000, 16)}
+    for k, v in src.items():
+        if k.startswith("blocks.0."):
+            r = k[len("blocks.0."):]
+            r = (r.replace("attn.in_proj_", "attn.qkv.").replace("attn.out_proj", "attn.proj")
+                 .replace("n1.", "norm1.").replace("n2.", "norm2.").replace("mlp.0.", "mlp.fc1.")
+                 .replace("mlp.3.", "mlp.fc2."))
+            back[f"blocks.0.{r}"] = v
+    f = tmp_path / "timm.safetensors"
+    save_file({k: v.contiguous() for k, v in back.items()}, str(f))
+    dst = CoMTIP(tiny(image_weights=str(f)), names()).eval()
+    ref = CoMTIP(tiny(), names()).eval()
+    ref.image_encoder.load_state_dict(src)
+    x = torch.rand(2, 3, 16, 16)
+    torch.testing.assert_close(dst.image_features(x), ref.image_features(x))
+
+
 def _visium_folder(root, n_side=6, seed=0):
     """A Visium-style folder whose spot colour encodes the expression of 6 genes."""
     import gzip
@@ -228,14 +252,21 @@ def test_cli_train_predict_evaluate(tmp_path):
     train_dir = _visium_folder(tmp_path / "train")
     test_dir = _visium_folder(tmp_path / "test", seed=1)
     runner = CliRunner()
+    # --device auto: CUDA when available, else CPU (the run must work either way)
     res = runner.invoke(app, ["train", "--visium", str(train_dir), "--out", str(tmp_path / "model"),
                               "--n-genes", "6", "--size-px", "30", "--image-size", "16", "--epochs", "2",
-                              "--no-gene-names", "--device", "cpu"])
+                              "--no-gene-names", "--device", "auto"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "model" / "reference.npz").exists()
+    meta = json.loads((tmp_path / "model" / "train_meta.json").read_text())
+    assert meta["device"] == ("cuda" if torch.cuda.is_available() else "cpu") and meta["n_spots"] == 36
     out = tmp_path / "pred.tsv"
-    res = runner.invoke(app, ["predict", "--model", str(tmp_path / "model"), "--visium", str(test_dir),
-                              "--out", str(out), "--k", "5", "--device", "cpu"])
+    # a broken second folder is reported and skipped; the good one is still predicted
+    broken = tmp_path / "broken"
+    (broken / "spatial").mkdir(parents=True)
+    with pytest.warns(UserWarning, match="Visium folder skipped: .*no count matrix"):
+        res = runner.invoke(app, ["predict", "--model", str(tmp_path / "model"), "--visium", str(test_dir),
+                                  "--visium", str(broken), "--out", str(out), "--k", "5", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     df = pd.read_csv(out, sep="\t", index_col=0)
     assert df.shape == (36, 6) and np.isfinite(df.to_numpy()).all()
@@ -264,3 +295,111 @@ def test_expression_only_pretraining_trains_the_discriminator():
     torch.testing.assert_close(model.image_encoder.pos, enc_before)   # image branch untouched
     with pytest.raises(InputError, match="enable paat"):
         pretrain_gene_branch(CoMTIP(tiny(paat=False), names()), values)
+
+
+def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    from contrastomics.cli import main
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)   # main() installs its own
+    with pytest.raises(SystemExit) as e:
+        main(["comtip", "train", "--visium", str(tmp_path / "nope"), "--out", str(tmp_path / "m")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "no usable section" in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()                                 # nothing half-written
+
+
+def test_gene_name_embeddings_fallback_counted_and_cached(tmp_path, monkeypatch):
+    """Genes absent from the description vocabulary fall back to their symbol and are counted;
+    the text tower runs once per (model, texts) thanks to the cache."""
+    import sys
+    import types
+
+    from contrastomics.models.comtip import gene_name_embeddings
+
+    calls = []
+
+    class FakeST:
+        def __init__(self, path, device=None):
+            calls.append(path)
+
+        def encode(self, texts, **kw):
+            return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=FakeST))
+    monkeypatch.setenv("CONTRASTOMICS_CACHE", str(tmp_path / "cache"))
+    desc = {"ERBB2": "Receptor tyrosine-protein kinase erbB-2"}
+    with pytest.warns(UserWarning, match="1 of 2 genes have no description.*NOVEL1"):
+        emb, meta = gene_name_embeddings(["ERBB2", "NOVEL1"], desc, model_path="fake-model")
+    assert meta["genes_without_description"] == ["NOVEL1"]
+    assert emb[:, 0].tolist() == [len("ERBB2: Receptor tyrosine-protein kinase erbB-2"), len("NOVEL1 gene")]
+    with pytest.warns(UserWarning, match="1 of 2 genes"):
+        again, _ = gene_name_embeddings(["ERBB2", "NOVEL1"], desc, model_path="fake-model")
+    np.testing.assert_array_equal(again, emb)
+    assert calls == ["fake-model"]                                       # second call read the cache
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_training_and_prediction_on_cuda():
+    from contrastomics.train import TrainConfig
+
+    patches, values = toy_data(64)
+    tc = TrainConfig(epochs=3, batch_size=32, lr=3e-3, warmup_steps=2, progress=False, device="auto")
+    model, _ = train_comtip(patches, values, tiny(), tc, name_table=names())
+    assert model.device.type == "cuda"
+    pred = predict_expression(model, patches[:8], reference_values=values, k=5)
+    assert pred.shape == (8, 6) and np.isfinite(pred).all()
+
+
+def _her2st_folder(root, seed=0):
+    """HER2ST layout: section T1 with an image (spot colour encodes expression), P1 and P2
+    expression-only (no image file)."""
+    import gzip
+
+    import pandas as pd
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in ("T1", "P1", "P2"):
+        (root / "data/ST-cnts").mkdir(parents=True, exist_ok=True)
+        (root / "data/ST-spotfiles").mkdir(parents=True, exist_ok=True)
+        img = np.full((240, 240, 3), 255, dtype=np.uint8)
+        ids, spots, counts = [], [], []
+        for x in range(6):
+            for y in range(6):
+                level = rng.uniform()
+                cx, cy = 40 * x + 20, 40 * y + 20
+                img[cy - 15:cy + 15, cx - 15:cx + 15] = (int(255 * level), 60, 160)
+                ids.append(f"{x}x{y}")
+                spots.append((x, y, x, y, cx, cy, 1))
+                counts.append(rng.poisson(np.array([level] * 3 + [1 - level] * 3) * 20 + 1))
+        with gzip.open(root / f"data/ST-cnts/{s}.tsv.gz", "wt") as fh:
+            fh.write(pd.DataFrame(counts, index=ids, columns=list(GENES)).to_csv(sep="\t"))
+        pd.DataFrame(spots, columns=["x", "y", "new_x", "new_y", "pixel_x", "pixel_y", "selected"]).to_csv(
+            root / f"data/ST-spotfiles/{s}_selection.tsv", sep="\t", index=False)
+        rel = f"data/ST-imgs/T/{s}/{s}.jpg"
+        if s == "T1":
+            (root / rel).parent.mkdir(parents=True)
+            Image.fromarray(img).save(root / rel, quality=95)
+        rows.append({"section": s, "patient": s[0], "counts_file": f"data/ST-cnts/{s}.tsv.gz",
+                     "spot_file": f"data/ST-spotfiles/{s}_selection.tsv", "image_file": rel})
+    pd.DataFrame(rows).to_csv(root / "section_index.csv", index=False)
+    return root
+
+
+def test_cli_her2st_with_expression_only_pretraining(tmp_path):
+    from typer.testing import CliRunner
+
+    from contrastomics.cli.comtip import app
+
+    root = _her2st_folder(tmp_path / "her2st")
+    res = CliRunner().invoke(app, ["train", "--her2st", str(root), "--sections", "T1", "--pretrain-sections",
+                                   "P1,P2", "--out", str(tmp_path / "m"), "--n-genes", "6", "--size-px", "30",
+                                   "--image-size", "16", "--epochs", "1", "--no-gene-names", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert "pretraining the gene branch on 72 expression-only spots" in res.output
+    assert "training on 36 spots from 1 sections" in res.output
+    res = CliRunner().invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--her2st", str(root),
+                                   "--sections", "T1", "--device", "cpu", "--k", "5"])
+    assert res.exit_code == 0 and "T1: mean Pearson r" in res.output, res.output

@@ -102,7 +102,7 @@ def test_gsea_command_writes_a_folder_cluster_reads(tmp_path):
     _register()
     out = tmp_path / "g"
     res = CliRunner().invoke(app, ["gsea", str(SHARED / "mds.2k.rnk"), "-g", str(SHARED / "h.all.v7.0.symbols.gmt"),
-                                   "-o", str(out), "-n", "20", "--seed", "5"])
+                                   "-o", str(out), "-n", "20", "--seed", "5", "--no-cluster"])
     assert res.exit_code == 0, res.output
     df = read_gsea_result(out)
     assert df.attrs["format"] == "gseapy" and 40 <= len(df) <= 50
@@ -114,3 +114,22 @@ def test_run_to_folder_rejects_chip_without_cls(tmp_path):
 
     with pytest.raises(InputError, match="--chip"):
         run_to_folder(tmp_path / "x.rnk", tmp_path / "x.gmt", tmp_path / "o", chip=tmp_path / "x.chip")
+
+
+@pytest.mark.slow
+def test_gsea_one_step_expression_classes_to_clusters(tmp_path):
+    """`contrastomics gsea EXPR CLASSES --library ... --out DIR` runs GSEA and clusters in one go."""
+    from typer.testing import CliRunner
+
+    from contrastomics.cli import app, _register
+
+    _register()
+    out = tmp_path / "one"
+    res = CliRunner().invoke(app, ["gsea", str(SHARED / "P53_resampling_data.txt"), str(SHARED / "P53.cls"),
+                                   "--library", str(SHARED / "h.all.v7.0.symbols.gmt"), "-o", str(out), "-n", "20",
+                                   "--permutation-type", "gene_set", "--min-size", "5", "--fdr", "1",
+                                   "--no-report"])
+    assert res.exit_code == 0, res.output
+    tab = pd.read_csv(out / "clusters.tsv", sep="\t")
+    assert len(tab) >= 10 and tab["cluster"].nunique() >= 2
+    assert (out / "gseapy.gene_set.gsea.report.csv").exists() and (out / "summary.json").exists()

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InputError
 
-METHOD_HELP = ("joint (gtCLIP leading edge + full set + text, default) | text | genes | overlap "
+METHOD_HELP = ("joint (leading-edge overlap + gtCLIP gene-set and text towers, default) | text | genes | overlap "
                "(EnrichmentMap + MCL) | overlap-knn (leading-edge Jaccard kNN + Leiden) | kappa (DAVID) | "
                "semantic (GO semantic similarity, GO results only)")
 
@@ -122,9 +122,12 @@ def cluster_metrics(
     df = pd.DataFrame({"term": tab["term"].astype(str), "name": tab.get("name", tab["term"]).astype(str),
                        "nes": tab["nes"], "fdr": tab["fdr"],
                        "genes": tab.get("leading_edge_genes", pd.Series([""] * len(tab))).fillna("")})
+    df = df.assign(fdr=df["fdr"].fillna(0.0))
+    if pd.to_numeric(df["nes"], errors="coerce").isna().all():
+        df.attrs["kind"] = "ora"  # an over-representation result: no NES, coherence is n/a
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the clustering run already reported them
-        pw = prepare(df.assign(fdr=df["fdr"].fillna(0.0)), fdr_cutoff=float("inf"), gene_sets=gmt)
+        pw = prepare(df, fdr_cutoff=float("inf"), gene_sets=gmt)
     order = {t: i for i, t in enumerate(pw.table["term"])}
     labels = tab.set_index("term").loc[list(order), "cluster"].to_numpy()
     m = evaluate(labels, pw, pw.table["nes"].to_numpy(float), n_random=n_random, seed=seed)
@@ -147,28 +150,59 @@ def register(app: typer.Typer) -> None:
 
 def gsea(
     data: Path = typer.Argument(..., help="Ranked gene list (.rnk: gene<TAB>score), or an expression table "
-                                "(.gct / tab text, genes x samples) together with --cls."),
-    gene_sets: str = typer.Option("GO_BP", "--gene-sets", "-g", help="GMT file or built-in library name (GO_BP, "
-                                  "GO_MF, GO_CC, DO)."),
-    out: Path = typer.Option(Path("gsea"), "--out", "-o", help="Output folder (pass it to `contrastomics cluster`)."),
-    cls: Optional[Path] = typer.Option(None, "--cls", help=".cls phenotype file: run two-class GSEA on DATA."),
+                                "(.gct / tab text, genes x samples) followed by its CLASSES file."),
+    classes: Optional[Path] = typer.Argument(None, help=".cls phenotype file for an expression table "
+                                             "(two-class GSEA); leave out for a .rnk."),
+    library: str = typer.Option("GO_BP", "--library", "--gene-sets", "-l", "-g",
+                                help="GMT file or built-in library (GO_BP, GO_MF, GO_CC, DO)."),
+    out: Path = typer.Option(Path("gsea"), "--out", "-o", help="Output folder: GSEA table + clusters + report."),
+    cls: Optional[Path] = typer.Option(None, "--cls", help="Same as CLASSES (kept for scripts)."),
     chip: Optional[Path] = typer.Option(None, "--chip", help=".chip file mapping probe ids to gene symbols."),
     permutations: int = typer.Option(1000, "--permutations", "-n", help="Number of permutations."),
-    permutation_type: str = typer.Option("phenotype", "--permutation-type", help="phenotype | gene_set (with --cls)."),
-    metric: str = typer.Option("signal_to_noise", "--metric", help="Ranking metric with --cls (gseapy names)."),
+    permutation_type: str = typer.Option("phenotype", "--permutation-type", help="phenotype | gene_set (with classes)."),
+    metric: str = typer.Option("signal_to_noise", "--metric", help="Ranking metric with classes (gseapy names)."),
     min_size: int = typer.Option(15, "--min-size"),
     max_size: int = typer.Option(500, "--max-size"),
     threads: int = typer.Option(1, "--threads"),
     seed: int = typer.Option(0, "--seed"),
+    do_cluster: bool = typer.Option(True, "--cluster/--no-cluster", help="Cluster the significant pathways "
+                                    "(as `contrastomics cluster`) into the same folder."),
+    fdr: float = typer.Option(0.25, "--fdr", help="FDR cut-off for the clustering (GSEA's own suggestion, "
+                              "0.25; `contrastomics cluster` defaults to 0.05)."),
+    method: str = typer.Option("joint", "--method", "-m", help=METHOD_HELP),
+    split_direction: bool = typer.Option(False, "--split-direction", help="Keep up- and down-regulated pathways apart."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write report.html and clusters.png."),
 ) -> None:
-    """Run GSEA with gseapy (prerank on a .rnk, or two-class GSEA with --cls) and write a result
-    table that `contrastomics cluster` reads."""
+    """Run GSEA with gseapy (prerank on a .rnk, two-class GSEA on EXPR CLASSES), then cluster the
+    significant pathways: from expression to labelled communities in one command.
+
+    Example: contrastomics gsea Leukemia.txt Leukemia.cls --library GO_BP --out leukemia/
+    """
     from rich.console import Console
 
     from ..gsea_run import run_to_folder
 
-    with Console(stderr=True).status(f"gseapy: {permutations} permutations…"):
-        path = run_to_folder(data, gene_sets, out, cls=cls, chip=chip, permutations=permutations, seed=seed,
+    if classes is not None and cls is not None and Path(classes) != Path(cls):
+        raise InputError(f"two class files given ({classes} and --cls {cls}); give one")
+    cls = classes if classes is not None else cls
+    console = Console(stderr=True)
+    with console.status(f"gseapy: {permutations} permutations…"):
+        path = run_to_folder(data, library, out, cls=cls, chip=chip, permutations=permutations, seed=seed,
                              min_size=min_size, max_size=max_size, permutation_type=permutation_type,
                              method=metric, threads=threads)
-    typer.echo(f"wrote {path}\nnext: contrastomics cluster {out}")
+    console.print(f"wrote {path}")
+    if not do_cluster:
+        typer.echo(f"next: contrastomics cluster {out}")
+        return
+    from ..cluster import run_clustering
+    from ..report.clusters import summary_table, write_outputs
+    gmt = library if Path(library).exists() else library.upper().replace("-", "_")
+    try:
+        with console.status("clustering pathways…"):
+            res = run_clustering(str(path), method=method, fdr_cutoff=fdr, split_direction=split_direction,
+                                 gene_sets=gmt, seed=seed, layout=report)
+    except InputError as e:
+        raise InputError(f"GSEA finished ({path}) but clustering stopped: {e}") from None
+    written = write_outputs(res, out, report=report, title=f"contrastomics gsea: {Path(data).name}")
+    console.print(summary_table(res.summary))
+    console.print(f"wrote {', '.join(p.name for p in written)} to {out}/")

@@ -58,6 +58,26 @@ def _load(her2st: Optional[Path], sections: Optional[str], visium: Optional[List
     return np.concatenate(patches), np.concatenate(values), list(genes), labels, obs_names
 
 
+def _expression_only(her2st: Optional[Path], sections: str, genes: list):
+    """Log expression of HER2ST sections read without images, for gene-branch pretraining."""
+    import numpy as np
+
+    from ..data import spatial as S
+    from ..errors import InputError
+
+    if her2st is None:
+        raise InputError("--pretrain-sections needs --her2st")
+    sel = [s.strip() for s in sections.split(",") if s.strip()]
+    adatas = S.read_her2st(her2st, sel, image=False)
+    if not adatas:
+        raise InputError(f"none of the pretraining sections {sel} could be read", her2st)
+    mats = []
+    for a in adatas.values():
+        S.log_normalize(a)
+        mats.append(S.expression_matrix(a, genes))
+    return np.concatenate(mats)
+
+
 @app.command()
 def train(
     out: Path = typer.Option(..., "--out", "-o", help="Model folder to write."),
@@ -75,7 +95,12 @@ def train(
     gene_names: bool = typer.Option(True, help="Gene name (text) embeddings; off = learned gene ids."),
     paat: bool = typer.Option(True, help="Pair-aware adversarial training."),
     regression_head: bool = typer.Option(False, help="Also train a linear expression head."),
-    image_weights: Optional[Path] = typer.Option(None, help="Pretrained ViT weights (safetensors)."),
+    image_weights: Optional[str] = typer.Option(None, help="Pretrained ViT weights: a safetensors/torch file "
+                                                "(our ViT or timm VisionTransformer keys) or a hub id."),
+    pretrain_sections: Optional[str] = typer.Option(
+        None, help="HER2ST sections used expression-only (no image needed) to pretrain the gene branch with "
+                   "the PAAT discriminator first, e.g. A1,A2,D1. Keep the test patient's sections out."),
+    pretrain_epochs: int = typer.Option(1, help="Epochs of expression-only pretraining."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     threads: int = typer.Option(1, help="CPU threads for torch."),
     seed: int = typer.Option(0),
@@ -100,10 +125,16 @@ def train(
     cfg = CoMTIPConfig(genes=tuple(genes), image_size=image_size, mfm=mfm, use_gene_names=gene_names, paat=paat,
                        regression_head=regression_head, image_weights=str(image_weights) if image_weights else None)
     dev = resolve_device(device)
+    pre_values, pc = None, None
+    if pretrain_sections:
+        pre_values = _expression_only(her2st, pretrain_sections, genes)
+        pc = TrainConfig(epochs=pretrain_epochs, batch_size=128, lr=lr, warmup_steps=10, seed=seed, device=str(dev))
+        typer.echo(f"pretraining the gene branch on {len(pre_values)} expression-only spots")
     typer.echo(f"training on {len(values)} spots from {len(set(labels))} sections, {len(genes)} genes, device {dev}")
     tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, warmup_steps=20, seed=seed,
                      device=str(dev), checkpoint_dir=str(out / "checkpoints"))
-    model, res = train_comtip(patches, values, cfg, tc, name_table=names)
+    model, res = train_comtip(patches, values, cfg, tc, name_table=names, pretrain_values=pre_values,
+                              pretrain_config=pc)
     model.config.image_weights = None
     model.save_pretrained(out)
     with atomic_path(out / "reference.npz") as tmp:

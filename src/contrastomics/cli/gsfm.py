@@ -1,6 +1,250 @@
-"""`contrastomics gsfm` sub-commands."""
+"""`contrastomics gsfm` sub-commands: train, embed, predict, gene-function.
+
+Heavy imports (torch) happen inside the commands so ``contrastomics --help`` stays fast. Every
+problem with the user's input is raised as :class:`~contrastomics.errors.InputError` (printed as one
+line by :func:`contrastomics.cli.main`); outputs are written atomically.
+"""
 from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 
+from ..errors import InputError
+
 app = typer.Typer(no_args_is_help=True)
+
+
+def _read_library(spec: str, min_size: int, max_size: int):
+    """A built-in name (GO_BP, GO_MF, GO_CC, GO, DO), a GMT / Enrichr / MSigDB file, or
+    ``file.obo+file.gaf``; then the size filter."""
+    from ..data.msigdb import read_library
+
+    lib = read_library(spec)
+    n = len(lib)
+    lib = lib.filter_size(min_size, max_size)
+    if len(lib) == 0:
+        raise InputError(f"no gene set of {spec} has between {min_size} and {max_size} genes ({n} sets read)")
+    if len(lib) < n:
+        warnings.warn(f"{spec}: kept {len(lib)} of {n} gene sets with {min_size}-{max_size} genes")
+    return lib
+
+
+def _threads(n: Optional[int]) -> None:
+    import torch
+
+    if n:
+        torch.set_num_threads(n)
+
+
+def _load_model(path: Path):
+    from ..models.gsfm import GSFM
+
+    return GSFM.from_pretrained(path)
+
+
+def _write_table(df, out: Path) -> None:
+    """DataFrame -> ``.parquet`` / ``.csv`` / ``.tsv`` (by suffix), atomically."""
+    from ..data.io import atomic_path
+
+    suffix = out.suffix.lower()
+    if suffix not in {".parquet", ".csv", ".tsv", ".txt"}:
+        raise InputError("output must end in .parquet, .csv or .tsv", out)
+    with atomic_path(out) as tmp:
+        if suffix == ".parquet":
+            df.to_parquet(tmp)
+        else:
+            df.to_csv(tmp, sep="," if suffix == ".csv" else "\t", index=False)
+
+
+def _print_table(df, title: str, columns: List[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for row in df[columns].itertuples(index=False):
+        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    Console().print(t)
+
+
+@app.command()
+def train(
+    library: List[str] = typer.Option(..., "--library", "-l", help="Built-in name (GO_BP, GO, DO...), GMT / "
+                                      "MSigDB table file, or obo+gaf; repeat to pool several libraries."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder to write (model.safetensors, config.json, vocab.txt)."),
+    vocab: Optional[Path] = typer.Option(None, help="Gene vocabulary file (one symbol per line); default: "
+                                         "every gene of the libraries. Genes outside it are counted and dropped."),
+    min_size: int = typer.Option(5, help="Smallest gene set used for training."),
+    max_size: int = typer.Option(1000, help="Largest gene set used for training."),
+    d_model: int = typer.Option(256, help="Embedding (bottleneck) width."),
+    hidden: int = typer.Option(512, help="Encoder hidden width (published 512)."),
+    decoder_hidden: int = typer.Option(256, help="Decoder hidden width (published 256)."),
+    dropout: float = typer.Option(0.2),
+    partition: float = typer.Option(0.8, help="Share of each set's genes fed as input in training; the rest "
+                                    "is the denoising target (1 = plain autoencoder)."),
+    weighted_loss: str = typer.Option("none", help="none, unseen (score only genes outside the input) or "
+                                      "balance (up-weight the set's genes)."),
+    loss: str = typer.Option("bce", help="bce (published) or softmax (multinomial over genes)."),
+    prior_bias: bool = typer.Option(False, "--prior-bias", help="Start the output bias at each gene's log "
+                                    "frequency (faster start; not in the published recipe)."),
+    epochs: int = typer.Option(50),
+    batch_size: int = typer.Option(256),
+    lr: float = typer.Option(1e-3),
+    seed: int = typer.Option(0),
+    threads: Optional[int] = typer.Option(None, help="torch CPU threads."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its checkpoint."),
+    checkpoint_dir: Optional[Path] = typer.Option(None, help="Default: OUT.checkpoints beside OUT."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+):
+    """Pretrain a GSFM gene-set autoencoder and save it as a model folder."""
+    from ..data.genesets import GeneSetLibrary
+    from ..models.gsfm import GSFMConfig, train_gsfm
+    from ..train import TrainConfig
+
+    if out.exists() and not out.is_dir():
+        raise InputError("--out must be a folder, a file of that name exists", out)
+    # validate the model options before reading data or training
+    GSFMConfig(vocab_size=3, d_model=d_model, hidden_dims=(hidden,), decoder_hidden_dims=(decoder_hidden,),
+               dropout=dropout, partition=partition, weighted_loss=weighted_loss, loss=loss)
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise InputError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    _threads(threads)
+    libs = [_read_library(s, min_size, max_size) for s in library]
+    lib = libs[0] if len(libs) == 1 else GeneSetLibrary.concat(libs, name="+".join(library))
+    genes = None
+    if vocab is not None:
+        from ..data.io import open_text
+
+        with open_text(vocab) as fh:
+            genes = list(dict.fromkeys(x.strip() for x in fh if x.strip() and x.strip() not in ("<unk>", "<pad>")))
+        if not genes:
+            raise InputError("vocabulary file has no gene symbol", vocab)
+        restricted = lib.with_vocabulary(genes, min_size=1)
+        unknown = restricted.meta.get("unknown_genes", {})
+        if len(restricted) == 0:
+            raise InputError("no gene set has a gene of the vocabulary", vocab)
+        if unknown:
+            warnings.warn(f"{len(unknown)} library gene symbols ({sum(unknown.values())} memberships) are not in "
+                          f"{vocab} and were dropped; {len(lib) - len(restricted)} sets left empty were skipped")
+        lib = restricted
+    cfg = dict(d_model=d_model, hidden_dims=(hidden,), decoder_hidden_dims=(decoder_hidden,), dropout=dropout,
+               partition=partition, weighted_loss=weighted_loss, loss=loss)
+    ckpt = checkpoint_dir or out.with_name(out.name + ".checkpoints")
+    tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device="auto", progress=progress,
+                     checkpoint_dir=str(ckpt), resume=resume, warmup_steps=min(100, max(1, len(lib) // batch_size)))
+    typer.echo(f"training GSFM on {len(lib)} gene sets, {len(genes or lib.genes)} genes, {epochs} epochs", err=True)
+    model, result = train_gsfm(lib, cfg, tc, genes=genes, prior_bias=prior_bias)
+    model.cpu().save_pretrained(out)
+    if checkpoint_dir is None:  # the run finished: its resume point is no longer needed
+        import shutil
+
+        shutil.rmtree(ckpt, ignore_errors=True)
+    last = result.history[-1]["loss"] if result.history else float("nan")
+    typer.echo(f"saved {out} (final loss {last:.4f}, {result.seconds:.0f}s)", err=True)
+
+
+@app.command()
+def embed(
+    model: Path = typer.Option(..., "--model", "-m", help="GSFM model folder (or hub id available offline)."),
+    gmt: Path = typer.Option(..., "--gmt", help="Gene sets to embed (GMT, gzip allowed)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output table: .parquet, .csv or .tsv."),
+    normalize: bool = typer.Option(False, help="L2-normalise the embeddings."),
+    threads: Optional[int] = typer.Option(None),
+):
+    """Embed every gene set of a GMT file: one row per set (gene_set, n_genes, n_unknown, e0, e1...)."""
+    import numpy as np
+    import pandas as pd
+
+    from ..data.genesets import read_gmt
+
+    if out.suffix.lower() not in {".parquet", ".csv", ".tsv", ".txt"}:
+        raise InputError("output must end in .parquet, .csv or .tsv", out)
+    _threads(threads)
+    lib = read_gmt(gmt)
+    m = _load_model(model)
+    sets = lib.gene_sets
+    _, _, report = m.tokenize(sets)
+    empty = set(report["empty_sets"])
+    if len(empty) == len(sets):
+        raise InputError(f"no gene set has a gene of the model vocabulary ({len(m.genes)} genes); "
+                         f"examples of unknown genes: {list(report['unknown'])[:5]}", gmt)
+    if report["n_unknown"]:
+        warnings.warn(f"{gmt}: {len(report['unknown'])} distinct gene symbols ({report['n_unknown']} memberships) "
+                      f"are not in the model vocabulary and were ignored")
+    if empty:
+        warnings.warn(f"{gmt}: skipped {len(empty)} gene set(s) with no gene in the model vocabulary "
+                      f"(e.g. {lib.terms[min(empty)]!r})")
+    keep = [i for i in range(len(sets)) if i not in empty]
+    z = m.embed([sets[i] for i in keep], normalize=normalize)
+    known = [sum(1 for g in sets[i] if m.gene_index.get(g, m.gene_index.get(str(g).strip().upper())) is not None)
+             for i in keep]
+    df = pd.DataFrame(z.astype(np.float32), columns=[f"e{j}" for j in range(z.shape[1])])
+    df.insert(0, "n_unknown", [len(sets[i]) - k for i, k in zip(keep, known)])
+    df.insert(0, "n_genes", known)
+    df.insert(0, "gene_set", [lib.terms[i] for i in keep])
+    _write_table(df, out)
+    typer.echo(f"wrote {len(df)} embeddings ({z.shape[1]}-d) to {out}", err=True)
+
+
+def _split_genes(genes: str) -> List[str]:
+    out = [g.strip() for g in genes.replace(";", ",").replace(" ", ",").split(",") if g.strip()]
+    if not out:
+        raise InputError("--genes is empty: give symbols separated by commas, e.g. TP53,MDM2,CDKN1A")
+    return out
+
+
+@app.command()
+def predict(
+    model: Path = typer.Option(..., "--model", "-m", help="GSFM model folder."),
+    genes: str = typer.Option(..., "--genes", "-g", help="Input gene set, comma-separated symbols."),
+    k: int = typer.Option(50, "--top", "-k", help="How many genes to list."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the ranking (.tsv/.csv/.parquet)."),
+):
+    """Rank the genes that complete a gene set (input genes excluded)."""
+    gene_list = _split_genes(genes)
+    if k < 1:
+        raise InputError("--top must be >= 1")
+    m = _load_model(model)
+    df = m.predict(gene_list, k=k)
+    if df.attrs.get("n_unknown"):
+        warnings.warn(f"{len(df.attrs['unknown'])} of {len(gene_list)} input genes are not in the model "
+                      f"vocabulary and were ignored: {sorted(df.attrs['unknown'])[:10]}")
+    if out is not None:
+        _write_table(df, out)
+    _print_table(df, f"genes completing {{{', '.join(gene_list[:6])}{'...' if len(gene_list) > 6 else ''}}}",
+                 ["rank", "gene", "score"])
+
+
+@app.command("gene-function")
+def gene_function(
+    model: Path = typer.Option(..., "--model", "-m", help="GSFM model folder."),
+    gene: str = typer.Option(..., "--gene", help="Gene symbol."),
+    library: str = typer.Option("GO_BP", "--library", "-l", help="Built-in name (GO_BP, GO_MF, GO_CC, DO) or a "
+                                "GMT / MSigDB table file."),
+    k: int = typer.Option(20, "--top", "-k", help="How many terms to list."),
+    novel_only: bool = typer.Option(False, "--novel-only", help="Hide terms already annotated with the gene."),
+    min_size: int = typer.Option(5), max_size: int = typer.Option(500),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the ranking (.tsv/.csv/.parquet)."),
+):
+    """Rank the terms of a library for one gene (the GSFM paper's gene pages).
+
+    Each term's genes (without the gene itself) are fed to the model; terms are ranked by the
+    z-score of the gene's logit against the term's other candidate genes.
+    """
+    from ..models.gsfm import predict_gene_function
+
+    if k < 1:
+        raise InputError("--top must be >= 1")
+    m = _load_model(model)
+    lib = _read_library(library, min_size, max_size)
+    df = predict_gene_function(m, gene, lib, k=k, include_known=not novel_only)
+    if df.attrs.get("n_terms_skipped"):
+        warnings.warn(f"{df.attrs['n_terms_skipped']} terms of {library} share no gene with the model vocabulary "
+                      f"and were skipped")
+    if out is not None:
+        _write_table(df, out)
+    _print_table(df, f"{df.attrs['gene']}: predicted {library} terms", ["rank", "term", "name", "zscore", "known"])

@@ -6,9 +6,13 @@ Pipeline (``method="joint"``, the default)
 2. Gather each pathway's three views: leading-edge genes (from the result), full gene set (from
    ``gene_sets``: a GMT, a :class:`GeneSetLibrary`, or the built-in GO library for GO results) and
    text (name + description from the library, else the humanised term).
-3. Embed them in the gtCLIP joint space (:func:`contrastomics.cluster.embed.joint_embedding`).
-4. Cosine kNN graph (``k`` = :func:`~contrastomics.cluster.graph.default_k`); with
-   ``split_direction`` edges between up- and down-regulated pathways are removed.
+3. Place them in the joint space (:func:`contrastomics.cluster.embed.joint_space`): joint cosine =
+   0.5 x leading-edge Ochiai overlap + 0.1 x gtCLIP gene-tower cosine of the leading edges + 0.1 x
+   gene-tower cosine of the full sets + 0.3 x gtCLIP text-tower cosine.
+4. kNN graph on the joint cosine (``k`` = :func:`~contrastomics.cluster.graph.default_k`); only
+   pathways whose leading edges share a gene can be neighbours (the leading edge carries the
+   direction of the change, so clusters stay sign-coherent without reading the NES); with
+   ``split_direction`` edges between up- and down-regulated pathways are removed as well.
 5. Leiden; resolution ``"auto"`` is tuned to ``n_clusters`` (default
    :func:`~contrastomics.cluster.communities.target_clusters`, ``n / 20``).
 6. Clusters below ``min_cluster_size`` are dissolved, their members attached to the nearest
@@ -35,7 +39,7 @@ import scipy.sparse as sp
 from ..errors import InputError
 from . import baselines as bl
 from .communities import attach_small, leiden, leiden_auto, mcl, order_labels, target_clusters
-from .embed import METHOD_WEIGHTS, joint_embedding, load_model
+from .embed import METHOD_WEIGHTS, joint_space, load_model
 from .graph import default_k, knn_from_embedding, knn_from_similarity
 from .labels import ctfidf_keywords, representatives
 from .layout import cluster_layout, features_from_graph
@@ -73,6 +77,7 @@ class ClusterResult:
     embedding: np.ndarray | None
     graph: sp.csr_matrix
     coords: np.ndarray | None = None
+    space: object | None = None  #: the :class:`~contrastomics.cluster.embed.JointSpace` (embedding methods)
 
 
 # ---------------------------------------------------------------------- input
@@ -138,11 +143,15 @@ def _gene_list(g) -> list[str]:
 
 def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFrame:
     n_nan = int(df["nes"].isna().sum())
-    if n_nan == len(df):
-        raise InputError(f"{where}: every NES is missing (NaN); is this a GSEA result?")
-    if n_nan:
+    if df.attrs.get("kind") == "ora":
+        # over-representation (Enrichr, enrichGO, fora): no NES, every pathway is "up"
+        pass
+    elif n_nan == len(df):
+        raise InputError(f"{where}: every NES is missing (NaN); for an over-representation table (no NES) "
+                         "read it with contrastomics.data.gsea.read_gsea_result or pass the file itself")
+    elif n_nan:
         warnings.warn(f"{where}: {n_nan} pathway(s) with a missing (NaN) NES were left out", stacklevel=4)
-    df = df[df["nes"].notna()]
+        df = df[df["nes"].notna()]
     if df["fdr"].isna().all():
         raise InputError(f"{where}: no FDR / adjusted p-value column has values")
     sig = df[df["fdr"] < fdr_cutoff]
@@ -174,11 +183,17 @@ def _library(gene_sets, terms: Sequence[str]):
     if isinstance(gene_sets, str) and not Path(gene_sets).exists() and gene_sets.upper().replace("-", "_") in (
             "GO", "GO_BP", "GO_MF", "GO_CC", "DO"):
         try:
-            from ..data.builtin import load_library
-            return load_library(gene_sets.upper().replace("-", "_"), min_size=1, max_size=None)
+            return _builtin_library(gene_sets.upper().replace("-", "_"))
         except ImportError:
             return None
     return read_gmt(gene_sets, on_duplicate="first")
+
+
+@functools.lru_cache(maxsize=2)
+def _builtin_library(name: str):
+    # built-in libraries are immutable: keep the propagated copy for warm calls (~1 s to rebuild)
+    from ..data.builtin import load_library
+    return load_library(name, min_size=1, max_size=None)
 
 
 def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarray:
@@ -204,13 +219,25 @@ def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarra
     return out
 
 
+def _norm(s: str) -> str:
+    import re
+    return re.sub(r"[^0-9a-z]+", "", s.lower())
+
+
 def _text_of(term: str, name: str, lib, row: int) -> str:
     from ..data.genesets import humanize_term
     import re
     if row >= 0 and lib is not None:
-        title = lib.names[row] if lib.names[row] and lib.names[row] != lib.terms[row] else humanize_term(term)
-        desc = lib.descriptions[row]
-        if desc and not desc.startswith("http") and desc.lower() not in ("na", title.lower()):
+        desc = (lib.descriptions[row] or "").strip()
+        useful = bool(desc) and not desc.startswith("http") and desc.lower() not in ("na", "none", "")
+        if lib.names[row] and lib.names[row] != lib.terms[row]:
+            title = lib.names[row]
+        elif useful and len(desc) <= 200:
+            # a GMT without names (MSigDB, Enrichr): column 2 is the readable title ("Cell Cycle")
+            return desc
+        else:
+            title = humanize_term(term)
+        if useful and _norm(desc) != _norm(title):
             return f"{title}. {desc}"
         return title
     title = name if name and name != term else humanize_term(term)
@@ -221,16 +248,17 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
             human_genes: Sequence[str] | None = None) -> Pathways:
     """Read, check and filter a result (or several) and gather every pathway's three views."""
     tables = _as_condition_tables(result, names, format)
-    sig = {}
+    sig, valid = {}, {}
     n_input = sum(len(t) for t in tables.values())
     for cond, df in tables.items():
         where = df.attrs.get("source", cond)
-        sig[cond] = _significant(_validate(df, where), fdr_cutoff, where)
+        valid[cond] = _validate(df, where)
+        sig[cond] = _significant(valid[cond], fdr_cutoff, where)
     conds = list(sig)
     if len(conds) == 1:
         table = sig[conds[0]].reset_index(drop=True)
     else:
-        table = _merge_conditions(sig)
+        table = _merge_conditions(sig, valid)
     table = table.reset_index(drop=True)
     lib = _library(gene_sets, table["term"].tolist())
     rows = _match_library(lib, table["term"].tolist(), table["name"].tolist())
@@ -248,14 +276,35 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
                          "GMT used for the analysis with --gmt")
     _check_genes(le, human_genes)
     texts = [_text_of(t, n, lib, r) for t, n, r in zip(table["term"], table["name"], rows)]
-    vocab = sorted({g.upper() for gl in le + full for g in gl})
-    idx = {g: j for j, g in enumerate(vocab)}
-    le_m = _membership(le, idx)
-    full_m = _membership([f if f else l for f, l in zip(full, le)], idx)
+    le_m, full_m, vocab = _memberships(le, [f if f else l for f, l in zip(full, le)])
     for n in notes:
         log.info(n)
     return Pathways(table, le, full, texts, rows >= 0, vocab, le_m, full_m, conds if len(conds) > 1 else [], notes,
                     n_input)
+
+
+def _memberships(*lists: Sequence[Sequence[str]]) -> tuple:
+    """0/1 CSR ``(n_sets, n_genes)`` per list of gene sets over one shared upper-case vocabulary;
+    returns ``(*matrices, vocabulary)``."""
+    flat = np.asarray([g for sets in lists for gl in sets for g in gl], dtype=str)
+    if len(flat):
+        # upper-case the distinct symbols only (~10x fewer than occurrences)
+        uniq, inv = np.unique(flat, return_inverse=True)
+        vocab, up_codes = np.unique(np.char.upper(uniq), return_inverse=True)
+        codes = up_codes[inv]
+    else:
+        vocab, codes = np.zeros(0, str), np.zeros(0, np.int64)
+    out, pos = [], 0
+    for sets in lists:
+        lens = np.fromiter((len(gl) for gl in sets), np.int64, len(sets))
+        rows = np.repeat(np.arange(len(sets)), lens)
+        cols = codes[pos:pos + lens.sum()]
+        pos += int(lens.sum())
+        m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(sets), len(vocab)))
+        m.sum_duplicates()
+        m.data[:] = 1
+        out.append(m)
+    return (*out, vocab.tolist())
 
 
 def _membership(sets: Sequence[Sequence[str]], idx: Mapping[str, int]) -> sp.csr_matrix:
@@ -296,9 +345,12 @@ def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None)
                  len(unknown), len(allg), ", ".join(unknown[:3]))
 
 
-def _merge_conditions(sig: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def _merge_conditions(sig: Mapping[str, pd.DataFrame], full: Mapping[str, pd.DataFrame] | None = None
+                      ) -> pd.DataFrame:
     """Union of significant pathways over conditions; the primary row of a pathway is its most
-    significant one; ``nes_<cond>``/``fdr_<cond>`` columns keep every condition's values."""
+    significant one; ``nes_<cond>``/``fdr_<cond>`` columns keep every condition's values, taken from
+    ``full`` (every tested pathway of each condition) when given, so a pathway significant in one
+    condition shows its NES in the others too (NaN only where a condition did not test it)."""
     parts = []
     for cond, df in sig.items():
         d = df.copy()
@@ -309,6 +361,8 @@ def _merge_conditions(sig: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     le_union = allrows.groupby("term")["genes"].agg(lambda s: list(dict.fromkeys(g for gl in s for g in gl)))
     primary["genes"] = primary["term"].map(le_union)
     for cond, df in sig.items():
+        if full is not None and cond in full:
+            df = full[cond][full[cond]["nes"].notna()].sort_values("fdr", kind="stable").drop_duplicates("term")
         m = df.set_index("term")
         primary[f"nes_{cond}"] = primary["term"].map(m["nes"])
         primary[f"fdr_{cond}"] = primary["term"].map(m["fdr"])
@@ -330,6 +384,7 @@ def run_clustering(
     model=None,
     gene_sets=None,
     weights: dict | None = None,
+    gate_leading_edge: bool | None = None,
     representative: str = "central",
     n_keywords: int = 4,
     seed: int = 0,
@@ -339,7 +394,24 @@ def run_clustering(
     layout: bool = False,
     n_random: int = 200,
 ) -> ClusterResult:
-    """Full run, returning a :class:`ClusterResult` (see :func:`cluster_gsea` for parameters)."""
+    """Full run, returning a :class:`ClusterResult` (see :func:`cluster_gsea` for parameters).
+
+    BLAS runs on one thread: the matrices are small, and multi-threaded OpenBLAS on a busy
+    two-core machine made small eigen-decompositions 20x slower."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_clustering(result, method=method, fdr_cutoff=fdr_cutoff, resolution=resolution,
+                               n_clusters=n_clusters, split_direction=split_direction,
+                               min_cluster_size=min_cluster_size, attach_threshold=attach_threshold, k=k,
+                               model=model, gene_sets=gene_sets, weights=weights,
+                               gate_leading_edge=gate_leading_edge, representative=representative,
+                               n_keywords=n_keywords, seed=seed, names=names, format=format, metrics=metrics,
+                               layout=layout, n_random=n_random)
+
+
+def _run_clustering(result, *, method, fdr_cutoff, resolution, n_clusters, split_direction, min_cluster_size,
+                    attach_threshold, k, model, gene_sets, weights, gate_leading_edge, representative,
+                    n_keywords, seed, names, format, metrics, layout, n_random) -> ClusterResult:
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if representative not in ("central", "significant"):
@@ -354,7 +426,7 @@ def run_clustering(
     n = len(tab)
     nes = tab["nes"].to_numpy(float)
     fdr = tab["fdr"].to_numpy(float)
-    sign = np.where(nes >= 0, 1, -1)
+    sign = np.where(np.isnan(nes) | (nes >= 0), 1, -1)  # over-representation (no NES) counts as up
     forbid = sign if split_direction else None
     k = default_k(n) if k is None else int(k)
     target = int(n_clusters) if n_clusters else target_clusters(n)
@@ -368,7 +440,8 @@ def run_clustering(
         mdl = load_model(model)
         model_name = getattr(mdl, "cache_key", None) or getattr(mdl, "name_or_path", None) or type(mdl).__name__
         w = weights if (weights is not None and method == "joint") else METHOD_WEIGHTS[method]
-        x = joint_embedding(mdl, pw.leading_edge, pw.full_sets, pw.texts, w)
+        x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
+                        gate_leading_edge=gate_leading_edge)
         times["embed"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         adj = knn_from_embedding(x, k, forbid=forbid)
@@ -422,7 +495,7 @@ def run_clustering(
     coords = None
     if layout:
         t1 = time.perf_counter()
-        coords = cluster_layout(labels, x if x is not None else features_from_graph(adj))
+        coords = cluster_layout(labels, x.dense if x is not None else features_from_graph(adj))
         times["layout"] = time.perf_counter() - t1
     out_table, clusters = _tables(pw, labels, reps, keywords, sign, coords)
     summary = {
@@ -432,6 +505,7 @@ def run_clustering(
         "min_cluster_size": int(min_cluster_size), "attached": info["attached"],
         "attach_threshold": info["attach_threshold"], "representative": representative, "seed": int(seed),
         "weights": (weights or METHOD_WEIGHTS.get(method)) if method in METHOD_WEIGHTS else None,
+        "leading_edge_gate": bool(getattr(x, "gate", False)),
         "conditions": pw.conditions, "notes": pw.notes,
         "n_full_sets_from_library": int(pw.has_full_sets.sum()),
     }
@@ -444,7 +518,7 @@ def run_clustering(
                                                         "by construction; run without --split-direction to measure it")
         times["metrics"] = time.perf_counter() - t1
     summary["seconds"] = {k2: round(v, 4) for k2, v in times.items()}
-    return ClusterResult(out_table, clusters, summary, x, adj, coords)
+    return ClusterResult(out_table, clusters, summary, None if x is None else x.dense, adj, coords, x)
 
 
 def _dense(s):
@@ -497,7 +571,8 @@ def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: 
     for c, grp in out.groupby("cluster", sort=True):
         rec = {"cluster": int(c), "size": int(len(grp)), "label": grp["cluster_label"].iloc[0],
                "representative_term": tab["term"].iloc[reps[int(c)]],
-               "keywords": grp["cluster_keywords"].iloc[0], "n_up": int((grp["nes"] > 0).sum()),
+               "keywords": grp["cluster_keywords"].iloc[0],
+               "top_genes": ", ".join(_top_genes(grp["leading_edge_genes"])), "n_up": int((grp["nes"] > 0).sum()),
                "n_down": int((grp["nes"] < 0).sum()), "mean_nes": float(grp["nes"].mean()),
                "min_fdr": float(grp["fdr"].min()), "singleton": bool(len(grp) == 1)}
         for cond in pw.conditions:
@@ -505,6 +580,13 @@ def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: 
             rec[f"n_significant_{cond}"] = int(grp[f"nes_{cond}"].notna().sum())
         rows.append(rec)
     return out, pd.DataFrame(rows)
+
+
+def _top_genes(le_strings, n: int = 6) -> list[str]:
+    """The leading-edge genes shared by most members (at least two) of a cluster."""
+    from collections import Counter
+    counts = Counter(g for s in le_strings for g in dict.fromkeys(x for x in str(s).split(",") if x))
+    return [g for g, c in counts.most_common(n) if c >= 2]
 
 
 def cluster_gsea(
@@ -534,7 +616,7 @@ def cluster_gsea(
         ``genes`` = leading-edge genes), or a list / dict of them (several conditions: the union of
         their significant pathways is clustered, ``nes_<name>`` columns keep each condition's NES).
     method
-        ``joint`` (gtCLIP leading edge + full set + text, default), ``text``, ``genes``,
+        ``joint`` (leading-edge overlap + gtCLIP full-set and text towers, default), ``text``, ``genes``,
         ``overlap`` (EnrichmentMap + MCL), ``overlap-knn``, ``kappa``, ``semantic`` (GO only).
     fdr_cutoff
         Keep pathways with FDR (or adjusted p-value) below this.
@@ -558,7 +640,7 @@ def cluster_gsea(
     metrics
         Compute the metrics (``df.attrs["summary"]["metrics"]``).
     **kwargs
-        Passed to :func:`run_clustering` (``k``, ``weights``, ``attach_threshold``,
+        Passed to :func:`run_clustering` (``k``, ``weights``, ``gate_leading_edge``, ``attach_threshold``,
         ``representative``, ``n_keywords``, ``layout``, ``n_random``).
 
     Returns

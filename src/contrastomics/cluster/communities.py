@@ -2,9 +2,11 @@
 
 Decisions
 ---------
-- Leiden (``leidenalg.RBConfigurationVertexPartition``, weighted, seeded) on the kNN graph. The
-  resolution is a user option; ``"auto"`` bisects ``log10(resolution)`` until the number of clusters
-  with at least ``min_cluster_size`` members hits a target, by default :func:`target_clusters`
+- Leiden (igraph ``community_leiden``, modularity with a resolution = leidenalg's
+  ``RBConfigurationVertexPartition``; weighted, seeded) on the kNN graph. The
+  resolution is a user option; ``"auto"`` searches the resolution (secant steps, bisection as a
+  fallback) until the number of clusters with at least ``min_cluster_size`` members is within 5% of a
+  target, by default :func:`target_clusters`
   (``n / 20`` for maps of 100+ pathways, inside the readable band ``n/25 .. n/15``).
 - Small clusters (fewer than ``min_cluster_size`` members, singletons included) are dissolved and
   each member is attached to the cluster whose centroid (mean joint vector) is most similar, when
@@ -34,8 +36,16 @@ def target_clusters(n: int) -> int:
 
 def leiden(adj: "sp.csr_matrix | object", resolution: float = 1.0, seed: int = 0, n_iterations: int = 2) -> np.ndarray:
     """Leiden partition of a weighted undirected graph (CSR adjacency or igraph ``Graph``),
-    labels ``(n,)`` int. ``n_iterations=2`` is leidenalg's default (``-1``: until stable)."""
-    import leidenalg
+    labels ``(n,)`` int.
+
+    igraph's own Leiden (``Graph.community_leiden``, objective ``"modularity"`` with a resolution:
+    the same quality function as leidenalg's ``RBConfigurationVertexPartition``) runs ~15x faster
+    than leidenalg here at equal or higher modularity. Seeded through a private
+    ``random.Random(seed)`` that is swapped in for the call only. ``n_iterations=2`` as leidenalg.
+    """
+    import random
+
+    import igraph as ig
     if sp.issparse(adj):
         n = adj.shape[0]
         if n == 0:
@@ -47,9 +57,12 @@ def leiden(adj: "sp.csr_matrix | object", resolution: float = 1.0, seed: int = 0
         g = adj
         if g.ecount() == 0:
             return np.arange(g.vcount())
-    part = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition, weights="weight",
-                                    resolution_parameter=float(resolution), seed=int(seed),
-                                    n_iterations=n_iterations)
+    ig.set_random_number_generator(random.Random(int(seed)))
+    try:
+        part = g.community_leiden(objective_function="modularity", weights="weight",
+                                  resolution=float(resolution), n_iterations=int(n_iterations))
+    finally:
+        ig.set_random_number_generator(random)
     return np.asarray(part.membership, np.int64)
 
 
@@ -61,30 +74,46 @@ def n_real_clusters(labels: np.ndarray, min_size: int) -> int:
 
 
 def leiden_auto(adj: sp.csr_matrix, target: int, *, min_size: int = 3, seed: int = 0,
-                lo: float = 1e-2, hi: float = 5.0, max_iter: int = 12) -> tuple[np.ndarray, float]:
-    """Leiden with the resolution chosen by bisection on ``log10`` so that the number of clusters
-    of ``>= min_size`` members is as close as possible to ``target``.
+                lo: float = 1e-3, hi: float = 100.0, max_iter: int = 14,
+                tolerance: float = 0.05) -> tuple[np.ndarray, float]:
+    """Leiden with the resolution chosen so that the number of clusters of ``>= min_size``
+    members is as close as possible to ``target``.
 
-    Returns ``(labels, resolution)``. The count is not monotone in the resolution everywhere, so the
-    best labelling seen is kept, ties broken by the smaller resolution (fewer fragments).
+    On kNN graphs that count grows about linearly with the resolution, so the search starts at 1
+    and jumps to ``resolution * target / count`` (a secant step in log-log), falling back to
+    bisection of ``log10(resolution)`` inside the bracket ``[lo, hi]`` when a step would leave it;
+    it stops once the count is within ``tolerance * target`` (at least 1) of the target, usually
+    after 2-4 one-pass Leiden runs. The best resolution (ties: the smaller, fewer fragments) is then
+    run with two passes. Returns ``(labels, resolution)``.
     """
+    if adj.shape[0] == 0:
+        return np.zeros(0, np.int64), 1.0
+    g = to_igraph(adj) if adj.nnz else adj
+    if adj.nnz == 0 or adj.shape[0] < 2 * min_size:
+        return leiden(g, 1.0, seed=seed), 1.0  # nothing to tune on a tiny or edgeless graph
+    tol = max(1, int(round(tolerance * target)))
     best = None
     a, b = np.log10(lo), np.log10(hi)
-    g = to_igraph(adj) if adj.nnz else adj
+    mid = 0.0
     for _ in range(max_iter):
-        mid = (a + b) / 2
-        lab = leiden(g, 10 ** mid, seed=seed)
+        lab = leiden(g, 10 ** mid, seed=seed, n_iterations=1)
         k = n_real_clusters(lab, min_size)
         score = (abs(k - target), mid)
         if best is None or score < best[0]:
-            best = (score, lab, 10 ** mid)
-        if k == target:
+            best = (score, 10 ** mid)
+        if abs(k - target) <= tol:
             break
         if k < target:
             a = mid
         else:
             b = mid
-    return best[1], float(best[2])
+        step = mid + np.log10(target / k) if k > 0 else mid + 1.0
+        mid = step if a < step < b else (a + b) / 2
+        if b - a < 1e-3:
+            break
+    res = float(best[1])
+    # the search used one refinement pass per try; the result gets leidenalg's default two
+    return leiden(g, res, seed=seed), res
 
 
 def attach_small(labels: np.ndarray, x: np.ndarray | None, *, min_size: int = 3,
@@ -112,7 +141,9 @@ def attach_small(labels: np.ndarray, x: np.ndarray | None, *, min_size: int = 3,
     if len(big) == 0 or len(small_members) == 0:
         return out, {"attached": 0, "singletons": int(len(small_members)), "attach_threshold": None}
     onehot = sp.csr_matrix((np.ones(in_big.sum()), (np.flatnonzero(in_big), out[in_big])), shape=(n, len(big)))
-    if similarity is None:
+    if similarity is None and hasattr(x, "cluster_similarity"):
+        sim = x.cluster_similarity(onehot)
+    elif similarity is None:
         cent = np.asarray(onehot.T @ x) / np.asarray(onehot.sum(0)).T
         cent /= np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12)
         sim = x @ cent.T  # (n, K)

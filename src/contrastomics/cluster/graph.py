@@ -15,9 +15,10 @@ def default_k(n: int) -> int:
     return int(max(2, min(n - 1, 15, 4 + round(np.log2(max(n, 2))))))
 
 
-def knn_from_embedding(x: np.ndarray, k: int, *, block: int = 2048,
+def knn_from_embedding(x, k: int, *, block: int = 2048,
                        forbid: np.ndarray | None = None) -> sp.csr_matrix:
-    """Cosine kNN graph of the rows of ``x`` ``(n, d)`` (L2-normalised).
+    """Cosine kNN graph of the rows of ``x`` ``(n, d)`` (L2-normalised), or of a
+    :class:`~contrastomics.cluster.embed.JointSpace` (joint cosine, leading-edge gate applied).
 
     Returns a symmetric ``(n, n)`` CSR whose entry ``(i, j)`` is ``max(cos(i, j), 0)`` when ``j``
     is among the ``k`` nearest neighbours of ``i`` or ``i`` among ``j``'s (union), zero diagonal.
@@ -27,11 +28,16 @@ def knn_from_embedding(x: np.ndarray, k: int, *, block: int = 2048,
     k = int(min(k, n - 1))
     if n < 2 or k < 1:
         return sp.csr_matrix((n, n), dtype=np.float32)
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    space = x if hasattr(x, "similarity") else None
+    if space is None:
+        x = np.ascontiguousarray(x, dtype=np.float32)
     rows, cols, vals = [], [], []
     for start in range(0, n, block):
         stop = min(n, start + block)
-        s = x[start:stop] @ x.T
+        if space is None:
+            s = x[start:stop] @ x.T
+        else:
+            s = space.neighbour_similarity(slice(start, stop))
         s[np.arange(stop - start), np.arange(start, stop)] = -np.inf
         if forbid is not None:
             s[forbid[start:stop, None] != forbid[None, :]] = -np.inf

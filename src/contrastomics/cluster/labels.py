@@ -49,6 +49,8 @@ def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, n
             continue
         if similarity is not None:
             s = np.asarray(similarity[np.ix_(idx, idx)], dtype=np.float64)
+        elif hasattr(x, "similarity"):
+            s = np.asarray(x.similarity(idx, idx), dtype=np.float64)
         else:
             s = x[idx] @ x[idx].T
         centrality = (s.sum(1) - np.diag(s)) / (len(idx) - 1)

@@ -20,9 +20,19 @@ import scipy.sparse as sp
 def _pca2(x: np.ndarray) -> np.ndarray:
     if x.shape[0] < 2:
         return np.zeros((x.shape[0], 2))
-    xc = x - x.mean(0)
-    u, s, vt = np.linalg.svd(xc, full_matrices=False)
-    out = u[:, :2] * s[:2]
+    xc = np.asarray(x - x.mean(0), np.float64)
+    # eigen-decomposition of the small Gram or covariance matrix: LAPACK's SVD of a tall-thin
+    # block is needlessly slow when many BLAS threads compete for two cores
+    if xc.shape[0] <= xc.shape[1]:
+        w, u = np.linalg.eigh(xc @ xc.T)
+        order = np.argsort(-w)[:2]
+        out = u[:, order] * np.sqrt(np.maximum(w[order], 0))
+        vt = (xc.T @ u[:, order]).T
+    else:
+        w, v = np.linalg.eigh(xc.T @ xc)
+        order = np.argsort(-w)[:2]
+        vt = v[:, order].T
+        out = xc @ v[:, order]
     # fix the sign so that the map does not flip between runs on different BLAS builds
     sign = np.sign(vt[:2].sum(1))
     sign[sign == 0] = 1

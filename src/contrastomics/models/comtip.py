@@ -176,6 +176,33 @@ class ViT(nn.Module):
         return self.norm(t)
 
 
+_TIMM_BLOCK_KEYS = {"norm1": "n1", "attn.qkv.weight": "attn.in_proj_weight", "attn.qkv.bias": "attn.in_proj_bias",
+                    "attn.proj": "attn.out_proj", "norm2": "n2", "mlp.fc1": "mlp.0", "mlp.fc2": "mlp.3"}
+
+
+def timm_vit_to_comtip(state: dict) -> dict:
+    """Rename a timm ``VisionTransformer`` state dict to :class:`ViT` keys (same maths: timm's
+    fused ``qkv`` is ``nn.MultiheadAttention``'s ``in_proj``). Keys without a counterpart (the
+    classification head, ``fc_norm``) are dropped."""
+    out = {}
+    for k, v in state.items():
+        if k == "cls_token":
+            out["cls"] = v
+        elif k == "pos_embed":
+            out["pos"] = v
+        elif k.startswith("patch_embed.proj."):
+            out["patch_embed." + k.split(".")[-1]] = v
+        elif k.startswith("norm."):
+            out[k] = v
+        elif k.startswith("blocks."):
+            _, i, rest = k.split(".", 2)
+            for src, dst in _TIMM_BLOCK_KEYS.items():
+                if rest == src or rest.startswith(src + "."):
+                    out[f"blocks.{i}.{dst}{rest[len(src):]}"] = v
+                    break
+    return out
+
+
 class MFMDecoder(nn.Module):
     """Learnable queries (shared token + the hidden position's embedding) cross-attend to the
     visible tokens and predict the hidden tokens' targets."""
@@ -323,11 +350,27 @@ class CoMTIP(nn.Module):
         return self.pixel_mean.device
 
     def load_image_weights(self, path: str | os.PathLike) -> None:
-        """Load a pretrained ViT (``safetensors`` or ``torch.save`` state dict whose keys match
-        :class:`ViT`, optionally prefixed ``image_encoder.``) into the image branch."""
+        """Load a pretrained ViT into the image branch.
+
+        ``path`` is a ``safetensors`` or ``torch.save`` state dict, or a Hugging Face hub id
+        (``owner/name``, its ``model.safetensors`` fetched with ``huggingface_hub``). Keys may be
+        this package's :class:`ViT` names (optionally prefixed ``image_encoder.``) or timm
+        ``VisionTransformer`` names (``patch_embed.proj``, ``cls_token``, ``blocks.N.attn.qkv``...),
+        so e.g. timm ``vit_small_patch16_224`` weights load into a config with ``image_size=224,
+        patch_size=16, vit_dim=384, vit_depth=12, vit_heads=6, mlp_ratio=4``.
+        """
         p = Path(path)
         if not p.exists():
-            raise InputError("image-encoder weights not found", p)
+            s = str(path)
+            if s.count("/") == 1 and not s.startswith((".", "/", "~")) and not Path(s).suffix:
+                try:
+                    from huggingface_hub import hf_hub_download
+
+                    p = Path(hf_hub_download(s, "model.safetensors"))
+                except Exception as e:  # offline, unknown repo, no safetensors file
+                    raise InputError(f"cannot fetch image-encoder weights from the hub ({e})", s) from None
+            else:
+                raise InputError("image-encoder weights not found", p)
         try:
             if p.suffix == ".safetensors":
                 from safetensors.torch import load_file
@@ -338,6 +381,8 @@ class CoMTIP(nn.Module):
         except Exception as e:
             raise InputError(f"cannot read image-encoder weights ({e})", p) from None
         state = {k.removeprefix("image_encoder."): v for k, v in state.items()}
+        if "cls_token" in state or "patch_embed.proj.weight" in state:
+            state = timm_vit_to_comtip(state)
         own = self.image_encoder.state_dict()
         bad = [k for k in own if k not in state or state[k].shape != own[k].shape]
         if bad:

@@ -324,6 +324,10 @@ class GSFM(nn.Module):
         df.attrs["unknown"] = report["unknown"]
         return df
 
+    def gene_function(self, gene: str, library, k: int | None = 50, include_known: bool = True):
+        """Rank the terms of ``library`` for ``gene``; see :func:`predict_gene_function`."""
+        return predict_gene_function(self, gene, library, k=k, include_known=include_known)
+
     # ------------------------------------------------------------------ save / load
     def save_pretrained(self, path: str | os.PathLike) -> None:
         """Write ``model.safetensors`` (fp32, or fp16 with ``half=True`` via :func:`save_half`),
@@ -541,11 +545,33 @@ def gsfm_step(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
     return reconstruction_loss(logits, target, input_mask, cfg.weighted_loss, cfg.loss), {}
 
 
+def init_output_bias(model: GSFM, data: GeneSetDataset) -> np.ndarray:
+    """Set the decoder's output bias to each gene's log prior in ``data`` and return it.
+
+    BCE: ``logit(p_j)`` with ``p_j`` the share of sets holding gene ``j``; softmax: ``log`` of the
+    gene's share of all memberships. A fresh model then starts at the gene-frequency ranking, and
+    training spends its (on CPU, scarce) steps on co-membership instead of on learning popularity.
+    Counts get +0.5 so unseen genes stay finite; the two special tokens get the smallest value.
+    """
+    counts = np.bincount(np.concatenate(data.sets), minlength=model.config.vocab_size).astype(np.float64) + 0.5
+    counts[:2] = 0.5
+    if model.config.loss == "softmax":
+        bias = np.log(counts / counts.sum())
+    else:
+        p = np.clip(counts / (len(data) + 1.0), 1e-6, 1 - 1e-6)
+        bias = np.log(p / (1 - p))
+    with torch.no_grad():
+        model.decoder.layers[-1].bias.copy_(torch.from_numpy(bias).float())
+    return bias
+
+
 def train_gsfm(library, config: dict | None = None, train_config=None, genes: Sequence[str] | None = None,
-               eval_fn=None) -> tuple[GSFM, object]:
+               eval_fn=None, prior_bias: bool = False) -> tuple[GSFM, object]:
     """Pretrain a GSFM on a ``GeneSetLibrary``.
 
-    ``genes`` fixes the vocabulary (default: the library's genes). Returns ``(model, TrainResult)``.
+    ``genes`` fixes the vocabulary (default: the library's genes). ``prior_bias`` starts the output
+    bias at the genes' log prior (:func:`init_output_bias`; not in the published recipe).
+    Returns ``(model, TrainResult)``.
     """
     from ..train import TrainConfig, fit, seed_everything
 
@@ -555,7 +581,87 @@ def train_gsfm(library, config: dict | None = None, train_config=None, genes: Se
     data = GeneSetDataset.from_library(model, library)
     if len(data) == 0:
         raise InputError("no gene set shares a gene with the model vocabulary")
+    if prior_bias:
+        init_output_bias(model, data)
     # seed=None: partitions follow fit's seeded (and checkpointed) global NumPy RNG
     collate = partition_collate(model.config.partition, model.config.vocab_size, seed=None)
     result = fit(model, data, gsfm_step, tc, collate_fn=collate, eval_fn=eval_fn)
     return model, result
+
+
+# ---------------------------------------------------------------------- gene function
+@torch.no_grad()
+def predict_gene_function(model: GSFM, gene: str, library, k: int | None = 50, include_known: bool = True,
+                          batch_size: int = 256):
+    """Rank the terms of ``library`` for one gene, as the GSFM paper's gene pages do.
+
+    Each term's gene set (without ``gene`` itself, so a known annotation must be *predicted* from
+    the term's other genes) is fed to the model and the gene's logit is read off. Logits of one
+    term are on their own scale (a large term raises every gene), so terms are ranked by the gene's
+    z-score against every other non-input gene of the same term's prediction.
+
+    Parameters
+    ----------
+    model
+        A trained :class:`GSFM`.
+    gene
+        Gene symbol (case-insensitive).
+    library
+        ``GeneSetLibrary`` whose terms are scored.
+    k
+        Keep the ``k`` best terms (``None``: all).
+    include_known
+        Keep terms already annotated with ``gene`` (flagged in column ``known``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank, term, name, zscore, logit, percentile, known, n_genes`` sorted by ``zscore``
+        (``percentile``: share of the term's candidate genes scored below ``gene``, 0-100).
+        ``attrs`` holds ``n_terms_scored`` and ``n_terms_skipped`` (no gene in the vocabulary).
+    """
+    import pandas as pd
+
+    j = model.gene_index.get(gene, model.gene_index.get(str(gene).strip().upper()))
+    if j is None:
+        raise InputError(f"gene {gene!r} is not in the model vocabulary ({len(model.genes)} genes)")
+    col = j - 2
+    sets = library.gene_sets
+    known = np.array([any(str(g).strip().upper() == model.vocab[j].upper() for g in s) for s in sets])
+    inputs = [[g for g in s if str(g).strip().upper() != model.vocab[j].upper()] for s in sets]
+    model.eval()
+    dev = next(model.parameters()).device
+    logit, z, pct, n_in = [], [], [], []
+    for s in range(0, len(inputs), batch_size):
+        idx, off, _ = model.tokenize(inputs[s:s + batch_size])
+        n_in.append(np.diff(np.append(off.numpy(), idx.numel())))
+        _, lg = model(idx.to(dev), off.to(dev))
+        lg = lg[:, 2:].float()
+        cand = torch.ones_like(lg, dtype=torch.bool)
+        rows = torch.repeat_interleave(torch.arange(lg.shape[0]), torch.diff(off, append=off.new_tensor([idx.numel()])))
+        cand[rows, idx - 2] = False  # input genes are not candidates
+        cand[:, col] = True
+        x = lg.masked_fill(~cand, float("nan"))
+        mu = torch.nanmean(x, dim=1)
+        sd = torch.sqrt(torch.nanmean((x - mu[:, None]) ** 2, dim=1)).clamp_min(1e-12)
+        g = lg[:, col]
+        logit.append(g.cpu().numpy())
+        z.append(((g - mu) / sd).cpu().numpy())
+        below = ((x < g[:, None]) & cand).sum(1).float() / (cand.sum(1) - 1).clamp_min(1)
+        pct.append((100 * below).cpu().numpy())
+    n_in = np.concatenate(n_in) if n_in else np.zeros(0, int)
+    ok = n_in > 0
+    df = pd.DataFrame({"term": library.terms, "name": library.names or library.terms,
+                       "zscore": np.concatenate(z) if z else [], "logit": np.concatenate(logit) if logit else [],
+                       "percentile": np.concatenate(pct) if pct else [], "known": known,
+                       "n_genes": np.asarray(library.sizes)})
+    df = df[ok]
+    if not include_known:
+        df = df[~df["known"]]
+    df = df.sort_values("zscore", ascending=False, kind="stable")
+    if k is not None:
+        df = df.head(k)
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    df = df.reset_index(drop=True)
+    df.attrs.update(gene=model.vocab[j], n_terms_scored=int(ok.sum()), n_terms_skipped=int((~ok).sum()))
+    return df

@@ -3,8 +3,8 @@
 Two towers, open_clip style:
 
 - gene-set tower: a :class:`~contrastomics.models.gsfm.GSFM` encoder (optionally initialised from a
-  pretrained GSFM; its last ``trainable_gsfm_layers`` Linear layers train) -> dropout -> Linear to
-  ``embed_dim`` (published 256 -> 128);
+  pretrained GSFM or from the training texts; its last ``trainable_gsfm_layers`` weight layers
+  train) -> dropout -> Linear to ``embed_dim`` (published 256 -> 128);
 - text tower: a sentence-transformers model (:class:`~contrastomics.models.text.TextEncoder`,
   frozen by default, its embeddings cached on disk) -> Linear -> GELU -> dropout -> Linear
   (published 768 -> 256 -> 128).
@@ -50,8 +50,9 @@ class GtClipConfig:
     """gtCLIP hyper-parameters (defaults: the published architecture with our CPU-sized gene tower).
 
     ``gene_tower``: :class:`GSFMConfig` fields of the gene-set encoder (``vocab_size`` is set
-    from the vocabulary). ``trainable_gsfm_layers``: how many of the encoder's Linear layers, from
-    the top, are trained (a large number trains all; 0 freezes it). ``text_encoder``: the base
+    from the vocabulary). ``trainable_gsfm_layers``: how many of the encoder's weight layers
+    (the gene-input layer included), from the top, are trained (a large number trains all; 0
+    freezes it). ``text_encoder``: the base
     sentence-transformers model (alias, hub id or folder; a path relative to the model folder is
     resolved there). ``text_mode``: which pathway text the model was trained on.
     """
@@ -170,8 +171,11 @@ class GtClip(nn.Module):
         self._text_encoder = encoder
 
     def set_trainable(self, k: int) -> None:
-        """Train the last ``k`` Linear layers of the GSFM encoder (and the decoder when k > 0)."""
-        linears = [m for m in self.gene_tower.encoder.layers if isinstance(m, nn.Linear)]
+        """Train the last ``k`` weight layers of the GSFM encoder, counting the gene-input layer
+        (``vocab x width`` gene rows) as the first one: with GSFM's vocab -> 128 -> 256 encoder,
+        ``k = 1`` trains the 128 -> 256 layer and keeps the gene rows as initialised, ``k >= 2``
+        trains the gene rows too."""
+        linears = [m for m in self.gene_tower.encoder.layers if isinstance(m, nn.Linear) or hasattr(m, "weight_t")]
         for p in self.gene_tower.parameters():
             p.requires_grad = False
         for m in linears[len(linears) - min(k, len(linears)):] if k > 0 else []:

@@ -124,7 +124,7 @@ def _figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25):
 def _add_trace(fig, g: pd.DataFrame, name: str, color: str, group: str):
     import plotly.graph_objects as go
     size = 6 + 3 * np.clip(-np.log10(np.maximum(g["fdr"].to_numpy(float), 1e-10)), 0, 6)
-    sym = np.where(g["nes"].to_numpy(float) >= 0, "triangle-up", "triangle-down")
+    sym = np.where(_up(g), "triangle-up", "triangle-down")
     hover = [f"<b>{html.escape(str(n))}</b><br>{html.escape(str(t))}<br>cluster {c}: {html.escape(_short(lab, 60))}"
              f"<br>NES {e:.2f}, FDR {f:.2g}, size {s}"
              for n, t, c, lab, e, f, s in zip(g["name"], g["term"], g["cluster"], g["cluster_label"], g["nes"],
@@ -132,6 +132,14 @@ def _add_trace(fig, g: pd.DataFrame, name: str, color: str, group: str):
     fig.add_trace(go.Scattergl(x=g["x"], y=g["y"], mode="markers", name=name, legendgroup=group,
                                marker=dict(color=color, size=size, symbol=sym, line=dict(width=0.5, color="#333")),
                                hovertext=hover, hoverinfo="text"))
+
+
+def _up(g: pd.DataFrame) -> np.ndarray:
+    """Up-regulated (or over-represented: no NES) pathways."""
+    if "direction" in g.columns:
+        return g["direction"].to_numpy() > 0
+    nes = g["nes"].to_numpy(float)
+    return np.isnan(nes) | (nes >= 0)
 
 
 def _short(s: str, n: int) -> str:
@@ -147,7 +155,7 @@ def png_bytes(table: pd.DataFrame, clusters: pd.DataFrame, title: str = "", max_
     fig, ax = plt.subplots(figsize=(10, 8), dpi=120)
     single = set(clusters.loc[clusters["singleton"], "cluster"].astype(int))
     for up, marker in ((True, "^"), (False, "v")):
-        g = table[(table["nes"] >= 0) == up]
+        g = table[_up(table) == up]
         colors = [cluster_color(int(c), int(c) in single) for c in g["cluster"]]
         size = 14 + 8 * np.clip(-np.log10(np.maximum(g["fdr"].to_numpy(float), 1e-10)), 0, 6)
         ax.scatter(g["x"], g["y"], c=colors, s=size, marker=marker, linewidths=0.3, edgecolors="#333", alpha=0.9)
@@ -208,25 +216,26 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
                      ("silhouette gene-Jaccard / GO semantic",
                       f"{_fmt(m.get('silhouette_gene_jaccard'))} / {_fmt(m.get('silhouette_go_semantic'))}")])
     conds = summary.get("conditions") or []
-    head = ["cluster", "label", "keywords", "size", "up", "down", "mean NES", "min FDR"] + [f"NES {c}" for c in conds]
+    head = ["cluster", "label", "keywords", "shared leading-edge genes", "size", "up", "down", "mean NES", "min FDR"] + [f"NES {c}" for c in conds]
     body = []
     for rec in clusters.itertuples():
         c = int(rec.cluster)
         cells = [f'<td data-v="{c}"><span class="sw" style="background:{cluster_color(c, rec.singleton)}"></span>{c}</td>',
                  f"<td>{html.escape(str(rec.label))}</td>", f"<td>{html.escape(str(rec.keywords))}</td>",
+                 f"<td>{html.escape(str(getattr(rec, 'top_genes', '')))}</td>",
                  f"<td>{rec.size}</td>", f"<td>{rec.n_up}</td>", f"<td>{rec.n_down}</td>",
                  f"<td>{rec.mean_nes:.2f}</td>", f'<td data-v="{rec.min_fdr:.3e}">{rec.min_fdr:.2g}</td>']
         cells += [f"<td>{getattr(rec, 'mean_nes_' + cd):.2f}</td>" for cd in conds]
-        search = html.escape(f"{c} {rec.label} {rec.keywords}".lower(), quote=True)
+        search = html.escape(f"{c} {rec.label} {rec.keywords} {getattr(rec, 'top_genes', '')}".lower(), quote=True)
         body.append(f'<tr data-s="{search}">' + "".join(cells) + "</tr>")
     thead = "".join(f'<th onclick="sortTable({i})">{html.escape(h)}</th>' for i, h in enumerate(head))
     details = []
     for c, g in table.groupby("cluster", sort=True):
         rec = clusters.loc[clusters["cluster"] == c].iloc[0]
         items = "".join(
-            f'<li class="{"up" if e >= 0 else "down"}">{"▲" if e >= 0 else "▼"} {html.escape(str(n))} '
+            f'<li class="{"up" if d > 0 else "down"}">{"▲" if d > 0 else "▼"} {html.escape(str(n))} '
             f'<span class="muted">NES {e:.2f}, FDR {f:.2g}{" · representative" if r else ""}</span></li>'
-            for n, e, f, r in zip(g["name"], g["nes"], g["fdr"], g["representative"]))
+            for n, e, f, r, d in zip(g["name"], g["nes"], g["fdr"], g["representative"], _up(g) * 2 - 1))
         search = html.escape(" ".join([str(c), str(rec["label"]), str(rec["keywords"])] + g["name"].astype(str).tolist()).lower(),
                              quote=True)
         details.append(f'<details class="cl" data-s="{search}"><summary><span class="sw" style="background:'

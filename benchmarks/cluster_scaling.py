@@ -1,0 +1,692 @@
+"""Scaling curve of `contrastomics cluster`: wall time and peak memory per stage, joint vs overlap.
+
+    nice -n 10 python benchmarks/cluster_scaling.py            # -> benchmarks/results/cluster_scaling.{json,md,png}
+    python benchmarks/cluster_scaling.py --sizes 100 1000 --methods joint   # a quick look
+
+Data: ``n`` = 100, 1,000, 10,000, 100,000 pathways sampled (seed 0) from the built-in libraries (GO
+BP/MF/CC, DO) and the shared ones (MSigDB 2023.1 sets with membership, Reactome 2024, Enrichr CMap
+up/down, CORUM, KEGG, WikiPathways, BioCarta, OMIM): ~38,000 distinct sets. Above the pool size sets
+are drawn again with a new leading edge and a suffixed name (``__rep2``...), so texts repeat there.
+Synthetic GSEA result per n (gseapy layout, read by the public reader): NES sign + with
+probability 0.6, ``|NES|`` ~ U(1.4, 3.0), FDR ~ U(0, 0.05), leading edge = a random 20-60% of the
+set; full sets and descriptions come from a GMT written beside it (``--gmt``), as a user would pass.
+
+Each (method, n) runs in a fresh child process: ``run_clustering(path, gene_sets=gmt)`` exactly as
+the CLI calls it (metrics on, layout on), then ``write_outputs`` (TSV, JSON, report.html, PNG).
+Stage times come from the run's own ``summary["seconds"]`` (load = read + filter + gene/text views;
+embed; graph = kNN or all-pairs overlap; community = Leiden/MCL + small clusters; labels; report =
+layout + writing the files; metrics). The parent samples the child's resident memory (VmRSS from
+/proc) every 10 ms; a stage's peak is the largest sample inside its time window, the overall peak
+is the child's ``ru_maxrss``. "warm" as in issue 5: the gtCLIP model is loaded and the texts are in
+the embedding cache before the timed run (the cache fill is timed separately and reported, with the
+number of new texts: a cold first run pays it once).
+
+Overlap (EnrichmentMap all-pairs combined coefficient + MCL) is skipped where its pairwise matrix
+is predicted to exceed ``--overlap-budget-gb`` (4 GB): the number of pairs sharing a gene is
+estimated on a 2,000-pathway sample, x 40 bytes per stored pair (CSR intersection counts, COO
+copies, Jaccard/overlap temporaries). Threads: one (``OMP_NUM_THREADS=1``,
+``torch.set_num_threads(1)``) on a 2-core machine shared with other jobs, so times are conservative
+for the 2-core target.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import numpy as np  # noqa: E402
+
+NAME = "cluster_scaling"
+TICKS = os.sysconf("SC_CLK_TCK")
+SHARED = Path("/work/shared/data")
+WORK = ROOT / "benchmarks" / "cache" / "scaling"
+STAGES = ("load", "embed", "graph", "community", "labels", "report", "metrics")
+#: run_clustering's summary["seconds"] keys, in execution order, and the stage each belongs to
+RUN_KEYS = (("prepare", "load"), ("embed", "embed"), ("graph", "graph"), ("partition", "community"),
+            ("labels", "labels"), ("layout", "report"), ("metrics", "metrics"))
+SHARED_GMTS = ("genesets/msigdb_hs.gmt", "genesets/ReactomePathways_2024-09-18.gmt",
+               "genesets/enrichr/Up-regulated_CMAP.gmt", "genesets/enrichr/Down-regulated_CMAP.gmt",
+               "genesets/enrichr/CORUM.gmt", "genesets/enrichr/KEGG.gmt", "genesets/enrichr/WikiPathways.gmt",
+               "genesets/enrichr/BioCarta.gmt", "genesets/enrichr/OMIM_Disease.gmt",
+               "genesets/enrichr/OMIM_Expanded.gmt")
+
+
+# ---------------------------------------------------------------------- data
+def build_pool(data: Path | None = None) -> list[tuple[str, str, str, list[str]]]:
+    """(term, name, description, genes) of the built-in GO BP, MF and CC sets (5-500 genes).
+
+    Only these libraries because their texts ("name. definition") are in the text tower's cache: a
+    cold text fill of the ~18,000 other shared sets (MSigDB, Reactome, Enrichr) measured ~5 texts/s
+    on this shared machine (about an hour), which would swamp the pipeline being timed. Term ids are
+    written as ``BP0000002`` (not ``GO:0000002``) so the run treats the result as a generic library
+    (a GO-id result would also trigger the dense ``n x n`` GO-semantic metric; see the .md).
+    """
+    from contrastomics.data.builtin import load_library
+    pool, seen = [], set()
+    for lib_name in ("GO_BP", "GO_MF", "GO_CC"):
+        lib = load_library(lib_name)
+        tag = lib_name[-2:]
+        for i, t in enumerate(lib.terms):
+            genes = lib._genes_row(i)
+            term = tag + t.split(":")[-1]
+            if term in seen or not (5 <= len(genes) <= 500):
+                continue
+            seen.add(term)
+            pool.append((term, lib.names[i], " ".join(str(lib.descriptions[i]).split()), list(genes)))
+    return pool
+
+
+def write_inputs(pool, n: int, out: Path, seed: int = 0) -> tuple[Path, Path]:
+    """Synthetic gseapy-layout result of ``n`` pathways, the GMT of their full sets (column 2 =
+    description) and ``names_<n>.tsv`` (term -> display name)."""
+    from contrastomics.data.io import atomic_write
+    rng = np.random.default_rng(seed)
+    order = np.concatenate([rng.permutation(len(pool)) for _ in range(int(np.ceil(n / len(pool))))])[:n]
+    res, gmt, names = out / f"result_{n}.tsv", out / f"sets_{n}.gmt", out / f"names_{n}.tsv"
+    rep = {}
+    with atomic_write(res) as fr, atomic_write(gmt) as fg, atomic_write(names) as fn:
+        fr.write("Term\tES\tNES\tNOM p-val\tFDR q-val\tFWER p-val\tTag %\tGene %\tLead_genes\n")
+        for i in order:
+            term, name, desc, genes = pool[i]
+            rep[i] = rep.get(i, 0) + 1
+            term = term if rep[i] == 1 else f"{term}__rep{rep[i]}"
+            sign = 1 if rng.random() < 0.6 else -1
+            nes = sign * rng.uniform(1.4, 3.0)
+            fdr = rng.uniform(0, 0.05)
+            k = max(1, int(round(len(genes) * rng.uniform(0.2, 0.6))))
+            le = [genes[j] for j in rng.permutation(len(genes))[:k]]
+            fr.write(f"{term}\t{nes / 4:.4f}\t{nes:.4f}\t{fdr / 5:.4g}\t{fdr:.4g}\t{fdr:.4g}\t{k}/{len(genes)}\t"
+                     f"{k / 20000:.3%}\t{';'.join(le)}\n")
+            fg.write(f"{term}\t{desc or 'na'}\t" + "\t".join(genes) + "\n")
+            fn.write(f"{term}\t{name}\n")
+    return res, gmt
+
+
+def read_library(gmt: Path):
+    """The GMT with display names (what a user passes as ``--gmt``; names make the texts)."""
+    from contrastomics.data.genesets import read_gmt
+    lib = read_gmt(gmt, on_duplicate="first")
+    names = dict(line.rstrip("\n").split("\t", 1) for line in open(gmt.with_name(gmt.name.replace("sets_", "names_")
+                                                                                   .replace(".gmt", ".tsv"))))
+    lib.names = [names.get(t, t) for t in lib.terms]
+    return lib
+
+
+def overlap_bytes_estimate(gmt: Path, n: int, sample: int = 2000, seed: int = 0) -> float:
+    """Predicted peak bytes of the all-pairs overlap matrices for ``n`` sets, from a sample."""
+    from contrastomics.data.genesets import read_gmt
+    lib = read_gmt(gmt, on_duplicate="first")
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(lib.terms), min(sample, len(lib.terms)), replace=False))
+    m = lib.membership[idx].astype(np.float32)
+    inter = (m @ m.T).tocsr()
+    frac = (inter.nnz - len(idx)) / max(len(idx) * (len(idx) - 1), 1)
+    return float(frac * n * n * 40)
+
+
+# ---------------------------------------------------------------------- child: one timed run
+def child(args) -> None:
+    import warnings
+    warnings.simplefilter("ignore")
+    t_start = time.time()
+    import torch
+    torch.set_num_threads(1)
+    from contrastomics.cluster import run_clustering
+    from contrastomics.cluster.embed import load_model
+    from contrastomics.report.clusters import write_outputs
+    marks = {"import": [t_start, time.time()]}
+    out: dict = {"method": args.method, "n": args.n}
+    model = None
+    if args.method in ("joint", "genes", "text"):
+        t0 = time.time()
+        model = load_model(None)
+        marks["model_load"] = [t0, time.time()]
+        # warm the text cache (issue 5's "warm" = model loaded, texts cached); timed on its own
+        from contrastomics.cluster.api import prepare
+        from contrastomics.cluster.embed import _text_cache
+        pw = prepare(str(args.result), fdr_cutoff=0.05, gene_sets=read_library(args.gmt))
+        cache = _text_cache(model)
+        memo = cache._load()
+        import hashlib
+        new = len({hashlib.sha1(t.encode()).hexdigest() for t in pw.texts} - set(memo))
+        t0 = time.time()
+        cache.embed(pw.texts)
+        marks["text_cache_fill"] = [t0, time.time()]
+        out["text_cache_new_texts"] = new
+        out["distinct_texts"] = len(set(pw.texts))
+        del pw
+    # warm-up on the first 150 pathways (untimed): the libraries every stage imports (igraph,
+    # leidenalg, sklearn, plotly, matplotlib) are loaded, as in any process that clusters twice
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        head = Path(tmp) / "warm.tsv"
+        head.write_text("".join(open(args.result).readlines()[:151]))
+        t0 = time.time()
+        warm = run_clustering(str(head), method=args.method, fdr_cutoff=0.05, gene_sets=read_library(args.gmt),
+                              model=model, layout=True, seed=0)
+        write_outputs(warm, Path(tmp) / "out", report=True, title="warm-up")
+        marks["warm_up"] = [t0, time.time()]
+        del warm
+    # the timed run starts with reading the user's GMT (part of "load")
+    tl = time.time()
+    lib = read_library(args.gmt)
+    marks["load_library"] = [tl, time.time()]
+    t0 = time.time()
+    res = run_clustering(str(args.result), method=args.method, fdr_cutoff=0.05, gene_sets=lib, model=model,
+                         layout=True, seed=0)
+    t1 = time.time()
+    cur = t0
+    secs = res.summary["seconds"]
+    for key, stage in RUN_KEYS:
+        if key in secs:
+            marks.setdefault(stage, [cur, cur])
+            marks[stage] = [marks[stage][0], cur + secs[key]]
+            cur += secs[key]
+    t2 = time.time()
+    write_outputs(res, args.out_dir, report=True, title=f"scaling n={args.n}")
+    t3 = time.time()
+    marks["report"] = [marks.get("report", [t2, t2])[0], marks.get("report", [t2, t2])[1] + (t3 - t2)]
+    marks["write_outputs"] = [t2, t3]
+    # reading the GMT is part of loading the user's input
+    lo = marks["load_library"][1] - marks["load_library"][0]
+    marks["load"] = [tl, marks["load"][1]]
+    out.update({"run_seconds": t1 - tl, "summary_seconds": secs, "marks": marks, "t_run": [tl, t3],
+                "n_clusters": int(res.summary.get("metrics", {}).get("n_clusters", -1)),
+                "coverage": res.summary.get("metrics", {}).get("coverage"),
+                "report_html_bytes": (Path(args.out_dir) / "report.html").stat().st_size})
+    Path(args.child_json).write_text(json.dumps(out))
+
+
+# ---------------------------------------------------------------------- probe: stages one by one
+def probe(args) -> None:
+    """Where a run too slow to finish spends its time: load and embed measured in full, the kNN graph
+    measured on ``--probe-blocks`` row blocks (the same block computation as
+    ``graph.knn_from_embedding``) and extrapolated to all ``ceil(n / 2048)`` blocks."""
+    import hashlib
+    import resource
+    import warnings
+    warnings.simplefilter("ignore")
+    import torch
+    torch.set_num_threads(1)
+    from contrastomics.cluster.api import prepare
+    from contrastomics.cluster.embed import _text_cache, joint_space, load_model
+    from contrastomics.cluster.graph import default_k
+    model = load_model(None)
+    pw = prepare(str(args.result), fdr_cutoff=0.05, gene_sets=read_library(args.gmt))
+    _text_cache(model).embed(pw.texts)  # warm, as in the timed runs
+    del pw
+    out = {"method": "joint", "n": args.n, "probe": True}
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    c0, w0 = cpu(), time.time()
+    lib = read_library(args.gmt)
+    pw = prepare(str(args.result), fdr_cutoff=0.05, gene_sets=lib)
+    c1, w1 = cpu(), time.time()
+    space = joint_space(model, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix)
+    c2, w2 = cpu(), time.time()
+    n, block = len(pw.texts), 2048
+    k = default_k(n)
+    blocks = int(np.ceil(n / block))
+    cb, wb = [], []
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    for b in range(min(args.probe_blocks, blocks)):
+        a, e = b * block, min(n, (b + 1) * block)
+        t_c, t_w = cpu(), time.time()
+        sim = space.neighbour_similarity(slice(a, e))
+        sim[np.arange(e - a), np.arange(a, e)] = -np.inf
+        idx = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        np.take_along_axis(sim, idx, axis=1)
+        del sim, idx
+        cb.append(cpu() - t_c)
+        wb.append(time.time() - t_w)
+    out.update({"load_cpu_s": c1 - c0, "load_wall_s": w1 - w0, "embed_cpu_s": c2 - c1, "embed_wall_s": w2 - w1,
+                "graph_block_cpu_s": cb, "graph_block_wall_s": wb, "graph_blocks": blocks, "block_rows": block,
+                "graph_cpu_s_extrapolated": float(np.mean(cb) * blocks), "k": k,
+                "dense_dim": int(space.dense.shape[1]),
+                "overlap_nnz": int(space.overlap.nnz) if space.overlap is not None else 0,
+                "max_rss_before_graph_bytes": rss_before,
+                "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024})
+    Path(args.child_json).write_text(json.dumps(out))
+
+
+# ---------------------------------------------------------------------- parent
+def run_child(method: str, n: int, result: Path, gmt: Path, timeout: float, env: dict) -> dict:
+    js = WORK / f"child_{method}_{n}.json"
+    js.unlink(missing_ok=True)
+    outdir = WORK / f"out_{method}_{n}"
+    cmd = [sys.executable, __file__, "--child", "--method", method, "--n", str(n), "--result", str(result),
+           "--gmt", str(gmt), "--out-dir", str(outdir), "--child-json", str(js)]
+    logf = WORK / f"child_{method}_{n}.log"
+    with open(logf, "w") as lf:
+        proc = subprocess.Popen(cmd, env=env, stdout=lf, stderr=subprocess.STDOUT)
+    samples = []
+    status, stat = f"/proc/{proc.pid}/status", f"/proc/{proc.pid}/stat"
+    t_begin = time.time()
+    timed_out = False
+    returncode, ru = None, None
+    while True:
+        try:
+            with open(status) as fh:
+                rss = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:"))
+            with open(stat) as fh:
+                f = fh.read().rsplit(")", 1)[1].split()
+            # utime + stime (fields 14, 15 of /proc/PID/stat), in clock ticks
+            samples.append((time.time(), rss, (int(f[11]) + int(f[12])) / TICKS))
+        except (FileNotFoundError, ProcessLookupError, StopIteration, IndexError, ValueError):
+            pass
+        # wait4, not Popen.poll: it also returns the child's resource usage (ru_maxrss)
+        pid, st, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            returncode, ru = os.waitstatus_to_exitcode(st), usage
+            proc.returncode = returncode
+            break
+        # the limit is on the child's CPU time: on a loaded machine wall time says little
+        cpu_now = samples[-1][2] if samples else 0.0
+        if (cpu_now > timeout or time.time() - t_begin > 6 * timeout) and not timed_out:
+            proc.kill()
+            timed_out = True
+        time.sleep(0.01)
+    log = logf.read_text(errors="replace")
+    rec = {"method": method, "n": n, "wall_s": time.time() - t_begin}
+    if ru is not None:
+        rec["ru_maxrss_bytes"] = ru.ru_maxrss * 1024
+    if timed_out or returncode != 0 or not js.exists():
+        rec["failed"] = (f"stopped after {samples[-1][2] if samples else 0:.0f} CPU s (limit {timeout:g} CPU s), "
+                         f"{time.time() - t_begin:.0f} s wall; last stage log: {log[-300:]}") if timed_out else \
+            f"exit {returncode}: {log[-600:]}"
+        if samples:
+            rec["peak_rss_bytes"] = max(s[1] for s in samples)
+        return rec
+    out = json.loads(js.read_text())
+    rec.update({k: v for k, v in out.items() if k not in ("marks",)})
+    t_arr = np.array([s[0] for s in samples])
+    r_arr = np.array([s[1] for s in samples], dtype=float)
+    rec["peak_rss_bytes"] = float(r_arr.max()) if len(r_arr) else None
+    base_mask = t_arr <= out["t_run"][0]
+    rec["baseline_rss_bytes"] = float(r_arr[base_mask][-1]) if base_mask.any() else None
+    c_arr = np.array([s[2] for s in samples], dtype=float)
+    stage_rec = {}
+    for stage, (a, b) in out["marks"].items():
+        inwin = (t_arr >= a) & (t_arr <= b + 0.01)
+        peak = float(r_arr[inwin].max()) if inwin.any() else (
+            float(r_arr[np.searchsorted(t_arr, b).clip(0, len(r_arr) - 1)]) if len(r_arr) else None)
+        stage_rec[stage] = {"seconds": b - a, "peak_rss_bytes": peak, "cpu_seconds": _cpu_between(t_arr, c_arr, a, b)}
+    rec["stages"] = stage_rec
+    rec["end_to_end_s"] = out["t_run"][1] - out["t_run"][0]
+    rec["end_to_end_cpu_s"] = _cpu_between(t_arr, c_arr, *out["t_run"])
+    rec["loadavg_1min"] = os.getloadavg()[0]
+    # peak over the timed run only (the overall ru_maxrss also covers the cache warm-up)
+    inrun = (t_arr >= out["t_run"][0]) & (t_arr <= out["t_run"][1] + 0.01)
+    rec["run_peak_rss_bytes"] = float(r_arr[inrun].max()) if inrun.any() else None
+    return rec
+
+
+def _cpu_between(t_arr, c_arr, a, b) -> float | None:
+    """CPU seconds the child used between times ``a`` and ``b`` (interpolated /proc samples)."""
+    if len(t_arr) < 2:
+        return None
+    return float(np.interp(b, t_arr, c_arr) - np.interp(a, t_arr, c_arr))
+
+
+def run_probe(n: int, result: Path, gmt: Path, args, env: dict) -> dict:
+    """The stage probe for ``n`` (cached in benchmarks/cache/scaling/probe_joint_<n>.json)."""
+    js = WORK / f"probe_joint_{n}.json"
+    if not (js.exists() and js.stat().st_mtime > result.stat().st_mtime):
+        cmd = [sys.executable, __file__, "--child", "--probe", "--probe-blocks", "3", "--method", "joint", "--n", str(n),
+               "--result", str(result), "--gmt", str(gmt), "--out-dir", str(WORK / "probe_out"), "--child-json", str(js)]
+        subprocess.run(cmd, env=env, check=False, timeout=6 * args.timeout)
+    if not js.exists():
+        return {"method": "joint", "n": n, "failed": "stage probe did not finish"}
+    pr = json.loads(js.read_text())
+    print(f"n={n} joint (probe): load {pr['load_cpu_s']:.1f} CPU s, embed {pr['embed_cpu_s']:.1f}, graph "
+          f"~{pr['graph_cpu_s_extrapolated']:.0f} (extrapolated)", flush=True)
+    return {"method": "joint", "n": n, "probe": pr}
+
+
+def records_of(runs: list[dict]) -> list[dict]:
+    recs = []
+    for r in runs:
+        base = {"dataset": f"synthetic-{r['n']}", "split": "all", "method": r["method"], "n": r["n"], "seeds": [0],
+                "threads": 1}
+        if "probe" in r:
+            pr = r["probe"]
+            recs.append({**base, "metric": "load_cpu_seconds", "value": pr["load_cpu_s"], "probe": True})
+            recs.append({**base, "metric": "embed_cpu_seconds", "value": pr["embed_cpu_s"], "probe": True})
+            recs.append({**base, "metric": "graph_cpu_seconds_extrapolated", "value": pr["graph_cpu_s_extrapolated"],
+                         "probe": True, "blocks_measured": len(pr["graph_block_cpu_s"]), "blocks": pr["graph_blocks"]})
+            recs.append({**base, "metric": "probe_max_rss_gb", "value": pr["max_rss_bytes"] / 1e9, "probe": True})
+            continue
+        if "failed" in r or "skipped" in r:
+            recs.append({**base, "metric": "status", "value": None, "note": r.get("failed") or r.get("skipped"),
+                         **({"predicted_bytes": r["predicted_bytes"]} if "predicted_bytes" in r else {})})
+            continue
+        recs.append({**base, "metric": "end_to_end_seconds", "value": r["end_to_end_s"],
+                     "loadavg_1min": r.get("loadavg_1min")})
+        recs.append({**base, "metric": "end_to_end_cpu_seconds", "value": r.get("end_to_end_cpu_s")})
+        recs.append({**base, "metric": "run_peak_rss_gb", "value": (r.get("run_peak_rss_bytes") or 0) / 1e9})
+        recs.append({**base, "metric": "process_max_rss_gb", "value": (r.get("ru_maxrss_bytes") or 0) / 1e9})
+        recs.append({**base, "metric": "n_clusters", "value": r.get("n_clusters")})
+        for st in STAGES + ("model_load", "text_cache_fill"):
+            s = r["stages"].get(st)
+            if s:
+                recs.append({**base, "metric": f"{st}_seconds", "value": s["seconds"]})
+                recs.append({**base, "metric": f"{st}_cpu_seconds", "value": s.get("cpu_seconds")})
+                if s["peak_rss_bytes"] is not None:
+                    recs.append({**base, "metric": f"{st}_peak_rss_gb", "value": s["peak_rss_bytes"] / 1e9})
+        if "text_cache_new_texts" in r:
+            recs.append({**base, "metric": "text_cache_new_texts", "value": r["text_cache_new_texts"]})
+    return recs
+
+
+#: what makes a stage expensive (code paths: src/contrastomics/cluster/*, report/clusters.py)
+WHY = {
+    "report": "the 2-D map (`cluster/layout.py::cluster_layout`: cluster discs pushed apart pairwise, "
+              "O(K^2) per step for K ~ n/20 clusters, 300 steps) and writing report.html (plotly.js inlined, one "
+              "trace per cluster) + clusters.png; at small n mostly the fixed cost of rendering the HTML/PNG",
+    ("overlap", "report"): "`cluster/layout.py::cluster_layout`: every singleton is a disc of its own, so the O(K^2) "
+                           "pairwise relaxation (300 steps) runs over K = clusters + singletons, several hundred at "
+                           "n = 1,000 for MCL (profiled: ~60% of the stage), then report.html with one plotly trace per "
+                           "cluster",
+    "community": "`communities.leiden_auto` bisects the resolution: up to 12 full Leiden runs on the kNN graph "
+                 "(~n x 15 edges), then small clusters are attached",
+    "graph": "exact kNN (`graph.knn_from_embedding` -> `JointSpace.neighbour_similarity`): every pathway against "
+             "every other in 2,048-row blocks (dense GEMM n^2 d, sparse leading-edge overlap, gate mask) and a "
+             "top-k by `np.argpartition` over all n columns of each block; O(n^2) time",
+    "load": "reading the result and the GMT and building gene lists and memberships with per-gene Python loops "
+            "(`data/gsea.py`, `GeneSetLibrary.from_gene_sets`, `cluster/api.py::prepare`)",
+}
+
+
+def _stage_time(r: dict, stage: str, cpu: bool = True):
+    st = r.get("stages", {}).get(stage)
+    if not st:
+        return None
+    v = st.get("cpu_seconds") if cpu else st["seconds"]
+    return st["seconds"] if v is None else v
+
+
+def dominant(r: dict) -> str:
+    st = {k: _stage_time(r, k) for k in STAGES if _stage_time(r, k) is not None}
+    if not st:
+        return "-"
+    k = max(st, key=st.get)
+    return f"{k} ({st[k] / max(sum(st.values()), 1e-9):.0%})"
+
+
+def _g(v, nd=2):
+    return "-" if v is None else f"{v:.{nd}f}"
+
+
+def markdown(runs: list[dict], meta: dict) -> str:
+    L = [f"# {NAME}: time and memory per stage, `joint` vs `overlap`", ""]
+    if not meta.get("finished"):
+        L += ["**PARTIAL RUN**: only the runs finished so far.", ""]
+    L += [f"`python benchmarks/cluster_scaling.py` ({meta.get('finished_utc') or 'partial'} UTC). Pool: "
+          f"{meta['pool_size']:,} distinct gene sets of the built-in GO BP/MF/CC (5-500 genes; see the script's "
+          "docstring for why these), sampled without replacement up to the pool size and again with new leading "
+          "edges above it; synthetic NES/FDR/leading edges (seed 0); FDR < 0.05 keeps all; full sets and "
+          "descriptions from a GMT passed as `gene_sets` (as `--gmt`). Each run is a fresh process calling "
+          "`run_clustering` as the CLI does (metrics and layout on) and then `write_outputs` (TSV, JSON, "
+          "report.html, PNG). Warm (issue 5's definition): the model is loaded, the texts are in the embedding "
+          "cache, and one untimed warm-up run on the first 150 pathways has loaded the libraries each stage "
+          "imports (igraph, leidenalg, scikit-learn, plotly, matplotlib); a cold first process pays ~5-10 CPU s of "
+          "imports on top.", "",
+          "**Times.** One thread (OMP/BLAS/torch), on a 2-core machine shared with ~6 other jobs: the 1-minute "
+          "load average was 12-18 during these runs, so wall-clock times are inflated several-fold and noisy. "
+          "The **CPU seconds** of the process (utime + stime from /proc, sampled every 10 ms and integrated over "
+          "each stage's window) are what an unloaded core would need, and are the numbers to compare; wall "
+          "seconds are given beside them. Memory = resident set size of the process (Python, torch, the model "
+          "and libraries included), largest 10-ms sample in the window.", "",
+          "| n | method | end-to-end CPU s | wall s (load avg) | peak RSS GB | clusters | dominant stage (CPU) |",
+          "|---|---|---|---|---|---|---|"]
+    for r in runs:
+        if "probe" in r:
+            pr = r["probe"]
+            L.append(f"| {r['n']:,} | {r['method']} | > {pr['load_cpu_s'] + pr['embed_cpu_s'] + pr['graph_cpu_s_extrapolated']:.0f} "
+                     f"(stage probe, see below) | - | >= {pr['max_rss_bytes'] / 1e9:.2f} | - | graph (probe) |")
+            continue
+        if "failed" in r or "skipped" in r:
+            L.append(f"| {r['n']:,} | {r['method']} | **{'not run' if 'skipped' in r else 'failed'}**: "
+                     f"{(r.get('skipped') or r.get('failed'))[:200]} |  |  |  |  |")
+            continue
+        L.append(f"| {r['n']:,} | {r['method']} | {_g(r.get('end_to_end_cpu_s'))} | {r['end_to_end_s']:.2f} "
+                 f"({_g(r.get('loadavg_1min'), 1)}) | {(r.get('run_peak_rss_bytes') or 0) / 1e9:.2f} | "
+                 f"{r.get('n_clusters')} | {dominant(r)} |")
+    L += ["", "CPU seconds per stage (wall seconds in brackets). load = read result + GMT, filter, gene/text "
+          "views; embed = gtCLIP towers (joint only); graph = kNN search (joint) or all-pairs combined "
+          "coefficient (overlap); community = Leiden with automatic resolution + small clusters (joint) or MCL "
+          "(overlap); labels = representatives + c-TF-IDF keywords; report = 2-D layout + writing TSV/JSON/"
+          "HTML/PNG; metrics = cluster metrics in the summary.", "",
+          "| n | method | " + " | ".join(STAGES) + " |", "|---|---|" + "---|" * len(STAGES)]
+    for r in runs:
+        if "stages" in r:
+            L.append(f"| {r['n']:,} | {r['method']} | " + " | ".join(
+                f"{_g(_stage_time(r, s))} ({_g(_stage_time(r, s, cpu=False), 1)})" if s in r["stages"] else "-"
+                for s in STAGES) + " |")
+    L += ["", "Peak resident memory per stage (GB):", "",
+          "| n | method | " + " | ".join(STAGES) + " |", "|---|---|" + "---|" * len(STAGES)]
+    for r in runs:
+        if "stages" in r:
+            L.append(f"| {r['n']:,} | {r['method']} | " + " | ".join(
+                f"{r['stages'][s]['peak_rss_bytes'] / 1e9:.2f}" if s in r["stages"] and r["stages"][s]["peak_rss_bytes"]
+                else "-" for s in STAGES) + " |")
+    L += ["", "Side by side (same run of the script):", "",
+          "| n | joint CPU s | overlap CPU s | overlap / joint | joint GB | overlap GB |", "|---|---|---|---|---|---|"]
+    by = {(r["method"], r["n"]): r for r in runs}
+    for n in sorted({r["n"] for r in runs}):
+        j, o = by.get(("joint", n)), by.get(("overlap", n))
+        tj = j.get("end_to_end_cpu_s") if j and "stages" in j else None
+        to = o.get("end_to_end_cpu_s") if o and "stages" in o else None
+        gj = (j.get("run_peak_rss_bytes") or 0) / 1e9 if j and "stages" in j else None
+        go = (o.get("run_peak_rss_bytes") or 0) / 1e9 if o and "stages" in o else None
+        ratio = f"{to / tj:.2f}x" if to and tj else ("not run (over the memory budget)" if o and "skipped" in o
+                                                     else ("failed" if o and "failed" in o else "-"))
+        L.append(f"| {n:,} | {_g(tj)} | {_g(to)} | {ratio} | {_g(gj)} | {_g(go)} |")
+    probes = [r for r in runs if "probe" in r]
+    if probes:
+        L += ["", "**Stage probe** (joint runs too slow to finish within the CPU limit on this shared machine): "
+              "load and embed measured in full; the kNN graph measured on the first row blocks (the block "
+              "computation of `graph.knn_from_embedding`: `JointSpace.neighbour_similarity` + argpartition) and "
+              "multiplied by the number of blocks; community, labels, report and metrics not measured.", "",
+              "| n | load CPU s | embed CPU s | graph: CPU s per 2,048-row block (measured) | graph CPU s (extrapolated) | "
+              "max RSS GB | k | dense dim | leading-edge nnz |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in probes:
+            pr = r["probe"]
+            L.append(f"| {r['n']:,} | {pr['load_cpu_s']:.1f} | {pr['embed_cpu_s']:.1f} | "
+                     f"{', '.join(f'{x:.1f}' for x in pr['graph_block_cpu_s'])} | {pr['graph_cpu_s_extrapolated']:.0f} "
+                     f"({pr['graph_blocks']} blocks) | {pr['max_rss_bytes'] / 1e9:.2f} | {pr['k']} | {pr['dense_dim']} | "
+                     f"{pr['overlap_nnz']:,} |")
+    L += ["", "**Dominant stage at each n** (largest CPU share; the reason is what that stage does at that size):", ""]
+    for r in runs:
+        if "stages" in r:
+            st = dominant(r).split(" (")[0]
+            L.append(f"- n = {r['n']:,}, {r['method']}: **{dominant(r)}**: {WHY.get((r['method'], st), WHY.get(st, ''))}")
+        elif "probe" in r:
+            pr = r["probe"]
+            L.append(f"- n = {r['n']:,}, {r['method']}: **graph** (~{pr['graph_cpu_s_extrapolated']:.0f} CPU s of the "
+                     f"> {pr['load_cpu_s'] + pr['embed_cpu_s'] + pr['graph_cpu_s_extrapolated']:.0f} measured): {WHY['graph']}")
+        elif "skipped" in r:
+            L.append(f"- n = {r['n']:,}, {r['method']}: not run ({r['skipped']}).")
+    warm = [r for r in runs if r.get("method") == "joint" and "stages" in r and "text_cache_fill" in r["stages"]]
+    if warm:
+        L += ["", "Before each timed joint run (not part of end-to-end): model load and text-cache warm-up.", "",
+              "| n | distinct texts | new texts embedded | warm-up CPU s | model load CPU s |", "|---|---|---|---|---|"]
+        for r in warm:
+            L.append(f"| {r['n']:,} | {r.get('distinct_texts')} | {r.get('text_cache_new_texts')} | "
+                     f"{_g(_stage_time(r, 'text_cache_fill'), 1)} | {_g(_stage_time(r, 'model_load'), 1)} |")
+    if meta.get("notes"):
+        L += ["", meta["notes"]]
+    L.append("")
+    return "\n".join(L)
+
+
+def plot(runs: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from contrastomics.data.io import atomic_path
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), dpi=110)
+    colors = dict(zip(STAGES, plt.cm.tab10.colors))
+    for method, ls in (("joint", "-"), ("overlap", "--")):
+        rs = sorted([r for r in runs if r["method"] == method and "stages" in r], key=lambda r: r["n"])
+        if not rs:
+            continue
+        ns = [r["n"] for r in rs]
+        axes[0].plot(ns, [r.get("end_to_end_cpu_s") or np.nan for r in rs], ls, marker="o", color="k", lw=2,
+                     label=f"{method} end-to-end")
+        for s in STAGES:
+            ys = [_stage_time(r, s) if _stage_time(r, s) else np.nan for r in rs]
+            if np.isfinite(ys).any():
+                axes[0].plot(ns, ys, ls, marker=".", color=colors[s], alpha=0.85, label=f"{method} {s}")
+        axes[1].plot(ns, [(r.get("run_peak_rss_bytes") or np.nan) / 1e9 for r in rs], ls, marker="o", label=method)
+    for r in runs:
+        if "probe" in r:
+            pr = r["probe"]
+            lb = pr["load_cpu_s"] + pr["embed_cpu_s"] + pr["graph_cpu_s_extrapolated"]
+            axes[0].plot([r["n"]], [lb], "^", color="k", mfc="none", ms=9, label="joint >= (probe: load+embed+graph)")
+            axes[0].plot([r["n"]], [pr["graph_cpu_s_extrapolated"]], "^", color=colors["graph"], mfc="none",
+                         label="joint graph (probe, extrapolated)")
+            axes[0].plot([r["n"]], [pr["load_cpu_s"]], "^", color=colors["load"], mfc="none", label="joint load (probe)")
+            axes[1].plot([r["n"]], [pr["max_rss_bytes"] / 1e9], "^", color="C0", mfc="none", ms=9,
+                         label="joint >= (probe, up to the graph)")
+    axes[0].axhline(60, color="r", lw=0.8, ls=":")
+    axes[0].set(xscale="log", yscale="log", xlabel="pathways", ylabel="CPU seconds (1 thread)",
+                title="time per stage (solid: joint, dashed: overlap); red: 60 s target")
+    axes[0].legend(fontsize=6, ncol=2)
+    axes[1].axhline(4, color="r", lw=0.8, ls=":")
+    axes[1].set(xscale="log", xlabel="pathways", ylabel="GB", title="peak resident memory; red: 4 GB target")
+    axes[1].legend(fontsize=8)
+    js = [r for r in runs if r["method"] == "joint" and "stages" in r]
+    if js:
+        big = max(js, key=lambda r: r["n"])
+        vals = [_stage_time(big, s) or 0 for s in STAGES]
+        axes[2].barh(list(STAGES), vals, color=[colors[s] for s in STAGES])
+        axes[2].invert_yaxis()
+        axes[2].set(xlabel="CPU seconds", title=f"joint, n = {big['n']:,}: where the time goes")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000, 100000])
+    ap.add_argument("--methods", nargs="+", default=["joint", "overlap"])
+    ap.add_argument("--overlap-budget-gb", type=float, default=4.0)
+    ap.add_argument("--timeout", type=float, default=300.0,
+                    help="CPU seconds per child run (wall limit: 6x); 5x the 60 s target")
+    ap.add_argument("--data", type=Path, default=SHARED)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / NAME)
+    ap.add_argument("--render", action="store_true", help="only re-write the .md/.png from the .json")
+    ap.add_argument("--fresh", action="store_true", help="re-run every (method, n), not only the missing ones")
+    ap.add_argument("--probe-above", type=int, default=50000,
+                    help="above this n, joint is measured stage by stage (probe) instead of end to end")
+    # child mode
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--method", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--gmt", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--out-dir", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--child-json", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--probe-blocks", type=int, default=3, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        probe(args) if args.probe else child(args)
+        return
+    from contrastomics.data.io import atomic_write
+    if args.render:
+        payload = json.loads(args.out.with_suffix(".json").read_text())
+        with atomic_write(args.out.with_suffix(".md")) as fh:
+            fh.write(markdown(payload["runs"], payload["meta"]))
+        plot(payload["runs"], args.out.with_suffix(".png"))
+        return
+    t_all = time.time()
+    WORK.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    # a cache of its own, so the 100k texts do not bloat the user's text cache; the built-in
+    # libraries (parsed GO etc.) are linked in from the default cache when present
+    cache = WORK / "contrastomics_cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    home_builtin = Path(os.environ.get("CONTRASTOMICS_CACHE") or Path.home() / ".cache" / "contrastomics") / "builtin"
+    for sub in ("builtin", "text"):  # parsed libraries; base text-encoder vectors (SQLite, shared safely)
+        src = home_builtin.parent / sub
+        if src.is_dir() and not (cache / sub).exists():
+            (cache / sub).symlink_to(src)
+    env["CONTRASTOMICS_CACHE"] = str(cache)
+    pool = build_pool(args.data)
+    print(f"pool: {len(pool):,} distinct gene sets ({time.time() - t_all:.0f} s)", flush=True)
+    runs: list[dict] = []
+    meta = {"pool_size": len(pool), "finished": False, "threads": 1,
+            "notes": ""}
+
+    def save(final=False):
+        meta["finished"] = final
+        meta["finished_utc"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime()) if final else None
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(args.out.with_suffix(".json")) as fh:
+            json.dump({"benchmark": NAME, "records": records_of(runs), "runs": runs, "meta": meta}, fh, indent=1)
+        with atomic_write(args.out.with_suffix(".md")) as fh:
+            fh.write(markdown(runs, meta))
+        if any("stages" in r for r in runs):
+            plot(runs, args.out.with_suffix(".png"))
+
+    old = {}
+    if not args.fresh and args.out.with_suffix(".json").exists():
+        # keep finished runs of an earlier invocation (the machine is shared: runs are expensive)
+        old = {(r["method"], r["n"]): r for r in json.loads(args.out.with_suffix(".json").read_text())["runs"]
+               if "stages" in r or "probe" in r}
+    for n in args.sizes:
+        result, gmt = WORK / f"result_{n}.tsv", WORK / f"sets_{n}.gmt"
+        if not (result.exists() and gmt.exists()):
+            result, gmt = write_inputs(pool, n, WORK)
+        for method in args.methods:
+            if (method, n) in old:
+                runs.append(old[(method, n)])
+                print(f"n={n} {method}: kept from the previous run", flush=True)
+                continue
+            if method == "joint" and n > args.probe_above:
+                runs.append(run_probe(n, result, gmt, args, env))
+                save()
+                continue
+            if method == "overlap":
+                need = overlap_bytes_estimate(gmt, n)
+                if need > args.overlap_budget_gb * 1e9:
+                    runs.append({"method": method, "n": n, "predicted_bytes": need,
+                                 "skipped": f"all-pairs overlap predicted {need / 1e9:.0f} GB > budget "
+                                            f"{args.overlap_budget_gb:g} GB"})
+                    print(f"n={n} {method}: skipped ({runs[-1]['skipped']})", flush=True)
+                    save()
+                    continue
+            rec = run_child(method, n, result, gmt, args.timeout, env)
+            runs.append(rec)
+            if "failed" in rec:
+                print(f"n={n} {method}: FAILED {rec['failed'][:300]}", flush=True)
+            else:
+                st = {k: round(v["seconds"], 2) for k, v in rec["stages"].items()}
+                print(f"n={n} {method}: {rec['end_to_end_s']:.1f} s end-to-end, run peak "
+                      f"{(rec.get('run_peak_rss_bytes') or 0) / 1e9:.2f} GB; {st}", flush=True)
+            save()
+    save(final=True)
+    print(f"done in {time.time() - t_all:.0f} s -> {args.out.with_suffix('.md')}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
