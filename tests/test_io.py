@@ -1,3 +1,4 @@
+import os
 import gzip
 
 import pytest
@@ -55,3 +56,29 @@ def test_input_error_formats_file_and_line():
     e = InputError("bad line", "x.gmt", 3)
     assert str(e) == "x.gmt:3: bad line"
     assert str(InputError("plain")) == "plain"
+
+
+def test_atomic_outputs_get_normal_permissions(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "a.txt") as fh:
+            fh.write("x")
+        with atomic_path(tmp_path / "b.bin") as tmp:
+            tmp.write_bytes(b"y")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.bin").stat().st_mode & 0o777 == 0o644
+
+
+def test_cli_error_is_one_unwrapped_line_even_with_brackets(tmp_path):
+    import subprocess
+    import sys
+    long = tmp_path / ("x" * 90 + "[1].gmt")
+    long.write_text("only_one_field\n")
+    r = subprocess.run([sys.executable, "-c", "from contrastomics.cli import main; main()", "gsfm", "embed",
+                        "--model", str(tmp_path / "nomodel"), "--gmt", str(long), "--out", str(tmp_path / "e.parquet")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    errors = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error:"), r.stderr

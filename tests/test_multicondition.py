@@ -190,10 +190,6 @@ def _plotly_traces(html: str) -> list[dict]:
     return traces
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 6 item 3 not met: report/clusters.py draws no cluster x condition NES heatmap (neither a "
-    "plotly heatmap trace in report.html nor a heatmap PNG); only per-condition mean-NES columns in the "
-    "cluster table. Remove this marker when the heatmap exists."))
 def test_cli_report_has_cluster_by_condition_heatmap_in_html_and_png(cli_out):
     html = (cli_out / "report.html").read_text()
     heat = [t for t in _plotly_traces(html) if t.get("type") == "heatmap"]
@@ -202,3 +198,20 @@ def test_cli_report_has_cluster_by_condition_heatmap_in_html_and_png(cli_out):
     assert any(set(CONDS) <= a for a in axes), "heatmap axes do not name the conditions"
     pngs = [p for p in cli_out.glob("*.png") if "heatmap" in p.name.lower()]
     assert pngs and pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_heatmap_values_are_cluster_means_per_condition(cli_out):
+    tab = pd.read_csv(cli_out / "clusters.tsv", sep="\t")
+    by = pd.read_csv(cli_out / "nes_by_condition.tsv", sep="\t").set_index("cluster")
+    html = (cli_out / "report.html").read_text()
+    heat = next(t for t in _plotly_traces(html) if t.get("type") == "heatmap")
+    assert heat["x"] == list(CONDS)
+    shown = [int(str(y).split(":")[0]) for y in heat["y"]]
+    assert shown == sorted(by.index[~by["singleton"]])  # clusters with >= 2 members, in id order
+    z = np.array([[np.nan if v is None else v for v in row] for row in heat["z"]], float)
+    for j, cond in enumerate(CONDS):
+        expect = tab.groupby("cluster")[f"nes_{cond}"].mean().loc[shown].to_numpy(float)
+        np.testing.assert_allclose(by.loc[shown, f"mean_nes_{cond}"].to_numpy(float), expect, rtol=1e-5)
+        np.testing.assert_allclose(z[:, j], expect, rtol=1e-5)
+        assert (by[f"n_{cond}"] == tab.groupby("cluster")[f"nes_{cond}"].count().loc[by.index]).all()
+    assert heat.get("zmid") == 0 and heat.get("reversescale") is True

@@ -172,6 +172,89 @@ def png_bytes(table: pd.DataFrame, clusters: pd.DataFrame, title: str = "", max_
     return buf.getvalue()
 
 
+# ---------------------------------------------------------------------- multi-condition heatmap
+def nes_by_condition(table: pd.DataFrame, clusters: pd.DataFrame, conditions) -> pd.DataFrame:
+    """Cluster x condition table (``nes_by_condition.tsv``), shape ``(n_clusters, 4 + 2 * n_conditions)``.
+
+    ``mean_nes_<c>`` is the mean NES of the cluster's members in condition ``c`` over the members that
+    condition tested (NaN when it tested none); ``n_<c>`` is how many members it tested.
+    """
+    grp = table.groupby("cluster", sort=True)
+    out = clusters[["cluster", "label", "size", "singleton"]].copy().reset_index(drop=True)
+    for cond in conditions:
+        mean = grp[f"nes_{cond}"].mean()
+        count = grp[f"nes_{cond}"].count()
+        out[f"mean_nes_{cond}"] = out["cluster"].map(mean).astype(float)
+        out[f"n_{cond}"] = out["cluster"].map(count).fillna(0).astype(int)
+    return out
+
+
+def _heatmap_rows(by_cond: pd.DataFrame) -> pd.DataFrame:
+    """Rows drawn in the heatmaps: clusters with >= 2 members (every cluster when there are none),
+    because hundreds of singleton rows would bury the clusters the map is about."""
+    rows = by_cond[~by_cond["singleton"]]
+    return rows if len(rows) else by_cond
+
+
+def _heatmap_arrays(by_cond: pd.DataFrame, conditions):
+    rows = _heatmap_rows(by_cond)
+    z = rows[[f"mean_nes_{c}" for c in conditions]].to_numpy(float)
+    n = rows[[f"n_{c}" for c in conditions]].to_numpy(int)
+    names = [f"{int(c)}: {lab}" for c, lab in zip(rows["cluster"], rows["label"])]
+    finite = z[np.isfinite(z)]
+    zmax = float(np.abs(finite).max()) if finite.size else 1.0
+    return rows, z, n, names, max(zmax, 1e-6)
+
+
+def _heatmap_figure(by_cond: pd.DataFrame, conditions):
+    import plotly.graph_objects as go
+    rows, z, n, names, zmax = _heatmap_arrays(by_cond, conditions)
+    size = rows["size"].to_numpy(int)
+    custom = np.stack([np.broadcast_to(size[:, None], z.shape), n], axis=-1).tolist()
+    text = [["" if not np.isfinite(v) else f"{v:.2f}" for v in r] for r in z]
+    fig = go.Figure(go.Heatmap(
+        z=[[None if not np.isfinite(v) else float(v) for v in r] for r in z],
+        x=list(map(str, conditions)), y=[_short(s, 60) for s in names],
+        colorscale="RdBu", reversescale=True, zmid=0, zmin=-zmax, zmax=zmax,
+        text=text, texttemplate="%{text}", customdata=custom, hoverongaps=True,
+        colorbar=dict(title=dict(text="mean NES")),
+        hovertemplate="cluster %{y}<br>condition %{x}<br>mean NES %{z:.2f}<br>"
+                      "%{customdata[1]} of %{customdata[0]} members present<extra></extra>"))
+    dropped = int(by_cond["singleton"].sum()) if len(rows) < len(by_cond) else 0
+    fig.update_layout(template="plotly_white", height=max(320, 140 + 24 * len(rows)),
+                      margin=dict(l=10, r=10, t=50, b=10),
+                      title=("Mean NES per cluster and condition (red = up, blue = down, blank = not tested)"
+                             + (f"; {dropped} singleton(s) left out (see nes_by_condition.tsv)" if dropped else "")),
+                      xaxis=dict(side="top"), yaxis=dict(autorange="reversed", automargin=True))
+    return fig
+
+
+def heatmap_png(by_cond: pd.DataFrame, conditions, path: str | Path) -> None:
+    """``nes_heatmap.png``: the cluster x condition mean-NES heatmap, written to ``path``."""
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    rows, z, n, names, zmax = _heatmap_arrays(by_cond, conditions)
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("#e0e0e0")
+    fig, ax = plt.subplots(figsize=(min(4 + 1.1 * len(conditions), 16), min(1.6 + 0.32 * len(rows), 40)), dpi=120)
+    im = ax.imshow(np.ma.masked_invalid(z), cmap=cmap, vmin=-zmax, vmax=zmax, aspect="auto")
+    ax.set_xticks(range(len(conditions)), [str(c) for c in conditions], fontsize=9)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(names)), [_short(s, 48) for s in names], fontsize=8)
+    if z.size <= 600:  # cell values stay legible only on small grids
+        for (i, j), v in np.ndenumerate(z):
+            ax.text(j, i, "n/a" if not np.isfinite(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if np.isfinite(v) and abs(v) > 0.6 * zmax else "#222")
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02).set_label("mean NES of members")
+    dropped = int(by_cond["singleton"].sum()) if len(rows) < len(by_cond) else 0
+    ax.set_title("Mean NES per cluster and condition (grey = not tested)"
+                 + (f"\n{dropped} singleton(s) left out (see nes_by_condition.tsv)" if dropped else ""), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
+
+
 # ---------------------------------------------------------------------- HTML
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:18px;color:#222}
@@ -202,6 +285,11 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
     """``report.html``: map + metrics + sortable/searchable cluster table + member lists, offline."""
     fig = _figure(table, clusters)
     plot = fig.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False, "responsive": True})
+    conds = summary.get("conditions") or []
+    heat = ""
+    if len(conds) > 1:
+        heat = "<h2>NES per condition</h2>" + _heatmap_figure(nes_by_condition(table, clusters, conds), conds).to_html(
+            full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
     m = summary.get("metrics", {})
     metric_rows = "".join(
         f"<tr><td>{html.escape(a)}</td><td>{html.escape(str(b))}</td></tr>"
@@ -215,7 +303,6 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
                      ("gene Jaccard within / between", f"{_fmt(m.get('jaccard_within'))} / {_fmt(m.get('jaccard_between'))}"),
                      ("silhouette gene-Jaccard / GO semantic",
                       f"{_fmt(m.get('silhouette_gene_jaccard'))} / {_fmt(m.get('silhouette_go_semantic'))}")])
-    conds = summary.get("conditions") or []
     head = ["cluster", "label", "keywords", "shared leading-edge genes", "size", "up", "down", "mean NES", "min FDR"] + [f"NES {c}" for c in conds]
     body = []
     for rec in clusters.itertuples():
@@ -250,6 +337,7 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
 pathway; click legend entries to hide clusters. Metric definitions: docs/clustering.md.</p>
 <table class="metrics">{metric_rows}</table>{f'<ul class="muted">{notes}</ul>' if notes else ''}
 {plot}
+{heat}
 <h2>Clusters</h2>
 <input id="q" placeholder="search clusters and pathways…" oninput="filterAll()">
 <table id="ctab"><thead><tr>{thead}</tr></thead><tbody>{''.join(body)}</tbody></table>
@@ -261,8 +349,9 @@ pathway; click legend entries to hide clusters. Metric definitions: docs/cluster
 
 def write_outputs(result, out_dir: str | Path, *, report: bool = True, title: str = "contrastomics cluster") -> list[Path]:
     """Write ``clusters.tsv``, ``clusters.json``, ``summary.json``, ``summary.md`` and (with
-    ``report``) ``report.html`` + ``clusters.png`` into ``out_dir``. Returns the written paths."""
-    from ..data.io import atomic_write
+    ``report``) ``report.html`` + ``clusters.png`` into ``out_dir``; with several conditions also
+    ``nes_by_condition.tsv`` and (with ``report``) ``nes_heatmap.png``. Returns the written paths."""
+    from ..data.io import atomic_path, atomic_write
     out = Path(out_dir)
     files: dict[str, tuple[str, "str | bytes"]] = {
         "clusters.tsv": ("w", tsv_text(result.table)),
@@ -275,6 +364,10 @@ def write_outputs(result, out_dir: str | Path, *, report: bool = True, title: st
             raise ValueError("report needs 2-D coordinates: run the clustering with layout=True")
         files["report.html"] = ("w", html_text(result.table, result.clusters, result.summary, title))
         files["clusters.png"] = ("wb", png_bytes(result.table, result.clusters))
+    conds = result.summary.get("conditions") or []
+    by_cond = nes_by_condition(result.table, result.clusters, conds) if len(conds) > 1 else None
+    if by_cond is not None:
+        files["nes_by_condition.tsv"] = ("w", by_cond.to_csv(sep="\t", index=False, float_format="%.6g"))
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, (mode, content) in files.items():
@@ -282,4 +375,8 @@ def write_outputs(result, out_dir: str | Path, *, report: bool = True, title: st
         with atomic_write(out / name, mode, **kw) as fh:
             fh.write(content)
         written.append(out / name)
+    if report and by_cond is not None:
+        with atomic_path(out / "nes_heatmap.png") as tmp:
+            heatmap_png(by_cond, conds, tmp)
+        written.append(out / "nes_heatmap.png")
     return written
