@@ -260,21 +260,21 @@ _TEXT_CACHES: dict[int, TextCache] = {}
 _SET_CACHES: dict[int, GeneSetCache] = {}
 
 
-def _set_cache(model: EmbeddingModel) -> GeneSetCache:
-    c = _SET_CACHES.get(id(model))
+def _cached(caches: dict, cls, model: EmbeddingModel):
+    # one cache object per live model so that warm calls skip the disk
+    c = caches.get(id(model))
     if c is None or c.model is not model:
-        c = GeneSetCache(model)
-        _SET_CACHES[id(model)] = c
+        c = cls(model)
+        caches[id(model)] = c
     return c
+
+
+def _set_cache(model: EmbeddingModel) -> GeneSetCache:
+    return _cached(_SET_CACHES, GeneSetCache, model)
 
 
 def _text_cache(model: EmbeddingModel) -> TextCache:
-    # one cache object per live model so that warm calls skip the disk
-    c = _TEXT_CACHES.get(id(model))
-    if c is None or c.model is not model:
-        c = TextCache(model)
-        _TEXT_CACHES[id(model)] = c
-    return c
+    return _cached(_TEXT_CACHES, TextCache, model)
 
 
 # ---------------------------------------------------------------------- joint space

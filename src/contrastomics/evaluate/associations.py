@@ -98,19 +98,27 @@ def _reject(a, b, n, forbidden: np.ndarray, seen: set) -> np.ndarray:
     return out
 
 
-def uniform_negatives(n_neg: int, pool: np.ndarray, n_genes: int, exclude_keys: np.ndarray,
-                      rng: np.random.Generator, max_rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """``n_neg`` distinct random gene pairs from ``pool``, none of them in ``exclude_keys``."""
-    a = rng.choice(pool, n_neg)
-    b = rng.choice(pool, n_neg)
+def _redraw_until_valid(draw, n: int, n_genes: int, exclude_keys: np.ndarray,
+                        max_rounds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw ``n`` pairs with ``draw(indices) -> (a, b)`` and redraw the known, self and repeated
+    ones up to ``max_rounds`` times; returns the pairs and the mask of those still invalid."""
+    a, b = draw(np.arange(n))
     seen: set = set()
     bad = _reject(a, b, n_genes, exclude_keys, seen)
     for _ in range(max_rounds):
         if not bad.any():
             break
         idx = np.flatnonzero(bad)
-        a[idx], b[idx] = rng.choice(pool, len(idx)), rng.choice(pool, len(idx))
+        a[idx], b[idx] = draw(idx)
         bad[idx] = _reject(a[idx], b[idx], n_genes, exclude_keys, seen)
+    return a, b, bad
+
+
+def uniform_negatives(n_neg: int, pool: np.ndarray, n_genes: int, exclude_keys: np.ndarray,
+                      rng: np.random.Generator, max_rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """``n_neg`` distinct random gene pairs from ``pool``, none of them in ``exclude_keys``."""
+    a, b, bad = _redraw_until_valid(lambda idx: (rng.choice(pool, len(idx)), rng.choice(pool, len(idx))),
+                                    n_neg, n_genes, exclude_keys, max_rounds)
     if bad.any():
         warnings.warn(f"uniform negatives: {int(bad.sum())} of {n_neg} could not be drawn (pool too small)")
     return a[~bad], b[~bad]
@@ -139,15 +147,8 @@ def degree_matched_negatives(pos_a: np.ndarray, pos_b: np.ndarray, degree: np.nd
         return order[lo + (rng.random(len(d)) * (hi - lo)).astype(np.int64)]
 
     da, db = degree[pos_a], degree[pos_b]
-    a, b = draw(da), draw(db)
-    seen: set = set()
-    bad = _reject(a, b, n_genes, exclude_keys, seen)
-    for _ in range(max_rounds):
-        if not bad.any():
-            break
-        idx = np.flatnonzero(bad)
-        a[idx], b[idx] = draw(da[idx]), draw(db[idx])
-        bad[idx] = _reject(a[idx], b[idx], n_genes, exclude_keys, seen)
+    a, b, bad = _redraw_until_valid(lambda idx: (draw(da[idx]), draw(db[idx])),
+                                    len(pos_a), n_genes, exclude_keys, max_rounds)
     if bad.any():
         warnings.warn(f"degree-matched negatives: {int(bad.sum())} of {len(pos_a)} could not be drawn")
     return a[~bad], b[~bad]
