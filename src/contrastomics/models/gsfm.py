@@ -268,18 +268,23 @@ class GSFM(nn.Module):
         return z, self.decode(z)
 
     # ------------------------------------------------------------------ inference
+    def _batches(self, gene_sets, batch_size: int):
+        """Switch to eval mode and yield ``(indices, offsets)`` of consecutive batches on the model's device."""
+        gene_sets = list(gene_sets)
+        self.eval()
+        dev = next(self.parameters()).device
+        for s in range(0, len(gene_sets), batch_size):
+            idx, off, _ = self.tokenize(gene_sets[s:s + batch_size])
+            yield idx.to(dev), off.to(dev)
+
     @torch.no_grad()
     def embed(self, gene_sets, batch_size: int = 1024, normalize: bool = False) -> np.ndarray:
         """Embeddings of gene sets (lists of symbols or a ``GeneSetLibrary``): ``(n, d_model)``."""
         if hasattr(gene_sets, "gene_sets"):
             gene_sets = gene_sets.gene_sets
-        gene_sets = list(gene_sets)
-        self.eval()
-        dev = next(self.parameters()).device
         out = []
-        for s in range(0, len(gene_sets), batch_size):
-            idx, off, _ = self.tokenize(gene_sets[s:s + batch_size])
-            z = self.encode(idx.to(dev), off.to(dev))
+        for idx, off in self._batches(gene_sets, batch_size):
+            z = self.encode(idx, off)
             out.append(F.normalize(z, dim=1) if normalize else z)
         if not out:
             return np.zeros((0, self.config.d_model), np.float32)
@@ -289,13 +294,9 @@ class GSFM(nn.Module):
     def score_genes(self, gene_sets, batch_size: int = 256) -> np.ndarray:
         """Membership probabilities of every vocabulary gene for each set: ``(n, n_genes)``
         (columns follow :attr:`genes`)."""
-        gene_sets = list(gene_sets)
-        self.eval()
-        dev = next(self.parameters()).device
         out = []
-        for s in range(0, len(gene_sets), batch_size):
-            idx, off, _ = self.tokenize(gene_sets[s:s + batch_size])
-            _, logits = self(idx.to(dev), off.to(dev))
+        for idx, off in self._batches(gene_sets, batch_size):
+            _, logits = self(idx, off)
             out.append(self.probabilities(logits).cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.genes)), np.float32)
 
