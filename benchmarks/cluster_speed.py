@@ -255,8 +255,9 @@ def write(out: Path, runs: list[dict], atomic_write) -> None:
         L.append(line)
     L += ["", "Memory: peak resident set of the child process (model, library, data and the run) and its increase "
           "over the resident set after imports + model + library load. `overlap` computes the all-pairs "
-          "combined coefficient (sparse, pairs sharing a gene) and MCL; `joint` a blocked kNN search (never all "
-          "pairs in memory at once) and Leiden."]
+          "combined coefficient (sparse, pairs sharing a gene) and MCL; `joint` scores only the pathway pairs "
+          "that share a leading-edge gene (its gate; `graph.gated_knn`: fused sparse product + top-128 "
+          "candidates per pathway, then the exact joint cosine) and runs Leiden."]
     with atomic_write(out / f"{NAME}.md") as fh:
         fh.write("\n".join(L) + "\n")
 

@@ -350,7 +350,8 @@ def write_outputs(prefix: Path, records, summary, datasets, args, started, finis
                "datasets": [{k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()} for d in datasets],
                "protocol": {"fdr": args.fdr, "min_pathways": args.min_pathways, "k_divisor": args.k_divisor,
                             "seeds_matched_k": args.seeds, "seed_default": args.seeds[0], "n_random": args.n_random,
-                            "methods": list(args.methods), "split_direction": False, "min_cluster_size": 3},
+                            "methods": list(args.methods), "split_direction": False, "min_cluster_size": 3,
+                            "joint_weights": getattr(args, "joint_weights", None)},
                "started_utc": started, "finished": finished,
                "finished_utc": (finished_utc or time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())) if finished else None}
     prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -394,6 +395,11 @@ def markdown(payload, args) -> str:
           "- Direction splitting off, min cluster size 3, chance level of NES coherence from "
           f"{p['n_random']} random clusterings with the same cluster sizes.",
           "- `joint` and `genes`/`text` use the shipped gtCLIP model (`contrastomics.cluster.embed.load_model()`); "
+          + (f"`joint`'s weights in this run (`DEFAULT_WEIGHTS`): `{p['joint_weights']}`"
+             + (" (tower weights 0: `joint` used no gtCLIP output here, only leading-edge and full-set overlap "
+                "plus the leading-edge gate); " if p["joint_weights"] and not any(
+                    p["joint_weights"].get(k, 0) for k in ("leading_edge", "full_set", "text")) else "; ")
+             if p.get("joint_weights") else "") +
           "overlap-based baselines: `overlap` (EnrichmentMap combined coefficient >= 0.375 + MCL), `overlap-knn` "
           "(leading-edge Jaccard kNN + Leiden, the strongest overlap baseline), `kappa` (DAVID kappa >= 0.35 + Leiden); "
           "`semantic` (GO simGIC kNN + Leiden) on GO results only.",
@@ -408,7 +414,10 @@ def markdown(payload, args) -> str:
           "- `silh. ... x coverage`: silhouette averaged over all pathways with singletons scored 0 (= the silhouette "
           "of the clustered pathways x coverage), so leaving hard pathways unclustered does not raise it.",
           "- Independent spaces: silhouette in `1 - gene-set Jaccard` (full library sets; note that `overlap` and "
-          "`kappa` cluster on full-set overlap, so this space favours them) and in `1 - simGIC` GO-semantic distance "
+          "`kappa` cluster on full-set overlap, so this space favours them"
+          + (", and `joint` now does too (`full_set_overlap` weight > 0), so this space is **not independent of "
+             "`joint`** either" if (p.get("joint_weights") or {}).get("full_set_overlap", 0) > 0 else "")
+          + ") and in `1 - simGIC` GO-semantic distance "
           "(GO results; independent of every method except `semantic`).", ""]
     L += ["## Data (GSEA results)", "",
           "| result | protocol | GSEA | tested | FDR<0.25 (up/down) | k matched | clustered |", "|---|---|---|---|---|---|---|"]
@@ -573,6 +582,7 @@ def main(argv=None) -> None:
         proto = payload["protocol"]
         args.fdr, args.min_pathways, args.k_divisor = proto["fdr"], proto["min_pathways"], proto["k_divisor"]
         args.seeds, args.n_random, args.methods = proto["seeds_matched_k"], proto["n_random"], proto["methods"]
+        args.joint_weights = proto.get("joint_weights")
         write_outputs(prefix, records, summarise(records, payload["datasets"]), payload["datasets"], args,
                       payload["started_utc"], payload["finished"], payload.get("finished_utc"))
         return
@@ -598,7 +608,8 @@ def main(argv=None) -> None:
         prefix = args.out or args.results_dir / NAME
     if not jobs:
         sys.exit("error: no GSEA result to cluster")
-    from contrastomics.cluster.embed import load_model
+    from contrastomics.cluster.embed import DEFAULT_WEIGHTS, load_model
+    args.joint_weights = dict(DEFAULT_WEIGHTS)
     model = load_model(None)
     log(f"{len(jobs)} result(s); model {type(model).__name__}; methods {', '.join(args.methods)}")
     records: list[dict] = []

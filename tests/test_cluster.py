@@ -408,3 +408,50 @@ def test_over_representation_results_cluster_without_nes(model):
                        "genes": [["A"], ["B"]]})
     with pytest.raises(InputError, match="every NES is missing"):
         cluster_gsea(df, model=model)
+
+
+def _random_space(n=300, genes=120, seed=0, full=True, gate=True, free=5):
+    from contrastomics.cluster.embed import JointSpace, leading_edge_block
+    rng = np.random.default_rng(seed)
+    le = sp.random(n, genes, density=0.05, random_state=seed, format="csr")
+    le.data[:] = 1
+    le = sp.csr_matrix(le)
+    for i in range(free):  # pathways without a leading edge (exempt from the gate)
+        le.data[le.indptr[i]:le.indptr[i + 1]] = 0
+    le.eliminate_zeros()
+    fm = sp.random(n, genes, density=0.15, random_state=seed + 1, format="csr")
+    fm.data[:] = 1
+    dense = rng.standard_normal((n, 16)).astype(np.float32)
+    dense *= 0.3 / np.linalg.norm(dense, axis=1, keepdims=True)
+    return JointSpace(dense, leading_edge_block(le, 0.3), gate, leading_edge_block(fm, 0.2) if full else None)
+
+
+@pytest.mark.parametrize("full,fused", [(False, True), (True, True), (True, False)])
+def test_gated_knn_equals_exhaustive_search(full, fused, monkeypatch):
+    from contrastomics.cluster import graph
+    if not fused:  # scipy product + numpy top-k instead of sparse_dot_topn
+        monkeypatch.setitem(__import__("sys").modules, "sparse_dot_topn", None)
+    space = _random_space(full=full)
+    sign = np.where(np.arange(len(space)) % 3 == 0, -1, 1)
+    for forbid in (None, sign):
+        r, c, v = graph.gated_knn(space, 6, forbid=forbid, max_candidates=10**6, n_jobs=1)
+        got = graph._symmetrize(r, c, v, len(space)).toarray()
+        # exhaustive reference: every pair scored by pair_similarity, top-6 per row
+        s = space.pair_similarity(np.arange(len(space)))
+        np.fill_diagonal(s, -np.inf)
+        if forbid is not None:
+            s[forbid[:, None] != forbid[None, :]] = -np.inf
+        idx = np.argsort(-s, axis=1, kind="stable")[:, :6]
+        rows = np.repeat(np.arange(len(space)), 6)
+        ref = graph._symmetrize(rows, idx.ravel(), np.take_along_axis(s, idx, 1).ravel(), len(space)).toarray()
+        assert np.allclose(got, ref, atol=1e-5)
+        # forked workers give the same graph; a small candidate cap keeps most edges
+        r2, c2, v2 = graph.gated_knn(space, 6, forbid=forbid, max_candidates=10**6, n_jobs=2, budget=500)
+        assert np.allclose(graph._symmetrize(r2, c2, v2, len(space)).toarray(), got, atol=1e-6)
+    # a candidate cap (top leading-edge overlaps only) keeps most of the exact edges
+    r0, c0, v0 = graph.gated_knn(space, 6, max_candidates=10**6, n_jobs=1)
+    full_graph = graph._symmetrize(r0, c0, v0, len(space)).toarray() > 0
+    r3, c3, v3 = graph.gated_knn(space, 6, max_candidates=20, n_jobs=1)
+    capped = graph._symmetrize(r3, c3, v3, len(space)).toarray() > 0
+    recall = (capped & full_graph).sum() / full_graph.sum()
+    assert 0.7 < recall < 1.0

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InputError
 
-METHOD_HELP = ("joint (leading-edge overlap + gtCLIP gene-set and text towers, default) | text | genes | overlap "
+METHOD_HELP = ("joint (leading-edge + full-set overlap + gtCLIP gene-set and text towers, leading-edge gate; default) | text | genes | overlap "
                "(EnrichmentMap + MCL) | overlap-knn (leading-edge Jaccard kNN + Leiden) | kappa (DAVID) | "
                "semantic (GO semantic similarity, GO results only)")
 

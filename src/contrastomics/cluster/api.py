@@ -125,7 +125,19 @@ def _validate(df: pd.DataFrame, where: str) -> pd.DataFrame:
     df["name"] = df["name"].fillna(df["term"]).astype(str)
     df["nes"] = pd.to_numeric(df["nes"], errors="coerce")
     df["fdr"] = pd.to_numeric(df["fdr"], errors="coerce")
-    df["genes"] = [_gene_list(g) for g in df["genes"]]
+    genes = df["genes"].tolist()
+    if all(type(g) is list for g in genes):
+        # the readers' lists: when every distinct gene is already a clean str, _gene_list would
+        # return a copy of each list; check the ~20k distinct genes instead of ~2M mentions
+        from itertools import chain
+        try:
+            distinct = set(chain.from_iterable(genes))
+        except TypeError:  # an unhashable item: leave it to _gene_list
+            distinct = [None]
+        if all(type(x) is str and x and x.strip() == x for x in distinct):
+            df["genes"] = [g.copy() for g in genes]
+            return df
+    df["genes"] = [_gene_list(g) for g in genes]
     return df
 
 
@@ -203,30 +215,37 @@ def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarra
     if lib is None:
         return np.full(len(terms), -1)
     by_term = {t: i for i, t in enumerate(lib.terms)}
-    by_upper = {t.upper(): i for i, t in enumerate(lib.terms)}
-    by_name = {}
-    for i, nm in enumerate(lib.names):
-        by_name.setdefault(nm.lower(), i)
+    by_upper: dict | None = None
+    by_name: dict | None = None
     out = np.full(len(terms), -1)
     for k, (t, nm) in enumerate(zip(terms, names)):
-        i = by_term.get(t, by_upper.get(t.upper()))
+        i = by_term.get(t)
+        if i is not None:
+            out[k] = i
+            continue
+        # the fallbacks build their look-ups only when a term id misses
+        if by_upper is None:
+            by_upper = {t2.upper(): j for j, t2 in enumerate(lib.terms)}
+        i = by_upper.get(t.upper())
         if i is None:
             go = extract_go_id(t) or extract_go_id(nm)
             i = by_term.get(go) if go else None
         if i is None:
+            if by_name is None:
+                by_name = {}
+                for j, nm2 in enumerate(lib.names):
+                    by_name.setdefault(nm2.lower(), j)
             i = by_name.get(nm.lower(), by_name.get(humanize_term(t).lower()))
         out[k] = -1 if i is None else i
     return out
 
 
-def _norm(s: str) -> str:
-    import re
-    return re.sub(r"[^0-9a-z]+", "", s.lower())
+def _norm(s: str, _drop=bytes(c for c in range(128) if not (48 <= c <= 57 or 97 <= c <= 122))) -> str:
+    # = re.sub(r"[^0-9a-z]+", "", s.lower()): non-ASCII dropped by the encoding, the rest by translate
+    return s.lower().encode("ascii", "ignore").translate(None, _drop).decode("ascii")
 
 
 def _text_of(term: str, name: str, lib, row: int) -> str:
-    from ..data.genesets import humanize_term
-    import re
     if row >= 0 and lib is not None:
         desc = (lib.descriptions[row] or "").strip()
         useful = bool(desc) and not desc.startswith("http") and desc.lower() not in ("na", "none", "")
@@ -236,47 +255,58 @@ def _text_of(term: str, name: str, lib, row: int) -> str:
             # a GMT without names (MSigDB, Enrichr): column 2 is the readable title ("Cell Cycle")
             return desc
         else:
+            from ..data.genesets import humanize_term
             title = humanize_term(term)
         if useful and _norm(desc) != _norm(title):
             return f"{title}. {desc}"
         return title
-    title = name if name and name != term else humanize_term(term)
+    if name and name != term:
+        title = name
+    else:
+        from ..data.genesets import humanize_term
+        title = humanize_term(term)
+    if "(" not in title:  # the id suffix below needs one
+        return title
+    import re
     return re.sub(r"\s*\((GO|R-HSA|WP|HP)[:\-_][^)]*\)\s*$", "", title)
 
 
 def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, format=None,
             human_genes: Sequence[str] | None = None) -> Pathways:
     """Read, check and filter a result (or several) and gather every pathway's three views."""
-    tables = _as_condition_tables(result, names, format)
-    sig, valid = {}, {}
-    n_input = sum(len(t) for t in tables.values())
-    for cond, df in tables.items():
-        where = df.attrs.get("source", cond)
-        valid[cond] = _validate(df, where)
-        sig[cond] = _significant(valid[cond], fdr_cutoff, where)
-    conds = list(sig)
-    if len(conds) == 1:
-        table = sig[conds[0]].reset_index(drop=True)
-    else:
-        table = _merge_conditions(sig, valid)
-    table = table.reset_index(drop=True)
-    lib = _library(gene_sets, table["term"].tolist())
-    rows = _match_library(lib, table["term"].tolist(), table["name"].tolist())
-    le = [list(dict.fromkeys(g)) for g in table["genes"]]
-    full = [lib._genes_row(r) if r >= 0 else [] for r in rows] if lib is not None else [[] for _ in rows]
-    notes = []
-    if lib is not None and (rows < 0).any():
-        notes.append(f"{int((rows < 0).sum())} of {len(rows)} pathways not found in the gene-set library "
-                     f"{lib.name!r}: their leading edge stands in for the full set")
-    if lib is None:
-        notes.append("no gene-set library for this result (pass --gmt): full sets = leading edges")
-    empty_le = [i for i, g in enumerate(le) if not g and not full[i]]
-    if len(empty_le) == len(le):
-        raise InputError("no pathway has leading-edge genes and none is in a gene-set library; pass the "
-                         "GMT used for the analysis with --gmt")
-    _check_genes(le, human_genes)
-    texts = [_text_of(t, n, lib, r) for t, n, r in zip(table["term"], table["name"], rows)]
-    le_m, full_m, vocab = _memberships(le, [f if f else l for f, l in zip(full, le)])
+    from ..data.genesets import _gc_paused
+    with _gc_paused():  # ~10^5 gene lists are built below; none holds a cycle
+        tables = _as_condition_tables(result, names, format)
+        sig, valid = {}, {}
+        n_input = sum(len(t) for t in tables.values())
+        for cond, df in tables.items():
+            where = df.attrs.get("source", cond)
+            valid[cond] = _validate(df, where)
+            sig[cond] = _significant(valid[cond], fdr_cutoff, where)
+        conds = list(sig)
+        if len(conds) == 1:
+            table = sig[conds[0]].reset_index(drop=True)
+        else:
+            table = _merge_conditions(sig, valid)
+        table = table.reset_index(drop=True)
+        lib = _library(gene_sets, table["term"].tolist())
+        rows = _match_library(lib, table["term"].tolist(), table["name"].tolist())
+        le, le_codes, le_genes = _distinct_in_order(table["genes"].tolist())
+        full, full_rows = _library_sets(lib, rows)
+        notes = []
+        if lib is not None and (rows < 0).any():
+            notes.append(f"{int((rows < 0).sum())} of {len(rows)} pathways not found in the gene-set library "
+                         f"{lib.name!r}: their leading edge stands in for the full set")
+        if lib is None:
+            notes.append("no gene-set library for this result (pass --gmt): full sets = leading edges")
+        if not any(le) and not any(full):
+            raise InputError("no pathway has leading-edge genes and none is in a gene-set library; pass the "
+                             "GMT used for the analysis with --gmt")
+        _check_genes(le, human_genes, le_genes)
+        texts = [_text_of(t, n, lib, r) for t, n, r in zip(table["term"].tolist(), table["name"].tolist(),
+                                                           rows.tolist())]
+        le_m, full_m, vocab = _view_memberships(le, le_codes, le_genes, full_rows,
+                                                lib.genes if lib is not None else [])
     for n in notes:
         log.info(n)
     return Pathways(table, le, full, texts, rows >= 0, vocab, le_m, full_m, conds if len(conds) > 1 else [], notes,
@@ -286,25 +316,133 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
 def _memberships(*lists: Sequence[Sequence[str]]) -> tuple:
     """0/1 CSR ``(n_sets, n_genes)`` per list of gene sets over one shared upper-case vocabulary;
     returns ``(*matrices, vocabulary)``."""
-    flat = np.asarray([g for sets in lists for gl in sets for g in gl], dtype=str)
-    if len(flat):
-        # upper-case the distinct symbols only (~10x fewer than occurrences)
-        uniq, inv = np.unique(flat, return_inverse=True)
-        vocab, up_codes = np.unique(np.char.upper(uniq), return_inverse=True)
-        codes = up_codes[inv]
-    else:
-        vocab, codes = np.zeros(0, str), np.zeros(0, np.int64)
+    from itertools import chain
+    flat = list(chain.from_iterable(chain.from_iterable(lists)))
+    index = dict.fromkeys(flat)
+    if not all(type(g) is str for g in index):  # 1 == 1.0 == True would share a key: the old way
+        flat = np.asarray(flat, dtype=str).tolist()
+        index = dict.fromkeys(flat)
+    vocab, up_codes = _upper_vocabulary(list(index))
+    for k, g in enumerate(index):
+        index[g] = k
+    codes = up_codes[_codes_of(flat, index)]
     out, pos = [], 0
     for sets in lists:
         lens = np.fromiter((len(gl) for gl in sets), np.int64, len(sets))
         rows = np.repeat(np.arange(len(sets)), lens)
         cols = codes[pos:pos + lens.sum()]
         pos += int(lens.sum())
-        m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(sets), len(vocab)))
-        m.sum_duplicates()
-        m.data[:] = 1
-        out.append(m)
-    return (*out, vocab.tolist())
+        out.append(_binary_csr(rows, cols, (len(sets), len(vocab))))
+    return (*out, vocab)
+
+
+def _codes_of(items: list, index: dict) -> np.ndarray:
+    """``[index[x] for x in items]`` as int64, the look-ups in one C loop (itemgetter)."""
+    from operator import itemgetter
+    if len(items) < 2:
+        return np.asarray([index[x] for x in items], dtype=np.int64)
+    return np.asarray(itemgetter(*items)(index), dtype=np.int64)
+
+
+def _upper_vocabulary(genes: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Sorted distinct upper-case symbols of distinct ``genes`` and each gene's column in it.
+
+    Done on numpy strings as :func:`_memberships` always did (a trailing NUL is dropped), on the
+    ~20k distinct genes only."""
+    if not len(genes):
+        return [], np.zeros(0, np.int64)
+    vocab, codes = np.unique(np.char.upper(np.asarray(genes, dtype=str)), return_inverse=True)
+    return vocab.tolist(), codes.astype(np.int64).ravel()
+
+
+def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
+    m.sum_duplicates()
+    m.data[:] = 1
+    return m
+
+
+def _distinct_in_order(gene_lists: list[list[str]]) -> tuple[list[list[str]], np.ndarray, list[str]]:
+    """``[list(dict.fromkeys(g)) for g in gene_lists]`` in bulk, with the genes of the result as
+    codes (flattened, row by row) into the distinct genes (first-seen order)."""
+    from itertools import chain
+    lens = np.fromiter(map(len, gene_lists), np.int64, len(gene_lists))
+    flat = list(chain.from_iterable(gene_lists))
+    index = dict.fromkeys(flat)
+    for k, g in enumerate(index):
+        index[g] = k
+    codes = _codes_of(flat, index)
+    rows = np.repeat(np.arange(len(gene_lists), dtype=np.int64), lens)
+    from ..data.gsea import first_per_row, lists_from_codes
+    n_before = len(codes)
+    rows, codes = first_per_row(rows, codes, len(index))
+    if len(codes) < n_before:  # a gene repeated within a list
+        out = lists_from_codes(rows, codes, list(index), len(gene_lists))
+    else:
+        out = [list(g) for g in gene_lists]
+    return out, codes, list(index)
+
+
+def _library_sets(lib, rows: np.ndarray) -> tuple[list[list[str]], sp.csr_matrix]:
+    """Full gene set of each pathway (``[]`` when not in ``lib``) and the same as a CSR
+    ``(n_pathways, n_library_genes)`` in the library's column order."""
+    n = len(rows)
+    if lib is None:
+        return [[] for _ in range(n)], sp.csr_matrix((n, 0), dtype=np.float32)
+    m = lib.membership
+    hit = np.flatnonzero(rows >= 0)
+    sub = m[rows[hit]] if len(hit) else sp.csr_matrix((0, m.shape[1]), dtype=m.dtype)
+    lens = np.zeros(n, dtype=np.int64)
+    lens[hit] = np.diff(sub.indptr)
+    ends = np.cumsum(lens)
+    full_rows = sp.csr_matrix((np.ones(len(sub.indices), np.float32), sub.indices.copy(),
+                               np.concatenate([[0], ends])), shape=(n, m.shape[1]))
+    if isinstance(lib.genes, list):
+        genes = np.empty(len(lib.genes), dtype=object)
+        genes[:] = lib.genes
+        flat = genes[sub.indices].tolist()
+        ends = ends.tolist()
+        full = list(map(flat.__getitem__, map(slice, [0] + ends[:-1], ends)))
+    else:
+        full = [lib._genes_row(r) if r >= 0 else [] for r in rows]
+    return full, full_rows
+
+
+def _view_memberships(le: list[list[str]], le_codes: np.ndarray, le_genes: list[str], full_rows: sp.csr_matrix,
+                      lib_genes: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, list[str]]:
+    """``_memberships(le, [full or le])`` from codes: the full sets come as the library's CSR rows,
+    so their ~5 million gene mentions are never hashed."""
+    used = np.flatnonzero(np.bincount(full_rows.indices, minlength=len(lib_genes)))
+    vocab, up = _upper_vocabulary(list(le_genes) + [lib_genes[j] for j in used])
+    le_col = up[:len(le_genes)]
+    lib_col = np.full(len(lib_genes), -1, dtype=np.int64)
+    lib_col[used] = up[len(le_genes):]
+    n = len(le)
+    shape = (n, len(vocab))
+    le_lens = np.fromiter(map(len, le), np.int64, n)
+    le_rows = np.repeat(np.arange(n, dtype=np.int64), le_lens)
+    le_cols = le_col[le_codes]
+    le_m = _binary_csr(le_rows, le_cols, shape)
+    full_lens = np.diff(full_rows.indptr)
+    stand_in = full_lens == 0  # no full set: the leading edge stands in
+    if full_rows.has_canonical_format and (np.diff(lib_col[used]) > 0).all():
+        # upper-casing kept the library's column order: its rows stay sorted and duplicate-free,
+        # so the full-set rows need no sort; they and the stand-in rows are disjoint
+        lib_part = sp.csr_matrix((np.ones(len(full_rows.indices), np.float32), lib_col[full_rows.indices],
+                                  full_rows.indptr), shape=shape)
+        entry_row = np.repeat(np.arange(n), np.diff(le_m.indptr))
+        take = stand_in[entry_row]
+        le_part = sp.csr_matrix((np.ones(int(take.sum()), np.float32), le_m.indices[take],
+                                 np.concatenate([[0], np.cumsum(np.where(stand_in, np.diff(le_m.indptr), 0))])),
+                                shape=shape)
+        full_m = lib_part + le_part
+        full_m.sum_duplicates()
+        full_m.data[:] = 1
+        return le_m, full_m, vocab
+    keep = stand_in[le_rows]
+    rows = np.concatenate([np.repeat(np.arange(n, dtype=np.int64), full_lens), le_rows[keep]])
+    cols = np.concatenate([lib_col[full_rows.indices], le_cols[keep]])
+    return le_m, _binary_csr(rows, cols, shape), vocab
 
 
 def _membership(sets: Sequence[Sequence[str]], idx: Mapping[str, int]) -> sp.csr_matrix:
@@ -326,11 +464,15 @@ def _human_reference() -> frozenset:
         return frozenset()
 
 
-def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None) -> None:
+def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None,
+                 distinct: Sequence[str] | None = None) -> None:
+    """Warn when most leading-edge genes are not human symbols; ``distinct``: the distinct genes of
+    ``le`` when the caller has them."""
+    from itertools import chain
     ref = _human_reference() if human_genes is None else {g.upper() for g in human_genes}
     if not ref:
         return
-    allg = {g for gl in le for g in gl}
+    allg = set(chain.from_iterable(le)) if distinct is None else set(distinct)
     if not allg:
         return
     unknown = sorted(g for g in allg if g.upper() not in ref)
@@ -441,10 +583,10 @@ def _run_clustering(result, *, method, fdr_cutoff, resolution, n_clusters, split
         model_name = getattr(mdl, "cache_key", None) or getattr(mdl, "name_or_path", None) or type(mdl).__name__
         w = weights if (weights is not None and method == "joint") else METHOD_WEIGHTS[method]
         x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
-                        gate_leading_edge=gate_leading_edge)
+                        gate_leading_edge=gate_leading_edge, full_matrix=pw.full_matrix)
         times["embed"] = time.perf_counter() - t1
         t1 = time.perf_counter()
-        adj = knn_from_embedding(x, k, forbid=forbid)
+        adj = knn_from_embedding(x, k, forbid=forbid, seed=seed)
     elif method == "overlap":
         s = bl.combined_coefficient(pw.full_matrix)
         adj = bl.threshold_graph(s, bl.EM_COMBINED_CUTOFF, forbid)
@@ -488,14 +630,16 @@ def _run_clustering(result, *, method, fdr_cutoff, resolution, n_clusters, split
 
     t1 = time.perf_counter()
     reps = representatives(labels, x, fdr, nes, representative,
-                           similarity=None if x is not None else _dense(sim_for_attach if sim_for_attach is not None else adj))
+                           similarity=None if x is not None else _similarity_matrix(sim_for_attach if sim_for_attach is not None else adj))
     keywords = ctfidf_keywords(labels, pw.texts, n_keywords=n_keywords)
     times["labels"] = time.perf_counter() - t1
 
     coords = None
     if layout:
         t1 = time.perf_counter()
-        coords = cluster_layout(labels, x.dense if x is not None else features_from_graph(adj))
+        informative = x is not None and x.dense.shape[1] >= 2 and bool(np.any(x.dense))
+        # overlap-only weights leave no tower vectors: lay out from the graph instead
+        coords = cluster_layout(labels, x.dense if informative else features_from_graph(adj))
         times["layout"] = time.perf_counter() - t1
     out_table, clusters = _tables(pw, labels, reps, keywords, sign, coords)
     summary = {
@@ -521,8 +665,9 @@ def _run_clustering(result, *, method, fdr_cutoff, resolution, n_clusters, split
     return ClusterResult(out_table, clusters, summary, None if x is None else x.dense, adj, coords, x)
 
 
-def _dense(s):
-    return s.toarray() if sp.issparse(s) else np.asarray(s)
+def _similarity_matrix(s):
+    # sparse stays sparse (rows are sliced per cluster); lazy similarity objects become arrays
+    return s.tocsr() if sp.issparse(s) else np.asarray(s)
 
 
 def evaluate(labels: np.ndarray, pw: Pathways, nes: np.ndarray, *, go=None, n_random: int = 200,

@@ -74,17 +74,18 @@ def n_real_clusters(labels: np.ndarray, min_size: int) -> int:
 
 
 def leiden_auto(adj: sp.csr_matrix, target: int, *, min_size: int = 3, seed: int = 0,
-                lo: float = 1e-3, hi: float = 100.0, max_iter: int = 14,
-                tolerance: float = 0.05) -> tuple[np.ndarray, float]:
+                lo: float = 1e-3, hi: float = 1e4, max_iter: int = 14,
+                tolerance: float = 0.05, refine_max_n: int = 20_000) -> tuple[np.ndarray, float]:
     """Leiden with the resolution chosen so that the number of clusters of ``>= min_size``
     members is as close as possible to ``target``.
 
-    On kNN graphs that count grows about linearly with the resolution, so the search starts at 1
-    and jumps to ``resolution * target / count`` (a secant step in log-log), falling back to
-    bisection of ``log10(resolution)`` inside the bracket ``[lo, hi]`` when a step would leave it;
-    it stops once the count is within ``tolerance * target`` (at least 1) of the target, usually
-    after 2-4 one-pass Leiden runs. The best resolution (ties: the smaller, fewer fragments) is then
-    run with two passes. Returns ``(labels, resolution)``.
+    On kNN graphs that count grows as a power of the resolution (exponent ~0.5-1), so the search
+    starts at 1 and takes secant steps in log-log (exponent 1 for the first two steps, then estimated
+    from the last two tries: large maps need resolutions in the hundreds), falling back to bisection of ``log10(resolution)`` inside the bracket
+    ``[lo, hi]`` when a step would leave it; it stops once the count is within
+    ``tolerance * target`` (at least 1) of the target, usually after 2-4 one-pass Leiden runs. The
+    best resolution (ties: the smaller, fewer fragments) is then run with two passes (above
+    ``refine_max_n`` nodes the best one-pass partition is kept). Returns ``(labels, resolution)``.
     """
     if adj.shape[0] == 0:
         return np.zeros(0, np.int64), 1.0
@@ -95,23 +96,31 @@ def leiden_auto(adj: sp.csr_matrix, target: int, *, min_size: int = 3, seed: int
     best = None
     a, b = np.log10(lo), np.log10(hi)
     mid = 0.0
-    for _ in range(max_iter):
+    prev = None
+    for it in range(max_iter):
         lab = leiden(g, 10 ** mid, seed=seed, n_iterations=1)
         k = n_real_clusters(lab, min_size)
         score = (abs(k - target), mid)
         if best is None or score < best[0]:
-            best = (score, 10 ** mid)
+            best = (score, 10 ** mid, lab)
         if abs(k - target) <= tol:
             break
         if k < target:
             a = mid
         else:
             b = mid
-        step = mid + np.log10(target / k) if k > 0 else mid + 1.0
+        # large kNN graphs: the count grows ~ resolution^0.6 (measured at 10^4-10^5 pathways)
+        slope = 1.0 if adj.shape[0] <= refine_max_n else 0.6
+        if it >= 2 and prev[1] > 0 and k > 0 and abs(mid - prev[0]) > 1e-9:
+            slope = float(np.clip((np.log10(k) - np.log10(prev[1])) / (mid - prev[0]), 0.2, 2.0))
+        prev = (mid, k)
+        step = mid + (np.log10(target / k) / slope if k > 0 else 1.0)
         mid = step if a < step < b else (a + b) / 2
         if b - a < 1e-3:
             break
     res = float(best[1])
+    if adj.shape[0] > refine_max_n:  # large maps: a second pass costs seconds and changes little
+        return best[2], res
     # the search used one refinement pass per try; the result gets leidenalg's default two
     return leiden(g, res, seed=seed), res
 
@@ -135,30 +144,53 @@ def attach_small(labels: np.ndarray, x: np.ndarray | None, *, min_size: int = 3,
     big = np.flatnonzero(sizes >= min_size)
     small_members = np.flatnonzero(sizes[labels] < min_size)
     out = np.full(n, -1, np.int64)
-    remap = {c: i for i, c in enumerate(big)}
+    remap = np.full(len(sizes), -1, np.int64)
+    remap[big] = np.arange(len(big))
     in_big = sizes[labels] >= min_size
-    out[in_big] = [remap[c] for c in labels[in_big]]
+    out[in_big] = remap[labels[in_big]]
     if len(big) == 0 or len(small_members) == 0:
         return out, {"attached": 0, "singletons": int(len(small_members)), "attach_threshold": None}
     onehot = sp.csr_matrix((np.ones(in_big.sum()), (np.flatnonzero(in_big), out[in_big])), shape=(n, len(big)))
-    if similarity is None and hasattr(x, "cluster_similarity"):
-        sim = x.cluster_similarity(onehot)
-    elif similarity is None:
-        cent = np.asarray(onehot.T @ x) / np.asarray(onehot.sum(0)).T
+    members = np.flatnonzero(in_big)
+    counts = np.asarray(onehot.sum(0)).ravel()
+    dense_sim = None
+    if similarity is not None:
+        dense_sim = np.asarray(similarity @ onehot) if not sp.issparse(similarity) else np.asarray((similarity @ onehot).todense())
+        dense_sim = dense_sim / counts[None, :]
+    elif not hasattr(x, "cluster_similarity"):
+        cent = np.asarray(onehot.T @ x) / counts[:, None]
         cent /= np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12)
-        sim = x @ cent.T  # (n, K)
-    else:
-        sim = np.asarray(similarity @ onehot) if not sp.issparse(similarity) else np.asarray((similarity @ onehot).todense())
-        sim = sim / np.asarray(onehot.sum(0)).ravel()[None, :]
+
+    def to_clusters(rows):  # similarity of pathways ``rows`` to every retained cluster
+        if dense_sim is not None:
+            return dense_sim[rows]
+        if hasattr(x, "cluster_similarity"):
+            return x.cluster_similarity(onehot, rows=rows)
+        return x[rows] @ cent.T
+
     if threshold == "auto":
-        own = sim[np.flatnonzero(in_big), out[in_big]]
+        # each retained member against its own centroid only: never the n x K matrix
+        if dense_sim is not None:
+            own = dense_sim[members, out[members]]
+        elif hasattr(x, "own_cluster_similarity"):
+            own = x.own_cluster_similarity(onehot, members, out[members])
+        else:
+            own = np.einsum("ij,ij->i", x[members], cent[out[members]])
         threshold = float(np.quantile(own, 0.05))
-    cand = sim[small_members].copy()
+    cgroup = None
     if groups is not None:
-        cgroup = np.array([np.bincount(groups[in_big & (out == c)] > 0, minlength=2).argmax() for c in range(len(big))])
-        cand[(groups[small_members, None] > 0) != cgroup[None, :].astype(bool)] = -np.inf
-    best = cand.argmax(1)
-    ok = cand[np.arange(len(small_members)), best] >= threshold
+        pos = np.bincount(out[members], weights=(groups[members] > 0).astype(float), minlength=len(big))
+        cgroup = pos > counts - pos  # majority sign of each retained cluster (ties: down)
+    best = np.empty(len(small_members), np.int64)
+    best_val = np.empty(len(small_members))
+    for a in range(0, len(small_members), 2048):  # (chunk x K) at a time
+        rows = small_members[a:a + 2048]
+        cand = np.array(to_clusters(rows), dtype=np.float64, copy=True)
+        if cgroup is not None:
+            cand[(groups[rows, None] > 0) != cgroup[None, :]] = -np.inf
+        best[a:a + len(rows)] = cand.argmax(1)
+        best_val[a:a + len(rows)] = cand[np.arange(len(rows)), best[a:a + len(rows)]]
+    ok = best_val >= threshold
     out[small_members[ok]] = best[ok]
     return out, {"attached": int(ok.sum()), "singletons": int((~ok).sum()), "attach_threshold": float(threshold)}
 
@@ -168,13 +200,19 @@ def order_labels(labels: np.ndarray, fdr: np.ndarray) -> np.ndarray:
     ids K, K+1, ... in order of FDR. Every pathway ends with a non-negative id."""
     labels = np.asarray(labels)
     out = np.empty(len(labels), np.int64)
-    real = [c for c in np.unique(labels) if c >= 0]
-    key = sorted(real, key=lambda c: (-(labels == c).sum(), float(np.nanmin(fdr[labels == c]))))
-    for new, c in enumerate(key):
-        out[labels == c] = new
-    singles = np.flatnonzero(labels < 0)
+    real_mask = labels >= 0
+    ids, inv = np.unique(labels[real_mask], return_inverse=True)
+    sizes = np.bincount(inv, minlength=len(ids))
+    best = np.full(len(ids), np.inf)
+    f = np.asarray(fdr, float)[real_mask]
+    np.fmin.at(best, inv, np.where(np.isnan(f), np.inf, f))
+    key = np.lexsort((ids, best, -sizes))  # size desc, then lowest FDR, then id
+    rank = np.empty(len(ids), np.int64)
+    rank[key] = np.arange(len(ids))
+    out[real_mask] = rank[inv]
+    singles = np.flatnonzero(~real_mask)
     singles = singles[np.argsort(fdr[singles], kind="stable")]
-    out[singles] = len(key) + np.arange(len(singles))
+    out[singles] = len(ids) + np.arange(len(singles))
     return out
 
 

@@ -7,30 +7,39 @@ A pathway of a GSEA result has three views that an embedding model can read:
 - its **full gene set** (the library definition, shared by every result that tests it),
 - its **text** (title + description).
 
-:func:`joint_space` combines them with the **exact leading-edge overlap** into one similarity, the
-*joint cosine* (weights sum to 1, default :data:`DEFAULT_WEIGHTS`)::
+:func:`joint_space` combines them with the **exact leading-edge overlap** and the **exact full-set
+overlap** into one similarity, the *joint cosine* (weights sum to 1, default :data:`DEFAULT_WEIGHTS`)::
 
-    sim(i, j) = 0.5 * Ochiai(LE_i, LE_j)                      # |LE_i & LE_j| / sqrt(|LE_i| |LE_j|)
-              + 0.1 * cos(gene_tower(LE_i),   gene_tower(LE_j))
-              + 0.1 * cos(gene_tower(full_i), gene_tower(full_j))
-              + 0.3 * cos(text_tower(text_i), text_tower(text_j))
+    sim(i, j) = w_le * Ochiai(LE_i, LE_j)                     # |LE_i & LE_j| / sqrt(|LE_i| |LE_j|)
+              + w_fs * Ochiai(full_i, full_j)                 # library definitions (EnrichmentMap's input)
+              + w_a  * cos(gene_tower(LE_i),   gene_tower(LE_j))
+              + w_b  * cos(gene_tower(full_i), gene_tower(full_j))
+              + w_c  * cos(text_tower(text_i), text_tower(text_j))
 
+with default w_le = 0.2, w_fs = 0.5, w_a = 0, w_b = 0.15 (full-set gene tower), w_c = 0.15 (text
+tower),
 and, with ``gate_leading_edge`` (default on for ``joint``), two pathways can only be kNN neighbours
 when their leading edges share at least one gene (pathways without a leading edge are exempt).
 Every term is the cosine of one L2-normalised block (the Ochiai coefficient is the cosine of the
 0/1 leading-edge rows), so the joint cosine is the cosine of the concatenated, ``sqrt(weight)``-
-scaled blocks: a sparse block for the overlap and a dense block for the three towers
+scaled blocks: sparse blocks for the two overlaps and a dense block for the three towers
 (:class:`JointSpace`). The kNN search runs in row blocks and never stores all pairs.
 
 Why: leading-edge genes carry the direction of the change (an up- and a down-regulated pathway
 share no leading-edge gene), so the gate keeps clusters sign-coherent without looking at the NES;
-among the candidate neighbours the towers, mostly the text, decide which pathways are *about the
-same biology* (GO-semantic silhouette above the leading-edge-Jaccard kNN baseline). Weights were
-chosen by a fixed rule on a grid over the p53 results and checked on held-out leukemia / MDS results
-(``benchmarks/cluster_tune.py``, ``benchmarks/results/cluster_tune.md``). The gate is what keeps
-the clusters sign-coherent (every gated configuration reached chance-adjusted coherence 1.0 on the
-tuning results, every ungated one < 0.3); the weights among gated configurations differ by less
-than 0.02 in silhouette. Library-set embeddings are cached like texts. A pathway that shares no
+among the candidate neighbours the overlap terms decide which pathways belong together. Weights were
+chosen by a fixed rule on a grid over the p53 results only (every method at matched cluster counts;
+largest mean silhouette x coverage advantage over the best overlap-based method, GO-semantic space
+for GO, gene-Jaccard space otherwise) and reported on held-out leukemia / MDS results
+(``benchmarks/cluster_tune.py``, ``benchmarks/results/cluster_tune.md``). Configurations within
+0.001 of the best rule score (one seed) are ties, broken by the GO-semantic advantage (the only
+space independent of every overlap weight): that picked this configuration over an overlap-only one
+(0.3 / 0.7, no tower) that scored 0.0003 higher on the rule. No configuration beat the best
+overlap-based method on the tuning
+results. Once ``full_set_overlap`` > 0 the gene-Jaccard silhouette is not independent of ``joint``;
+the GO-semantic one still is. The gate is what keeps the clusters sign-coherent (every gated
+configuration reached chance-adjusted coherence 1.0 on the tuning results, every ungated one ~0).
+Library-set embeddings are cached like texts. A pathway that shares no
 leading-edge gene with any other is attached to the cluster with the most similar centroid in the
 joint space when close enough (:func:`contrastomics.cluster.communities.attach_small`).
 
@@ -58,9 +67,11 @@ from ..errors import InputError
 
 log = logging.getLogger(__name__)
 
-#: Share of the joint cosine given to each view; sums to 1. ``leading_edge_overlap`` is the exact
-#: Ochiai coefficient of the leading edges, the other three are gtCLIP tower cosines.
-DEFAULT_WEIGHTS = {"leading_edge_overlap": 0.5, "leading_edge": 0.1, "full_set": 0.1, "text": 0.3}
+#: Share of the joint cosine given to each view; sums to 1. ``leading_edge_overlap`` and
+#: ``full_set_overlap`` are exact Ochiai coefficients of the leading edges and of the full library
+#: sets, the other three are gtCLIP tower cosines (chosen by benchmarks/cluster_tune.py, see the
+#: module docstring).
+DEFAULT_WEIGHTS = {"leading_edge_overlap": 0.2, "full_set_overlap": 0.5, "full_set": 0.15, "text": 0.15}
 
 #: Views used by each embedding method of ``contrastomics cluster --method``.
 METHOD_WEIGHTS = {
@@ -250,7 +261,12 @@ class GeneSetCache(TextCache):
 
     @staticmethod
     def _key_text(item) -> str:
-        return "\t".join(sorted({str(g).upper() for g in item}))
+        # one upper() per set, not per gene (same key: upper-cased, de-duplicated, sorted)
+        try:
+            joined = "\t".join(item)
+        except TypeError:  # non-string symbols
+            joined = "\t".join(map(str, item))
+        return "\t".join(sorted(set(joined.upper().split("\t"))))
 
     def _embed(self, items):
         return self.model.embed_gene_sets([list(x) for x in items])
@@ -308,8 +324,8 @@ def joint_embedding(
         raise InputError("embedding weights must have at least one positive value")
     n = len(texts)
     blocks = []
-    le = [list(a) if len(a) else list(b) for a, b in zip(leading_edge, full_sets)]
-    fs = [list(b) if len(b) else list(a) for a, b in zip(leading_edge, full_sets)]
+    le = [a if len(a) else b for a, b in zip(leading_edge, full_sets)]
+    fs = [b if len(b) else a for a, b in zip(leading_edge, full_sets)]
     if w.get("leading_edge", 0) > 0:
         blocks.append((w["leading_edge"], model.embed_gene_sets(le)))
     if w.get("full_set", 0) > 0:
@@ -323,7 +339,7 @@ def joint_embedding(
     return np.hstack(parts).astype(np.float32)
 
 
-WEIGHT_KEYS = ("leading_edge_overlap", "leading_edge", "full_set", "text")
+WEIGHT_KEYS = ("leading_edge_overlap", "full_set_overlap", "leading_edge", "full_set", "text")
 
 
 def _check_weights(w: dict) -> None:
@@ -336,18 +352,20 @@ def _check_weights(w: dict) -> None:
 
 @dataclass
 class JointSpace:
-    """Pathways in the joint space: a dense tower block and a sparse leading-edge block.
+    """Pathways in the joint space: a dense tower block and sparse gene-overlap blocks.
 
     ``dense`` ``(n, d)``: the ``sqrt(weight)``-scaled, L2-normalised tower embeddings
     (:func:`joint_embedding`). ``overlap`` ``(n, n_genes)`` CSR or ``None``: the 0/1 leading-edge
     rows, L2-normalised and scaled by ``sqrt(weight)`` (their dot product is the weighted Ochiai
-    coefficient). ``gate``: only pathways sharing a leading-edge gene may be kNN neighbours.
-    The joint cosine of ``i`` and ``j`` is ``dense[i] . dense[j] + overlap[i] . overlap[j]``.
+    coefficient). ``full_overlap``: the same for the full gene sets (optional). ``gate``: only
+    pathways sharing a leading-edge gene may be kNN neighbours. The joint cosine of ``i`` and ``j`` is
+    ``dense[i] . dense[j] + overlap[i] . overlap[j] + full_overlap[i] . full_overlap[j]``.
     """
 
     dense: np.ndarray
     overlap: "sp.csr_matrix | None" = None
     gate: bool = False
+    full_overlap: "sp.csr_matrix | None" = None
 
     def __len__(self) -> int:
         return self.dense.shape[0]
@@ -360,15 +378,37 @@ class JointSpace:
     def has_leading_edge(self) -> np.ndarray:
         if self.overlap is None:
             return np.zeros(len(self), bool)
-        return np.diff(self.overlap.indptr) > 0
+        h = getattr(self, "_has_le", None)
+        if h is None or len(h) != len(self):
+            h = self._has_le = np.diff(self.overlap.indptr) > 0
+        return h
+
+    def _sparse_blocks(self):
+        return [b for b in (self.overlap, self.full_overlap) if b is not None]
+
+    def pair_similarity(self, rows, cols=None, *, gated: bool = True) -> np.ndarray:
+        """Joint cosine ``(len(rows), len(cols))`` float32 (``cols=None``: every pathway); with
+        ``gated`` and the gate on, pairs sharing no leading-edge gene are ``-inf``.
+
+        ``rows``/``cols`` are slices or integer arrays. The sparse products touch only pairs that
+        share a gene; the dense product is one GEMM."""
+        cols_ = slice(None) if cols is None else cols
+        s = np.asarray(self.dense[rows] @ self.dense[cols_].T, np.float32)
+        inter = None
+        for i, block in enumerate(self._sparse_blocks()):
+            prod = (block[rows] @ block[cols_].T).toarray()
+            s += prod
+            if i == 0 and block is self.overlap:
+                inter = prod
+        if gated and self.gate and self.overlap is not None:
+            has = self.has_leading_edge
+            ok = (inter > 0) | ~has[rows][:, None] | ~has[cols_][None, :]
+            s[~ok] = -np.inf
+        return s
 
     def similarity(self, rows, cols=None) -> np.ndarray:
         """Joint cosine ``(len(rows), len(cols))`` (``cols=None``: every pathway), float32."""
-        cols_ = slice(None) if cols is None else cols
-        s = self.dense[rows] @ self.dense[cols_].T
-        if self.overlap is not None:
-            s = s + (self.overlap[rows] @ self.overlap[cols_].T).toarray()
-        return np.asarray(s, np.float32)
+        return self.pair_similarity(rows, cols, gated=False)
 
     def gate_mask(self, rows, cols=None) -> np.ndarray | None:
         """``True`` where two pathways may be neighbours (shared leading-edge gene, or either has no
@@ -380,37 +420,58 @@ class JointSpace:
         has = self.has_leading_edge
         return share | ~has[rows][:, None] | ~has[cols_][None, :]
 
-    def neighbour_similarity(self, rows: slice) -> np.ndarray:
+    def neighbour_similarity(self, rows) -> np.ndarray:
         """Joint cosine of ``rows`` to every pathway with gated pairs at ``-inf`` (kNN search)."""
-        s = np.asarray(self.dense[rows] @ self.dense.T, np.float32)
-        if self.overlap is None:
-            return s
-        if getattr(self, "_overlap_t", None) is None:
-            self._overlap_t = self.overlap.T.tocsr()  # transposed once, not per row block
-        inter = (self.overlap[rows] @ self._overlap_t).toarray()
-        s += inter
-        if self.gate:
-            has = self.has_leading_edge
-            ok = (inter > 0) | ~has[rows][:, None] | ~has[None, :]
-            s[~ok] = -np.inf
-        return s
+        return self.pair_similarity(rows, None, gated=True)
 
-    def cluster_similarity(self, onehot: sp.csr_matrix) -> np.ndarray:
-        """Cosine of every pathway to every cluster centroid ``(n, K)``; ``onehot`` ``(n, K)``."""
+    def sketch(self, dim: int = 64, seed: int = 0) -> np.ndarray:
+        """Dense ``(n, d + dim)`` vectors whose dot products approximate the joint cosine: the dense
+        block beside a Gaussian random projection of the sparse blocks (Johnson-Lindenstrauss; the
+        projection error of an Ochiai term is ~``weight / sqrt(dim)``). Used to partition the
+        pathways for the approximate kNN search, never as the similarity itself."""
+        blocks = self._sparse_blocks()
+        if not blocks:
+            return np.ascontiguousarray(self.dense, np.float32)
+        rng = np.random.default_rng(seed)
+        proj = np.zeros((len(self), dim), np.float32)
+        for b in blocks:
+            r = rng.standard_normal((b.shape[1], dim)).astype(np.float32) / np.float32(np.sqrt(dim))
+            proj += np.asarray(b @ r, np.float32)
+        return np.hstack([self.dense, proj]).astype(np.float32)
+
+    def _centroid_parts(self, onehot: sp.csr_matrix):
         counts = np.maximum(np.asarray(onehot.sum(0)).ravel(), 1)
-        inv = sp.diags(1.0 / counts)
-        cent = np.asarray((onehot @ inv).T @ self.dense)
-        num = self.dense @ cent.T
-        sq = (cent ** 2).sum(1)
-        if self.overlap is not None:
-            cent_o = ((onehot @ inv).T @ self.overlap).toarray() if sp.issparse(self.overlap) else None
-            num = num + np.asarray(self.overlap @ cent_o.T)
-            sq = sq + (cent_o ** 2).sum(1)
-        return num / np.maximum(np.sqrt(sq), 1e-12)[None, :]
+        avg = sp.csr_matrix((onehot @ sp.diags(1.0 / counts)).T)
+        cent = np.asarray(avg @ self.dense, np.float32)
+        sparse = [sp.csr_matrix(avg @ b) for b in self._sparse_blocks()]
+        sq = (cent.astype(np.float64) ** 2).sum(1)
+        for c in sparse:
+            sq = sq + np.asarray(c.multiply(c).sum(1)).ravel()
+        return cent, sparse, np.maximum(np.sqrt(sq), 1e-12)
+
+    def cluster_similarity(self, onehot: sp.csr_matrix, rows=None) -> np.ndarray:
+        """Cosine of pathways ``rows`` (default: all) to every cluster centroid ``(len(rows), K)``;
+        ``onehot`` ``(n, K)``."""
+        cent, sparse, norm = self._centroid_parts(onehot)
+        r = slice(None) if rows is None else rows
+        num = np.asarray(self.dense[r] @ cent.T, np.float64)
+        for b, c in zip(self._sparse_blocks(), sparse):
+            num = num + (b[r] @ c.T).toarray()
+        return num / norm[None, :]
+
+    def own_cluster_similarity(self, onehot: sp.csr_matrix, rows: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+        """Cosine of each pathway ``rows[i]`` to the centroid of cluster ``clusters[i]`` ``(len(rows),)``,
+        without the ``n x K`` matrix."""
+        cent, sparse, norm = self._centroid_parts(onehot)
+        num = np.einsum("ij,ij->i", self.dense[rows].astype(np.float64), cent[clusters].astype(np.float64))
+        for b, c in zip(self._sparse_blocks(), sparse):
+            num = num + np.asarray(b[rows].multiply(c[clusters]).sum(1)).ravel()
+        return num / norm[clusters]
 
 
 def leading_edge_block(le_matrix: sp.csr_matrix, weight: float) -> sp.csr_matrix:
-    """0/1 leading-edge rows ``(n, n_genes)`` L2-normalised and scaled by ``sqrt(weight)``."""
+    """0/1 gene-set rows ``(n, n_genes)`` L2-normalised and scaled by ``sqrt(weight)`` (their dot
+    product is ``weight`` x the Ochiai coefficient)."""
     m = sp.csr_matrix(le_matrix, dtype=np.float32, copy=True)
     m.data[:] = 1.0
     norms = np.sqrt(np.diff(m.indptr)).astype(np.float32)
@@ -420,13 +481,14 @@ def leading_edge_block(le_matrix: sp.csr_matrix, weight: float) -> sp.csr_matrix
 
 def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, le_matrix: sp.csr_matrix,
                 weights: dict | None = None, *, gate_leading_edge: bool | None = None,
-                use_cache: bool = True) -> JointSpace:
+                use_cache: bool = True, full_matrix: "sp.csr_matrix | None" = None) -> JointSpace:
     """:class:`JointSpace` of ``n`` pathways (see the module docstring for the combination).
 
-    ``weights`` keys: ``leading_edge_overlap`` (exact Ochiai of ``le_matrix`` rows), ``leading_edge``,
-    ``full_set`` (gene tower), ``text`` (text tower); normalised to sum 1. ``gate_leading_edge``
-    (default: on when the overlap weight is positive) restricts kNN neighbours to pathways sharing
-    a leading-edge gene.
+    ``weights`` keys: ``leading_edge_overlap`` (exact Ochiai of ``le_matrix`` rows),
+    ``full_set_overlap`` (exact Ochiai of ``full_matrix`` rows, the library definitions),
+    ``leading_edge``, ``full_set`` (gene tower), ``text`` (text tower); normalised to sum 1.
+    ``gate_leading_edge`` (default: on when the leading-edge overlap weight is positive) restricts kNN
+    neighbours to pathways sharing a leading-edge gene.
     """
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     _check_weights(w)
@@ -435,19 +497,23 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
         raise InputError("embedding weights must have at least one positive value")
     w = {k: v / total for k, v in w.items()}
     w_o = w.pop("leading_edge_overlap", 0.0)
+    w_f = w.pop("full_set_overlap", 0.0)
+    if w_f > 0 and full_matrix is None:
+        raise InputError("the full_set_overlap weight needs the full gene sets (full_matrix)")
     tower = sum(w.values())
     if tower > 0:
         dense = joint_embedding(model, leading_edge, full_sets, texts, w, use_cache=use_cache) * np.float32(np.sqrt(tower))
     else:
         dense = np.zeros((len(texts), 1), np.float32)
     overlap = leading_edge_block(le_matrix, w_o) if w_o > 0 and le_matrix.nnz else None
+    full = leading_edge_block(full_matrix, w_f) if w_f > 0 and full_matrix.nnz else None
     gate = (w_o > 0) if gate_leading_edge is None else bool(gate_leading_edge)
     if gate and le_matrix.nnz == 0:
         gate = False
     if gate and overlap is None:
         overlap = leading_edge_block(le_matrix, 0.0)  # zero weight: kept only to evaluate the gate
         overlap.data[:] = 1e-12
-    return JointSpace(dense.astype(np.float32), overlap, gate)
+    return JointSpace(dense.astype(np.float32), overlap, gate, full)
 
 
 def _l2(x: np.ndarray) -> np.ndarray:

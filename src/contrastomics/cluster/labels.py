@@ -34,12 +34,49 @@ _UNUSED = frozenset("""
 """.split())
 
 
+def _groups(labels: np.ndarray):
+    """``(ids, members)``: each distinct label and the indices carrying it (one sort, not one scan
+    of ``labels`` per cluster)."""
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")
+    ids, starts = np.unique(labels[order], return_index=True)
+    return ids, np.split(order, starts[1:])
+
+
+def _mean_similarity_to_own_cluster(labels: np.ndarray, x) -> np.ndarray:
+    """For every pathway, its mean joint cosine (or dot product of rows of ``x``) to the other
+    members of its cluster, in ``O(nnz)``: the similarity is bilinear, so it is the dot product with
+    the cluster's sum minus the self term."""
+    ids, inv = np.unique(labels, return_inverse=True)
+    n = len(labels)
+    onehot = sp.csr_matrix((np.ones(n), (np.arange(n), inv)), shape=(n, len(ids)))
+    sizes = np.bincount(inv)
+    blocks = [np.asarray(getattr(x, "dense", x), dtype=np.float64)]
+    blocks += [b for b in (getattr(x, "overlap", None), getattr(x, "full_overlap", None)) if b is not None]
+    total = np.zeros(n)
+    for b in blocks:
+        if sp.issparse(b):
+            sums = sp.csr_matrix(onehot.T @ b)
+            total += np.asarray(b.multiply(sums[inv]).sum(1)).ravel() - np.asarray(b.multiply(b).sum(1)).ravel()
+        else:
+            sums = onehot.T @ b
+            total += np.einsum("ij,ij->i", b, sums[inv]) - np.einsum("ij,ij->i", b, b)
+    return total / np.maximum(sizes[inv] - 1, 1)
+
+
 def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, nes: np.ndarray,
                     how: str = "central", similarity: np.ndarray | None = None) -> dict[int, int]:
-    """Index of the representative pathway of every cluster id in ``labels``."""
+    """Index of the representative pathway of every cluster id in ``labels``.
+
+    ``central``: the member with the highest mean similarity to the other members (ties: lowest
+    FDR); ``significant``: the lowest FDR (ties: largest ``|NES|``)."""
+    labels = np.asarray(labels)
+    ids, members = _groups(labels)
+    central = None
+    if how == "central" and similarity is None and x is not None:
+        central = np.round(_mean_similarity_to_own_cluster(labels, x), 6)
     out = {}
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
+    for c, idx in zip(ids, members):
         if len(idx) == 1:
             out[int(c)] = int(idx[0])
             continue
@@ -47,14 +84,15 @@ def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, n
             order = np.lexsort((-np.abs(np.nan_to_num(nes[idx])), fdr[idx]))
             out[int(c)] = int(idx[order[0]])
             continue
-        if similarity is not None:
-            s = np.asarray(similarity[np.ix_(idx, idx)], dtype=np.float64)
-        elif hasattr(x, "similarity"):
-            s = np.asarray(x.similarity(idx, idx), dtype=np.float64)
+        if central is not None:
+            cent = central[idx]
         else:
-            s = x[idx] @ x[idx].T
-        centrality = (s.sum(1) - np.diag(s)) / (len(idx) - 1)
-        order = np.lexsort((fdr[idx], -np.round(centrality, 6)))
+            if sp.issparse(similarity):  # baselines' sparse graphs: never densified whole
+                s = similarity[idx][:, idx].toarray().astype(np.float64)
+            else:
+                s = np.asarray(similarity[np.ix_(idx, idx)], dtype=np.float64)
+            cent = np.round((s.sum(1) - np.diag(s)) / (len(idx) - 1), 6)
+        order = np.lexsort((fdr[idx], -cent))
         out[int(c)] = int(idx[order[0]])
     return out
 
@@ -68,10 +106,12 @@ def ctfidf_keywords(labels: np.ndarray, texts: Sequence[str], n_keywords: int = 
                     min_cluster_size: int = 2) -> dict[int, list[str]]:
     """Top ``n_keywords`` c-TF-IDF terms of each cluster with ``>= min_cluster_size`` members."""
     from sklearn.feature_extraction.text import CountVectorizer
-    clusters = [int(c) for c in np.unique(labels) if (labels == c).sum() >= min_cluster_size]
-    if not clusters:
+    ids, members = _groups(np.asarray(labels))
+    keep = [(int(c), idx) for c, idx in zip(ids, members) if len(idx) >= min_cluster_size]
+    if not keep:
         return {}
-    docs = [" ".join(_clean(texts[i]) for i in np.flatnonzero(labels == c)) for c in clusters]
+    clusters = [c for c, _ in keep]
+    docs = [" ".join(_clean(texts[i]) for i in idx) for _, idx in keep]
     vec = CountVectorizer(ngram_range=(1, 2), stop_words=_tokenizer_stop_words(),
                           token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9\-]+\b", lowercase=True)
     try:

@@ -59,6 +59,7 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
+from itertools import chain
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -67,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .genesets import humanize_term
+from .genesets import _gc_paused, humanize_term
 from .io import open_text
 
 FORMATS = ("gseapy", "gsea-desktop", "fgsea", "clusterprofiler", "enrichr")
@@ -194,6 +195,11 @@ def read_gsea_result(path: str | os.PathLike | Sequence[str | os.PathLike], form
         Missing or empty file, Excel workbook, unknown or mixed columns, a ``format=`` the columns
         do not match, a non-number in a numeric column (file, line and column named), no rows left.
     """
+    with _gc_paused():  # ~10^5 gene lists are built; none holds a cycle
+        return _read_gsea_result(path, format, gmt)
+
+
+def _read_gsea_result(path, format: str | None, gmt) -> pd.DataFrame:
     fmt = _normalise_format(format)
     paths = _expand(path)
     first = paths[0]
@@ -394,16 +400,26 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
     with open_text(path) as fh:
         text = fh.read()
     text = text.lstrip("\ufeff")
-    lines = text.splitlines()
-    header_idx = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("#")), None)
-    if header_idx is None:
-        raise InputError("no header line (the file holds only blank or '#' lines)", path)
-    header = lines[header_idx]
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    if first.strip() and not first.startswith("#") and _only_newline_breaks(text):
+        # the usual file (header on line 1, "\n" the only line break): the body below is the text as
+        # "\n".join(text.splitlines()) rebuilds it, without copying a 10^5-line file twice
+        header_idx, header = 0, first
+        body = text[:-1] if text.endswith("\n") else text
+    else:
+        lines = text.splitlines()
+        header_idx = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("#")), None)
+        if header_idx is None:
+            raise InputError("no header line (the file holds only blank or '#' lines)", path)
+        header = lines[header_idx]
+        body = "\n".join(lines[header_idx:])
     sep = _sniff(header, path, header_idx + 1)
-    body = "\n".join(lines[header_idx:])
     try:
+        # keep_default_na=False already parses no cell as NA; na_filter=False skips looking (C engine)
+        fast = {} if sep == r"\s+" else {"na_filter": False}
         table = pd.read_csv(io.StringIO(body), sep=sep, dtype=str, keep_default_na=False,
-                            skip_blank_lines=False, quotechar='"', engine="python" if sep == r"\s+" else "c")
+                            skip_blank_lines=False, quotechar='"', engine="python" if sep == r"\s+" else "c", **fast)
     except pd.errors.ParserError as e:
         m = re.search(r"line (\d+)", str(e))
         line = int(m.group(1)) + header_idx if m else None
@@ -415,6 +431,16 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
     unnamed = [c for c in table.columns if c == "" or c.startswith("Unnamed:")]
     table = table.drop(columns=unnamed)
     return table, header_idx + 1
+
+
+# str.splitlines() also breaks lines at these (text mode has already made \r\n and \r into \n)
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _only_newline_breaks(text: str) -> bool:
+    if text.isascii():
+        return not any(c in text for c in "\r\x0b\x0c\x1c\x1d\x1e")
+    return _OTHER_BREAKS.search(text) is None
 
 
 def _sniff(header: str, path: Path, line: int) -> str:
@@ -513,7 +539,7 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
     if genes_override is not None:
         out["genes"] = genes_override
     elif lay.genes and lay.genes in table.columns:
-        out["genes"] = [_split_genes(s) for s in table[lay.genes]]
+        out["genes"] = _split_gene_column(table[lay.genes])
     else:
         out["genes"] = [[] for _ in range(n_rows)]
         if lay.genes:
@@ -541,9 +567,10 @@ def _finish(out: pd.DataFrame, lay: _Layout, source, n_rows: int, notes: list[st
     """Drop duplicate pathways, count non-symbol genes, set attrs and send the warnings."""
     group = [c for c in ("library", "condition") if c in out.columns]
     out = _drop_duplicates(out, group, notes)
-    n_bad, examples = _non_symbols(out["genes"])
+    distinct = _distinct_genes(out["genes"])
+    n_bad, examples = _non_symbol_examples(distinct)
     if n_bad:
-        n_all = len({g for gs in out["genes"] for g in gs})
+        n_all = len(distinct)
         notes.append(f"{n_bad} of {n_all} distinct genes do not look like human gene symbols "
                      f"(e.g. {', '.join(examples)}): mouse symbols or Ensembl/Entrez ids? Gene overlaps "
                      "with human gene sets will miss them; map them to human symbols first")
@@ -563,10 +590,14 @@ def _source_str(source) -> str:
 
 def _floats(table: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.Series:
     raw = table[col].str.strip()
-    vals = pd.to_numeric(raw.str.replace("%", "", regex=False), errors="coerce")
-    bad = vals.isna() & ~raw.str.lower().isin(_NA_STRINGS)
+    vals = pd.to_numeric(raw, errors="coerce").astype(float)
+    bad = vals.isna().to_numpy()
+    if bad.any():  # only cells that did not parse can hold a "%" or an NA spelling
+        vals[bad] = pd.to_numeric(raw[bad].str.replace("%", "", regex=False), errors="coerce").to_numpy(float)
+        bad = vals.isna().to_numpy()
+        bad[bad] = ~raw[bad].str.lower().isin(_NA_STRINGS).to_numpy(dtype=bool)
     if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
+        i = int(np.flatnonzero(bad)[0])
         raise InputError(f"column {col!r} holds {raw.iloc[i]!r}, not a number", path, int(lines[i]))
     return vals.astype(float)
 
@@ -575,12 +606,14 @@ def _sizes(table: pd.DataFrame, lay: _Layout, path: Path, lines: np.ndarray) -> 
     if lay.size and lay.size in table.columns:
         return _floats(table, lay.size, path, lines).round().astype("Int64")
     if lay.size_ratio and lay.size_ratio in table.columns:
-        parts = table[lay.size_ratio].str.extract(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-        part = parts[1] if lay.size_part == "den" else parts[0]
-        return pd.to_numeric(part, errors="coerce").astype("Int64")
+        group = 2 if lay.size_part == "den" else 1
+        match = _RATIO.match
+        part = [m.group(group) if isinstance(v, str) and (m := match(v)) else np.nan for v in table[lay.size_ratio]]
+        return pd.to_numeric(pd.Series(part, index=table.index, dtype=object), errors="coerce").astype("Int64")
     return pd.Series(pd.NA, index=table.index, dtype="Int64")
 
 
+_RATIO = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 _R_LIST = re.compile(r"^\s*(?:c|list)\((.*)\)\s*$", re.S)
 _GENE_SEP = re.compile(r"[;,|/\s]+")
 
@@ -595,6 +628,108 @@ def _split_genes(s) -> list[str]:
         s = m.group(1)
     genes = (g.strip().strip("\"'[]") for g in _GENE_SEP.split(s))
     return list(dict.fromkeys(g for g in genes if g and g.lower() not in ("na", "nan")))
+
+
+# ";,|/" and whitespace separate genes: mapping the four to a space lets str.split() (which splits on
+# the same whitespace as the regex's \s) cut a cell at C speed
+_SEP_TO_SPACE = str.maketrans({c: " " for c in ";,|/"})
+
+
+def _split_gene_column(values: Iterable) -> list[list[str]]:
+    """:func:`_split_genes` of every cell of a column, the same lists in bulk.
+
+    A 100,000-pathway table holds ~2 million gene mentions but only ~20,000 distinct tokens: cells
+    are cut by pyarrow (ASCII text) or ``str.split``, the quote stripping and NA test run once per
+    distinct token and the de-duplication (first mention kept) runs on integer codes, so no Python
+    runs per gene.
+    """
+    cells = []
+    for s in values:
+        if not isinstance(s, str):
+            cells.append("")
+            continue
+        if "(" in s:
+            m = _R_LIST.match(s.strip())
+            if m:
+                s = m.group(1)
+        cells.append(s)
+    if not cells:
+        return []
+    joined = "".join(cells)
+    # arrow's ASCII whitespace lacks \x1c-\x1f, which Python's str.split (and the regex's \s) cut on
+    if joined.isascii() and not any(c in joined for c in "\x1c\x1d\x1e\x1f"):
+        codes, uniq, lens = _tokens_arrow(cells, joined)
+    else:
+        codes, uniq, lens = _tokens_python(cells)
+    if len(codes) == 0:
+        return [[] for _ in cells]
+    # distinct cleaned genes: several raw tokens ('"A"', 'A') may clean to one gene
+    gene_id: dict[str, int] = {}
+    id_of = np.full(len(uniq), -1, dtype=np.int64)
+    for k, tok in enumerate(uniq):
+        g = tok.strip("\"'[]")
+        if g and g.lower() not in ("na", "nan"):
+            id_of[k] = gene_id.setdefault(g, len(gene_id))
+    ids = id_of[codes]
+    rows = np.repeat(np.arange(len(cells), dtype=np.int64), lens)
+    keep = ids >= 0
+    rows, ids = rows[keep], ids[keep]
+    rows, ids = first_per_row(rows, ids, len(gene_id))
+    return lists_from_codes(rows, ids, list(gene_id), len(cells))
+
+
+def first_per_row(rows: np.ndarray, codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Drop repeats of a code within a row (``rows`` non-decreasing), keeping first occurrences."""
+    key = rows * max(n_codes, 1) + codes
+    if len(key) > 1 and (np.diff(np.sort(key)) == 0).any():
+        first = np.zeros(len(key), dtype=bool)
+        first[np.unique(key, return_index=True)[1]] = True
+        rows, codes = rows[first], codes[first]
+    return rows, codes
+
+
+def lists_from_codes(rows: np.ndarray, codes: np.ndarray, vocab: list, n_rows: int) -> list[list]:
+    """One list of ``vocab[code]`` per row (``rows`` non-decreasing), empty rows included."""
+    names = np.empty(len(vocab), dtype=object)
+    names[:] = vocab
+    flat = names[codes].tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=n_rows)).tolist()
+    return list(map(flat.__getitem__, map(slice, [0] + ends[:-1], ends)))
+
+
+def _tokens_arrow(cells: list[str], joined: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Tokens of ASCII cells (``joined``: their concatenation) split on ``;,|/`` and whitespace: codes,
+    distinct tokens, tokens per cell (empty tokens included; they clean to nothing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    arr = pa.array(cells, pa.large_string())
+    seps = [c for c in ";,|/" if c in joined]
+    if len(seps) <= 1 and not any(c in joined for c in " \t\n\r\x0b\x0c"):
+        # one separator and no whitespace (gseapy's "A;B;C"): a plain split; with no separator at all,
+        # split on an absent tab
+        lists = pc.split_pattern(arr, seps[0] if seps else "\t")
+    else:
+        for c in seps:
+            arr = pc.replace_substring(arr, c, " ")
+        lists = pc.ascii_split_whitespace(arr)
+    enc = pc.dictionary_encode(pc.list_flatten(lists))
+    lens = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist(), lens)
+
+
+def _tokens_python(cells: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    parts = [c.translate(_SEP_TO_SPACE).split() for c in cells]
+    lens = np.fromiter(map(len, parts), np.int64, len(parts))
+    # a dict, not pd.factorize: pandas hashes all-string arrays as C strings, cut at a NUL
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(t, len(index)) for t in chain.from_iterable(parts)), np.int64,
+                        int(lens.sum()))
+    return codes, list(index), lens
+
+
+def _distinct_genes(gene_lists: Iterable[list[str]]) -> list[str]:
+    """Distinct genes of all lists in first-seen order."""
+    return list(dict.fromkeys(chain.from_iterable(gene_lists)))
 
 
 def _drop_duplicates(out: pd.DataFrame, group: list[str], notes: list[str]) -> pd.DataFrame:
@@ -617,7 +752,11 @@ _HUMAN_ORF = re.compile(r"^C(\d+|X|Y)orf\d+")
 
 def _non_symbols(gene_lists: Iterable[list[str]]) -> tuple[int, list[str]]:
     """Distinct genes that look like mouse/rat symbols (``Trp53``), Ensembl or Entrez ids."""
-    genes = dict.fromkeys(g for gs in gene_lists for g in gs)
+    return _non_symbol_examples(_distinct_genes(gene_lists))
+
+
+def _non_symbol_examples(genes: Sequence[str]) -> tuple[int, list[str]]:
+    """:func:`_non_symbols` of distinct genes (first-seen order)."""
     bad = [g for g in genes
            if _ENSEMBL.match(g) or _ENTREZ.match(g)
            or (any(c.islower() for c in g) and not _HUMAN_ORF.match(g))]

@@ -11,6 +11,12 @@ propagated GO annotation); a term without annotations gets the largest IC of its
 sparse product ``A diag(IC) A^T`` gives every pair at once, so 1,000 terms take milliseconds.
 simGIC is in ``[0, 1]``, 1 for identical terms; it is the measure simplifyEnrichment-style GO
 clustering and our GO-semantic silhouette use.
+
+Large results: up to ``max_dense`` terms (default 5,000, the exact limit of
+:mod:`contrastomics.evaluate.cluster_metrics`) :func:`go_similarity_for` returns the dense ``(n, n)``
+matrix; above it a lazy :class:`SimGIC` that computes row blocks on demand (``rows(idx)``,
+``sim @ x`` in blocks) and is only made dense when a caller asks for an array (``np.asarray``).
+The values are bit-identical either way.
 """
 from __future__ import annotations
 
@@ -45,6 +51,35 @@ def information_content(ontology, library) -> np.ndarray:
     return -np.log(np.minimum(counts / n_genes_total, 1.0))
 
 
+def _ontology_rows(term_ids: Sequence[str | None], ontology) -> np.ndarray:
+    """Row of each term in ``ontology`` (alternative ids resolved), ``-1`` when unknown."""
+    rows = np.full(len(term_ids), -1, np.int64)
+    for i, t in enumerate(term_ids):
+        r = ontology.resolve(t) if t else None
+        if r is not None:
+            rows[i] = ontology._index[r]
+    return rows
+
+
+def _closure(term_ids: Sequence[str | None], ontology, ic: np.ndarray):
+    """Known mask and, for the known terms, IC-weighted ancestor rows ``w``, ancestor rows ``anc``
+    (self included) and each term's total ancestor IC."""
+    rows = _ontology_rows(term_ids, ontology)
+    known = rows >= 0
+    if not known.any():
+        return known, None, None, None
+    anc = ontology.ancestor_matrix()[rows[known]]  # (n_known, n_terms), self included
+    w = anc @ sp.diags(ic)
+    tot = np.asarray(w.sum(1)).ravel()
+    return known, w, anc, tot
+
+
+def _simgic_block(w_rows: sp.csr_matrix, tot_rows: np.ndarray, anc_t: sp.csr_matrix, tot: np.ndarray) -> np.ndarray:
+    inter = np.asarray((w_rows @ anc_t).todense(), np.float64)
+    union = tot_rows[:, None] + tot[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
 def simgic(term_ids: Sequence[str | None], ontology, ic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """simGIC between all pairs of ``term_ids``.
 
@@ -52,30 +87,102 @@ def simgic(term_ids: Sequence[str | None], ontology, ic: np.ndarray) -> tuple[np
     the diagonal of known terms) and ``known`` ``(n,)`` bool (term resolved in the ontology).
     """
     n = len(term_ids)
-    rows = np.full(n, -1, np.int64)
-    for i, t in enumerate(term_ids):
-        r = ontology.resolve(t) if t else None
-        if r is not None:
-            rows[i] = ontology._index[r]
-    known = rows >= 0
+    known, w, anc, tot = _closure(term_ids, ontology, ic)
     sim = np.zeros((n, n), np.float32)
-    if not known.any():
+    if w is None:
         return sim, known
-    anc = ontology.ancestor_matrix()[rows[known]]  # (n_known, n_terms), self included
-    w = anc @ sp.diags(ic)
-    inter = np.asarray((w @ anc.T).todense(), np.float64)
-    tot = np.asarray(w.sum(1)).ravel()
-    union = tot[:, None] + tot[None, :] - inter
-    s = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    s = _simgic_block(w, tot, anc.T.tocsr(), tot)
     idx = np.flatnonzero(known)
     sim[np.ix_(idx, idx)] = s
     return sim, known
 
 
-def go_similarity_for(terms: Sequence[str], namespace: str = "GO_BP") -> tuple[np.ndarray, np.ndarray] | None:
+class SimGIC:
+    """simGIC between ``n`` terms, computed a block of rows at a time (the lazy form of
+    :func:`simgic`'s matrix; same values).
+
+    Repeated GO ids are computed once: ``unique_rows(idx)`` gives the ``(len(idx), m)`` block
+    against the ``m`` distinct known terms, ``term_index`` ``(n,)`` maps each term to its column
+    (``-1``: unknown). ``rows(idx)`` -> ``(len(idx), n)`` float32; ``sim @ x`` -> ``(n, k)`` in row
+    blocks; ``np.asarray(sim)`` builds the dense ``(n, n)`` matrix (for callers that need it).
+    Memory per block: ``block x`` (ancestor terms in use) float64.
+    """
+
+    def __init__(self, term_ids: Sequence[str | None], ontology, ic: np.ndarray, *, block: int = 256):
+        n = len(term_ids)
+        onto_row = _ontology_rows(term_ids, ontology)
+        self.known = onto_row >= 0
+        self.shape = (n, n)
+        self.dtype = np.dtype(np.float32)
+        self.block = int(block)
+        uniq, inv = np.unique(onto_row[self.known], return_inverse=True)
+        self.term_index = np.full(n, -1, np.int64)
+        self.term_index[self.known] = inv
+        self.n_unique = len(uniq)
+        anc = ontology.ancestor_matrix()[uniq].tocsr()          # (m, n_terms), self included
+        used = np.unique(anc.indices)                            # ancestor terms in use
+        self._anc = anc[:, used].tocsr()                         # (m, n_used)
+        self._anc.sort_indices()
+        self._w = (self._anc @ sp.diags(np.asarray(ic, np.float64)[used])).tocsr()
+        self._tot = np.asarray(self._w.sum(1)).ravel()
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def unique_rows(self, idx) -> np.ndarray:
+        """simGIC of terms ``idx`` against the distinct known terms, ``(len(idx), n_unique)`` float64
+        (zero rows for unknown terms)."""
+        idx = np.asarray(idx, np.int64).ravel()
+        out = np.zeros((len(idx), self.n_unique))
+        u = self.term_index[idx]
+        sel = np.flatnonzero(u >= 0)
+        if len(sel) and self.n_unique:
+            w = self._w[u[sel]].toarray()                                    # (k, n_used)
+            inter = np.ascontiguousarray((self._anc @ w.T).T)                # (k, m): sparse x dense
+            union = self._tot[u[sel]][:, None] + self._tot[None, :] - inter
+            out[sel] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        return out
+
+    def rows(self, idx) -> np.ndarray:
+        """simGIC of terms ``idx`` against all ``n`` terms, ``(len(idx), n)`` float32."""
+        u = self.unique_rows(idx)
+        out = np.zeros((u.shape[0], self.shape[1]), np.float32)
+        out[:, self.known] = u[:, self.term_index[self.known]]
+        return out
+
+    def __getitem__(self, key):
+        """``sim[rows, cols]`` as a rows x columns block (``np.ix_`` style), ``sim[rows]`` rows."""
+        r, c = key if isinstance(key, tuple) and len(key) == 2 else (key, slice(None))
+        r = np.arange(self.shape[0])[r] if isinstance(r, (slice, int, np.integer)) else np.asarray(r)
+        block = self.rows(np.atleast_1d(r).ravel())
+        return block[:, c if isinstance(c, slice) else np.asarray(c).ravel()]
+
+    def _blocks(self):
+        for b in range(0, self.shape[0], self.block):
+            yield b, np.arange(b, min(b + self.block, self.shape[0]))
+
+    def __matmul__(self, x):
+        x = x.tocsr() if sp.issparse(x) else np.asarray(x)  # sparse x stays sparse (n x k one-hots)
+        out = np.zeros((self.shape[0],) + x.shape[1:], np.result_type(np.float32, x.dtype))
+        for b, idx in self._blocks():
+            blk = self.rows(idx) @ x
+            out[b:b + len(idx)] = blk.toarray() if sp.issparse(blk) else blk
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        dense = np.zeros(self.shape, np.float32)
+        for b, idx in self._blocks():
+            dense[b:b + len(idx)] = self.rows(idx)
+        return dense if dtype is None else dense.astype(dtype, copy=False)
+
+
+def go_similarity_for(terms: Sequence[str], namespace: str = "GO_BP", *, max_dense: int | None = 5000
+                      ) -> tuple[np.ndarray | SimGIC, np.ndarray] | None:
     """simGIC for result terms that carry GO ids (built-in GO + human annotation for IC).
 
-    Returns ``None`` when fewer than half of ``terms`` carry a GO id (not a GO result) or the
+    Returns ``(sim, known)``: ``sim`` the dense ``(n, n)`` float32 matrix when ``n <= max_dense``
+    (or ``max_dense`` is ``None``), else a lazy :class:`SimGIC` (never ``n x n`` in memory unless
+    converted); ``None`` when fewer than half of ``terms`` carry a GO id (not a GO result) or the
     built-in ontology is unavailable.
     """
     ids = [extract_go_id(t) for t in terms]
@@ -87,7 +194,11 @@ def go_similarity_for(terms: Sequence[str], namespace: str = "GO_BP") -> tuple[n
         lib = load_library(namespace, min_size=1, max_size=None)
     except Exception:  # noqa: BLE001 - a missing data carrier only removes this optional metric
         return None
-    return simgic(ids, onto, _ic_cached(onto, lib, namespace))
+    ic = _ic_cached(onto, lib, namespace)
+    if max_dense is not None and len(ids) > max_dense:
+        sim = SimGIC(ids, onto, ic)
+        return sim, sim.known.copy()
+    return simgic(ids, onto, ic)
 
 
 _IC: dict = {}

@@ -215,28 +215,36 @@ class GSFM(nn.Module):
     # ------------------------------------------------------------------ tokenisation
     def tokenize(self, gene_sets: Iterable[Iterable[str]]) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """Gene symbols -> ``(indices, offsets)`` for :meth:`encode`, plus a report
-        ``{"n_unknown": int, "unknown": {symbol: count}, "empty_sets": [row, ...]}``."""
-        idx: list[int] = []
-        offsets: list[int] = []
+        ``{"n_unknown": int, "unknown": {symbol: count}, "empty_sets": [row, ...]}``.
+
+        Vectorised: one hash lookup of every symbol (pandas ``Index.get_indexer``), a second one of
+        the upper-cased misses; a symbol repeated within a set counts once (first occurrence kept)."""
+        import pandas as pd
+        sets = [s if isinstance(s, (list, tuple)) else list(s) for s in gene_sets]
+        lens = np.fromiter((len(s) for s in sets), np.int64, len(sets))
+        flat = [g for s in sets for g in s]
+        lookup = getattr(self, "_lookup", None)
+        if lookup is None or lookup[2] is not self.gene_index or len(lookup[0]) != len(self.gene_index):
+            keys = pd.Index(list(self.gene_index))
+            lookup = self._lookup = (keys, np.fromiter(self.gene_index.values(), np.int64, len(keys)), self.gene_index)
+        keys, values = lookup[0], lookup[1]
+        pos = keys.get_indexer(flat) if flat else np.zeros(0, np.int64)
+        miss = np.flatnonzero(pos < 0)
+        if len(miss):
+            pos[miss] = keys.get_indexer([str(flat[i]).strip().upper() for i in miss])
+        codes = np.where(pos >= 0, values[np.maximum(pos, 0)], -1)
+        rows = np.repeat(np.arange(len(sets)), lens)
         unknown: dict[str, int] = {}
-        empty = []
-        for r, genes in enumerate(gene_sets):
-            offsets.append(len(idx))
-            start = len(idx)
-            seen = set()
-            for g in genes:
-                j = self.gene_index.get(g)
-                if j is None:
-                    j = self.gene_index.get(str(g).strip().upper())
-                if j is None:
-                    unknown[g] = unknown.get(g, 0) + 1
-                elif j not in seen:
-                    seen.add(j)
-                    idx.append(j)
-            if len(idx) == start:
-                empty.append(r)
+        for i in np.flatnonzero(codes < 0):
+            unknown[flat[i]] = unknown.get(flat[i], 0) + 1
+        ok = np.flatnonzero(codes >= 0)
+        _, first = np.unique(rows[ok] * (int(values.max(initial=0)) + 1) + codes[ok], return_index=True)
+        keep = ok[np.sort(first)]  # first occurrence of each gene in each set, in input order
+        idx, r = codes[keep], rows[keep]
+        offsets = np.searchsorted(r, np.arange(len(sets)))
+        empty = np.flatnonzero(np.bincount(r, minlength=len(sets)) == 0).tolist()
         report = {"n_unknown": sum(unknown.values()), "unknown": unknown, "empty_sets": empty}
-        return torch.tensor(idx, dtype=torch.long), torch.tensor(offsets, dtype=torch.long), report
+        return torch.from_numpy(idx.astype(np.int64)), torch.from_numpy(offsets.astype(np.int64)), report
 
     # ------------------------------------------------------------------ forward
     def encode(self, indices: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:

@@ -247,7 +247,7 @@ class GtClip(nn.Module):
             gene_sets = gene_sets.gene_sets
         if isinstance(gene_sets, (str, bytes)):
             raise InputError("expected a list of gene sets (lists of symbols), got one string")
-        gene_sets = [list(s) for s in gene_sets]
+        gene_sets = [s if isinstance(s, (list, tuple)) else list(s) for s in gene_sets]
         self.eval()
         dev = self.logit_scale.device
         out, unknown, empty = [], {}, []
