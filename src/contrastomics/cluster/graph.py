@@ -109,6 +109,8 @@ def gated_knn(space, k: int, *, forbid: np.ndarray | None = None, max_candidates
     blocks += [free[a:a + 1024] for a in range(0, len(free), 1024)]
     jobs = _n_jobs(n) if n_jobs is None else int(n_jobs)
     ot = o.T.tocsr()  # transposed once, before the workers fork
+    if forbid is not None:  # one column block per label group (split direction), also made once
+        ot = {g: (np.flatnonzero(forbid == g), ot[:, np.flatnonzero(forbid == g)].tocsr()) for g in np.unique(forbid)}
     state = (space, ot, k, forbid, max_candidates, free)
     if jobs > 1 and len(blocks) > 1:
         parts = _map_forked(_gated_block, blocks, state, jobs)
@@ -183,23 +185,32 @@ def _candidates(o: sp.csr_matrix, ot: sp.csr_matrix, q: np.ndarray, m: int, forb
     pass that never stores the full product (~3x faster than scipy's product + :func:`_row_top`);
     without it, scipy's product and :func:`_row_top`. ``forbid``: each label group is searched
     against its own columns, so forbidden pairs never take a slot."""
+    if isinstance(ot, dict):  # per-group column blocks (see gated_knn)
+        groups = [(q[forbid[q] == g], ot[g][0], ot[g][1]) for g in np.unique(forbid[q])]
+    else:
+        groups = [(q, None, ot)]
     try:
         from sparse_dot_topn import sp_matmul_topn
     except ImportError:
-        return _row_top((o[q] @ ot).tocsr(), q, m, forbid)
+        if len(groups) == 1 and groups[0][1] is None:
+            return _row_top((o[q] @ ot).tocsr(), q, m, forbid)
+        sp_matmul_topn = None
     n = o.shape[0]
-    groups = [(q, None)] if forbid is None else [
-        (q[forbid[q] == g], np.flatnonzero(forbid == g)) for g in np.unique(forbid[q])]
     width = int(max(1, min(m + 1, n)))
     cand = np.full((len(q), width), -1, np.int64)
     val = np.full((len(q), width), -np.inf, np.float32)
     row_of = {int(r): i for i, r in enumerate(q)} if forbid is not None else None
-    for qg, cols in groups:
+    for qg, cols, b in groups:
         if len(qg) == 0:
             continue
-        b = ot if cols is None else ot[:, cols].tocsr()
         top = min(width, b.shape[1])
-        c = sp_matmul_topn(o[qg], b, top_n=top, threshold=0.0)
+        if sp_matmul_topn is None:  # scipy product + numpy top-k of this group's columns
+            gc, gv = _row_top((o[qg] @ b).tocsr(), np.full(len(qg), -1), max(top - 1, 1), None)
+            c = sp.csr_matrix((np.where(gc >= 0, gv, 0).ravel(), np.maximum(gc, 0).ravel(),
+                               np.arange(0, gc.size + 1, gc.shape[1])), shape=(len(qg), b.shape[1]))
+            c.eliminate_zeros()
+        else:
+            c = sp_matmul_topn(o[qg], b, top_n=top, threshold=0.0)
         counts = np.diff(c.indptr)
         rr = np.repeat(np.arange(len(qg)), counts)
         pos = np.arange(c.nnz) - np.repeat(c.indptr[:-1], counts)
