@@ -234,62 +234,6 @@ def knn_recall(space, adj, queries: int = 400, seed: int = 0) -> dict:
     return {"recall": hits / max(total, 1), "queries": int(len(q)), "k": int(k), "edges_checked": int(total)}
 
 
-# ---------------------------------------------------------------------- probe: stages one by one
-def probe(args) -> None:
-    """Where a run too slow to finish spends its time: load and embed measured in full, the kNN graph
-    measured on ``--probe-blocks`` row blocks (the same block computation as
-    ``graph.knn_from_embedding``) and extrapolated to all ``ceil(n / 2048)`` blocks."""
-    import hashlib
-    import resource
-    import warnings
-    warnings.simplefilter("ignore")
-    import torch
-    torch.set_num_threads(1)
-    from contrastomics.cluster.api import prepare
-    from contrastomics.cluster.embed import _text_cache, joint_space, load_model
-    from contrastomics.cluster.graph import default_k
-    model = load_model(None)
-    pw = prepare(str(args.result), fdr_cutoff=0.05, gene_sets=read_library(args.gmt))
-    _text_cache(model).embed(pw.texts)  # warm, as in the timed runs
-    del pw
-    out = {"method": "joint", "n": args.n, "probe": True}
-
-    def cpu():
-        r = resource.getrusage(resource.RUSAGE_SELF)
-        return r.ru_utime + r.ru_stime
-
-    c0, w0 = cpu(), time.time()
-    lib = read_library(args.gmt)
-    pw = prepare(str(args.result), fdr_cutoff=0.05, gene_sets=lib)
-    c1, w1 = cpu(), time.time()
-    space = joint_space(model, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, full_matrix=pw.full_matrix)
-    c2, w2 = cpu(), time.time()
-    n, block = len(pw.texts), 2048
-    k = default_k(n)
-    blocks = int(np.ceil(n / block))
-    cb, wb = [], []
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    for b in range(min(args.probe_blocks, blocks)):
-        a, e = b * block, min(n, (b + 1) * block)
-        t_c, t_w = cpu(), time.time()
-        sim = space.neighbour_similarity(slice(a, e))
-        sim[np.arange(e - a), np.arange(a, e)] = -np.inf
-        idx = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        np.take_along_axis(sim, idx, axis=1)
-        del sim, idx
-        cb.append(cpu() - t_c)
-        wb.append(time.time() - t_w)
-    out.update({"load_cpu_s": c1 - c0, "load_wall_s": w1 - w0, "embed_cpu_s": c2 - c1, "embed_wall_s": w2 - w1,
-                "graph_block_cpu_s": cb, "graph_block_wall_s": wb, "graph_blocks": blocks, "block_rows": block,
-                "graph_cpu_s_extrapolated": float(np.mean(cb) * blocks), "k": k,
-                "dense_dim": int(space.dense.shape[1]),
-                "overlap_nnz": int(space.overlap.nnz) if space.overlap is not None else 0,
-                "max_rss_before_graph_bytes": rss_before,
-                "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024})
-    Path(args.child_json).write_text(json.dumps(out))
-
-
-# ---------------------------------------------------------------------- parent
 def run_child(method: str, n: int, result: Path, gmt: Path, timeout: float, env: dict) -> dict:
     js = WORK / f"child_{method}_{n}.json"
     js.unlink(missing_ok=True)
@@ -395,34 +339,11 @@ def _cpu_between(t_arr, c_arr, a, b) -> float | None:
     return float(np.interp(b, t_arr, c_arr) - np.interp(a, t_arr, c_arr))
 
 
-def run_probe(n: int, result: Path, gmt: Path, args, env: dict) -> dict:
-    """The stage probe for ``n`` (cached in benchmarks/cache/scaling/probe_joint_<n>.json)."""
-    js = WORK / f"probe_joint_{n}.json"
-    if not (js.exists() and js.stat().st_mtime > result.stat().st_mtime):
-        cmd = [sys.executable, __file__, "--child", "--probe", "--probe-blocks", "3", "--method", "joint", "--n", str(n),
-               "--result", str(result), "--gmt", str(gmt), "--out-dir", str(WORK / "probe_out"), "--child-json", str(js)]
-        subprocess.run(cmd, env=env, check=False, timeout=6 * args.timeout)
-    if not js.exists():
-        return {"method": "joint", "n": n, "failed": "stage probe did not finish"}
-    pr = json.loads(js.read_text())
-    print(f"n={n} joint (probe): load {pr['load_cpu_s']:.1f} CPU s, embed {pr['embed_cpu_s']:.1f}, graph "
-          f"~{pr['graph_cpu_s_extrapolated']:.0f} (extrapolated)", flush=True)
-    return {"method": "joint", "n": n, "probe": pr}
-
-
 def records_of(runs: list[dict]) -> list[dict]:
     recs = []
     for r in runs:
         base = {"dataset": f"synthetic-{r['n']}", "split": "all", "method": r["method"], "n": r["n"], "seeds": [0],
                 "threads": 1}
-        if "probe" in r:
-            pr = r["probe"]
-            recs.append({**base, "metric": "load_cpu_seconds", "value": pr["load_cpu_s"], "probe": True})
-            recs.append({**base, "metric": "embed_cpu_seconds", "value": pr["embed_cpu_s"], "probe": True})
-            recs.append({**base, "metric": "graph_cpu_seconds_extrapolated", "value": pr["graph_cpu_s_extrapolated"],
-                         "probe": True, "blocks_measured": len(pr["graph_block_cpu_s"]), "blocks": pr["graph_blocks"]})
-            recs.append({**base, "metric": "probe_max_rss_gb", "value": pr["max_rss_bytes"] / 1e9, "probe": True})
-            continue
         if "failed" in r or "skipped" in r:
             recs.append({**base, "metric": "status", "value": None, "note": r.get("failed") or r.get("skipped"),
                          **({"predicted_bytes": r["predicted_bytes"]} if "predicted_bytes" in r else {})})
@@ -518,11 +439,6 @@ def markdown(runs: list[dict], meta: dict) -> str:
           "dominant stage (CPU) |",
           "|---|---|---|---|---|---|---|---|"]
     for r in runs:
-        if "probe" in r:
-            pr = r["probe"]
-            L.append(f"| {r['n']:,} | {r['method']} | > {pr['load_cpu_s'] + pr['embed_cpu_s'] + pr['graph_cpu_s_extrapolated']:.0f} "
-                     f"(stage probe, see below) | - | >= {pr['max_rss_bytes'] / 1e9:.2f} | - | graph (probe) |")
-            continue
         if "failed" in r or "skipped" in r:
             L.append(f"| {r['n']:,} | {r['method']} | **{'not run' if 'skipped' in r else 'failed'}**: "
                      f"{(r.get('skipped') or r.get('failed'))[:200]} |  |  |  |  |")
@@ -578,29 +494,11 @@ def markdown(runs: list[dict], meta: dict) -> str:
         ratio = f"{to / tj:.2f}x" if to and tj else ("not run (over the memory budget)" if o and "skipped" in o
                                                      else ("failed" if o and "failed" in o else "-"))
         L.append(f"| {n:,} | {_g(tj)} | {_g(to)} | {ratio} | {_g(gj)} | {_g(go)} |")
-    probes = [r for r in runs if "probe" in r]
-    if probes:
-        L += ["", "**Stage probe** (joint runs too slow to finish within the CPU limit on this shared machine): "
-              "load and embed measured in full; the kNN graph measured on the first row blocks (the block "
-              "computation of `graph.knn_from_embedding`: `JointSpace.neighbour_similarity` + argpartition) and "
-              "multiplied by the number of blocks; community, labels, report and metrics not measured.", "",
-              "| n | load CPU s | embed CPU s | graph: CPU s per 2,048-row block (measured) | graph CPU s (extrapolated) | "
-              "max RSS GB | k | dense dim | leading-edge nnz |", "|---|---|---|---|---|---|---|---|---|"]
-        for r in probes:
-            pr = r["probe"]
-            L.append(f"| {r['n']:,} | {pr['load_cpu_s']:.1f} | {pr['embed_cpu_s']:.1f} | "
-                     f"{', '.join(f'{x:.1f}' for x in pr['graph_block_cpu_s'])} | {pr['graph_cpu_s_extrapolated']:.0f} "
-                     f"({pr['graph_blocks']} blocks) | {pr['max_rss_bytes'] / 1e9:.2f} | {pr['k']} | {pr['dense_dim']} | "
-                     f"{pr['overlap_nnz']:,} |")
     L += ["", "**Dominant stage at each n** (largest CPU share; the reason is what that stage does at that size):", ""]
     for r in runs:
         if "stages" in r:
             st = dominant(r).split(" (")[0]
             L.append(f"- n = {r['n']:,}, {r['method']}: **{dominant(r)}**: {WHY.get((r['method'], st), WHY.get(st, ''))}")
-        elif "probe" in r:
-            pr = r["probe"]
-            L.append(f"- n = {r['n']:,}, {r['method']}: **graph** (~{pr['graph_cpu_s_extrapolated']:.0f} CPU s of the "
-                     f"> {pr['load_cpu_s'] + pr['embed_cpu_s'] + pr['graph_cpu_s_extrapolated']:.0f} measured): {WHY['graph']}")
         elif "skipped" in r:
             L.append(f"- n = {r['n']:,}, {r['method']}: not run ({r['skipped']}).")
     warm = [r for r in runs if r.get("method") == "joint" and "stages" in r and "text_cache_fill" in r["stages"]]
@@ -635,18 +533,8 @@ def plot(runs: list[dict], path: Path) -> None:
             if np.isfinite(ys).any():
                 axes[0].plot(ns, ys, ls, marker=".", color=colors[s], alpha=0.85, label=f"{method} {s}")
         axes[1].plot(ns, [(r.get("run_peak_rss_bytes") or np.nan) / 1e9 for r in rs], ls, marker="o", label=method)
-    for r in runs:
-        if "probe" in r:
-            pr = r["probe"]
-            lb = pr["load_cpu_s"] + pr["embed_cpu_s"] + pr["graph_cpu_s_extrapolated"]
-            axes[0].plot([r["n"]], [lb], "^", color="k", mfc="none", ms=9, label="joint >= (probe: load+embed+graph)")
-            axes[0].plot([r["n"]], [pr["graph_cpu_s_extrapolated"]], "^", color=colors["graph"], mfc="none",
-                         label="joint graph (probe, extrapolated)")
-            axes[0].plot([r["n"]], [pr["load_cpu_s"]], "^", color=colors["load"], mfc="none", label="joint load (probe)")
-            axes[1].plot([r["n"]], [pr["max_rss_bytes"] / 1e9], "^", color="C0", mfc="none", ms=9,
-                         label="joint >= (probe, up to the graph)")
     axes[0].axhline(60, color="r", lw=0.8, ls=":")
-    axes[0].set(xscale="log", yscale="log", xlabel="pathways", ylabel="CPU seconds (1 thread)",
+    axes[0].set(xscale="log", yscale="log", xlabel="pathways", ylabel="CPU seconds (process + workers)",
                 title="time per stage (solid: joint, dashed: overlap); red: 60 s target")
     axes[0].legend(fontsize=6, ncol=2)
     axes[1].axhline(4, color="r", lw=0.8, ls=":")
@@ -676,8 +564,6 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / NAME)
     ap.add_argument("--render", action="store_true", help="only re-write the .md/.png from the .json")
     ap.add_argument("--fresh", action="store_true", help="re-run every (method, n), not only the missing ones")
-    ap.add_argument("--probe-above", type=int, default=10 ** 9,
-                    help="above this n, joint is measured stage by stage (probe) instead of end to end")
     # child mode
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--method", help=argparse.SUPPRESS)
@@ -686,11 +572,9 @@ def main(argv=None) -> None:
     ap.add_argument("--gmt", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child-json", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--probe-blocks", type=int, default=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        probe(args) if args.probe else child(args)
+        child(args)
         return
     from contrastomics.data.io import atomic_write
     if args.render:
@@ -733,7 +617,7 @@ def main(argv=None) -> None:
     if not args.fresh and args.out.with_suffix(".json").exists():
         # keep finished runs of an earlier invocation (the machine is shared: runs are expensive)
         old = {(r["method"], r["n"]): r for r in json.loads(args.out.with_suffix(".json").read_text())["runs"]
-               if "stages" in r or "probe" in r}
+               if "stages" in r}
     for n in args.sizes:
         result, gmt = WORK / f"result_{n}.tsv", WORK / f"sets_{n}.gmt"
         if not (result.exists() and gmt.exists()):
@@ -742,10 +626,6 @@ def main(argv=None) -> None:
             if (method, n) in old:
                 runs.append(old[(method, n)])
                 print(f"n={n} {method}: kept from the previous run", flush=True)
-                continue
-            if method == "joint" and n > args.probe_above:
-                runs.append(run_probe(n, result, gmt, args, env))
-                save()
                 continue
             if method == "overlap":
                 need = overlap_bytes_estimate(gmt, n)

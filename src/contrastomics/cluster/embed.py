@@ -410,20 +410,6 @@ class JointSpace:
         """Joint cosine ``(len(rows), len(cols))`` (``cols=None``: every pathway), float32."""
         return self.pair_similarity(rows, cols, gated=False)
 
-    def gate_mask(self, rows, cols=None) -> np.ndarray | None:
-        """``True`` where two pathways may be neighbours (shared leading-edge gene, or either has no
-        leading edge); ``None`` when the gate is off."""
-        if not self.gate or self.overlap is None:
-            return None
-        cols_ = slice(None) if cols is None else cols
-        share = (self.overlap[rows] @ self.overlap[cols_].T).toarray() > 0
-        has = self.has_leading_edge
-        return share | ~has[rows][:, None] | ~has[cols_][None, :]
-
-    def neighbour_similarity(self, rows) -> np.ndarray:
-        """Joint cosine of ``rows`` to every pathway with gated pairs at ``-inf`` (kNN search)."""
-        return self.pair_similarity(rows, None, gated=True)
-
     def sketch(self, dim: int = 64, seed: int = 0) -> np.ndarray:
         """Dense ``(n, d + dim)`` vectors whose dot products approximate the joint cosine: the dense
         block beside a Gaussian random projection of the sparse blocks (Johnson-Lindenstrauss; the
