@@ -377,9 +377,9 @@ WHY = {
               "(`cluster/layout.py`: discs pushed apart among near pairs only); at small n mostly the fixed cost of "
               "rendering the HTML/PNG",
     ("joint", "graph"): "`graph.gated_knn`: the candidates of each pathway are the pathways sharing a leading-edge "
-                        "gene, found by one fused sparse product + top-k (`sparse_dot_topn`), kept to the 128 (64 "
-                        "above 20,000) largest overlaps and scored with the exact joint cosine (tower dot products "
-                        "and the full-set overlap of each candidate pair); cost grows with the pairs sharing a gene "
+                        "gene, found by one fused sparse product + top-k (`sparse_dot_topn`), kept to the 128 largest "
+                        "overlaps and scored with the joint cosine (tower dot products, and the full-set overlap of "
+                        "each candidate pair: of the best 48 above 20,000 pathways); cost grows with the pairs sharing a gene "
                         "(~sum over genes of pathways-per-gene squared), not n^2",
     ("overlap", "graph"): "the all-pairs combined coefficient of EnrichmentMap over every pair of full gene sets "
                           "that share a gene (sparse, but the pairs grow as n^2)",
@@ -450,8 +450,9 @@ def markdown(runs: list[dict], meta: dict) -> str:
                  f"{r.get('n_clusters')} | {dominant(r)} |")
     rec_rows = [r for r in runs if r.get("knn_recall")]
     if rec_rows:
-        L += ["", "**kNN recall** (`joint`): the graph keeps, per pathway, the 128 (n <= 20,000) or 64 candidates "
-              "with the largest leading-edge overlap and scores them exactly (`graph.gated_knn`); recall = "
+        L += ["", "**kNN recall** (`joint`): the graph keeps, per pathway, the 128 candidates with the largest "
+              "leading-edge overlap and scores them with the joint cosine (above 20,000 pathways only the 48 best by "
+              "leading-edge overlap + towers also get the full-set overlap term; `graph.gated_knn`); recall = "
               "fraction of the exact k nearest admissible neighbours (exhaustive joint cosine with the gate) of "
               "random query pathways that are neighbours in the graph: " + "; ".join(
                   f"n = {r['n']:,}: {r['knn_recall']['recall']:.3f} ({r['knn_recall']['queries']} queries, "

@@ -455,3 +455,9 @@ def test_gated_knn_equals_exhaustive_search(full, fused, monkeypatch):
     capped = graph._symmetrize(r3, c3, v3, len(space)).toarray() > 0
     recall = (capped & full_graph).sum() / full_graph.sum()
     assert 0.7 < recall < 1.0
+    if full:  # large-n mode: only the best 8 candidates by leading-edge + towers get the full-set term
+        r4, c4, v4 = graph.gated_knn(space, 6, max_candidates=10**6, full_scored=8, n_jobs=1)
+        two_stage = graph._symmetrize(r4, c4, v4, len(space)).toarray() > 0
+        assert 0.7 < (two_stage & full_graph).sum() / full_graph.sum() < 1.0
+        assert np.allclose(v4, [space.pair_similarity(np.array([i]), np.array([j]))[0, 0] for i, j in zip(r4, c4)],
+                           atol=1e-5)  # kept edges carry their exact joint cosine

@@ -6,8 +6,9 @@ All-pairs similarity is never materialised for embeddings. Three searches, chose
   edges share a gene): :func:`gated_knn`. The admissible pairs are exactly the nonzeros of the
   sparse product ``overlap @ overlap.T``, a few hundred per pathway, so only those are scored (the
   ``MAX_CANDIDATES`` with the largest leading-edge overlap when a pathway has more), with the exact
-  joint cosine. ``O(sum over genes of (pathways containing it)^2)`` instead of ``O(n^2 d)``; row
-  blocks run in forked worker processes above :data:`EXACT_MAX` pathways.
+  joint cosine (above :data:`EXACT_MAX` pathways the full-set overlap term only for the best
+  ``FULL_SCORED_LARGE``). ``O(sum over genes of (pathways containing it)^2)`` instead of
+  ``O(n^2 d)``; row blocks run in forked worker processes above :data:`EXACT_MAX` pathways.
 - **Other spaces up to** :data:`EXACT_MAX` **pathways**: exhaustive, every pathway against every
   other in row blocks (``block`` rows at a time, ``O(n * block)`` memory, ``O(n^2 d)`` flops).
 - **Other spaces above it** (``text``/``genes`` methods, or ``joint`` with the gate off, at
@@ -69,23 +70,25 @@ def knn_from_embedding(x, k: int, *, block: int = 2048, forbid: np.ndarray | Non
 
 
 #: Candidates per pathway in the gated search (:func:`gated_knn`): the pathways with the largest
-#: leading-edge overlap; every candidate is scored with the full joint cosine. Above
-#: :data:`EXACT_MAX` pathways, :data:`MAX_CANDIDATES_LARGE` (scoring dominates the cost there).
+#: leading-edge overlap; every candidate is scored with the joint cosine.
 MAX_CANDIDATES = 128
-MAX_CANDIDATES_LARGE = 64
+#: Above :data:`EXACT_MAX` pathways only this many candidates per pathway (the best by leading-edge
+#: overlap + tower cosines) also get the full-set overlap term, the costly part of the score.
+FULL_SCORED_LARGE = 48
 
 
-def gated_knn(space, k: int, *, forbid: np.ndarray | None = None, max_candidates: int | None = None,
-              budget: int = 8_000_000, n_jobs: int | None = None):
+def gated_knn(space, k: int, *, forbid: np.ndarray | None = None, max_candidates: int = MAX_CANDIDATES,
+              full_scored: int | None = None, budget: int = 8_000_000, n_jobs: int | None = None):
     """kNN of a :class:`~contrastomics.cluster.embed.JointSpace` whose leading-edge gate is on.
 
     A pathway's only admissible neighbours share a leading-edge gene with it, so the candidates are
     the nonzeros of one sparse product ``overlap @ overlap.T`` (row block by row block; their values
     are the exact weighted Ochiai coefficients): ~200-400 candidates per pathway at ``n = 10,000``
     instead of ``n``. When a pathway has more than ``max_candidates`` of them (hub genes at large
-    ``n``), the ``max_candidates`` (default 128, 64 above :data:`EXACT_MAX` pathways) with the
-    largest leading-edge overlap are kept (recall of the exact top-k is reported by
-    ``benchmarks/cluster_scaling.py``). Pathways
+    ``n``), the ``max_candidates`` (default 128) with the largest leading-edge overlap are kept.
+    Above :data:`EXACT_MAX` pathways (``full_scored`` default :data:`FULL_SCORED_LARGE`), only the
+    candidates with the best leading-edge + tower score also get the full-set overlap term (recall
+    of the exact top-k is reported by ``benchmarks/cluster_scaling.py``). Pathways
     without a leading edge are exempt from the gate: they are candidates of every pathway and are
     searched exhaustively. Every candidate gets the exact joint cosine (tower dot products +
     overlaps) and the top ``k`` are kept; exact (identical to the exhaustive search) whenever no
@@ -94,8 +97,8 @@ def gated_knn(space, k: int, *, forbid: np.ndarray | None = None, max_candidates
     :data:`EXACT_MAX`; ``CONTRASTOMICS_JOBS`` overrides). Returns flat ``(rows, cols, values)``.
     """
     n = len(space)
-    if max_candidates is None:
-        max_candidates = MAX_CANDIDATES if n <= EXACT_MAX else MAX_CANDIDATES_LARGE
+    if full_scored is None and n > EXACT_MAX:
+        full_scored = FULL_SCORED_LARGE
     has = space.has_leading_edge
     free = np.flatnonzero(~has)
     with_le = np.flatnonzero(has)
@@ -111,7 +114,7 @@ def gated_knn(space, k: int, *, forbid: np.ndarray | None = None, max_candidates
     ot = o.T.tocsr()  # transposed once, before the workers fork
     if forbid is not None:  # one column block per label group (split direction), also made once
         ot = {g: (np.flatnonzero(forbid == g), ot[:, np.flatnonzero(forbid == g)].tocsr()) for g in np.unique(forbid)}
-    state = (space, ot, k, forbid, max_candidates, free)
+    state = (space, ot, k, forbid, max_candidates, full_scored, free)
     if jobs > 1 and len(blocks) > 1:
         parts = _map_forked(_gated_block, blocks, state, jobs)
     else:
@@ -122,11 +125,16 @@ def gated_knn(space, k: int, *, forbid: np.ndarray | None = None, max_candidates
 
 
 def _gated_block(state, q: np.ndarray):
-    space, ot, k, forbid, max_candidates, free = state
+    space, ot, k, forbid, max_candidates, full_scored, free = state
     if not space.has_leading_edge[q[0]]:  # a block of pathways without a leading edge
         return _top_k(space, q, None, k, forbid)
     cand, ochiai = _candidates(space.overlap, ot, q, max_candidates, forbid)
-    score = _rescore(space.dense, space.full_overlap, q, cand, ochiai)
+    score = _rescore(space.dense, None, q, cand, ochiai)  # leading-edge overlap + towers
+    if space.full_overlap is not None:
+        if full_scored is not None and cand.shape[1] > full_scored:
+            keep = np.argpartition(-score, full_scored - 1, axis=1)[:, :full_scored]
+            cand, score = np.take_along_axis(cand, keep, 1), np.take_along_axis(score, keep, 1)
+        score += _pair_overlaps(space.full_overlap, q, np.where(np.isfinite(score), cand, 0))
     if len(free):
         # pathways without a leading edge are exempt from the gate: scored against every query
         # with one dense product and competing with the gated candidates
@@ -272,23 +280,32 @@ def _row_top(inter: sp.csr_matrix, q: np.ndarray, m: int, forbid):
 
 
 def _rescore(dense: np.ndarray, full, q: np.ndarray, cand: np.ndarray, ochiai: np.ndarray) -> np.ndarray:
-    """Joint cosine of ``q[i]`` with each ``cand[i, j]`` given its leading-edge term ``ochiai``;
-    ``-inf`` where ``cand`` is padding or the pair is not admissible."""
+    """Joint cosine of ``q[i]`` with each ``cand[i, j]`` given its leading-edge term ``ochiai``
+    (``full``: also add the full-set overlaps); ``-inf`` where ``cand`` is padding or the pair is not
+    admissible."""
     score = ochiai.copy()
     ok = (cand >= 0) & np.isfinite(ochiai)
     safe = np.where(ok, cand, 0)
     for a in range(0, len(q), 256):
         sl = slice(a, a + 256)
         score[sl] += np.einsum("id,ijd->ij", dense[q[sl]], dense[safe[sl]])
-        if full is not None:
-            # full-set overlaps of the candidate pairs: one sparse product against the block's
-            # distinct candidates, then a lookup (never the block x n product)
-            u, inv = np.unique(safe[sl], return_inverse=True)
-            # (candidates x genes) @ (genes x queries): only the small query block is transposed
-            prod = (full[u] @ full[q[sl]].T.tocsr()).toarray().T
-            score[sl] += np.take_along_axis(prod, inv.reshape(safe[sl].shape), 1)
+    if full is not None:
+        score += _pair_overlaps(full, q, safe)
     score[~ok] = -np.inf
     return score
+
+
+def _pair_overlaps(block: sp.csr_matrix, q: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """``block[q[i]] . block[cand[i, j]]`` ``(len(q), m)``: per 256 queries one sparse product against
+    their distinct candidates, then a lookup (never the queries x n product)."""
+    out = np.empty(cand.shape, np.float32)
+    for a in range(0, len(q), 256):
+        sl = slice(a, a + 256)
+        u, inv = np.unique(cand[sl], return_inverse=True)
+        # (candidates x genes) @ (genes x queries): only the small query block is transposed
+        prod = (block[u] @ block[q[sl]].T.tocsr()).toarray().T
+        out[sl] = np.take_along_axis(prod, inv.reshape(cand[sl].shape), 1)
+    return out
 
 
 def _select(q: np.ndarray, cand: np.ndarray, score: np.ndarray, k: int):
