@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np  # noqa: E402
 
 NAME = "cluster_scaling"
+from contrastomics.cluster.graph import PARALLEL_MIN  # noqa: E402  (the kNN search forks workers above it)
 TICKS = os.sysconf("SC_CLK_TCK")
 SHARED = Path("/work/shared/data")
 WORK = ROOT / "benchmarks" / "cache" / "scaling"
@@ -444,7 +445,7 @@ def markdown(runs: list[dict], meta: dict) -> str:
                      f"{(r.get('skipped') or r.get('failed'))[:200]} |  |  |  |  |")
             continue
         idle = None if r.get("end_to_end_cpu_s") is None else r["end_to_end_cpu_s"] - (
-            (_stage_time(r, "graph") or 0.0) / 2 if r["n"] > 20000 else 0.0)
+            (_stage_time(r, "graph") or 0.0) / 2 if r["n"] > PARALLEL_MIN else 0.0)
         L.append(f"| {r['n']:,} | {r['method']} | {_g(r.get('end_to_end_cpu_s'))} | {_g(idle, 1)} | {r['end_to_end_s']:.2f} "
                  f"({_g(r.get('loadavg_1min'), 1)}) | {(r.get('run_peak_rss_bytes') or 0) / 1e9:.2f} | "
                  f"{r.get('n_clusters')} | {dominant(r)} |")

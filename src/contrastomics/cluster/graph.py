@@ -8,7 +8,7 @@ All-pairs similarity is never materialised for embeddings. Three searches, chose
   ``MAX_CANDIDATES`` with the largest leading-edge overlap when a pathway has more), with the exact
   joint cosine (above :data:`EXACT_MAX` pathways the full-set overlap term only for the best
   ``FULL_SCORED_LARGE``). ``O(sum over genes of (pathways containing it)^2)`` instead of
-  ``O(n^2 d)``; row blocks run in forked worker processes above :data:`EXACT_MAX` pathways.
+  ``O(n^2 d)``; row blocks run in forked worker processes above :data:`PARALLEL_MIN` pathways.
 - **Other spaces up to** :data:`EXACT_MAX` **pathways**: exhaustive, every pathway against every
   other in row blocks (``block`` rows at a time, ``O(n * block)`` memory, ``O(n^2 d)`` flops).
 - **Other spaces above it** (``text``/``genes`` methods, or ``joint`` with the gate off, at
@@ -69,6 +69,10 @@ def knn_from_embedding(x, k: int, *, block: int = 2048, forbid: np.ndarray | Non
     return _symmetrize(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), n)
 
 
+#: Above this many pathways the gated kNN search runs in forked worker processes (at 10,000 the
+#: graph stage gets faster but the copy-on-write page faults after the fork eat the gain).
+PARALLEL_MIN = 20_000
+
 #: Candidates per pathway in the gated search (:func:`gated_knn`): the pathways with the largest
 #: leading-edge overlap; every candidate is scored with the joint cosine.
 MAX_CANDIDATES = 128
@@ -94,7 +98,7 @@ def gated_knn(space, k: int, *, forbid: np.ndarray | None = None, max_candidates
     overlaps) and the top ``k`` are kept; exact (identical to the exhaustive search) whenever no
     pathway exceeds ``max_candidates``. Row blocks hold ~``budget`` co-occurring pairs each and run
     in ``n_jobs`` forked worker processes (default: the CPUs available, at most 4, when ``n`` >
-    :data:`EXACT_MAX`; ``CONTRASTOMICS_JOBS`` overrides). Returns flat ``(rows, cols, values)``.
+    :data:`PARALLEL_MIN`; ``CONTRASTOMICS_JOBS`` overrides). Returns flat ``(rows, cols, values)``.
     """
     n = len(space)
     if full_scored is None and n > EXACT_MAX:
@@ -106,11 +110,13 @@ def gated_knn(space, k: int, *, forbid: np.ndarray | None = None, max_candidates
     o = space.overlap
     freq = np.bincount(o.indices, minlength=o.shape[1]).astype(np.int64)
     bound = np.asarray(sp.csr_matrix((freq[o.indices], o.indices, o.indptr), shape=o.shape).sum(1)).ravel()
+    jobs = _n_jobs(n) if n_jobs is None else int(n_jobs)
     cum = np.cumsum(bound[with_le])
+    if jobs > 1 and len(cum):  # at least ~4 blocks per worker, so that the workers share the load
+        budget = int(max(1, min(budget, cum[-1] // (4 * jobs))))
     cuts = np.searchsorted(cum, np.arange(budget, cum[-1] + budget, budget)) if len(cum) else []
     blocks = [b for b in np.split(with_le, np.unique(np.minimum(cuts, len(with_le)))[:-1] + 1) if len(b)]
     blocks += [free[a:a + 1024] for a in range(0, len(free), 1024)]
-    jobs = _n_jobs(n) if n_jobs is None else int(n_jobs)
     ot = o.T.tocsr()  # transposed once, before the workers fork
     if forbid is not None:  # one column block per label group (split direction), also made once
         ot = {g: (np.flatnonzero(forbid == g), ot[:, np.flatnonzero(forbid == g)].tocsr()) for g in np.unique(forbid)}
@@ -151,7 +157,7 @@ def _n_jobs(n: int) -> int:
     env = os.environ.get("CONTRASTOMICS_JOBS")
     if env:
         return max(1, int(env))
-    if n <= EXACT_MAX:
+    if n <= PARALLEL_MIN:
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))
