@@ -20,21 +20,13 @@ from contrastomics.evaluate.gene_function import (auroc_rows, comembership_score
 from contrastomics.models.gsfm import (GSFM, GeneSetDataset, GSFMConfig, init_output_bias, partition_collate,
                                        predict_gene_function, reconstruction_loss, save_model_folder, train_gsfm)
 from contrastomics.train import TrainConfig
+from module_sets import module_sets
 
 torch.set_num_threads(1)
 
 TINY = dict(d_model=8, hidden_dims=(16,), decoder_hidden_dims=(8,), dropout=0.0)
 
 
-def module_sets(n_modules=4, per_module=8, sets_per_module=12, seed=0) -> dict[str, list[str]]:
-    """Gene sets drawn inside disjoint gene modules: co-membership is learnable."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for m in range(n_modules):
-        genes = [f"M{m}G{i}" for i in range(per_module)]
-        for k in range(sets_per_module):
-            out[f"S{m}_{k}"] = list(rng.choice(genes, size=rng.integers(4, per_module + 1), replace=False))
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -15,19 +15,14 @@ import torch
 from contrastomics.data.genesets import GeneSetLibrary
 from contrastomics.models.gsfm import GSFM, GeneSetDataset, gsfm_step, partition_collate, train_gsfm
 from contrastomics.train import TrainConfig, fit, seed_everything, warmup_cosine
+from module_sets import module_sets
 
 torch.set_num_threads(1)
 
 
 def modules_library(n_modules=4, genes_per_module=8, sets_per_module=12, seed=0) -> GeneSetLibrary:
     """Sets drawn from disjoint gene modules: co-members are learnable."""
-    rng = np.random.default_rng(seed)
-    sets = {}
-    for m in range(n_modules):
-        genes = [f"M{m}G{i}" for i in range(genes_per_module)]
-        for k in range(sets_per_module):
-            sets[f"S{m}_{k}"] = list(rng.choice(genes, size=rng.integers(4, genes_per_module + 1), replace=False))
-    return GeneSetLibrary.from_gene_sets(sets, name="modules")
+    return GeneSetLibrary.from_gene_sets(module_sets(n_modules, genes_per_module, sets_per_module, seed), name="modules")
 
 
 TINY = dict(d_model=8, hidden_dims=(16,), decoder_hidden_dims=(8,), dropout=0.2, partition=0.5,
