@@ -153,27 +153,29 @@ def attach_small(labels: np.ndarray, x: np.ndarray | None, *, min_size: int = 3,
     onehot = sp.csr_matrix((np.ones(in_big.sum()), (np.flatnonzero(in_big), out[in_big])), shape=(n, len(big)))
     members = np.flatnonzero(in_big)
     counts = np.asarray(onehot.sum(0)).ravel()
-    dense_sim = None
+    dense_sim = parts = None
     if similarity is not None:
         dense_sim = np.asarray(similarity @ onehot) if not sp.issparse(similarity) else np.asarray((similarity @ onehot).todense())
         dense_sim = dense_sim / counts[None, :]
-    elif not hasattr(x, "cluster_similarity"):
+    elif hasattr(x, "centroid_parts"):
+        parts = x.centroid_parts(onehot)  # once, for every chunk below and the threshold
+    else:
         cent = np.asarray(onehot.T @ x) / counts[:, None]
         cent /= np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12)
 
     def to_clusters(rows):  # similarity of pathways ``rows`` to every retained cluster
         if dense_sim is not None:
             return dense_sim[rows]
-        if hasattr(x, "cluster_similarity"):
-            return x.cluster_similarity(onehot, rows=rows)
+        if parts is not None:
+            return x.cluster_similarity(onehot, rows=rows, parts=parts)
         return x[rows] @ cent.T
 
     if threshold == "auto":
         # each retained member against its own centroid only: never the n x K matrix
         if dense_sim is not None:
             own = dense_sim[members, out[members]]
-        elif hasattr(x, "own_cluster_similarity"):
-            own = x.own_cluster_similarity(onehot, members, out[members])
+        elif parts is not None:
+            own = x.own_cluster_similarity(onehot, members, out[members], parts=parts)
         else:
             own = np.einsum("ij,ij->i", x[members], cent[out[members]])
         threshold = float(np.quantile(own, 0.05))

@@ -425,7 +425,9 @@ class JointSpace:
             proj += np.asarray(b @ r, np.float32)
         return np.hstack([self.dense, proj]).astype(np.float32)
 
-    def _centroid_parts(self, onehot: sp.csr_matrix):
+    def centroid_parts(self, onehot: sp.csr_matrix):
+        """Cluster centroids of ``onehot`` ``(n, K)``: ``(dense part, sparse parts, norms)``, to pass as
+        ``parts`` to :meth:`cluster_similarity` / :meth:`own_cluster_similarity` (computed once)."""
         counts = np.maximum(np.asarray(onehot.sum(0)).ravel(), 1)
         avg = sp.csr_matrix((onehot @ sp.diags(1.0 / counts)).T)
         cent = np.asarray(avg @ self.dense, np.float32)
@@ -435,20 +437,21 @@ class JointSpace:
             sq = sq + np.asarray(c.multiply(c).sum(1)).ravel()
         return cent, sparse, np.maximum(np.sqrt(sq), 1e-12)
 
-    def cluster_similarity(self, onehot: sp.csr_matrix, rows=None) -> np.ndarray:
+    def cluster_similarity(self, onehot: sp.csr_matrix, rows=None, *, parts=None) -> np.ndarray:
         """Cosine of pathways ``rows`` (default: all) to every cluster centroid ``(len(rows), K)``;
-        ``onehot`` ``(n, K)``."""
-        cent, sparse, norm = self._centroid_parts(onehot)
+        ``onehot`` ``(n, K)``; ``parts``: :meth:`centroid_parts` of it, when already computed."""
+        cent, sparse, norm = parts if parts is not None else self.centroid_parts(onehot)
         r = slice(None) if rows is None else rows
         num = np.asarray(self.dense[r] @ cent.T, np.float64)
         for b, c in zip(self._sparse_blocks(), sparse):
             num = num + (b[r] @ c.T).toarray()
         return num / norm[None, :]
 
-    def own_cluster_similarity(self, onehot: sp.csr_matrix, rows: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    def own_cluster_similarity(self, onehot: sp.csr_matrix, rows: np.ndarray, clusters: np.ndarray, *,
+                               parts=None) -> np.ndarray:
         """Cosine of each pathway ``rows[i]`` to the centroid of cluster ``clusters[i]`` ``(len(rows),)``,
-        without the ``n x K`` matrix."""
-        cent, sparse, norm = self._centroid_parts(onehot)
+        without the ``n x K`` matrix; ``parts`` as in :meth:`cluster_similarity`."""
+        cent, sparse, norm = parts if parts is not None else self.centroid_parts(onehot)
         num = np.einsum("ij,ij->i", self.dense[rows].astype(np.float64), cent[clusters].astype(np.float64))
         for b, c in zip(self._sparse_blocks(), sparse):
             num = num + np.asarray(b[rows].multiply(c[clusters]).sum(1)).ravel()

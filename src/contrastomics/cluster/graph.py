@@ -135,7 +135,7 @@ def _gated_block(state, q: np.ndarray):
     if not space.has_leading_edge[q[0]]:  # a block of pathways without a leading edge
         return _top_k(space, q, None, k, forbid)
     cand, ochiai = _candidates(space.overlap, ot, q, max_candidates, forbid)
-    score = _rescore(space.dense, None, q, cand, ochiai)  # leading-edge overlap + towers
+    score = _rescore(space.dense, q, cand, ochiai)  # leading-edge overlap + towers
     if space.full_overlap is not None:
         if full_scored is not None and cand.shape[1] > full_scored:
             keep = np.argpartition(-score, full_scored - 1, axis=1)[:, :full_scored]
@@ -199,60 +199,55 @@ def _candidates(o: sp.csr_matrix, ot: sp.csr_matrix, q: np.ndarray, m: int, forb
     pass that never stores the full product (~3x faster than scipy's product + :func:`_row_top`);
     without it, scipy's product and :func:`_row_top`. ``forbid``: each label group is searched
     against its own columns, so forbidden pairs never take a slot."""
-    if isinstance(ot, dict):  # per-group column blocks (see gated_knn)
-        groups = [(q[forbid[q] == g], ot[g][0], ot[g][1]) for g in np.unique(forbid[q])]
+    if isinstance(ot, dict):  # per-group column blocks (see gated_knn): (positions in q, columns, block)
+        groups = [(np.flatnonzero(forbid[q] == g), ot[g][0], ot[g][1]) for g in np.unique(forbid[q])]
     else:
-        groups = [(q, None, ot)]
+        groups = [(np.arange(len(q)), None, ot)]
     try:
         from sparse_dot_topn import sp_matmul_topn
     except ImportError:
-        if len(groups) == 1 and groups[0][1] is None:
-            return _row_top((o[q] @ ot).tocsr(), q, m, forbid)
         sp_matmul_topn = None
-    n = o.shape[0]
-    width = int(max(1, min(m + 1, n)))
+    width = int(max(1, min(m + 1, o.shape[0])))
     cand = np.full((len(q), width), -1, np.int64)
     val = np.full((len(q), width), -np.inf, np.float32)
-    row_of = {int(r): i for i, r in enumerate(q)} if forbid is not None else None
-    for qg, cols, b in groups:
-        if len(qg) == 0:
-            continue
+    for at, cols, b in groups:
         top = min(width, b.shape[1])
-        if sp_matmul_topn is None:  # scipy product + numpy top-k of this group's columns
-            gc, gv = _row_top((o[qg] @ b).tocsr(), np.full(len(qg), -1), max(top - 1, 1), None)
-            c = sp.csr_matrix((np.where(gc >= 0, gv, 0).ravel(), np.maximum(gc, 0).ravel(),
-                               np.arange(0, gc.size + 1, gc.shape[1])), shape=(len(qg), b.shape[1]))
-            c.eliminate_zeros()
+        if sp_matmul_topn is None:  # scipy product + numpy top-k (self dropped below, not here)
+            gc, gv = _row_top((o[q[at]] @ b).tocsr(), top)
         else:
-            c = sp_matmul_topn(o[qg], b, top_n=top, threshold=0.0)
-        counts = np.diff(c.indptr)
-        rr = np.repeat(np.arange(len(qg)), counts)
-        pos = np.arange(c.nnz) - np.repeat(c.indptr[:-1], counts)
-        rows = rr if row_of is None else np.fromiter((row_of[int(r)] for r in qg), np.int64, len(qg))[rr]
-        col = c.indices.astype(np.int64) if cols is None else cols[c.indices]
-        cand[rows, pos] = col
-        val[rows, pos] = c.data
+            gc, gv = _padded(sp_matmul_topn(o[q[at]], b, top_n=top, threshold=0.0), top)
+        if cols is not None:
+            gc = np.where(gc >= 0, cols[np.maximum(gc, 0)], -1)
+        cand[at, :gc.shape[1]] = gc
+        val[at, :gv.shape[1]] = gv
     val[cand == q[:, None]] = -np.inf  # the pathway itself (always its own largest overlap)
     cand[~np.isfinite(val)] = -1
     return cand, val
 
 
-def _row_top(inter: sp.csr_matrix, q: np.ndarray, m: int, forbid):
-    """Per row of ``inter`` (row ``i`` = pathway ``q[i]``), the column ids and values of its ``m``
-    largest entries (self and forbidden pairs removed), padded with ``-1`` / ``-inf``: ``(R, m')``.
+def _padded(c: sp.csr_matrix, width: int):
+    """CSR rows (at most ``width`` entries each) as padded ``(cand, value)`` arrays (``-1``/``-inf``)."""
+    counts = np.diff(c.indptr)
+    rr = np.repeat(np.arange(c.shape[0]), counts)
+    pos = np.arange(c.nnz) - np.repeat(c.indptr[:-1], counts)
+    cand = np.full((c.shape[0], width), -1, np.int64)
+    val = np.full((c.shape[0], width), -np.inf, np.float32)
+    cand[rr, pos] = c.indices
+    val[rr, pos] = c.data
+    return cand, val
+
+
+def _row_top(inter: sp.csr_matrix, width: int):
+    """The ``width`` largest entries of each row of ``inter`` as padded ``(cand, value)`` arrays
+    ``(R, <= width)`` (``-1`` / ``-inf`` padding).
 
     Rows are bucketed by their number of entries so that each bucket is a dense (rows x longest row)
-    block with little padding, cut to the top ``m + 1`` by ``argpartition``; the pathway itself
-    (always its own largest overlap) is dropped afterwards, which avoids a pass over every entry."""
+    block with little padding, cut to the top ``width`` by ``argpartition``."""
     counts = np.diff(inter.indptr)
     vals, cols = inter.data, inter.indices
-    if forbid is not None:  # split direction: forbidden pairs must not take candidate slots
-        rows = np.repeat(np.arange(len(q)), counts)
-        vals = np.where(forbid[cols] != forbid[q][rows], np.float32(-np.inf), vals).astype(np.float32)
-        del rows
-    width = int(max(1, min(m + 1, counts.max() if len(counts) else 1)))
-    cand = np.full((len(q), width), -1, np.int64)
-    val = np.full((len(q), width), -np.inf, np.float32)
+    width = int(max(1, min(width, counts.max() if len(counts) else 1)))
+    cand = np.full((len(counts), width), -1, np.int64)
+    val = np.full((len(counts), width), -np.inf, np.float32)
     order = np.argsort(counts, kind="stable")
     lo = 0
     while lo < len(order):
@@ -280,23 +275,18 @@ def _row_top(inter: sp.csr_matrix, q: np.ndarray, m: int, forbid):
             pc = np.take_along_axis(pc, top, 1)
         cand[br, :pv.shape[1]] = pc
         val[br, :pv.shape[1]] = pv
-    val[cand == q[:, None]] = -np.inf  # the pathway itself
-    cand[~np.isfinite(val)] = -1
     return cand, val
 
 
-def _rescore(dense: np.ndarray, full, q: np.ndarray, cand: np.ndarray, ochiai: np.ndarray) -> np.ndarray:
-    """Joint cosine of ``q[i]`` with each ``cand[i, j]`` given its leading-edge term ``ochiai``
-    (``full``: also add the full-set overlaps); ``-inf`` where ``cand`` is padding or the pair is not
-    admissible."""
+def _rescore(dense: np.ndarray, q: np.ndarray, cand: np.ndarray, ochiai: np.ndarray) -> np.ndarray:
+    """Leading-edge term ``ochiai`` plus the tower dot products of ``q[i]`` with each ``cand[i, j]``;
+    ``-inf`` where ``cand`` is padding or the pair is not admissible."""
     score = ochiai.copy()
     ok = (cand >= 0) & np.isfinite(ochiai)
     safe = np.where(ok, cand, 0)
     for a in range(0, len(q), 256):
         sl = slice(a, a + 256)
         score[sl] += np.einsum("id,ijd->ij", dense[q[sl]], dense[safe[sl]])
-    if full is not None:
-        score += _pair_overlaps(full, q, safe)
     score[~ok] = -np.inf
     return score
 
@@ -331,10 +321,7 @@ def _top_k(space, q: np.ndarray, cand: np.ndarray | None, k: int, forbid):
     s[q[:, None] == cols[None, :]] = -np.inf
     if forbid is not None:
         s[forbid[q][:, None] != forbid[cols][None, :]] = -np.inf
-    kk = min(k, s.shape[1])
-    idx = np.argpartition(-s, kk - 1, axis=1)[:, :kk] if kk < s.shape[1] else np.tile(np.arange(kk), (len(q), 1))
-    v = np.take_along_axis(s, idx, axis=1)
-    return np.repeat(q, kk), cols[idx.ravel()], v.ravel()
+    return _select(q, np.broadcast_to(cols, s.shape), s, k)
 
 
 def default_probe(n_cells: int) -> int:
