@@ -36,3 +36,17 @@ def test_readme_opens_with_install_demo_and_test_commands_used_by_ci():
     assert install.startswith("pip install") and "contrastomics cluster --demo" in demo and "pytest" in test
     ci = (ROOT / ".ci" / "run").read_text()
     assert install in ci and test in ci
+
+
+def test_readme_python_example_runs_on_the_demo(monkeypatch, tmp_path):
+    """The README's Python snippet, with its file name pointed at the shipped demo result."""
+    from contrastomics.data.gsea import demo_result_path
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    name = re.search(r'cluster_gsea\("([^"]+)"', code).group(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes(demo_result_path().read_bytes())
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    df = scope["df"]
+    assert len(df) > 0 and {"cluster", "cluster_label", "term"} <= set(df.columns)

@@ -274,7 +274,22 @@ def test_cli_writes_all_outputs_and_metrics(tmp_path):
     assert m["n_clusters"] == 4 and m["nes_coherence_adjusted"] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("case", ["empty", "no_sig", "bad_format", "bad_gmt", "no_file"])
+def test_cli_reads_any_table_with_named_columns(tmp_path):
+    df, _ = synthetic_result()
+    res = tmp_path / "mine.csv"
+    pd.DataFrame({"Pathway": df["term"], "Score": df["nes"], "q": df["fdr"],
+                  "Hits": [" ".join(g) for g in df["genes"]]}).to_csv(res, index=False)
+    out = tmp_path / "out"
+    r = run_cli("cluster", str(res), "--column", "term=Pathway", "--column", "fdr=q", "--column", "nes=Score",
+                "--column", "genes=Hits", "--method", "overlap-knn", "--out", str(out), "--no-report")
+    assert r.returncode == 0, r.stderr
+    tab = pd.read_csv(out / "clusters.tsv", sep="\t")
+    assert set(tab["term"]) == set(df.loc[df["fdr"] < 0.05, "term"]) and tab["nes"].notna().all()
+    r = run_cli("cluster", str(res), "--column", "term=Pathway", "--format", "fgsea", "--out", str(tmp_path / "o2"))
+    assert r.returncode == 2 and "not both" in r.stderr
+
+
+@pytest.mark.parametrize("case", ["empty", "no_sig", "bad_format", "bad_gmt", "no_file", "bad_column"])
 def test_cli_bad_input_is_one_line_and_leaves_no_output(tmp_path, case):
     df, _ = synthetic_result()
     res = tmp_path / "res.tsv"
@@ -286,6 +301,8 @@ def test_cli_bad_input_is_one_line_and_leaves_no_output(tmp_path, case):
         args += ["--fdr", "0.00001"]
     elif case == "bad_format":
         args += ["--format", "not-a-tool"]
+    elif case == "bad_column":
+        args += ["--column", "term=Term", "--column", "fdr"]
     elif case == "bad_gmt":
         (tmp_path / "bad.gmt").write_text("lonely_field\n")
         args += ["--gmt", str(tmp_path / "bad.gmt")]

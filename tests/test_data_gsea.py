@@ -185,16 +185,16 @@ def test_wrong_format_given():
         read_gsea_result(DATA / "gseapy.gene_set.prerank.report.csv", format="fgsea")
     assert "gseapy.gene_set.prerank.report.csv" in str(e.value)
     with pytest.raises(InputError, match="unknown format"):
-        read_gsea_result(DATA / "fora.tsv", format="david")
+        read_gsea_result(DATA / "fora.tsv", format="metascape")
 
 
 def test_unknown_columns_lists_tried_formats_and_found_columns(tmp_path):
     p = tmp_path / "x.tsv"
-    p.write_text("gene\tlogFC\tpadj\nTP53\t1.2\t0.01\n")
+    p.write_text("gene\tscore\tpadj\nTP53\t1.2\t0.01\n")
     with pytest.raises(InputError) as e:
         read_gsea_result(p)
     msg = str(e.value)
-    assert str(p) in msg and "'logFC'" in msg and "fgsea" in msg and "clusterProfiler" in msg and "Enrichr" in msg
+    assert str(p) in msg and "'score'" in msg and "fgsea" in msg and "clusterProfiler" in msg and "Enrichr" in msg
 
 
 def test_mixed_tools_columns(tmp_path):
@@ -349,3 +349,111 @@ def test_as_standard_from_memory_tables():
     assert as_standard(df) is df  # already standard
     with pytest.raises(InputError, match="unknown result columns"):
         as_standard(pd.DataFrame({"a": [1]}))
+
+
+# ------------------------------------------------------- other tools, any table, named columns
+def test_gprofiler_web_and_gost_tables(tmp_path):
+    web = tmp_path / "gProfiler_hsapiens.csv"
+    web.write_text("source,term_name,term_id,adjusted_p_value,negative_log10_of_adjusted_p_value,term_size,"
+                   "query_size,intersection_size,effective_domain_size,intersections\n"
+                   'GO:BP,immune response,GO:0006955,1e-5,5,1000,50,3,20000,"CD4,CD8A,IL2"\n'
+                   "GO:BP,cell cycle,GO:0007049,0.2,0.7,800,50,2,20000,\"CDK1,CCNB1\"\n")
+    df = read(web)
+    assert df.attrs["format"] == "gprofiler" and df.attrs["kind"] == "ora"
+    r = row(df, "GO:0006955")
+    assert r["name"] == "immune response" and r["fdr"] == 1e-5 and r["size"] == 1000
+    assert r["genes"] == ["CD4", "CD8A", "IL2"] and r["direction"] == 1
+    gost = tmp_path / "gost.tsv"  # gprofiler2: p_value is already corrected, intersection with evcodes
+    gost.write_text("query\tsignificant\tp_value\tterm_size\tquery_size\tintersection_size\tterm_id\tsource\t"
+                    "term_name\tintersection\nq1\tTRUE\t0.001\t120\t40\t2\tREAC:R-HSA-69278\tREAC\tCell Cycle\tCDK1,CCNB1\n")
+    r = read(gost).iloc[0]
+    assert (r["term"], r["name"], r["fdr"], r["genes"]) == ("REAC:R-HSA-69278", "Cell Cycle", 0.001, ["CDK1", "CCNB1"])
+
+
+def test_david_chart_splits_id_and_name(tmp_path):
+    p = tmp_path / "chart.txt"
+    p.write_text("Category\tTerm\tCount\t%\tPValue\tGenes\tList Total\tPop Hits\tPop Total\tFold Enrichment\t"
+                 "Bonferroni\tBenjamini\tFDR\nGOTERM_BP_DIRECT\tGO:0006955~immune response\t3\t1.2\t1e-4\t"
+                 "CD4, CD8A, IL2\t200\t300\t18000\t3.2\t0.01\t0.005\t0.005\n"
+                 "KEGG_PATHWAY\thsa04110:Cell cycle\t2\t0.8\t0.01\tCDK1, CCNB1\t200\t124\t7000\t2.0\t0.5\t0.2\t0.2\n")
+    df = read(p)
+    assert df.attrs["format"] == "david"
+    assert list(df["term"]) == ["GO:0006955", "hsa04110"] and list(df["name"]) == ["immune response", "Cell cycle"]
+    p.write_text("Category\tTerm\tCount\t%\tPValue\tGenes\tList Total\tPop Hits\tPop Total\tFold Enrichment\t"
+                 "Bonferroni\tBenjamini\tFDR\nGOTERM_BP_DIRECT\tGO:0006955~immune response\t3\t1.2\t1e-4\t"
+                 "CD4, CD8A, IL2\t200\t300\t18000\t3.2\t0.01\t0.005\t0.005\n")
+    r = read(p).iloc[0]
+    assert (r["term"], r["name"], r["fdr"], r["pvalue"], r["size"]) == ("GO:0006955", "immune response", 0.005, 1e-4, 300)
+    assert r["genes"] == ["CD4", "CD8A", "IL2"]
+
+
+def test_webgestalt_gsea_and_ora(tmp_path):
+    p = tmp_path / "enrichment_results_wg.txt"
+    p.write_text("geneSet\tdescription\tlink\tenrichmentScore\tnormalizedEnrichmentScore\tpValue\tFDR\tsize\t"
+                 "plotPath\tleadingEdgeNum\tleadingEdgeId\tuserId\nGO:0006955\timmune response\thttp://x\t-0.5\t-2.1\t"
+                 "0.001\t0.01\t300\tx.png\t2\t920;925\tCD4;CD8A\n")
+    df = read(p)
+    r = df.iloc[0]
+    assert df.attrs["format"] == "webgestalt" and df.attrs["kind"] == "gsea"
+    assert (r["term"], r["name"], r["nes"], r["direction"], r["genes"]) == ("GO:0006955", "immune response", -2.1, -1, ["CD4", "CD8A"])
+    p.write_text("geneSet\tdescription\tlink\tsize\toverlap\texpect\tenrichmentRatio\tpValue\tFDR\toverlapId\n"
+                 "GO:0007049\tcell cycle\thttp://x\t800\t2\t0.5\t4\t0.001\t0.02\tCDK1;CCNB1\n")
+    df = read(p)
+    assert df.attrs["kind"] == "ora" and df.iloc[0]["genes"] == ["CDK1", "CCNB1"]
+
+
+def test_blitzgsea_table(tmp_path):
+    p = tmp_path / "blitz.csv"
+    p.write_text('Term,es,nes,pval,sidak,fdr,geneset_size,leading_edge\nHALLMARK_P53_PATHWAY,-0.5,-2.0,0.001,0.01,0.01,200,"CDKN1A,MDM2"\n')
+    r = read(p).iloc[0]
+    assert (r["nes"], r["size"], r["genes"]) == (-2.0, 200, ["CDKN1A", "MDM2"])
+
+
+def test_compare_cluster_gives_one_condition_per_cluster(tmp_path):
+    p = tmp_path / "cc.csv"
+    p.write_text("Cluster,ID,Description,GeneRatio,BgRatio,pvalue,p.adjust,qvalue,geneID,Count\n"
+                 "up,GO:1,a,2/10,20/100,0.001,0.01,0.01,A/B,2\ndown,GO:1,a,2/10,20/100,0.001,0.02,0.02,C/D,2\n")
+    res = read_gsea_results([p])
+    assert list(res) == ["up", "down"] and res["down"].iloc[0]["genes"] == ["C", "D"]
+
+
+def test_generic_table_read_by_column_names_with_a_warning(tmp_path):
+    p = tmp_path / "other_tool.tsv"
+    p.write_text("Gene Set\tDescription\tNormalized Enrichment Score\tP value\tFDR q-value\tLeading edge genes\n"
+                 "HALLMARK_P53_PATHWAY\tp53 targets\t-2.1\t0.0001\t0.001\tCDKN1A,MDM2\n")
+    with pytest.warns(UserWarning, match=r"generic table.*term='Gene Set'.*fdr='FDR q-value'.*nes='Normalized"):
+        df = read_gsea_result(p)
+    r = df.iloc[0]
+    assert df.attrs["format"] == "generic" and df.attrs["kind"] == "gsea"
+    assert (r["term"], r["name"], r["nes"], r["pvalue"], r["fdr"], r["genes"]) == (
+        "HALLMARK_P53_PATHWAY", "p53 targets", -2.1, 1e-4, 1e-3, ["CDKN1A", "MDM2"])
+    shiny = tmp_path / "shinygo.csv"  # ORA: no NES column
+    shiny.write_text("Enrichment FDR,nGenes,Pathway Genes,Fold Enrichment,Pathway,URL,Genes\n"
+                     "1e-5,3,300,4.5,Immune response,http://x,CD4 CD8A IL2\n")
+    with pytest.warns(UserWarning, match="generic"):
+        df = read_gsea_result(shiny)
+    assert df.attrs["kind"] == "ora" and df.iloc[0]["genes"] == ["CD4", "CD8A", "IL2"]
+
+
+def test_column_mapping_and_its_errors(tmp_path):
+    p = tmp_path / "mine.tsv"
+    p.write_text("pw\tscore\tq\tle\nTP53_TARGETS\t1.5\t0.01\tTP53/MDM2\n")
+    df = read(p, format={"term": "pw", "nes": "score", "fdr": "q", "genes": "le"})
+    assert (df.iloc[0]["nes"], df.iloc[0]["genes"], df.attrs["kind"]) == (1.5, ["TP53", "MDM2"], "gsea")
+    with pytest.raises(InputError, match="needs at least term= and fdr="):
+        read_gsea_result(p, format={"term": "pw"})
+    with pytest.raises(InputError, match=r"mine.tsv.*column\(s\) 'zz' not in the table.*'score'"):
+        read_gsea_result(p, format={"term": "pw", "fdr": "zz"})
+    with pytest.raises(InputError, match="unknown column role"):
+        read_gsea_result(p, format={"term": "pw", "fdr": "q", "pathway": "pw"})
+    with pytest.raises(InputError, match=r"unknown result columns.*--column term=NAME"):
+        read_gsea_result(p)
+    with pytest.raises(InputError, match="format='generic': no term or fdr column"):
+        read_gsea_result(p, format="generic")
+
+
+def test_gene_level_tables_are_not_pathway_results(tmp_path):
+    p = tmp_path / "topTable.tsv"  # limma: an ID and an adjusted p-value, but neither NES nor gene lists
+    p.write_text("ID\tlogFC\tAveExpr\tt\tP.Value\tadj.P.Val\tB\nTP53\t1.2\t8\t5\t1e-5\t1e-3\t3\n")
+    with pytest.raises(InputError, match="gene-level differential expression table.*contrastomics gsea"):
+        read_gsea_result(p)

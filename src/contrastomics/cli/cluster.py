@@ -21,6 +21,17 @@ def _split_names(names: Optional[List[str]]) -> Optional[List[str]]:
     return out or None
 
 
+def _column_mapping(items: List[str]) -> dict:
+    """``["term=Pathway", "fdr=q"]`` -> ``{"term": "Pathway", "fdr": "q"}`` (a column name may hold commas)."""
+    out = {}
+    for item in items:
+        role, sep, col = item.partition("=")
+        if not sep or not role.strip() or not col.strip():
+            raise InputError(f"--column takes ROLE=COLUMN (e.g. --column fdr=padj), got {item!r}")
+        out[role.strip().lower()] = col.strip()
+    return out
+
+
 def cluster(
     results: Optional[List[Path]] = typer.Argument(None, help="GSEA / enrichment result file(s) or folder(s): "
                                                    "gseapy, GSEA desktop, fgsea, clusterProfiler, Enrichr."),
@@ -36,7 +47,12 @@ def cluster(
     gmt: Optional[str] = typer.Option(None, "--gmt", help="GMT with the full gene sets and descriptions "
                                       "(default: built-in GO for GO results, else leading edges only)."),
     model: Optional[str] = typer.Option(None, "--model", help="gtCLIP model folder or hub id (default: shipped)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Input format (default: detected)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Input format: gseapy, gsea-desktop, fgsea, "
+                                      "clusterprofiler, enrichr, gprofiler, webgestalt, david, generic "
+                                      "(default: detected from the columns)."),
+    column: Optional[List[str]] = typer.Option(None, "--column", help="ROLE=COLUMN for a table of any other "
+                                               "tool (repeat): roles term, fdr (required), nes, genes, name, "
+                                               "pvalue, es, size; e.g. --column term=Pathway --column fdr=q."),
     names: Optional[List[str]] = typer.Option(None, "--names", help="Condition names, one per result "
                                               "(repeat or comma-separate)."),
     k: Optional[int] = typer.Option(None, "--k", help="Neighbours per pathway in the kNN graph (default ~10-15)."),
@@ -70,6 +86,10 @@ def cluster(
             res_value = float(resolution)
         except ValueError:
             raise InputError(f"--resolution must be a number or 'auto', got {resolution!r}") from None
+    if column:
+        if fmt is not None and fmt.strip().lower() != "generic":
+            raise InputError(f"give either --format {fmt} or --column, not both")
+        fmt = _column_mapping(column)
     name_list = _split_names(names)
     arg = [str(r) for r in results] if len(results) > 1 else str(results[0])
     if name_list and len(results) == 1 and len(name_list) > 1:

@@ -81,7 +81,7 @@ class ClusterResult:
 
 
 # ---------------------------------------------------------------------- input
-def _read(result, format: str | None) -> pd.DataFrame:
+def _read(result, format) -> pd.DataFrame:
     if isinstance(result, pd.DataFrame):
         return result
     try:
@@ -782,6 +782,10 @@ def cluster_gsea(
         (``"GO_BP"``) or ``None`` (built-in GO for GO results, else the leading edges).
     seed
         Seed for Leiden, layout and the metrics' random clusterings.
+    format
+        The tool that wrote ``result`` (default: detected from its columns), or ``{"term": ...,
+        "fdr": ..., "nes": ..., "genes": ...}`` naming the columns of any other table (see
+        :func:`contrastomics.data.gsea.read_gsea_result`).
     metrics
         Compute the metrics (``df.attrs["summary"]["metrics"]``).
     **kwargs

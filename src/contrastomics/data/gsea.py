@@ -7,7 +7,8 @@ Supported tools, recognised by their own column names (never ask users to reform
 =================  ===========================================================================
 ``gseapy``         ``prerank``/``gsea`` tables (``Name``, ``Term``, ``ES``, ``NES``, ``NOM p-val``,
                    ``FDR q-val``, ``Tag %``, ``Lead_genes`` ``;``-separated), gseapy < 1.0 tables
-                   (``Term``, ``es``, ``nes``, ``pval``, ``fdr``, ``ledge_genes``), ``enrichr``/
+                   (``Term``, ``es``, ``nes``, ``pval``, ``fdr``, ``ledge_genes``; also blitzGSEA's
+                   ``geneset_size``/``leading_edge``), ``enrichr``/
                    ``enrich`` ORA tables (``Gene_set``, ``Term``, ``Overlap``, ``Adjusted P-value``,
                    ``Genes``) and a gseapy output folder (``gseapy.*.report.csv``).
 ``gsea-desktop``   Broad GSEA ``gsea_report_for_*.tsv`` / ``.xls`` (text despite the suffix):
@@ -24,9 +25,24 @@ Supported tools, recognised by their own column names (never ask users to reform
 ``clusterprofiler`` ``GSEA``/``gseGO``/``gseKEGG`` (``ID``, ``Description``, ``setSize``,
                    ``enrichmentScore``, ``NES``, ``pvalue``, ``p.adjust``, ``qvalue(s)``,
                    ``core_enrichment`` ``/``-separated) and ``enrichGO``/``enricher`` ORA
-                   (``GeneRatio``, ``BgRatio``, ``geneID``, ``Count``).
+                   (``GeneRatio``, ``BgRatio``, ``geneID``, ``Count``); a ``compareCluster`` table
+                   (``Cluster`` column) gives one condition per cluster.
 ``enrichr``        Enrichr web tables (``Term``, ``Overlap``, ``P-value``, ``Adjusted P-value``,
                    ``Genes`` ``;``-separated).
+``gprofiler``      g:Profiler web CSV (``term_id``, ``term_name``, ``adjusted_p_value``,
+                   ``intersections``) and ``gprofiler2::gost`` tables (``p_value``, already
+                   corrected by g:Profiler, ``intersection`` with ``evcodes = TRUE``).
+``webgestalt``     WebGestalt GSEA (``geneSet``, ``description``, ``normalizedEnrichmentScore``,
+                   ``FDR``, ``userId``/``leadingEdgeId``) and ORA (``enrichmentRatio``, ``overlapId``).
+``david``          DAVID functional annotation chart (``Category``, ``Term`` as ``GO:...~name``,
+                   ``PValue``, ``Benjamini``, ``Genes``, ``Pop Hits``).
+``generic``        Any other table, by common column names (pathway id: ``term``/``pathway``/``ID``/
+                   ``gene set``..., FDR: ``FDR``/``padj``/``q-value``/``adjusted p-value``..., optional
+                   ``NES``, ``p-value``, ``size``, genes: ``leading edge``/``core_enrichment``/
+                   ``genes``/``intersections``...; a NES column makes it a GSEA result): the fallback
+                   when no layout above matches, with a warning naming the columns chosen. Or name
+                   them: ``format={"term": ..., "fdr": ..., "nes": ..., "genes": ...}`` (CLI
+                   ``--column term=NAME``).
 =================  ===========================================================================
 
 Tables may be tab-, comma- or semicolon-separated (sniffed from the header) and gzip-compressed
@@ -71,7 +87,8 @@ from ..errors import InputError
 from .genesets import _gc_paused, humanize_term
 from .io import open_text
 
-FORMATS = ("gseapy", "gsea-desktop", "fgsea", "clusterprofiler", "enrichr")
+FORMATS = ("gseapy", "gsea-desktop", "fgsea", "clusterprofiler", "enrichr", "gprofiler", "webgestalt", "david",
+           "generic")
 STANDARD_COLUMNS = ["term", "name", "nes", "es", "pvalue", "fdr", "size", "genes", "direction"]
 
 _FORMAT_ALIASES = {
@@ -79,6 +96,9 @@ _FORMAT_ALIASES = {
     "gseadesktop": "gsea-desktop", "gsea": "gsea-desktop", "broad": "gsea-desktop",
     "fgsea": "fgsea", "fora": "fgsea", "clusterprofiler": "clusterprofiler",
     "clusterprofile": "clusterprofiler", "cp": "clusterprofiler", "enrichr": "enrichr",
+    "gprofiler": "gprofiler", "g:profiler": "gprofiler", "gprofiler2": "gprofiler", "gost": "gprofiler",
+    "webgestalt": "webgestalt", "webgestaltr": "webgestalt", "david": "david",
+    "generic": "generic", "table": "generic", "other": "generic", "auto": None,
 }
 
 _NA_STRINGS = {"", "na", "nan", "n/a", "none", "null", "---", "-", "inf?"}
@@ -97,10 +117,10 @@ class _Layout:
     es: str | None = None
     pvalue: str | None = None
     name: str | None = None
-    size: str | None = None
+    size: "str | tuple[str, ...] | None" = None  # a tuple: the first of these columns the table has
     size_ratio: str | None = None  # "k/n" column giving the size: "den" or "num" part, see size_part
     size_part: str = "den"
-    genes: str | None = None
+    genes: "str | tuple[str, ...] | None" = None
     label: str = ""
 
 
@@ -109,7 +129,8 @@ _LAYOUTS: tuple[_Layout, ...] = (
             nes="NES", es="ES", pvalue="NOM p-val", size_ratio="Tag %", genes="Lead_genes",
             label="gseapy prerank/gsea"),
     _Layout("gseapy", "gsea", ("Term", "nes", "pval", "fdr"), term="Term", fdr="fdr", nes="nes", es="es",
-            pvalue="pval", size="matched_size", genes="ledge_genes", label="gseapy < 1.0 prerank/gsea"),
+            pvalue="pval", size=("matched_size", "geneset_size"), genes=("ledge_genes", "leading_edge"),
+            label="gseapy < 1.0 prerank/gsea or blitzGSEA"),
     _Layout("gseapy", "ora", ("Gene_set", "Term", "Overlap", "Adjusted P-value"), term="Term",
             fdr="Adjusted P-value", pvalue="P-value", size_ratio="Overlap", genes="Genes",
             label="gseapy enrichr/enrich"),
@@ -128,6 +149,22 @@ _LAYOUTS: tuple[_Layout, ...] = (
     _Layout("enrichr", "ora", ("Term", "Overlap", "P-value", "Adjusted P-value"), term="Term",
             fdr="Adjusted P-value", pvalue="P-value", size_ratio="Overlap", genes="Genes",
             label="Enrichr"),
+    # g:Profiler web CSV (adjusted_p_value) and gprofiler2::gost() tables, whose p_value is already
+    # multiple-testing corrected (g:SCS by default)
+    _Layout("gprofiler", "ora", ("term_id", "term_name", "adjusted_p_value"), term="term_id", name="term_name",
+            fdr="adjusted_p_value", size="term_size", genes=("intersections", "intersection"),
+            label="g:Profiler (web)"),
+    _Layout("gprofiler", "ora", ("term_id", "term_name", "p_value", "intersection_size"), term="term_id",
+            name="term_name", fdr="p_value", size="term_size", genes=("intersection", "intersections"),
+            label="g:Profiler (gprofiler2 gost)"),
+    _Layout("webgestalt", "gsea", ("geneSet", "normalizedEnrichmentScore", "FDR"), term="geneSet",
+            name="description", fdr="FDR", nes="normalizedEnrichmentScore", es="enrichmentScore",
+            pvalue="pValue", size="size", genes=("userId", "leadingEdgeId"), label="WebGestalt GSEA"),
+    _Layout("webgestalt", "ora", ("geneSet", "enrichmentRatio", "FDR"), term="geneSet", name="description",
+            fdr="FDR", pvalue="pValue", size="size", genes=("userId", "overlapId"), label="WebGestalt ORA"),
+    # DAVID functional annotation chart: Term is "GO:0006955~immune response" (split into id and name)
+    _Layout("david", "ora", ("Category", "Term", "PValue", "Benjamini"), term="Term", fdr="Benjamini",
+            pvalue="PValue", size="Pop Hits", genes="Genes", label="DAVID functional annotation chart"),
 )
 
 # Columns only one tool writes; two of another tool's markers in a table mean it mixes tools.
@@ -138,10 +175,14 @@ _MARKERS = {
     "clusterprofiler": {"ID", "Description", "setSize", "enrichmentScore", "p.adjust", "core_enrichment",
                         "GeneRatio", "BgRatio", "geneID", "qvalue", "qvalues"},
     "enrichr": {"Old P-value", "Old Adjusted P-value"},
+    "gprofiler": {"term_id", "term_name", "intersections", "intersection_size", "effective_domain_size"},
+    "webgestalt": {"geneSet", "normalizedEnrichmentScore", "enrichmentRatio", "leadingEdgeId", "overlapId"},
+    "david": {"Category", "Benjamini", "Pop Hits", "List Total", "Pop Total", "Fold Enrichment"},
 }
 # gseapy's enrichr tables are Enrichr tables plus a Gene_set column: one family.
 _FAMILY = {"gseapy": "gseapy", "enrichr": "gseapy", "gsea-desktop": "gsea-desktop", "fgsea": "fgsea",
-           "clusterprofiler": "clusterprofiler"}
+           "clusterprofiler": "clusterprofiler", "gprofiler": "gprofiler", "webgestalt": "webgestalt",
+           "david": "david", "generic": "generic"}
 
 
 # --------------------------------------------------------------------------------------- public API
@@ -178,7 +219,11 @@ def read_gsea_result(path: str | os.PathLike | Sequence[str | os.PathLike], form
         A result table (TSV/CSV, optionally gzip), a gseapy output folder, a GSEA desktop run
         folder, or a list of GSEA desktop report files (both phenotypes of one run).
     format
-        Force a tool (one of :data:`FORMATS`) instead of detecting it from the columns.
+        Force a tool (one of :data:`FORMATS`) instead of detecting it from the columns, or name the
+        columns of any other table: ``{"term": ..., "fdr": ..., "nes": ..., "genes": ...}`` (roles
+        ``term`` and ``fdr`` required; also ``name``, ``es``, ``pvalue``, ``size``). A table no
+        tool's layout matches is read by common column names (``format="generic"``), with a
+        warning naming the columns chosen.
     gmt
         GSEA desktop only: gene sets to take genes from when the run folder has neither per-set
         detail files nor an ``edb/`` folder (whole members, not the leading edge).
@@ -326,13 +371,29 @@ def to_gseapy_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------ reading text
-def _normalise_format(format: str | None) -> str | None:
+def _normalise_format(format) -> "str | dict[str, str] | None":
     if format is None:
         return None
+    if isinstance(format, Mapping):
+        return _column_mapping(format)
     key = str(format).strip().lower().replace(" ", "")
     if key not in _FORMAT_ALIASES:
-        raise InputError(f"unknown format={format!r}; choose one of {', '.join(FORMATS)}")
+        raise InputError(f"unknown format={format!r}; choose one of {', '.join(FORMATS)}, or give the "
+                         "columns (format={'term': ..., 'fdr': ..., 'nes': ..., 'genes': ...}; "
+                         "CLI: --column term=NAME ...)")
     return _FORMAT_ALIASES[key]
+
+
+def _column_mapping(mapping: Mapping) -> dict[str, str]:
+    bad = sorted(str(k) for k in mapping if k not in _ROLES)
+    if bad:
+        raise InputError(f"unknown column role(s) {', '.join(bad)}; use {', '.join(_ROLES)} "
+                         "(e.g. term=Pathway fdr=padj nes=NES genes=leadingEdge)")
+    out = {str(k): str(v).strip() for k, v in mapping.items() if v is not None and str(v).strip()}
+    if "term" not in out or "fdr" not in out:
+        raise InputError("a column mapping needs at least term= and fdr= (the pathway id and its "
+                         f"adjusted p-value / FDR column); got {', '.join(f'{k}={v}' for k, v in out.items()) or 'none'}")
+    return out
 
 
 def _expand(path) -> list[Path]:
@@ -455,7 +516,15 @@ def _sniff(header: str, path: Path, line: int) -> str:
 
 
 # ------------------------------------------------------------------------------- format detection
-def _detect_layout(columns: list[str], path, fmt: str | None = None) -> _Layout:
+def _detect_layout(columns: list[str], path, fmt=None) -> _Layout:
+    if isinstance(fmt, dict):
+        return _mapped_layout(columns, fmt, path)
+    if fmt == "generic":
+        return _generic_layout(columns, path, required=True)
+    return _resolve(_known_layout(columns, path, fmt), columns)
+
+
+def _known_layout(columns: list[str], path, fmt: str | None) -> _Layout:
     cols = set(columns)
     matched = [lay for lay in _LAYOUTS if set(lay.required) <= cols]
     if fmt is not None:
@@ -472,8 +541,19 @@ def _detect_layout(columns: list[str], path, fmt: str | None = None) -> _Layout:
                              f"(columns found: {_list(columns)}){hint}", path)
         matched = own
     if not matched:
+        generic = _generic_layout(columns, path, required=False)
+        if generic is not None:
+            return generic
+        squashed = {_squash(c) for c in columns}
+        if squashed & {"logfc", "log2foldchange", "basemean", "logcpm", "avgexpr", "avglog2fc"}:
+            raise InputError(f"looks like a gene-level differential expression table ({_list(columns, 6)}), "
+                             "not a pathway result: rank the genes and run GSEA first (`contrastomics gsea "
+                             "RANKED.rnk --library GO_BP`), or give the GSEA/enrichment result", path)
         tried = "; ".join(f"{lay.label}: {', '.join(lay.required)}" for lay in _LAYOUTS)
-        raise InputError(f"unknown result columns: found {_list(columns)}; formats tried ({tried})", path)
+        raise InputError(f"unknown result columns: found {_list(columns)}; formats tried ({tried}), and no "
+                         "pathway-id + FDR column pair by common names; name the columns with "
+                         "--column term=NAME --column fdr=NAME [--column nes=NAME --column genes=NAME] "
+                         "(Python: format={'term': ..., 'fdr': ...})", path)
     families = {_FAMILY[lay.format] for lay in matched}
     if len(families) > 1:
         raise InputError("the table mixes columns of several tools ("
@@ -488,6 +568,81 @@ def _detect_layout(columns: list[str], path, fmt: str | None = None) -> _Layout:
             raise InputError(f"the table mixes {chosen.label} columns with {other} columns "
                              f"({', '.join(foreign)}); write one tool's result per file", path)
     return chosen
+
+
+def _resolve(lay: _Layout, columns: Sequence[str]) -> _Layout:
+    """A layout whose alternative columns (tuples) are narrowed to the first one the table has."""
+    from dataclasses import replace
+    cols = set(columns)
+    fixed = {}
+    for field in ("size", "genes"):
+        spec = getattr(lay, field)
+        if isinstance(spec, tuple):
+            fixed[field] = next((c for c in spec if c in cols), spec[0])
+    return replace(lay, **fixed) if fixed else lay
+
+
+#: Standard roles a column can play, and the column names (lower-cased, punctuation removed) that
+#: commonly mean them, in order of preference. Used for tables of tools without a layout above.
+_ROLES = ("term", "name", "nes", "es", "pvalue", "fdr", "size", "genes")
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "term": ("term", "termid", "id", "pathway", "pathwayid", "geneset", "genesetid", "genesetname", "gs",
+             "goid", "goterm", "native", "setname", "pathwayname", "termname", "name", "description"),
+    "name": ("description", "termname", "pathwayname", "name", "termdescription", "genesetname",
+             "pathwaydescription", "goname"),
+    "nes": ("nes", "normalizedenrichmentscore", "normalisedenrichmentscore", "normenrichmentscore", "normes"),
+    "es": ("es", "enrichmentscore"),
+    "pvalue": ("pvalue", "pval", "nompval", "nominalpvalue", "nompvalue", "rawpvalue", "p"),
+    "fdr": ("fdr", "fdrqval", "fdrqvalue", "padj", "padjust", "padjusted", "adjpval", "adjpvalue",
+            "adjustedpvalue", "adjustedpval", "pvaladj", "pvalueadj", "pvaluefdr", "adjp", "qvalue", "qval",
+            "qvalues", "fdrbh", "bh", "benjamini", "benjaminihochberg", "enrichmentfdr", "falsediscoveryrate"),
+    "size": ("size", "setsize", "genesetsize", "termsize", "pathwaysize", "matchedsize", "nsize"),
+    "genes": ("leadingedge", "leadingedgegenes", "leadgenes", "ledgegenes", "coreenrichment", "coregenes",
+              "leadingedgeid", "leadingedgesymbols", "genes", "genesymbols", "symbols", "geneid", "geneids",
+              "overlapgenes", "intersections", "intersection", "userid", "hits", "members", "genelist"),
+}
+
+
+def _squash(column: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(column).lower())
+
+
+def _generic_layout(columns: list[str], path, *, required: bool) -> "_Layout | None":
+    """A layout from common column names (see :data:`_SYNONYMS`), for tables of tools without their
+    own layout: needs a pathway-id, an FDR / adjusted p-value and a NES or gene-list column; a NES
+    column makes it a GSEA result, else an over-representation one. ``None`` (or an error when ``required``) when
+    those are not found. The columns chosen are reported in a warning."""
+    by_key: dict[str, str] = {}
+    for c in columns:
+        by_key.setdefault(_squash(c), c)
+    found: dict[str, str] = {}
+    for role in ("term", "fdr", "nes", "es", "pvalue", "size", "genes", "name"):
+        taken = set(found.values())
+        col = next((by_key[k] for k in _SYNONYMS[role] if k in by_key and by_key[k] not in taken), None)
+        if col is not None:
+            found[role] = col
+    # a pathway table carries a NES or gene lists; a gene-level table (limma's ID + adj.P.Val) does not
+    if "term" not in found or "fdr" not in found or not ({"nes", "genes"} & set(found)):
+        if not required:
+            return None
+        missing = [r for r in ("term", "fdr") if r not in found] or ["genes"]
+        raise InputError(f"format='generic': no {' or '.join(missing)} column among {_list(columns)}; name it "
+                         f"with --column {missing[0]}=NAME (Python: format={{'{missing[0]}': NAME, ...}})", path)
+    return _mapped_layout(columns, found, path, label="generic table (columns chosen by name: "
+                          + ", ".join(f"{k}={v!r}" for k, v in found.items()) + ")")
+
+
+def _mapped_layout(columns: list[str], mapping: dict[str, str], path, *, label: str | None = None) -> _Layout:
+    """A layout from an explicit ``{role: column}`` mapping (``term`` and ``fdr`` required)."""
+    missing = sorted({v for v in mapping.values() if v not in set(columns)})
+    if missing:
+        raise InputError(f"column(s) {', '.join(map(repr, missing))} not in the table (columns found: "
+                         f"{_list(columns)})", path)
+    return _Layout("generic", "gsea" if "nes" in mapping else "ora", tuple(mapping.values()),
+                   term=mapping["term"], fdr=mapping["fdr"], nes=mapping.get("nes"), es=mapping.get("es"),
+                   pvalue=mapping.get("pvalue"), name=mapping.get("name"), size=mapping.get("size"),
+                   genes=mapping.get("genes"),
+                   label=label or "columns " + ", ".join(f"{k}={v!r}" for k, v in mapping.items()))
 
 
 def _pick_layout(table: pd.DataFrame, fmt: str | None, path: Path) -> _Layout:
@@ -524,10 +679,17 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
     if (terms == "").any():
         i = int(np.flatnonzero((terms == "").to_numpy())[0])
         raise InputError(f"empty pathway name in column {lay.term!r}", path, int(lines[i]))
+    given = None  # names written into the term cells
+    if lay.format in ("david", "generic"):
+        terms, given = _split_id_name(terms, colon=lay.format == "david")
     out = pd.DataFrame({"term": terms})
+    if lay.label.startswith("generic"):  # columns guessed by name (not named by the user): say which
+        notes.append(f"read as a {lay.label}")
     if lay.name and lay.name in table.columns:
         names = table[lay.name].str.strip()
         out["name"] = np.where(names == "", [humanize_term(t) for t in terms], names)
+    elif given is not None:
+        out["name"] = np.where(given.isna(), [humanize_term(t) for t in terms], given)
     else:
         out["name"] = [humanize_term(t) for t in terms]
     nan = pd.Series(np.nan, index=table.index)
@@ -560,6 +722,8 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
         out["library"] = table["Gene_set"].to_numpy()
     if lay.format == "gseapy" and "Name" in table.columns and table["Name"].nunique() > 1:
         out["condition"] = table["Name"].to_numpy()
+    if lay.format == "clusterprofiler" and "Cluster" in table.columns and table["Cluster"].nunique() > 1:
+        out["condition"] = table["Cluster"].to_numpy()  # compareCluster: one result per cluster of genes
     return out, notes, n_rows
 
 
@@ -586,6 +750,25 @@ def _source_str(source) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
     return ";".join(str(s) for s in source)
+
+
+_ID_NAME = re.compile(r"^([^\s~]+)~(.+)$")
+_ID_COLON_NAME = re.compile(r"^([A-Za-z]+[A-Za-z0-9_.\-]*\d):(\S.*)$")
+
+
+def _split_id_name(terms: pd.Series, *, colon: bool) -> tuple[pd.Series, "pd.Series | None"]:
+    """DAVID-style ``GO:0006955~immune response`` (and, with ``colon``, ``hsa04110:Cell cycle``)
+    cells -> (ids, names); names are NaN for cells that are not of that form."""
+    parts = terms.str.extract(_ID_NAME)
+    if colon:
+        rest = parts[0].isna()
+        if rest.any():
+            parts.loc[rest] = terms[rest].str.extract(_ID_COLON_NAME).to_numpy()
+    hit = parts[0].notna()
+    if not hit.any():
+        return terms, None
+    ids = terms.where(~hit, parts[0].str.strip())
+    return ids, parts[1].str.strip().where(hit)
 
 
 def _floats(table: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.Series:
