@@ -274,6 +274,14 @@ def test_cli_writes_all_outputs_and_metrics(tmp_path):
     assert m["n_clusters"] == 4 and m["nes_coherence_adjusted"] == pytest.approx(1.0)
 
 
+def test_api_takes_a_tools_table_in_memory():
+    from contrastomics.data.gsea import demo_result_path, read_gsea_result
+    raw = pd.read_csv(demo_result_path(), sep="\t")  # gseapy's res2d layout, as a user holds it
+    a = cluster_gsea(raw, method="overlap-knn", metrics=False)
+    b = cluster_gsea(read_gsea_result(demo_result_path()), method="overlap-knn", metrics=False)
+    assert list(a["term"]) == list(b["term"]) and (a["cluster"].to_numpy() == b["cluster"].to_numpy()).all()
+
+
 def test_cli_reads_any_table_with_named_columns(tmp_path):
     df, _ = synthetic_result()
     res = tmp_path / "mine.csv"

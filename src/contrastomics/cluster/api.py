@@ -83,7 +83,10 @@ class ClusterResult:
 # ---------------------------------------------------------------------- input
 def _read(result, format) -> pd.DataFrame:
     if isinstance(result, pd.DataFrame):
-        return result
+        if {"term", "name", "nes", "fdr", "genes"} <= set(result.columns) or len(result) == 0:
+            return result
+        from ..data.gsea import as_standard  # a tool's own table in memory (gseapy's res2d, ...)
+        return as_standard(result, format)
     try:
         from ..data.gsea import read_gsea_result
     except ImportError:
@@ -758,7 +761,8 @@ def cluster_gsea(
     result
         A result file path, a DataFrame in the standard columns of
         :func:`contrastomics.data.gsea.read_gsea_result` (``term, name, nes, fdr, genes`` at least;
-        ``genes`` = leading-edge genes), or a list / dict of them (several conditions: the union of
+        ``genes`` = leading-edge genes), a tool's own table in memory (gseapy's ``res2d``, an
+        fgsea/clusterProfiler table read with pandas), or a list / dict of them (several conditions: the union of
         their significant pathways is clustered, ``nes_<name>`` columns keep each condition's NES).
     method
         ``joint`` (leading-edge overlap + gtCLIP full-set and text towers, default), ``text``, ``genes``,
