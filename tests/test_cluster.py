@@ -134,8 +134,11 @@ def test_bad_inputs_raise_or_warn_once(model):
         cluster_gsea(df.assign(fdr=0.2), model=model, fdr_cutoff=0.001)
     with pytest.raises(InputError, match="unknown method"):
         cluster_gsea(df, method="magic")
-    with pytest.raises(InputError, match="missing column"):
-        cluster_gsea(df.drop(columns="nes"), model=model)
+    with pytest.raises(InputError, match=r"unknown result columns.*'term'.*--column fdr=NAME"):
+        cluster_gsea(df.drop(columns="fdr"), model=model)
+    with pytest.warns(UserWarning, match="generic table"):  # no NES: read as an over-representation result
+        ora = cluster_gsea(df.drop(columns="nes"), model=model, metrics=False)
+    assert ora["nes"].isna().all() and len(ora) > 0
     bad = df.copy()
     bad.loc[:2, "nes"] = np.nan
     bad = pd.concat([bad, bad.iloc[[5]]], ignore_index=True)
@@ -486,3 +489,50 @@ def test_gated_knn_equals_exhaustive_search(full, fused, monkeypatch):
         assert 0.7 < (two_stage & full_graph).sum() / full_graph.sum() < 1.0
         assert np.allclose(v4, [space.pair_similarity(np.array([i]), np.array([j]))[0, 0] for i, j in zip(r4, c4)],
                            atol=1e-5)  # kept edges carry their exact joint cosine
+
+
+# ---------------------------------------------------------------------- GO slim themes
+def test_go_slim_themes_pick_the_slim_term_covering_most_members(tmp_path):
+    from contrastomics.cluster.labels import go_slim_themes
+    from contrastomics.data.ontology import read_obo
+    obo = tmp_path / "mini.obo"
+    stanzas = [("GO:0008150", "biological_process", None, True), ("GO:0000001", "metabolism", "GO:0008150", True),
+               ("GO:0000002", "DNA metabolism", "GO:0000001", True), ("GO:0000003", "DNA repair", "GO:0000002", False),
+               ("GO:0000004", "DNA replication", "GO:0000002", False), ("GO:0000005", "transport", "GO:0008150", True),
+               ("GO:0000006", "ion transport", "GO:0000005", False)]
+    text = "format-version: 1.2\n\n"
+    for tid, name, parent, slim in stanzas:
+        text += f"[Term]\nid: {tid}\nname: {name}\nnamespace: biological_process\n"
+        text += f"is_a: {parent} ! x\n" if parent else ""
+        text += "subset: goslim_generic\n" if slim else ""
+        text += "\n"
+    obo.write_text(text)
+    onto = read_obo(obo)
+    assert set(onto.subsets["goslim_generic"]) == {"GO:0008150", "GO:0000001", "GO:0000002", "GO:0000005"}
+    terms = ["DNA repair (GO:0000003)", "GO:0000004", "GO_0000006", "GO:0000006", "GO:0000003", "HALLMARK_X"]
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    th = go_slim_themes(terms, labels, ontology=onto)
+    # cluster 0: DNA metabolism and metabolism both cover 2 of 3; the more specific one wins
+    assert th[0]["theme"] == "DNA metabolism" and th[0]["theme_support"] == pytest.approx(2 / 3)
+    assert th[1]["theme"] == "transport" and th[1]["theme_support"] == pytest.approx(0.5)
+    assert 2 not in th  # a singleton without a GO id gets no theme
+
+
+def test_demo_clusters_carry_go_slim_themes_with_their_true_support():
+    from contrastomics.data.builtin import load_ontology
+    from contrastomics.data.gsea import demo_result_path
+    from contrastomics.evaluate.semantic import extract_go_id
+    res = run_clustering(str(demo_result_path()), method="overlap-knn", metrics=False)
+    cl = res.clusters[~res.clusters["singleton"]]
+    assert (cl["theme"] != "").all() and "cluster_theme" in res.table.columns
+    onto = load_ontology("GO")
+    for rec in cl.head(3).itertuples():
+        members = res.table.loc[res.table["cluster"] == rec.cluster, "term"]
+        under = [rec.theme_id in onto.ancestors(t, include_self=True) for t in map(extract_go_id, members)]
+        assert rec.theme_support == pytest.approx(np.mean(under), abs=1e-4)
+
+
+def test_non_go_results_have_no_theme_column():
+    df, _ = synthetic_result()
+    res = run_clustering(df, method="overlap-knn", metrics=False)
+    assert "cluster_theme" not in res.table.columns and "theme" not in res.clusters.columns

@@ -104,8 +104,9 @@ def cluster(
     console.print(summary_table(res.summary))
     top = res.clusters[~res.clusters["singleton"]].head(10)
     for rec in top.itertuples():
+        theme = f" [cyan]\\[{rec.theme}][/cyan]" if getattr(rec, "theme", "") else ""
         console.print(f"  [bold]{rec.cluster:>3}[/bold] ({rec.size:>3}, ▲{rec.n_up} ▼{rec.n_down}) {rec.label}"
-                      f"  [dim]{rec.keywords}[/dim]")
+                      f"{theme}  [dim]{rec.keywords}[/dim]")
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}/")
 
 

@@ -41,7 +41,7 @@ from . import baselines as bl
 from .communities import attach_small, leiden, leiden_auto, mcl, order_labels, target_clusters
 from .embed import METHOD_WEIGHTS, joint_space, load_model
 from .graph import default_k, knn_from_embedding, knn_from_similarity
-from .labels import ctfidf_keywords, representatives
+from .labels import ctfidf_keywords, go_slim_themes, representatives
 from .layout import cluster_layout, features_from_graph
 
 log = logging.getLogger(__name__)
@@ -635,6 +635,7 @@ def _run_clustering(result, *, method, fdr_cutoff, resolution, n_clusters, split
     reps = representatives(labels, x, fdr, nes, representative,
                            similarity=None if x is not None else _similarity_matrix(sim_for_attach if sim_for_attach is not None else adj))
     keywords = ctfidf_keywords(labels, pw.texts, n_keywords=n_keywords)
+    themes = go_slim_themes(tab["term"].tolist(), labels) if _is_go_result(tab["term"]) else {}
     times["labels"] = time.perf_counter() - t1
 
     coords = None
@@ -644,7 +645,7 @@ def _run_clustering(result, *, method, fdr_cutoff, resolution, n_clusters, split
         # overlap-only weights leave no tower vectors: lay out from the graph instead
         coords = cluster_layout(labels, x.dense if informative else features_from_graph(adj))
         times["layout"] = time.perf_counter() - t1
-    out_table, clusters = _tables(pw, labels, reps, keywords, sign, coords)
+    out_table, clusters = _tables(pw, labels, reps, keywords, sign, coords, themes)
     summary = {
         "method": method, "model": model_name, "n_input": pw.n_input,
         "n_significant": int(n), "fdr_cutoff": fdr_cutoff, "k": int(k), "target_clusters": int(target),
@@ -685,8 +686,14 @@ def evaluate(labels: np.ndarray, pw: Pathways, nes: np.ndarray, *, go=None, n_ra
                            n_random=n_random, seed=seed)
 
 
+def _is_go_result(terms: pd.Series) -> bool:
+    """At least half of the pathways carry a GO id (the GO slim themes apply)."""
+    from ..evaluate.semantic import extract_go_id
+    return bool(len(terms)) and sum(extract_go_id(str(t)) is not None for t in terms) >= len(terms) / 2
+
+
 def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: np.ndarray,
-            coords: np.ndarray | None = None):
+            coords: np.ndarray | None = None, themes: dict | None = None):
     tab = pw.table
     sizes = np.bincount(labels)
     label_of = {c: tab["name"].iloc[i] for c, i in reps.items()}
@@ -702,6 +709,9 @@ def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: 
         "nes": tab["nes"].to_numpy(float),
         "fdr": tab["fdr"].to_numpy(float),
     })
+    if themes:  # GO results: the GO slim theme of the pathway's cluster
+        out.insert(out.columns.get_loc("cluster_keywords") + 1, "cluster_theme",
+                   [themes.get(int(c), {}).get("theme", "") for c in labels])
     for col in ("es", "pvalue", "size"):
         if col in tab.columns:
             out[col] = tab[col].to_numpy()
@@ -720,6 +730,7 @@ def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: 
         rec = {"cluster": int(c), "size": int(len(grp)), "label": grp["cluster_label"].iloc[0],
                "representative_term": tab["term"].iloc[reps[int(c)]],
                "keywords": grp["cluster_keywords"].iloc[0],
+               **(_theme_record(themes.get(int(c))) if themes else {}),
                "top_genes": ", ".join(_top_genes(grp["leading_edge_genes"])), "n_up": int((grp["nes"] > 0).sum()),
                "n_down": int((grp["nes"] < 0).sum()), "mean_nes": float(grp["nes"].mean()),
                "min_fdr": float(grp["fdr"].min()), "singleton": bool(len(grp) == 1)}
@@ -728,6 +739,12 @@ def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: 
             rec[f"n_significant_{cond}"] = int(grp[f"nes_{cond}"].notna().sum())
         rows.append(rec)
     return out, pd.DataFrame(rows)
+
+
+def _theme_record(theme: dict | None) -> dict:
+    if not theme:
+        return {"theme": "", "theme_id": "", "theme_support": float("nan")}
+    return {"theme": theme["theme"], "theme_id": theme["theme_id"], "theme_support": round(theme["theme_support"], 4)}
 
 
 def _top_genes(le_strings, n: int = 6) -> list[str]:

@@ -11,6 +11,10 @@ Decisions
   count over all clusters. Unigrams and bigrams, English and GO-boilerplate stop words removed;
   a unigram already inside a chosen bigram is skipped. Singletons get no keywords of their own
   (their title is the label).
+- Theme (GO results): the GO slim (generic) term under which most members sit
+  (:func:`go_slim_themes`), with the fraction of members it covers. A text-tower alternative (the
+  slim term nearest to the cluster's text centroid) was measured on the demo result and rejected:
+  only 18% of a cluster's members sat under the slim term it chose, against 45% for this rule.
 """
 from __future__ import annotations
 
@@ -148,7 +152,58 @@ def _clean(text: str) -> str:
     return re.sub(r"https?://\S+", " ", text)
 
 
-def vocabulary_labels(centroids: np.ndarray, vocab_emb: np.ndarray, vocab_names: Sequence[str]) -> list[str]:
-    """Nearest vocabulary text (e.g. high-level GO terms) to each cluster's text centroid."""
-    c = centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    return [vocab_names[j] for j in (c @ vocab_emb.T).argmax(1)]
+def go_slim_themes(terms: Sequence[str], labels: np.ndarray, *, ontology=None, subset: str = "goslim_generic",
+                   min_go_fraction: float = 0.5) -> dict[int, dict]:
+    """A GO slim theme per cluster of a GO result: the slim term under which most of its members sit.
+
+    For each cluster of at least two pathways of which at least ``min_go_fraction`` carry a GO id,
+    the term of the GO slim ``subset`` (default the generic slim, ~150 terms; the three aspect roots
+    excluded) that is an ancestor (``is_a``/``part_of``, or the term itself) of the most members;
+    ties go to the most specific (fewest descendants). Returns ``{cluster: {"theme", "theme_id",
+    "theme_support"}}`` where ``theme_support`` is the fraction of all the cluster's members under
+    the theme, so a theme is never claimed for more members than it covers. Clusters without a
+    theme (non-GO members, or no slim term above any member) are left out.
+    """
+    import scipy.sparse as sp
+
+    from ..evaluate.semantic import extract_go_id
+    labels = np.asarray(labels)
+    ids = [extract_go_id(str(t)) for t in terms]
+    if all(i is None for i in ids):
+        return {}
+    if ontology is None:
+        from ..data.builtin import load_ontology
+        try:
+            ontology = load_ontology("GO")
+        except Exception:  # noqa: BLE001 - a missing data carrier only removes the optional themes
+            return {}
+    slim = [t for t in ontology.subsets.get(subset, []) if t in ontology]
+    roots = {"GO:0008150", "GO:0003674", "GO:0005575"}
+    slim_idx = np.array([ontology.index(t) for t in slim if t not in roots], dtype=np.int64)
+    if not len(slim_idx):
+        return {}
+    rows = np.full(len(ids), -1, dtype=np.int64)
+    for k, t in enumerate(ids):
+        if t is not None:
+            r = ontology.resolve(t)
+            rows[k] = ontology.index(r) if r is not None else -1
+    known = rows >= 0
+    anc = ontology.ancestor_matrix()  # (terms x terms): row = term, columns = its ancestors and itself
+    under = anc[rows[known]][:, slim_idx].tocsr()  # members x slim terms, 1 = member sits under it
+    n_clusters = int(labels.max()) + 1 if len(labels) else 0
+    member_of = sp.csr_matrix((np.ones(int(known.sum())), (labels[known], np.arange(int(known.sum())))),
+                              shape=(n_clusters, int(known.sum())))
+    counts = np.asarray((member_of @ under).todense())
+    sizes = np.bincount(labels, minlength=n_clusters)
+    n_go = np.bincount(labels[known], minlength=n_clusters)
+    n_desc = np.asarray(anc[:, slim_idx].sum(0)).ravel()  # descendants (incl. self) of each slim term
+    out = {}
+    for c in np.flatnonzero((sizes >= 2) & (n_go >= min_go_fraction * np.maximum(sizes, 1))):
+        best = counts[c].max()
+        if best <= 0:
+            continue
+        tied = np.flatnonzero(counts[c] == best)
+        j = int(tied[np.argmin(n_desc[tied])])
+        tid = ontology.ids[int(slim_idx[j])]
+        out[int(c)] = {"theme": ontology.name_of(tid), "theme_id": tid, "theme_support": float(best / sizes[c])}
+    return out

@@ -42,7 +42,7 @@ from .ontology import (DEFAULT_RELATIONS, Annotations, Ontology, annotations_to_
 log = logging.getLogger(__name__)
 
 #: Bump when parsing/propagation changes so stale caches are not reused.
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: Ontology.subsets
 
 ONTOLOGY_FILES = {
     "GO": "Os/GeneOntology_2019.01.29.obo",
@@ -185,7 +185,16 @@ def load_ontology(name: str = "GO", *, relations: tuple[str, ...] = DEFAULT_RELA
         onto.ancestor_matrix()  # cached inside the object, so the pickle carries the closure
         return onto
 
-    return _cached(f"ontology-{key}", [src], {"relations": list(relations)}, build, use_cache)
+    memo = (key, tuple(relations))
+    if use_cache and memo in _ONTOLOGIES:
+        return _ONTOLOGIES[memo]
+    onto = _cached(f"ontology-{key}", [src], {"relations": list(relations)}, build, use_cache)
+    if use_cache:
+        _ONTOLOGIES[memo] = onto  # one parsed ontology per process (read-only once built)
+    return onto
+
+
+_ONTOLOGIES: dict = {}
 
 
 def load_annotations(name: str = "GO", *, use_cache: bool = True) -> Annotations:

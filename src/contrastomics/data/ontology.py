@@ -79,6 +79,8 @@ class Ontology:
         ``{relation: (child_index, parent_index)}`` integer arrays, one pair per OBO edge.
     alt_ids
         ``{alternative id: primary id}``.
+    subsets
+        ``{subset: [term ids]}`` (e.g. ``goslim_generic``), from the terms' ``subset:`` lines.
     replaced_by
         ``{obsolete id: [replacement ids]}``.
     relations
@@ -96,6 +98,8 @@ class Ontology:
     relations: tuple[str, ...] = DEFAULT_RELATIONS
     name: str = ""
     meta: dict = field(default_factory=dict)
+    #: ``{subset name: [term ids]}`` from the ``subset:`` tags (GO slims: ``goslim_generic``...)
+    subsets: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self._index = {t: i for i, t in enumerate(self.ids)}
@@ -273,6 +277,7 @@ def read_obo(
     alt_ids: dict[str, str] = {}
     replaced_by: dict[str, list[str]] = {}
     raw_edges: list[tuple[int, str, str, int]] = []  # (child index, parent id, relation, line)
+    subsets: dict[str, list[str]] = {}
     default_ns = ""
     seen_ids: dict[str, int] = {}
 
@@ -302,6 +307,8 @@ def read_obo(
             replaced_by[tid] = cur["replaced_by"]
         for parent, rel, ln in cur.get("edges", ()):
             raw_edges.append((i, parent, rel, ln))
+        for sub in cur.get("subsets", ()):
+            subsets.setdefault(sub, []).append(tid)
 
     with open_text(path) as fh:
         first_content = None
@@ -356,6 +363,8 @@ def read_obo(
                 cur["obsolete"] = value.lower().startswith("true")
             elif tag == "replaced_by":
                 cur.setdefault("replaced_by", []).append(_strip_value(value))
+            elif tag == "subset":
+                cur.setdefault("subsets", []).append(_strip_value(value))
         flush()
     if not ids:
         what = "no [Term] stanza" if first_content is not None else "no content"
@@ -388,7 +397,8 @@ def read_obo(
     _check_acyclic(path, ids, by_rel, relations, len(ids))
     onto = Ontology(ids=ids, names=names, definitions=defs, namespaces=nss,
                     obsolete=np.asarray(obsolete, dtype=bool), edges=edges, alt_ids=alt_ids,
-                    replaced_by=replaced_by, relations=tuple(relations), name=name or path.name)
+                    replaced_by=replaced_by, relations=tuple(relations), name=name or path.name,
+                    subsets=subsets)
     onto.meta.update(source=str(path), n_missing_parents=n_missing, term_line=np.asarray(term_line, np.int64))
     return onto
 

@@ -132,7 +132,15 @@ def _fmt(v, nd: int = 3) -> str:
     return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
 
 
+def _theme_text(theme, support) -> str:
+    """``immune system process (62%)``; empty for clusters without a theme."""
+    if not isinstance(theme, str) or not theme:
+        return ""
+    return f"{theme} ({support:.0%})" if isinstance(support, float) and support == support else theme
+
+
 # ---------------------------------------------------------------------- figures
+
 def _figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25):
     import plotly.graph_objects as go
     if is_big(table, clusters):
@@ -471,18 +479,23 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
                      ("gene Jaccard within / between", f"{_fmt(m.get('jaccard_within'))} / {_fmt(m.get('jaccard_between'))}"),
                      ("silhouette gene-Jaccard / GO semantic",
                       f"{_fmt(m.get('silhouette_gene_jaccard'))} / {_fmt(m.get('silhouette_go_semantic'))}")])
-    head = ["cluster", "label", "keywords", "shared leading-edge genes", "size", "up", "down", "mean NES", "min FDR"] + [f"NES {c}" for c in conds]
+    themed = "theme" in clusters.columns
+    head = (["cluster", "label", "keywords"] + (["GO slim theme (share of members)"] if themed else [])
+            + ["shared leading-edge genes", "size", "up", "down", "mean NES", "min FDR"] + [f"NES {c}" for c in conds])
     shown = clusters.head(MAX_TABLE_ROWS)
     body = []
     for rec in shown.itertuples():
         c = int(rec.cluster)
         cells = [f'<td data-v="{c}"><span class="sw" style="background:{cluster_color(c, rec.singleton)}"></span>{c}</td>',
-                 f"<td>{html.escape(str(rec.label))}</td>", f"<td>{html.escape(str(rec.keywords))}</td>",
-                 f"<td>{html.escape(str(getattr(rec, 'top_genes', '')))}</td>",
+                 f"<td>{html.escape(str(rec.label))}</td>", f"<td>{html.escape(str(rec.keywords))}</td>"]
+        if themed:
+            cells.append(f"<td>{html.escape(_theme_text(rec.theme, rec.theme_support))}</td>")
+        cells += [f"<td>{html.escape(str(getattr(rec, 'top_genes', '')))}</td>",
                  f"<td>{rec.size}</td>", f"<td>{rec.n_up}</td>", f"<td>{rec.n_down}</td>",
                  f"<td>{rec.mean_nes:.2f}</td>", f'<td data-v="{rec.min_fdr:.3e}">{rec.min_fdr:.2g}</td>']
         cells += [f"<td>{getattr(rec, 'mean_nes_' + cd):.2f}</td>" for cd in conds]
-        search = html.escape(f"{c} {rec.label} {rec.keywords} {getattr(rec, 'top_genes', '')}".lower(), quote=True)
+        search = html.escape(f"{c} {rec.label} {rec.keywords} {getattr(rec, 'theme', '')} "
+                             f"{getattr(rec, 'top_genes', '')}".lower(), quote=True)
         body.append(f'<tr data-s="{search}">' + "".join(cells) + "</tr>")
     thead = "".join(f'<th onclick="sortTable({i})">{html.escape(h)}</th>' for i, h in enumerate(head))
     table_note = (f'<p class="muted">The table lists the {len(shown):,} largest of {len(clusters):,} clusters '
