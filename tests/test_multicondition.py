@@ -215,3 +215,23 @@ def test_cli_heatmap_values_are_cluster_means_per_condition(cli_out):
         np.testing.assert_allclose(z[:, j], expect, rtol=1e-5)
         assert (by[f"n_{cond}"] == tab.groupby("cluster")[f"nes_{cond}"].count().loc[by.index]).all()
     assert heat.get("zmid") == 0 and heat.get("reversescale") is True
+
+
+def test_one_file_holding_several_conditions_gives_a_multi_condition_map(tmp_path, mapped):
+    """gseapy prerank over several columns writes one table with a ``Name`` per column: it maps like
+    the same results given as separate files."""
+    parts = []
+    for name, path in CONDS.items():
+        t = pd.read_csv(path, sep="\t")
+        parts.append(t.assign(Name=name))
+    one = tmp_path / "gseapy.gene_set.prerank.report.csv"
+    pd.concat(parts).to_csv(one, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = cluster_gsea(str(one), method="overlap-knn", fdr_cutoff=FDR, n_random=100)
+    assert df.attrs["summary"]["conditions"] == list(CONDS)
+    assert sorted(df["term"]) == sorted(mapped["term"])
+    for name in CONDS:
+        a = df.set_index("term")[f"nes_{name}"].sort_index()
+        b = mapped.set_index("term")[f"nes_{name}"].sort_index()
+        assert np.allclose(a.to_numpy(), b.to_numpy(), equal_nan=True)

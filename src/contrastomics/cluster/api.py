@@ -96,6 +96,11 @@ def _read(result, format) -> pd.DataFrame:
 
 
 def _as_condition_tables(result, names, format) -> dict[str, pd.DataFrame]:
+    from ..data.gsea import split_conditions
+    return split_conditions(_read_conditions(result, names, format))
+
+
+def _read_conditions(result, names, format) -> dict[str, pd.DataFrame]:
     if isinstance(result, Mapping):
         return {str(k): _read(v, format) for k, v in result.items()}
     if isinstance(result, (list, tuple)):

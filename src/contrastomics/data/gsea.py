@@ -296,14 +296,20 @@ def read_gsea_results(paths: Sequence[str | os.PathLike] | Mapping[str, str | os
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise InputError(f"two results would share the condition name(s) {', '.join(dup)}; pass names=")
+    return split_conditions({name: read_gsea_result(p, format=format) for name, p in zip(names, paths)})
+
+
+def split_conditions(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Tables holding several conditions (gseapy ``Name``, clusterProfiler ``compareCluster``
+    ``Cluster``: the readers' ``condition`` column) become one table per condition, named by the
+    condition (``name:condition`` when there are several tables); other tables pass unchanged."""
     out: dict[str, pd.DataFrame] = {}
-    for name, p in zip(names, paths):
-        df = read_gsea_result(p, format=format)
+    for name, df in tables.items():
         if "condition" not in df.columns:
             out[name] = df
             continue
         for cond, sub in df.groupby("condition", sort=False):
-            key = str(cond) if len(paths) == 1 else f"{name}:{cond}"
+            key = str(cond) if len(tables) == 1 else f"{name}:{cond}"
             sub = sub.drop(columns="condition").reset_index(drop=True)
             sub.attrs = dict(df.attrs)
             out[key] = sub
