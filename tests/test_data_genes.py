@@ -18,6 +18,15 @@ def test_human_symbols_asset():
     assert "Trp53" not in syms
 
 
+def test_human_id_asset_and_default_mapper():
+    from contrastomics.data.genes import human_id_symbols
+    ids = human_id_symbols()
+    assert len(ids) == 42228 + 67661
+    assert ids["7157"] == "TP53" and ids["ENSG00000141510"] == "TP53" and "22059" not in ids  # mouse Trp53
+    out, rep = GeneMapper.default(with_aliases=False).map(["ENSG00000164305.3", "4193", "TP53"])
+    assert out == ["CASP3", "MDM2", "TP53"] and (rep.n_ensembl, rep.n_entrez, rep.n_mapped) == (1, 1, 1)
+
+
 def test_do_entrez_asset():
     e2s = do_entrez_symbols()
     assert len(e2s) == 8721
@@ -127,5 +136,5 @@ def test_assets_are_reproducible(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", [str(script), "--genes", str(SHARED_GENES), "--out", str(tmp_path)])
     runpy.run_path(str(script), run_name="__main__")
     shipped = Path(__file__).parents[1] / "src" / "contrastomics" / "assets" / "genes"
-    for name in ("human_symbols.txt.gz", "do_entrez_symbol.tsv.gz"):
+    for name in ("human_symbols.txt.gz", "do_entrez_symbol.tsv.gz", "human_gene_ids.tsv.gz"):
         assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name

@@ -250,7 +250,7 @@ def test_duplicate_pathways_keep_best_fdr(tmp_path):
 def test_non_human_genes_warned_with_examples(tmp_path):
     p = tmp_path / "mouse.tsv"
     p.write_text("pathway\tpval\tpadj\tES\tNES\tleadingEdge\nA\t0.1\t0.2\t0.5\t1.5\tTrp53;Cdkn1a;MYC;C1orf112\n"
-                 "B\t0.1\t0.2\t0.5\t1.5\tENSG00000141510;7157\n")
+                 "B\t0.1\t0.2\t0.5\t1.5\tENSMUSG00000059552;22059\n")  # mouse ids: no human symbol
     with pytest.warns(UserWarning, match=r"4 of 6 distinct genes do not look like human.*Trp53") as rec:
         df = read_gsea_result(p)
     assert df.attrs["non_symbol_genes"] == 4 and len(rec) == 1
@@ -457,3 +457,16 @@ def test_gene_level_tables_are_not_pathway_results(tmp_path):
     p.write_text("ID\tlogFC\tAveExpr\tt\tP.Value\tadj.P.Val\tB\nTP53\t1.2\t8\t5\t1e-5\t1e-3\t3\n")
     with pytest.raises(InputError, match="gene-level differential expression table.*contrastomics gsea"):
         read_gsea_result(p)
+
+
+def test_entrez_and_ensembl_leading_edges_are_read_as_symbols(tmp_path):
+    p = tmp_path / "gseKEGG.csv"  # clusterProfiler without setReadable: Entrez ids
+    p.write_text("ID,Description,setSize,enrichmentScore,NES,pvalue,p.adjust,qvalue,core_enrichment\n"
+                 "hsa04110,Cell cycle,120,0.6,2.1,0.001,0.01,0.01,983/891/7157/22059\n"
+                 "hsa04115,p53 signaling pathway,70,0.6,2.0,0.001,0.01,0.01,7157/1026/ENSG00000141510.17\n")
+    with pytest.warns(UserWarning, match=r"5 of 6 Entrez and Ensembl gene ids read as human gene symbols"):
+        df = read_gsea_result(p)
+    # 22059 is mouse Trp53: NCBI ids are unique across species, so it is not a human id and stays
+    assert row(df, "hsa04110")["genes"] == ["CDK1", "CCNB1", "TP53", "22059"]
+    assert row(df, "hsa04115")["genes"] == ["TP53", "CDKN1A"]  # two ids of TP53 give it once
+    assert df.attrs["ids_mapped_to_symbols"] == 5 and df.attrs["non_symbol_genes"] == 1

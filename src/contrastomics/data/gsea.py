@@ -63,6 +63,10 @@ ORA), ``direction`` (+1 / -1 from the NES sign; always +1 for ORA). Optional ext
 through :func:`warnings.warn`) and ``non_symbol_genes`` (count of distinct genes that do not look
 like human symbols).
 
+Human Entrez and Ensembl gene ids in the gene lists (clusterProfiler without ``setReadable``, fgsea
+with ``reactomePathways``) are read as gene symbols through the shipped msigdbr 2023.1 id table,
+with a warning giving the count (``attrs['ids_mapped_to_symbols']``); unknown ids stay as written.
+
 Policies: rows whose NES is missing are dropped (a pathway without a NES has no direction and its
 p-values are undefined) and counted in a warning; duplicate term names keep the row with the best
 (lowest) FDR, then p-value, with a warning; genes that look like mouse symbols (``Trp53``), Ensembl
@@ -738,6 +742,9 @@ def _finish(out: pd.DataFrame, lay: _Layout, source, n_rows: int, notes: list[st
     group = [c for c in ("library", "condition") if c in out.columns]
     out = _drop_duplicates(out, group, notes)
     distinct = _distinct_genes(out["genes"])
+    n_ids = _ids_to_symbols(out, distinct, notes)
+    if n_ids:
+        distinct = _distinct_genes(out["genes"])
     n_bad, examples = _non_symbol_examples(distinct)
     if n_bad:
         n_all = len(distinct)
@@ -746,10 +753,36 @@ def _finish(out: pd.DataFrame, lay: _Layout, source, n_rows: int, notes: list[st
                      "with human gene sets will miss them; map them to human symbols first")
     out = out.reset_index(drop=True)
     out.attrs = {"format": lay.format, "kind": lay.kind, "source": _source_str(source), "n_rows": n_rows,
-                 "warnings": notes, "non_symbol_genes": n_bad}
+                 "warnings": notes, "non_symbol_genes": n_bad, "ids_mapped_to_symbols": n_ids}
     for msg in notes:
         warnings.warn(f"{_source_str(source)}: {msg}", stacklevel=3)
     return out
+
+
+def _ids_to_symbols(out: pd.DataFrame, distinct: Sequence[str], notes: list[str]) -> int:
+    """Human Entrez / Ensembl gene ids in the gene lists -> symbols, in place (a list that maps two
+    ids to one symbol keeps it once); ids the shipped table does not know stay as written. NCBI
+    Entrez ids are unique across species, so a mouse id is never taken for a human one. Returns
+    the number of distinct ids mapped."""
+    from .genes import human_id_symbols, is_gene_id
+    ids = [g for g in distinct if is_gene_id(g)]
+    if not ids:
+        return 0
+    table = human_id_symbols()
+    mapped = {}
+    for g in ids:
+        key = g.split(".")[0].upper() if g.upper().startswith("ENS") else g
+        sym = table.get(key)
+        if sym:
+            mapped[g] = sym
+    if mapped:
+        out["genes"] = [list(dict.fromkeys(mapped.get(g, g) for g in lst)) if lst else lst for lst in out["genes"]]
+        kinds = " and ".join(k for k, hit in (("Entrez", any(g[:1].isdigit() for g in mapped)),
+                                              ("Ensembl", any(g[:1].isalpha() for g in mapped))) if hit)
+        notes.append(f"{len(mapped):,} of {len(ids):,} {kinds} gene ids read as human gene symbols "
+                     "(msigdbr 2023.1 gene table)" + (f"; {len(ids) - len(mapped):,} unknown ids kept as written"
+                                                       if len(mapped) < len(ids) else ""))
+    return len(mapped)
 
 
 def _source_str(source) -> str:
