@@ -188,3 +188,26 @@ def test_big_map_labels_do_not_sit_on_each_other():
     spots = rc._label_spots(clusters, centres, max_labels=3)
     # b collides with a and is skipped; the singleton e is never labelled
     assert [s[0] for s in spots] == [0, 2, 3]
+
+
+def test_network_graphml_matches_the_table_and_the_graph(tmp_path):
+    """network.graphml (for Cytoscape): node r is table row r with its columns, edges are the kNN
+    graph's pairs (the graph is in input order, the table sorted by cluster) with their weights."""
+    import igraph as ig
+
+    from contrastomics.cluster import run_clustering
+    from contrastomics.data.gsea import demo_result_path
+    from contrastomics.report.clusters import write_outputs
+    res = run_clustering(str(demo_result_path()), method="overlap-knn", metrics=False)
+    write_outputs(res, tmp_path, report=False)
+    g = ig.Graph.Read_GraphML(str(tmp_path / "network.graphml"))
+    tab = res.table
+    assert g.vcount() == len(tab) and g.vs["term"] == tab["term"].tolist()
+    assert [int(c) for c in g.vs["cluster"]] == tab["cluster"].tolist()
+    assert np.allclose(g.vs["nes"], tab["nes"])
+    assert g.ecount() == res.graph.nnz // 2
+    row = {int(t): r for r, t in enumerate(res.order)}  # input-order row -> table row
+    a, b = res.graph.nonzero()
+    i, j = a[a < b][0], b[a < b][0]
+    e = g.get_eid(row[i], row[j])
+    assert g.es[e]["weight"] == pytest.approx(float(res.graph[i, j]), abs=1e-6)

@@ -69,7 +69,9 @@ class Pathways:
 
 @dataclass
 class ClusterResult:
-    """Everything a run produced; :attr:`table` is the tidy per-pathway output."""
+    """Everything a run produced; :attr:`table` is the tidy per-pathway output, sorted by cluster
+    then FDR. :attr:`embedding`, :attr:`graph`, :attr:`coords` and :attr:`space` keep the pathways
+    in input order: row ``order[r]`` of them is row ``r`` of :attr:`table`."""
 
     table: pd.DataFrame
     clusters: pd.DataFrame
@@ -78,6 +80,7 @@ class ClusterResult:
     graph: sp.csr_matrix
     coords: np.ndarray | None = None
     space: object | None = None  #: the :class:`~contrastomics.cluster.embed.JointSpace` (embedding methods)
+    order: np.ndarray | None = None  #: input-order row of each :attr:`table` row
 
 
 # ---------------------------------------------------------------------- input
@@ -650,7 +653,7 @@ def _run_clustering(result, *, method, fdr_cutoff, resolution, n_clusters, split
         # overlap-only weights leave no tower vectors: lay out from the graph instead
         coords = cluster_layout(labels, x.dense if informative else features_from_graph(adj))
         times["layout"] = time.perf_counter() - t1
-    out_table, clusters = _tables(pw, labels, reps, keywords, sign, coords, themes)
+    out_table, clusters, order = _tables(pw, labels, reps, keywords, sign, coords, themes)
     summary = {
         "method": method, "model": model_name, "n_input": pw.n_input,
         "n_significant": int(n), "fdr_cutoff": fdr_cutoff, "k": int(k), "target_clusters": int(target),
@@ -671,7 +674,7 @@ def _run_clustering(result, *, method, fdr_cutoff, resolution, n_clusters, split
                                                         "by construction; run without --split-direction to measure it")
         times["metrics"] = time.perf_counter() - t1
     summary["seconds"] = {k2: round(v, 4) for k2, v in times.items()}
-    return ClusterResult(out_table, clusters, summary, None if x is None else x.dense, adj, coords, x)
+    return ClusterResult(out_table, clusters, summary, None if x is None else x.dense, adj, coords, x, order)
 
 
 def _similarity_matrix(s):
@@ -729,7 +732,9 @@ def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: 
     out["text"] = pw.texts
     if coords is not None:
         out["x"], out["y"] = np.round(coords[:, 0], 5), np.round(coords[:, 1], 5)
+    out["_row"] = np.arange(len(out))
     out = out.sort_values(["cluster", "fdr"], kind="stable").reset_index(drop=True)
+    order = out.pop("_row").to_numpy()
     rows = []
     for c, grp in out.groupby("cluster", sort=True):
         rec = {"cluster": int(c), "size": int(len(grp)), "label": grp["cluster_label"].iloc[0],
@@ -743,7 +748,7 @@ def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: 
             rec[f"mean_nes_{cond}"] = float(grp[f"nes_{cond}"].mean())
             rec[f"n_significant_{cond}"] = int(grp[f"nes_{cond}"].notna().sum())
         rows.append(rec)
-    return out, pd.DataFrame(rows)
+    return out, pd.DataFrame(rows), order
 
 
 def _theme_record(theme: dict | None) -> dict:

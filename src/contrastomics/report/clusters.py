@@ -555,8 +555,43 @@ pathway; {how}. Metric definitions: docs/clustering.md.</p>
 """
 
 
+#: ``network.graphml`` is written up to this many pathways (above, ~150 bytes per edge add up)
+GRAPHML_MAX = 20_000
+
+
+def graphml_text(result) -> str:
+    """The pathway network as GraphML for Cytoscape (File > Import > Network from File) or igraph /
+    networkx: one node per pathway in :attr:`table` order with its table columns (term, name,
+    cluster, cluster_label, cluster_theme, nes, fdr, size, direction, leading_edge_genes, x, y),
+    one undirected edge per kNN-graph pair with its similarity as ``weight``."""
+    import tempfile
+
+    import igraph as ig
+    tab = result.table
+    order = result.order if result.order is not None else np.arange(len(tab))
+    pos = np.empty(len(order), dtype=np.int64)
+    pos[order] = np.arange(len(order))
+    g = result.graph.tocoo()
+    keep = g.row < g.col
+    net = ig.Graph(n=len(tab), edges=np.column_stack([pos[g.row[keep]], pos[g.col[keep]]]).tolist())
+    net.es["weight"] = np.round(g.data[keep].astype(float), 6).tolist()
+    for col in tab.columns:
+        if col == "text":  # long descriptions: in clusters.tsv
+            continue
+        v = tab[col]
+        if v.dtype.kind in "iubf":  # numbers (NaN where missing; booleans as 0/1)
+            net.vs[col] = [float(x) for x in v.astype("float64")]
+        else:
+            net.vs[col] = v.fillna("").astype(str).tolist()
+    with tempfile.TemporaryDirectory() as d:  # igraph writes to a path; the caller writes atomically
+        path = Path(d) / "network.graphml"
+        net.write_graphml(str(path))
+        return path.read_text(encoding="utf-8")
+
+
 def write_outputs(result, out_dir: str | Path, *, report: bool = True, title: str = "contrastomics cluster") -> list[Path]:
-    """Write ``clusters.tsv``, ``clusters.json``, ``summary.json``, ``summary.md`` and (with
+    """Write ``clusters.tsv``, ``clusters.json``, ``summary.json``, ``summary.md``,
+    ``network.graphml`` (up to :data:`GRAPHML_MAX` pathways; :func:`graphml_text`) and (with
     ``report``) ``report.html`` + ``clusters.png`` into ``out_dir``; with several conditions also
     ``nes_by_condition.tsv`` and (with ``report``) ``nes_heatmap.png``. Returns the written paths."""
     from ..data.io import atomic_path, atomic_write
@@ -574,6 +609,9 @@ def write_outputs(result, out_dir: str | Path, *, report: bool = True, title: st
         files["clusters.png"] = ("wb", png_bytes(result.table, result.clusters))
     conds = result.summary.get("conditions") or []
     by_cond = nes_by_condition(result.table, result.clusters, conds) if len(conds) > 1 else None
+    network = graphml_text(result) if result.graph is not None and len(result.table) <= GRAPHML_MAX else None
+    if network is not None:
+        files["network.graphml"] = ("w", network)
     if by_cond is not None:
         files["nes_by_condition.tsv"] = ("w", by_cond.to_csv(sep="\t", index=False, float_format="%.6g"))
     out.mkdir(parents=True, exist_ok=True)
