@@ -213,6 +213,7 @@ class TextCache:
         self.model = model
         self.path = (root or cache_dir()) / self.folder / f"{model_key(model)}.npz"
         self._memo: dict[str, np.ndarray] | None = None
+        self._keys: dict[str, str] = {}  # raw text / joined genes -> SHA-1 key, so warm runs skip hashing
 
     @staticmethod
     def _key_text(item) -> str:
@@ -232,9 +233,20 @@ class TextCache:
                     log.warning("ignoring unreadable embedding cache %s", self.path)
         return self._memo
 
+    def _raw(self, item) -> str:
+        """A cheap in-process handle of ``item`` (the text itself; genes joined) for :attr:`_keys`."""
+        return item if isinstance(item, str) else "\t".join(map(str, item))
+
+    def _key(self, item) -> str:
+        raw = self._raw(item)
+        key = self._keys.get(raw)
+        if key is None:
+            key = self._keys[raw] = hashlib.sha1(self._key_text(item).encode()).hexdigest()
+        return key
+
     def embed(self, texts: Sequence) -> np.ndarray:
         memo = self._load()
-        keys = [hashlib.sha1(self._key_text(t).encode()).hexdigest() for t in texts]
+        keys = [self._key(t) for t in texts]
         todo = list(dict.fromkeys(k for k in keys if k not in memo))
         if todo:
             first = {k: t for k, t in zip(keys, texts)}

@@ -153,6 +153,20 @@ def _clean(text: str) -> str:
     return re.sub(r"https?://\S+", " ", text)
 
 
+def _slim_columns(ontology, subset: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the ``subset`` slim terms (aspect roots left out) and each one's number of
+    descendants (itself included); computed once per ontology object."""
+    key = ("slim_columns", subset)
+    cache = ontology._cache
+    if key not in cache:
+        roots = {"GO:0008150", "GO:0003674", "GO:0005575"}
+        idx = np.array([ontology.index(t) for t in ontology.subsets.get(subset, [])
+                        if t in ontology and t not in roots], dtype=np.int64)
+        n_desc = np.asarray(ontology.ancestor_matrix()[:, idx].sum(0)).ravel() if len(idx) else np.zeros(0)
+        cache[key] = (idx, n_desc)
+    return cache[key]
+
+
 def go_slim_themes(terms: Sequence[str], labels: np.ndarray, *, ontology=None, subset: str = "goslim_generic",
                    min_go_fraction: float = 0.5) -> dict[int, dict]:
     """A GO slim theme per cluster of a GO result: the slim term under which most of its members sit.
@@ -178,9 +192,7 @@ def go_slim_themes(terms: Sequence[str], labels: np.ndarray, *, ontology=None, s
             ontology = load_ontology("GO")
         except Exception:  # noqa: BLE001 - a missing data carrier only removes the optional themes
             return {}
-    slim = [t for t in ontology.subsets.get(subset, []) if t in ontology]
-    roots = {"GO:0008150", "GO:0003674", "GO:0005575"}
-    slim_idx = np.array([ontology.index(t) for t in slim if t not in roots], dtype=np.int64)
+    slim_idx, n_desc = _slim_columns(ontology, subset)
     if not len(slim_idx):
         return {}
     rows = np.full(len(ids), -1, dtype=np.int64)
@@ -197,7 +209,6 @@ def go_slim_themes(terms: Sequence[str], labels: np.ndarray, *, ontology=None, s
     counts = np.asarray((member_of @ under).todense())
     sizes = np.bincount(labels, minlength=n_clusters)
     n_go = np.bincount(labels[known], minlength=n_clusters)
-    n_desc = np.asarray(anc[:, slim_idx].sum(0)).ravel()  # descendants (incl. self) of each slim term
     out = {}
     for c in np.flatnonzero((sizes >= 2) & (n_go >= min_go_fraction * np.maximum(sizes, 1))):
         best = counts[c].max()
