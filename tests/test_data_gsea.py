@@ -427,12 +427,54 @@ def test_generic_table_read_by_column_names_with_a_warning(tmp_path):
     assert df.attrs["format"] == "generic" and df.attrs["kind"] == "gsea"
     assert (r["term"], r["name"], r["nes"], r["pvalue"], r["fdr"], r["genes"]) == (
         "HALLMARK_P53_PATHWAY", "p53 targets", -2.1, 1e-4, 1e-3, ["CDKN1A", "MDM2"])
-    shiny = tmp_path / "shinygo.csv"  # ORA: no NES column
-    shiny.write_text("Enrichment FDR,nGenes,Pathway Genes,Fold Enrichment,Pathway,URL,Genes\n"
-                     "1e-5,3,300,4.5,Immune response,http://x,CD4 CD8A IL2\n")
+    ora = tmp_path / "ora.csv"  # ORA: no NES column
+    ora.write_text("Pathway,Fold Enrichment,FDR,Genes\nImmune response,4.5,1e-5,CD4 CD8A IL2\n")
     with pytest.warns(UserWarning, match="generic"):
-        df = read_gsea_result(shiny)
+        df = read_gsea_result(ora)
     assert df.attrs["kind"] == "ora" and df.iloc[0]["genes"] == ["CD4", "CD8A", "IL2"]
+
+
+def test_shinygo_table_splits_ids_from_names(tmp_path):
+    p = tmp_path / "enrichment.csv"  # ShinyGO's own export (quotes, space-separated genes)
+    p.write_text('"Enrichment FDR","nGenes","Pathway Genes","Fold Enrichment","Pathway","URL","Genes"\n'
+                 '0.0042,2,46,126.4,"Path:hsa03050 Proteasome","https://www.genome.jp/x"," PSMB3  PSMF1"\n'
+                 '0.03,3,300,4.5,"GO:0006259 Dna metabolic proc. ","https://amigo.x","POLA1 POLD1 PCNA"\n'
+                 '0.04,2,200,3.0,"E2F targets","","CDK1 CCNB1"\n')
+    df = read(p)
+    assert df.attrs["format"] == "shinygo"
+    assert list(df["term"]) == ["hsa03050", "GO:0006259", "E2F targets"]
+    assert list(df["name"]) == ["Proteasome", "Dna metabolic proc.", "E2F targets"]
+    assert list(df["size"]) == [46, 300, 200] and df.iloc[0]["genes"] == ["PSMB3", "PSMF1"]
+
+
+def test_bader_lab_names_and_uniprot_ids(tmp_path):
+    p = tmp_path / "gsea_report_for_na_pos_1.tsv"  # GSEA desktop run on an EnrichmentMap-style GMT
+    p.write_text("NAME\tGS<br> follow link to MSigDB\tGS DETAILS\tSIZE\tES\tNES\tNOM p-val\tFDR q-val\t"
+                 "FWER p-val\tRANK AT MAX\tLEADING EDGE\t\n"
+                 "SENSORY PERCEPTION%REACTOME%R-HSA-9709957.3\tx\tx\t118\t0.6\t1.9\t0.0\t0.001\t0.01\t900\t"
+                 "tags=30%, list=8%, signal=30%\t\n"
+                 "HALLMARK_E2F_TARGETS%MSIGDB_C2%HALLMARK_E2F_TARGETS\tx\tx\t152\t0.8\t2.3\t0.0\t0.0\t0.0\t"
+                 "800\ttags=40%, list=9%, signal=40%\t\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no genes next to a lone report: warned, tested elsewhere
+        df = read_gsea_result(p)
+    assert list(df["name"]) == ["Sensory perception", "E2F targets"]
+    q = tmp_path / "gprofiler.csv"
+    q.write_text("source,term_name,term_id,adjusted_p_value,term_size,intersection_size,intersections\n"
+                 'GO:MF,structural molecule activity,GO:0005198,6.5e-15,1107,3,"A0A024QZZ7,P0DPH7,TP53"\n')
+    with pytest.warns(UserWarning, match=r"2 of 3 distinct genes do not look like human.*UniProt"):
+        assert read_gsea_result(q).attrs["non_symbol_genes"] == 2
+
+
+def test_rbind_results_of_several_contrasts_become_conditions(tmp_path):
+    p = tmp_path / "GSEA_results.csv"
+    head = '"","ID","Description","setSize","enrichmentScore","NES","pvalue","p.adjust","qvalue","core_enrichment","contrast"\n'
+    p.write_text(head + '"1","GO:0006123","electron transport",15,-0.78,-1.97,0.0002,0.038,0.03,"A/B","salinity"\n'
+                 '"2","GO:0000977","transcription",19,-0.80,-2.16,0.00002,0.0007,0.0006,"C/D","salinity"\n'
+                 '"3","GO:0006123","electron transport",15,0.6,1.5,0.01,0.04,0.04,"E/F","temperature"\n')
+    with pytest.warns(UserWarning, match="'contrast' values: one condition per value"):
+        res = read_gsea_results([p])
+    assert list(res) == ["salinity", "temperature"] and res["temperature"].iloc[0]["nes"] == 1.5
 
 
 def test_column_mapping_and_its_errors(tmp_path):

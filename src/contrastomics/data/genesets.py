@@ -327,24 +327,29 @@ _WORD_SEP = re.compile(r"[_\s]+")
 
 def humanize_term(term: str) -> str:
     """Readable text from a term id: ``HALLMARK_E2F_TARGETS`` -> ``E2F targets``,
-    ``GOBP_DNA_REPAIR`` -> ``DNA repair``, ``apoptotic process (GO:0006915)`` -> unchanged text part."""
+    ``GOBP_DNA_REPAIR`` -> ``DNA repair``, ``apoptotic process (GO:0006915)`` -> unchanged text part,
+    ``EXOCYTOSIS%GOBP%GO:0006887`` (Bader-lab names) -> ``Exocytosis``."""
     t = term.strip()
+    if "%" in t:  # Bader-lab / EnrichmentMap set names: NAME%SOURCE%ID
+        t = t.split("%", 1)[0].strip() or t
     if "(" in t:
         t = _ID_SUFFIX.sub("", t)
     if " " in t:
-        return t
+        if t != t.upper() or not any(c.isalpha() for c in t):
+            return t
+        t = "_".join(t.split())  # "SENSORY PERCEPTION": words as in an upper-case id
     if "_" in t:
         t = _PREFIXES.sub("", t)
     # printable and no space: no whitespace at all (every other whitespace character is unprintable)
     words = [w for w in (t.split("_") if t.isprintable() else _WORD_SEP.split(t)) if w]
-    out = []
-    for w in words:
+    def word(w: str) -> str:
         # keep acronyms/gene symbols (E2F, DNA, TNFA, MYC); lower-case plain words
         if len(w) > 1 and (any(map(str.isdigit, w)) or len(w) <= 4 and w.isupper() and w not in _COMMON_WORDS):
-            out.append(w)
-        else:
-            out.append(w.lower())
-    s = " ".join(out)
+            return w
+        return w.lower()
+
+    # hyphenated words part by part: TNF-ALPHA -> TNF-alpha, NF-KB stays
+    s = " ".join("-".join(word(part) for part in w.split("-")) for w in words)
     return s[:1].upper() + s[1:] if s else term
 
 

@@ -36,6 +36,8 @@ Supported tools, recognised by their own column names (never ask users to reform
                    ``FDR``, ``userId``/``leadingEdgeId``) and ORA (``enrichmentRatio``, ``overlapId``).
 ``david``          DAVID functional annotation chart (``Category``, ``Term`` as ``GO:...~name``,
                    ``PValue``, ``Benjamini``, ``Genes``, ``Pop Hits``).
+``shinygo``        ShinyGO ``enrichment.csv`` (``Enrichment FDR``, ``Pathway`` as ``Path:hsa03050 Name`` or
+                   ``GO:0006259 Name``, split into id and name, ``Pathway Genes``, ``Genes``).
 ``generic``        Any other table, by common column names (pathway id: ``term``/``pathway``/``ID``/
                    ``gene set``..., FDR: ``FDR``/``padj``/``q-value``/``adjusted p-value``..., optional
                    ``NES``, ``p-value``, ``size``, genes: ``leading edge``/``core_enrichment``/
@@ -62,6 +64,10 @@ ORA), ``direction`` (+1 / -1 from the NES sign; always +1 for ORA). Optional ext
 (result rows in the file, before any row is dropped), ``warnings`` (list of str, each also sent
 through :func:`warnings.warn`) and ``non_symbol_genes`` (count of distinct genes that do not look
 like human symbols).
+
+Results of several contrasts stacked in one table (a ``contrast``/``comparison``/``condition``/
+``cluster``/``group`` column under which each pathway appears once) give one condition per value.
+Bader-lab set names (``NAME%SOURCE%ID``) are named from their first field.
 
 Human Entrez and Ensembl gene ids in the gene lists (clusterProfiler without ``setReadable``, fgsea
 with ``reactomePathways``) are read as gene symbols through the shipped msigdbr 2023.1 id table,
@@ -92,7 +98,7 @@ from .genesets import _gc_paused, humanize_term
 from .io import open_text
 
 FORMATS = ("gseapy", "gsea-desktop", "fgsea", "clusterprofiler", "enrichr", "gprofiler", "webgestalt", "david",
-           "generic")
+           "shinygo", "generic")
 STANDARD_COLUMNS = ["term", "name", "nes", "es", "pvalue", "fdr", "size", "genes", "direction"]
 
 _FORMAT_ALIASES = {
@@ -101,7 +107,7 @@ _FORMAT_ALIASES = {
     "fgsea": "fgsea", "fora": "fgsea", "clusterprofiler": "clusterprofiler",
     "clusterprofile": "clusterprofiler", "cp": "clusterprofiler", "enrichr": "enrichr",
     "gprofiler": "gprofiler", "g:profiler": "gprofiler", "gprofiler2": "gprofiler", "gost": "gprofiler",
-    "webgestalt": "webgestalt", "webgestaltr": "webgestalt", "david": "david",
+    "webgestalt": "webgestalt", "webgestaltr": "webgestalt", "david": "david", "shinygo": "shinygo",
     "generic": "generic", "table": "generic", "other": "generic", "auto": None,
 }
 
@@ -166,6 +172,9 @@ _LAYOUTS: tuple[_Layout, ...] = (
             pvalue="pValue", size="size", genes=("userId", "leadingEdgeId"), label="WebGestalt GSEA"),
     _Layout("webgestalt", "ora", ("geneSet", "enrichmentRatio", "FDR"), term="geneSet", name="description",
             fdr="FDR", pvalue="pValue", size="size", genes=("userId", "overlapId"), label="WebGestalt ORA"),
+    # ShinyGO enrichment.csv: Pathway is "Path:hsa03050 Proteasome" / "GO:0006259 Dna metabolic proc."
+    _Layout("shinygo", "ora", ("Enrichment FDR", "Pathway"), term="Pathway", fdr="Enrichment FDR",
+            size="Pathway Genes", genes="Genes", label="ShinyGO"),
     # DAVID functional annotation chart: Term is "GO:0006955~immune response" (split into id and name)
     _Layout("david", "ora", ("Category", "Term", "PValue", "Benjamini"), term="Term", fdr="Benjamini",
             pvalue="PValue", size="Pop Hits", genes="Genes", label="DAVID functional annotation chart"),
@@ -181,12 +190,13 @@ _MARKERS = {
     "enrichr": {"Old P-value", "Old Adjusted P-value"},
     "gprofiler": {"term_id", "term_name", "intersections", "intersection_size", "effective_domain_size"},
     "webgestalt": {"geneSet", "normalizedEnrichmentScore", "enrichmentRatio", "leadingEdgeId", "overlapId"},
-    "david": {"Category", "Benjamini", "Pop Hits", "List Total", "Pop Total", "Fold Enrichment"},
+    "david": {"Category", "Benjamini", "Pop Hits", "List Total", "Pop Total"},
+    "shinygo": {"Enrichment FDR", "nGenes", "Pathway Genes"},
 }
 # gseapy's enrichr tables are Enrichr tables plus a Gene_set column: one family.
 _FAMILY = {"gseapy": "gseapy", "enrichr": "gseapy", "gsea-desktop": "gsea-desktop", "fgsea": "fgsea",
            "clusterprofiler": "clusterprofiler", "gprofiler": "gprofiler", "webgestalt": "webgestalt",
-           "david": "david", "generic": "generic"}
+           "david": "david", "shinygo": "shinygo", "generic": "generic"}
 
 
 # --------------------------------------------------------------------------------------- public API
@@ -692,6 +702,8 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
     given = None  # names written into the term cells
     if lay.format in ("david", "generic"):
         terms, given = _split_id_name(terms, colon=lay.format == "david")
+    elif lay.format == "shinygo":
+        terms, given = _split_leading_id(terms)
     out = pd.DataFrame({"term": terms})
     if lay.label.startswith("generic"):  # columns guessed by name (not named by the user): say which
         notes.append(f"read as a {lay.label}")
@@ -734,7 +746,29 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
         out["condition"] = table["Name"].to_numpy()
     if lay.format == "clusterprofiler" and "Cluster" in table.columns and table["Cluster"].nunique() > 1:
         out["condition"] = table["Cluster"].to_numpy()  # compareCluster: one result per cluster of genes
+    if "condition" not in out.columns:
+        cond = _condition_column(table, out["term"])
+        if cond is not None:
+            out["condition"] = table[cond].to_numpy()
+            notes.append(f"pathways repeat with different {cond!r} values: one condition per value "
+                         f"({', '.join(list(map(str, pd.unique(table[cond])))[:5])})")
     return out, notes, n_rows
+
+
+#: columns that, when pathways repeat, tell which result (contrast, cluster of genes...) a row is from
+_CONDITION_COLUMNS = ("contrast", "comparison", "condition", "cluster", "group", "timepoint", "sample")
+
+
+def _condition_column(table: pd.DataFrame, terms: pd.Series) -> str | None:
+    """A column such as ``contrast`` that separates repeated pathways (rbind-ed results of several
+    contrasts): the term repeats, but never within one of its values. ``None`` when terms are unique."""
+    if not terms.duplicated().any():
+        return None
+    for c in table.columns:
+        if _squash(c) in _CONDITION_COLUMNS and table[c].nunique() > 1:
+            if not pd.DataFrame({"t": terms.to_numpy(), "c": table[c].to_numpy()}).duplicated().any():
+                return c
+    return None
 
 
 def _finish(out: pd.DataFrame, lay: _Layout, source, n_rows: int, notes: list[str]) -> pd.DataFrame:
@@ -749,7 +783,7 @@ def _finish(out: pd.DataFrame, lay: _Layout, source, n_rows: int, notes: list[st
     if n_bad:
         n_all = len(distinct)
         notes.append(f"{n_bad} of {n_all} distinct genes do not look like human gene symbols "
-                     f"(e.g. {', '.join(examples)}): mouse symbols or Ensembl/Entrez ids? Gene overlaps "
+                     f"(e.g. {', '.join(examples)}): mouse symbols, or Ensembl/Entrez/UniProt ids? Gene overlaps "
                      "with human gene sets will miss them; map them to human symbols first")
     out = out.reset_index(drop=True)
     out.attrs = {"format": lay.format, "kind": lay.kind, "source": _source_str(source), "n_rows": n_rows,
@@ -808,6 +842,19 @@ def _split_id_name(terms: pd.Series, *, colon: bool) -> tuple[pd.Series, "pd.Ser
         return terms, None
     ids = terms.where(~hit, parts[0].str.strip())
     return ids, parts[1].str.strip().where(hit)
+
+
+_LEADING_ID = re.compile(r"^(?:Path:)?((?:[^\s\d]*\d){3}\S*)\s+(\S.*?)\s*$")
+
+
+def _split_leading_id(terms: pd.Series) -> tuple[pd.Series, "pd.Series | None"]:
+    """ShinyGO ``Path:hsa03050 Proteasome`` / ``GO:0006259 Dna metabolic proc.`` -> id and name (a
+    first token with at least three digits is an id; ``E2F targets`` stays whole)."""
+    parts = terms.str.extract(_LEADING_ID)
+    hit = parts[0].notna()
+    if not hit.any():
+        return terms, None
+    return terms.where(~hit, parts[0]), parts[1].where(hit)
 
 
 def _floats(table: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.Series:
@@ -968,19 +1015,25 @@ def _drop_duplicates(out: pd.DataFrame, group: list[str], notes: list[str]) -> p
 
 
 _ENSEMBL = re.compile(r"^ENS[A-Z]*[GTP]\d{6,}(\.\d+)?$")
+_UNIPROT = re.compile(r"^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})(-\d+)?$")
 _ENTREZ = re.compile(r"^\d+$")
 _HUMAN_ORF = re.compile(r"^C(\d+|X|Y)orf\d+")
 
 
+def _symbols() -> frozenset:
+    from .genes import human_symbols  # some symbols have the form of a UniProt accession
+    return human_symbols()
+
+
 def _non_symbols(gene_lists: Iterable[list[str]]) -> tuple[int, list[str]]:
-    """Distinct genes that look like mouse/rat symbols (``Trp53``), Ensembl or Entrez ids."""
+    """Distinct genes that look like mouse/rat symbols (``Trp53``), Ensembl, Entrez or UniProt ids."""
     return _non_symbol_examples(_distinct_genes(gene_lists))
 
 
 def _non_symbol_examples(genes: Sequence[str]) -> tuple[int, list[str]]:
     """:func:`_non_symbols` of distinct genes (first-seen order)."""
     bad = [g for g in genes
-           if _ENSEMBL.match(g) or _ENTREZ.match(g)
+           if _ENSEMBL.match(g) or _ENTREZ.match(g) or (_UNIPROT.match(g) and g not in _symbols())
            or (any(c.islower() for c in g) and not _HUMAN_ORF.match(g))]
     return len(bad), bad[:5]
 
