@@ -490,7 +490,7 @@ def test_column_mapping_and_its_errors(tmp_path):
         read_gsea_result(p, format={"term": "pw", "fdr": "q", "pathway": "pw"})
     with pytest.raises(InputError, match=r"unknown result columns.*--column term=NAME"):
         read_gsea_result(p)
-    with pytest.raises(InputError, match="format='generic': no term or fdr column"):
+    with pytest.raises(InputError, match="format='generic': no term column"):  # q is an FDR name
         read_gsea_result(p, format="generic")
 
 
@@ -512,3 +512,37 @@ def test_entrez_and_ensembl_leading_edges_are_read_as_symbols(tmp_path):
     assert row(df, "hsa04110")["genes"] == ["CDK1", "CCNB1", "TP53", "22059"]
     assert row(df, "hsa04115")["genes"] == ["TP53", "CDKN1A"]  # two ids of TP53 give it once
     assert df.attrs["ids_mapped_to_symbols"] == 5 and df.attrs["non_symbol_genes"] == 1
+
+
+def test_review_cases_gene_tables_counts_conditions(tmp_path):
+    geo2r = tmp_path / "GSE1_GEO2R.tsv"  # a gene-level table with term/FDR/gene-like columns
+    geo2r.write_text("ID\tadj.P.Val\tP.Value\tt\tB\tlogFC\tGene.symbol\tGene.title\tGene.ID\n"
+                     "1007_s_at\t0.01\t0.001\t5\t3\t1.2\tDDR1\tdiscoidin domain receptor\t780\n")
+    with pytest.raises(InputError, match="gene-level differential expression"):
+        read_gsea_result(geo2r)
+    counts = tmp_path / "counts.tsv"  # a count column is not a gene list
+    counts.write_text("Term\tFDR\tGenes\tNES\nApoptosis\t0.01\t2\t1.5\nCell cycle\t0.02\t9\t-1.2\n")
+    with pytest.warns(UserWarning, match="single numbers"):
+        df = read_gsea_result(counts)
+    assert df["genes"].map(len).sum() == 0
+    gost = tmp_path / "gost_multi.tsv"  # gprofiler2 multi-query long table: one condition per query
+    gost.write_text("query\tsignificant\tp_value\tterm_size\tquery_size\tintersection_size\tterm_id\tsource\tterm_name\n"
+                    "q1\tTRUE\t0.001\t100\t20\t5\tGO:0000001\tGO:BP\ta\nq2\tTRUE\t0.002\t100\t20\t6\tGO:0000001\tGO:BP\ta\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert list(read_gsea_results([gost])) == ["q1", "q2"]
+    mine = tmp_path / "mine.tsv"  # a condition named through the mapping; an empty one is "NA"
+    mine.write_text("pw\tq\tset\tscore\nA\t0.01\tx\t1\nA\t0.02\ty\t-1\nB\t0.03\t\t2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = read_gsea_result(mine, format={"term": "pw", "fdr": "q", "nes": "score", "condition": "set"})
+    assert list(df["condition"]) == ["x", "y", "NA"]
+
+
+def test_shinygo_leading_token_must_look_like_an_id(tmp_path):
+    p = tmp_path / "enrichment.csv"
+    p.write_text('"Enrichment FDR","nGenes","Pathway Genes","Fold Enrichment","Pathway","URL","Genes"\n'
+                 '0.01,2,40,3.0,"22q11.2 copy number variation syndrome","","TBX1 COMT"\n'
+                 '0.02,2,50,3.0,"WP4657 22q11.2 copy number variation syndrome","","TBX1 COMT"\n')
+    df = read(p)
+    assert list(df["term"]) == ["22q11.2 copy number variation syndrome", "WP4657"]

@@ -211,3 +211,17 @@ def test_network_graphml_matches_the_table_and_the_graph(tmp_path):
     i, j = a[a < b][0], b[a < b][0]
     e = g.get_eid(row[i], row[j])
     assert g.es[e]["weight"] == pytest.approx(float(res.graph[i, j]), abs=1e-6)
+
+
+def test_network_graphml_survives_control_characters(tmp_path):
+    import igraph as ig
+
+    from contrastomics.cluster import run_clustering
+    from contrastomics.data.gsea import demo_result_path, read_gsea_result
+    from contrastomics.report.clusters import write_outputs
+    df = read_gsea_result(demo_result_path())
+    df.loc[0, "name"] = "a \x01 b"
+    res = run_clustering(df, method="overlap-knn", metrics=False)
+    write_outputs(res, tmp_path, report=False)
+    g = ig.Graph.Read_GraphML(str(tmp_path / "network.graphml"))
+    assert "a   b" in g.vs["name"]

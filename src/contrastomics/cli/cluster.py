@@ -52,7 +52,8 @@ def cluster(
                                       "(default: detected from the columns)."),
     column: Optional[List[str]] = typer.Option(None, "--column", help="ROLE=COLUMN for a table of any other "
                                                "tool (repeat): roles term, fdr (required), nes, genes, name, "
-                                               "pvalue, es, size; e.g. --column term=Pathway --column fdr=q."),
+                                               "pvalue, es, size, condition; e.g. --column term=Pathway "
+                                               "--column fdr=q."),
     names: Optional[List[str]] = typer.Option(None, "--names", help="Condition names, one per result "
                                               "(repeat or comma-separate)."),
     k: Optional[int] = typer.Option(None, "--k", help="Neighbours per pathway in the kNN graph (default ~10-15)."),

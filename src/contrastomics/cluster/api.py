@@ -531,6 +531,8 @@ def _blas_controller():
     per run)."""
     global _BLAS
     if _BLAS is None:
+        import scipy.linalg  # noqa: F401 - load every BLAS a run uses (SciPy's own OpenBLAS, sklearn's)
+        import sklearn.cluster  # noqa: F401
         from threadpoolctl import ThreadpoolController
         _BLAS = ThreadpoolController()
     return _BLAS

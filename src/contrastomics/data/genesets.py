@@ -330,8 +330,8 @@ def humanize_term(term: str) -> str:
     ``GOBP_DNA_REPAIR`` -> ``DNA repair``, ``apoptotic process (GO:0006915)`` -> unchanged text part,
     ``EXOCYTOSIS%GOBP%GO:0006887`` (Bader-lab names) -> ``Exocytosis``."""
     t = term.strip()
-    if "%" in t:  # Bader-lab / EnrichmentMap set names: NAME%SOURCE%ID
-        t = t.split("%", 1)[0].strip() or t
+    if _BADER_NAME.match(t):  # Bader-lab / EnrichmentMap set names: NAME%SOURCE%ID
+        t = t.split("%", 1)[0].strip()
     if "(" in t:
         t = _ID_SUFFIX.sub("", t)
     if " " in t:
@@ -343,7 +343,10 @@ def humanize_term(term: str) -> str:
     # printable and no space: no whitespace at all (every other whitespace character is unprintable)
     words = [w for w in (t.split("_") if t.isprintable() else _WORD_SEP.split(t)) if w]
     def word(w: str) -> str:
-        # keep acronyms/gene symbols (E2F, DNA, TNFA, MYC); lower-case plain words
+        # keep acronyms/gene symbols (E2F, DNA, TNFA, MYC) and lone capitals (vitamin A, hepatitis C);
+        # lower-case plain words
+        if len(w) == 1 and w.isupper() and len(words) > 1:
+            return w
         if len(w) > 1 and (any(map(str.isdigit, w)) or len(w) <= 4 and w.isupper() and w not in _COMMON_WORDS):
             return w
         return w.lower()
@@ -353,7 +356,9 @@ def humanize_term(term: str) -> str:
     return s[:1].upper() + s[1:] if s else term
 
 
-_COMMON_WORDS = {"AND", "OF", "THE", "IN", "TO", "BY", "VIA", "UP", "DN", "CELL", "LATE", "EARLY", "FROM",
+_BADER_NAME = re.compile(r"^[^%]+%[^%]+%[^%]+$")
+_COMMON_WORDS = {"NON", "CO", "PRE", "POST", "ANTI", "SUB", "SELF", "SEMI", "MULTI", "OVER", "OUT", "DOWN",
+                 "AND", "OF", "THE", "IN", "TO", "BY", "VIA", "UP", "DN", "CELL", "LATE", "EARLY", "FROM",
                  "WITH", "INTO", "ON", "FOR", "OR", "NOT", "BONE", "GENE", "LIKE", "TYPE", "HEME", "BILE",
                  "ACID", "FATE", "MASS", "SIZE", "BODY", "LUNG", "SKIN", "LIVER", "ROLE", "LOSS", "GAIN",
                  "HIGH", "LOW", "FAT", "ZINC", "IRON", "IONS", "SALT", "HEAT", "COLD", "SPERM", "EGG"}

@@ -132,6 +132,7 @@ class _Layout:
     size_part: str = "den"
     genes: "str | tuple[str, ...] | None" = None
     label: str = ""
+    condition: str | None = None  # a column naming the result (contrast) of each row (column mappings)
 
 
 _LAYOUTS: tuple[_Layout, ...] = (
@@ -235,7 +236,8 @@ def read_gsea_result(path: str | os.PathLike | Sequence[str | os.PathLike], form
     format
         Force a tool (one of :data:`FORMATS`) instead of detecting it from the columns, or name the
         columns of any other table: ``{"term": ..., "fdr": ..., "nes": ..., "genes": ...}`` (roles
-        ``term`` and ``fdr`` required; also ``name``, ``es``, ``pvalue``, ``size``). A table no
+        ``term`` and ``fdr`` required; also ``name``, ``es``, ``pvalue``, ``size`` and ``condition``,
+        a column naming the contrast of each row of a stacked table). A table no
         tool's layout matches is read by common column names (``format="generic"``), with a
         warning naming the columns chosen.
     gmt
@@ -322,7 +324,8 @@ def split_conditions(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFra
         if "condition" not in df.columns:
             out[name] = df
             continue
-        for cond, sub in df.groupby("condition", sort=False):
+        for cond, sub in df.groupby("condition", sort=False, dropna=False):
+            cond = "NA" if pd.isna(cond) or str(cond).strip() == "" else cond  # rows without a condition
             key = str(cond) if len(tables) == 1 else f"{name}:{cond}"
             sub = sub.drop(columns="condition").reset_index(drop=True)
             sub.attrs = dict(df.attrs)
@@ -561,14 +564,14 @@ def _known_layout(columns: list[str], path, fmt: str | None) -> _Layout:
                              f"(columns found: {_list(columns)}){hint}", path)
         matched = own
     if not matched:
-        generic = _generic_layout(columns, path, required=False)
-        if generic is not None:
-            return generic
         squashed = {_squash(c) for c in columns}
         if squashed & {"logfc", "log2foldchange", "basemean", "logcpm", "avgexpr", "avglog2fc"}:
             raise InputError(f"looks like a gene-level differential expression table ({_list(columns, 6)}), "
                              "not a pathway result: rank the genes and run GSEA first (`contrastomics gsea "
                              "RANKED.rnk --library GO_BP`), or give the GSEA/enrichment result", path)
+        generic = _generic_layout(columns, path, required=False)
+        if generic is not None:
+            return generic
         tried = "; ".join(f"{lay.label}: {', '.join(lay.required)}" for lay in _LAYOUTS)
         raise InputError(f"unknown result columns: found {_list(columns)}; formats tried ({tried}), and no "
                          "pathway-id + FDR column pair by common names; name the columns with "
@@ -604,10 +607,10 @@ def _resolve(lay: _Layout, columns: Sequence[str]) -> _Layout:
 
 #: Standard roles a column can play, and the column names (lower-cased, punctuation removed) that
 #: commonly mean them, in order of preference. Used for tables of tools without a layout above.
-_ROLES = ("term", "name", "nes", "es", "pvalue", "fdr", "size", "genes")
+_ROLES = ("term", "name", "nes", "es", "pvalue", "fdr", "size", "genes", "condition")
 _SYNONYMS: dict[str, tuple[str, ...]] = {
-    "term": ("term", "termid", "id", "pathway", "pathwayid", "geneset", "genesetid", "genesetname", "gs",
-             "goid", "goterm", "native", "setname", "pathwayname", "termname", "name", "description"),
+    "term": ("term", "termid", "pathway", "pathwayid", "geneset", "genesetid", "genesetname", "gs",
+             "goid", "goterm", "native", "setname", "pathwayname", "termname", "id", "name", "description"),
     "name": ("description", "termname", "pathwayname", "name", "termdescription", "genesetname",
              "pathwaydescription", "goname"),
     "nes": ("nes", "normalizedenrichmentscore", "normalisedenrichmentscore", "normenrichmentscore", "normes"),
@@ -615,11 +618,11 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "pvalue": ("pvalue", "pval", "nompval", "nominalpvalue", "nompvalue", "rawpvalue", "p"),
     "fdr": ("fdr", "fdrqval", "fdrqvalue", "padj", "padjust", "padjusted", "adjpval", "adjpvalue",
             "adjustedpvalue", "adjustedpval", "pvaladj", "pvalueadj", "pvaluefdr", "adjp", "qvalue", "qval",
-            "qvalues", "fdrbh", "bh", "benjamini", "benjaminihochberg", "enrichmentfdr", "falsediscoveryrate"),
+            "qvalues", "q", "fdrbh", "bh", "benjamini", "benjaminihochberg", "enrichmentfdr", "falsediscoveryrate"),
     "size": ("size", "setsize", "genesetsize", "termsize", "pathwaysize", "matchedsize", "nsize"),
     "genes": ("leadingedge", "leadingedgegenes", "leadgenes", "ledgegenes", "coreenrichment", "coregenes",
-              "leadingedgeid", "leadingedgesymbols", "genes", "genesymbols", "symbols", "geneid", "geneids",
-              "overlapgenes", "intersections", "intersection", "userid", "hits", "members", "genelist"),
+              "leadingedgeid", "leadingedgesymbols", "genes", "genesymbols", "symbols",
+              "overlapgenes", "intersections", "intersection", "userid", "members", "genelist"),
 }
 
 
@@ -661,7 +664,7 @@ def _mapped_layout(columns: list[str], mapping: dict[str, str], path, *, label: 
     return _Layout("generic", "gsea" if "nes" in mapping else "ora", tuple(mapping.values()),
                    term=mapping["term"], fdr=mapping["fdr"], nes=mapping.get("nes"), es=mapping.get("es"),
                    pvalue=mapping.get("pvalue"), name=mapping.get("name"), size=mapping.get("size"),
-                   genes=mapping.get("genes"),
+                   genes=mapping.get("genes"), condition=mapping.get("condition"),
                    label=label or "columns " + ", ".join(f"{k}={v!r}" for k, v in mapping.items()))
 
 
@@ -722,6 +725,9 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
     out["size"] = _sizes(table, lay, path, lines)
     if genes_override is not None:
         out["genes"] = genes_override
+    elif lay.genes and lay.genes in table.columns and lay.label.startswith("generic") and _counts_only(table[lay.genes]):
+        out["genes"] = [[] for _ in range(n_rows)]
+        notes.append(f"column {lay.genes!r} holds single numbers (counts?), not gene lists: gene lists are empty")
     elif lay.genes and lay.genes in table.columns:
         out["genes"] = _split_gene_column(table[lay.genes])
     else:
@@ -746,6 +752,8 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
         out["condition"] = table["Name"].to_numpy()
     if lay.format == "clusterprofiler" and "Cluster" in table.columns and table["Cluster"].nunique() > 1:
         out["condition"] = table["Cluster"].to_numpy()  # compareCluster: one result per cluster of genes
+    if lay.condition and "condition" not in out.columns:
+        out["condition"] = table[lay.condition].str.strip().replace("", "NA").to_numpy()
     if "condition" not in out.columns:
         cond = _condition_column(table, out["term"])
         if cond is not None:
@@ -756,7 +764,15 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
 
 
 #: columns that, when pathways repeat, tell which result (contrast, cluster of genes...) a row is from
-_CONDITION_COLUMNS = ("contrast", "comparison", "condition", "cluster", "group", "timepoint", "sample")
+_CONDITION_COLUMNS = ("contrast", "comparison", "condition", "cluster", "group", "query", "dataset", "timepoint",
+                      "sample")
+
+
+def _counts_only(cells: pd.Series) -> bool:
+    """Every non-empty cell is one integer (a count column guessed as genes, not Entrez lists)."""
+    c = cells.astype(str).str.strip()
+    c = c[c != ""]
+    return bool(len(c)) and bool(c.str.fullmatch(r"\d+").all())
 
 
 def _condition_column(table: pd.DataFrame, terms: pd.Series) -> str | None:
@@ -844,12 +860,13 @@ def _split_id_name(terms: pd.Series, *, colon: bool) -> tuple[pd.Series, "pd.Ser
     return ids, parts[1].str.strip().where(hit)
 
 
-_LEADING_ID = re.compile(r"^(?:Path:)?((?:[^\s\d]*\d){3}\S*)\s+(\S.*?)\s*$")
+_LEADING_ID = re.compile(r"^(?:Path:)?([A-Za-z][\w.:\-]*?\d{3,}[\w.\-]*)\s+(\S.*?)\s*$")
 
 
 def _split_leading_id(terms: pd.Series) -> tuple[pd.Series, "pd.Series | None"]:
     """ShinyGO ``Path:hsa03050 Proteasome`` / ``GO:0006259 Dna metabolic proc.`` -> id and name (a
-    first token with at least three digits is an id; ``E2F targets`` stays whole)."""
+    first token that starts with a letter and holds three digits in a row is an id; ``E2F targets``
+    and ``22q11.2 copy number variation`` stay whole)."""
     parts = terms.str.extract(_LEADING_ID)
     hit = parts[0].notna()
     if not hit.any():

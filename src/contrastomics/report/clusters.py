@@ -20,6 +20,8 @@ import html
 import io
 import json
 import math
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -557,6 +559,7 @@ pathway; {how}. Metric definitions: docs/clustering.md.</p>
 
 #: ``network.graphml`` is written up to this many pathways (above, ~150 bytes per edge add up)
 GRAPHML_MAX = 20_000
+_XML_FORBIDDEN = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
 def graphml_text(result) -> str:
@@ -579,10 +582,11 @@ def graphml_text(result) -> str:
         if col == "text":  # long descriptions: in clusters.tsv
             continue
         v = tab[col]
+        key = re.sub(r"\W", "_", str(col))  # GraphML attribute ids are XML name tokens
         if v.dtype.kind in "iubf":  # numbers (NaN where missing; booleans as 0/1)
-            net.vs[col] = [float(x) for x in v.astype("float64")]
-        else:
-            net.vs[col] = v.fillna("").astype(str).tolist()
+            net.vs[key] = [float(x) for x in v.astype("float64")]
+        else:  # XML 1.0 forbids most control characters
+            net.vs[key] = v.fillna("").astype(str).str.replace(_XML_FORBIDDEN, " ", regex=True).tolist()
     with tempfile.TemporaryDirectory() as d:  # igraph writes to a path; the caller writes atomically
         path = Path(d) / "network.graphml"
         net.write_graphml(str(path))
@@ -609,7 +613,12 @@ def write_outputs(result, out_dir: str | Path, *, report: bool = True, title: st
         files["clusters.png"] = ("wb", png_bytes(result.table, result.clusters))
     conds = result.summary.get("conditions") or []
     by_cond = nes_by_condition(result.table, result.clusters, conds) if len(conds) > 1 else None
-    network = graphml_text(result) if result.graph is not None and len(result.table) <= GRAPHML_MAX else None
+    network = None
+    if result.graph is not None and len(result.table) <= GRAPHML_MAX:
+        try:
+            network = graphml_text(result)
+        except Exception as exc:  # noqa: BLE001 - an optional export must not cost the other files
+            warnings.warn(f"network.graphml not written: {exc}", stacklevel=2)
     if network is not None:
         files["network.graphml"] = ("w", network)
     if by_cond is not None:
