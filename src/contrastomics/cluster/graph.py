@@ -159,6 +159,9 @@ def _n_jobs(n: int) -> int:
         return max(1, int(env))
     if n <= PARALLEL_MIN:
         return 1
+    import sys
+    if sys.platform == "darwin":  # forking after macOS's Accelerate/ObjC runtime is loaded is unsafe
+        return 1
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:
