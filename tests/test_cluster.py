@@ -136,8 +136,11 @@ def test_bad_inputs_raise_or_warn_once(model):
         cluster_gsea(df, method="magic")
     with pytest.raises(InputError, match=r"unknown result columns.*'term'.*--column fdr=NAME"):
         cluster_gsea(df.drop(columns="fdr"), model=model)
-    with pytest.warns(UserWarning, match="generic table"):  # no NES: read as an over-representation result
-        ora = cluster_gsea(df.drop(columns="nes"), model=model, metrics=False)
+    with pytest.warns(UserWarning, match="generic table"):  # no NES but a direction: signed -log10 p stand-in
+        signed = cluster_gsea(df.drop(columns="nes"), model=model, metrics=False)
+    assert len(signed) > 0 and (np.sign(signed["nes"]) == signed["direction"]).all()
+    with pytest.warns(UserWarning, match="generic table"):  # neither: an over-representation result
+        ora = cluster_gsea(df.drop(columns=["nes", "direction"]), model=model, metrics=False)
     assert ora["nes"].isna().all() and len(ora) > 0
     bad = df.copy()
     bad.loc[:2, "nes"] = np.nan

@@ -546,3 +546,25 @@ def test_shinygo_leading_token_must_look_like_an_id(tmp_path):
                  '0.02,2,50,3.0,"WP4657 22q11.2 copy number variation syndrome","","TBX1 COMT"\n')
     df = read(p)
     assert list(df["term"]) == ["22q11.2 copy number variation syndrome", "WP4657"]
+
+
+def test_limma_camera_written_by_r_and_topgo_bounds(tmp_path):
+    """camera keeps the set names only as R row names (write.table: header one field short;
+    write.csv: an empty first header cell) and has a Direction column instead of a NES."""
+    tsv = tmp_path / "camera.tsv"
+    tsv.write_text("NGenes\tDirection\tPValue\tFDR\nHALLMARK_E2F_TARGETS\t200\tUp\t0.001\t0.01\n"
+                   "HALLMARK_P53_PATHWAY\t190\tDown\t0.002\t0.02\n")
+    csv = tmp_path / "camera.csv"
+    csv.write_text('"","NGenes","Direction","PValue","FDR"\n"HALLMARK_E2F_TARGETS",200,"Up",0.001,0.01\n'
+                   '"HALLMARK_P53_PATHWAY",190,"Down",0.002,0.02\n')
+    for p in (tsv, csv):
+        with pytest.warns(UserWarning, match="NES set to"):
+            df = read_gsea_result(p)
+        assert list(df["term"]) == ["HALLMARK_E2F_TARGETS", "HALLMARK_P53_PATHWAY"]
+        assert list(df["direction"]) == [1, -1] and list(df["size"]) == [200, 190]
+        assert df["nes"].to_numpy() == pytest.approx([3.0, np.log10(0.002)])  # -(-log10 p) for Down
+    topgo = tmp_path / "topgo.tsv"  # GenTable: bounds written as "< 1e-30"; no adjusted p-value column
+    topgo.write_text("GO.ID\tTerm\tAnnotated\tSignificant\tExpected\tclassicFisher\n"
+                     "GO:0006955\timmune response\t300\t40\t10\t< 1e-30\nGO:0007049\tcell cycle\t200\t20\t10\t0.0021\n")
+    df = read(topgo, format={"term": "GO.ID", "name": "Term", "fdr": "classicFisher", "size": "Annotated"})
+    assert df["fdr"].tolist() == pytest.approx([1e-30, 0.0021]) and df.attrs["kind"] == "ora"

@@ -65,6 +65,12 @@ ORA), ``direction`` (+1 / -1 from the NES sign; always +1 for ORA). Optional ext
 through :func:`warnings.warn`) and ``non_symbol_genes`` (count of distinct genes that do not look
 like human symbols).
 
+Tables written by R with row names (``write.table``: a header one field short; ``write.csv``: an
+empty first header cell) keep names as a ``row.names`` column (plain row numbers are dropped), so
+limma ``camera``/``roast`` tables, whose set names are only row names, are read; a ``Direction``
+(Up/Down) column without a NES gives a stand-in NES of +/- -log10(p) with a warning. Bounds such as
+topGO's ``< 1e-30`` are read as the bound.
+
 Results of several contrasts stacked in one table (a ``contrast``/``comparison``/``condition``/
 ``cluster``/``group`` column under which each pathway appears once) give one condition per value.
 Bader-lab set names (``NAME%SOURCE%ID``) are named from their first field.
@@ -133,6 +139,7 @@ class _Layout:
     genes: "str | tuple[str, ...] | None" = None
     label: str = ""
     condition: str | None = None  # a column naming the result (contrast) of each row (column mappings)
+    direction: str | None = None  # Up/Down column of tools without a NES (limma camera/roast)
 
 
 _LAYOUTS: tuple[_Layout, ...] = (
@@ -513,7 +520,14 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
     table.columns = [str(c).strip().lstrip("\ufeff") for c in table.columns]
     # R's write.csv adds a row-name column with an empty header; GSEA desktop ends lines with a tab
     unnamed = [c for c in table.columns if c == "" or c.startswith("Unnamed:")]
+    rownames = table[table.columns[0]] if len(table.columns) and table.columns[0] in unnamed else None
     table = table.drop(columns=unnamed)
+    if not isinstance(table.index, pd.RangeIndex):  # R's write.table: the header is one field short
+        rownames = pd.Series(table.index.astype(str))
+        table = table.reset_index(drop=True)
+    if rownames is not None and not rownames.str.strip().str.fullmatch(r"\d*").all():
+        # row names that are names (limma camera/roast keep the gene-set names only there)
+        table.insert(0, "row.names", rownames.to_numpy())
     return table, header_idx + 1
 
 
@@ -607,19 +621,21 @@ def _resolve(lay: _Layout, columns: Sequence[str]) -> _Layout:
 
 #: Standard roles a column can play, and the column names (lower-cased, punctuation removed) that
 #: commonly mean them, in order of preference. Used for tables of tools without a layout above.
-_ROLES = ("term", "name", "nes", "es", "pvalue", "fdr", "size", "genes", "condition")
+_ROLES = ("term", "name", "nes", "es", "pvalue", "fdr", "size", "genes", "condition", "direction")
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "term": ("term", "termid", "pathway", "pathwayid", "geneset", "genesetid", "genesetname", "gs",
-             "goid", "goterm", "native", "setname", "pathwayname", "termname", "id", "name", "description"),
+             "goid", "goterm", "native", "setname", "pathwayname", "termname", "id", "name", "description",
+             "rownames"),
     "name": ("description", "termname", "pathwayname", "name", "termdescription", "genesetname",
              "pathwaydescription", "goname"),
     "nes": ("nes", "normalizedenrichmentscore", "normalisedenrichmentscore", "normenrichmentscore", "normes"),
     "es": ("es", "enrichmentscore"),
+    "direction": ("direction", "regulation", "updown"),
     "pvalue": ("pvalue", "pval", "nompval", "nominalpvalue", "nompvalue", "rawpvalue", "p"),
     "fdr": ("fdr", "fdrqval", "fdrqvalue", "padj", "padjust", "padjusted", "adjpval", "adjpvalue",
             "adjustedpvalue", "adjustedpval", "pvaladj", "pvalueadj", "pvaluefdr", "adjp", "qvalue", "qval",
             "qvalues", "q", "fdrbh", "bh", "benjamini", "benjaminihochberg", "enrichmentfdr", "falsediscoveryrate"),
-    "size": ("size", "setsize", "genesetsize", "termsize", "pathwaysize", "matchedsize", "nsize"),
+    "size": ("size", "setsize", "genesetsize", "termsize", "pathwaysize", "matchedsize", "nsize", "ngenes"),
     "genes": ("leadingedge", "leadingedgegenes", "leadgenes", "ledgegenes", "coreenrichment", "coregenes",
               "leadingedgeid", "leadingedgesymbols", "genes", "genesymbols", "symbols",
               "overlapgenes", "intersections", "intersection", "userid", "members", "genelist"),
@@ -639,13 +655,13 @@ def _generic_layout(columns: list[str], path, *, required: bool) -> "_Layout | N
     for c in columns:
         by_key.setdefault(_squash(c), c)
     found: dict[str, str] = {}
-    for role in ("term", "fdr", "nes", "es", "pvalue", "size", "genes", "name"):
+    for role in ("term", "fdr", "nes", "es", "pvalue", "size", "genes", "name", "direction"):
         taken = set(found.values())
         col = next((by_key[k] for k in _SYNONYMS[role] if k in by_key and by_key[k] not in taken), None)
         if col is not None:
             found[role] = col
     # a pathway table carries a NES or gene lists; a gene-level table (limma's ID + adj.P.Val) does not
-    if "term" not in found or "fdr" not in found or not ({"nes", "genes"} & set(found)):
+    if "term" not in found or "fdr" not in found or not ({"nes", "genes", "direction"} & set(found)):
         if not required:
             return None
         missing = [r for r in ("term", "fdr") if r not in found] or ["genes"]
@@ -661,10 +677,10 @@ def _mapped_layout(columns: list[str], mapping: dict[str, str], path, *, label: 
     if missing:
         raise InputError(f"column(s) {', '.join(map(repr, missing))} not in the table (columns found: "
                          f"{_list(columns)})", path)
-    return _Layout("generic", "gsea" if "nes" in mapping else "ora", tuple(mapping.values()),
+    return _Layout("generic", "gsea" if {"nes", "direction"} & set(mapping) else "ora", tuple(mapping.values()),
                    term=mapping["term"], fdr=mapping["fdr"], nes=mapping.get("nes"), es=mapping.get("es"),
                    pvalue=mapping.get("pvalue"), name=mapping.get("name"), size=mapping.get("size"),
-                   genes=mapping.get("genes"), condition=mapping.get("condition"),
+                   genes=mapping.get("genes"), condition=mapping.get("condition"), direction=mapping.get("direction"),
                    label=label or "columns " + ", ".join(f"{k}={v!r}" for k, v in mapping.items()))
 
 
@@ -723,6 +739,10 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
     out["pvalue"] = _floats(table, lay.pvalue, path, lines) if lay.pvalue and lay.pvalue in table.columns else nan
     out["fdr"] = _floats(table, lay.fdr, path, lines)
     out["size"] = _sizes(table, lay, path, lines)
+    if lay.direction and not lay.nes:
+        out["nes"] = _signed_score(table[lay.direction], out, lay.direction, path, lines)
+        notes.append(f"no NES column: NES set to +/- -log10(p-value) with the sign of {lay.direction!r} "
+                     "(a stand-in for ranking and direction, not an enrichment score)")
     if genes_override is not None:
         out["genes"] = genes_override
     elif lay.genes and lay.genes in table.columns and lay.label.startswith("generic") and _counts_only(table[lay.genes]):
@@ -766,6 +786,22 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
 #: columns that, when pathways repeat, tell which result (contrast, cluster of genes...) a row is from
 _CONDITION_COLUMNS = ("contrast", "comparison", "condition", "cluster", "group", "query", "dataset", "timepoint",
                       "sample")
+
+
+_UP = {"up", "+", "1", "+1", "pos", "positive", "upregulated", "up-regulated", "increased"}
+_DOWN = {"down", "-", "-1", "neg", "negative", "downregulated", "down-regulated", "decreased"}
+
+
+def _signed_score(cells: pd.Series, out: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.Series:
+    """+/- -log10(p) (p-value, else FDR; floored at 1e-300) signed by an Up/Down column."""
+    d = cells.astype(str).str.strip().str.lower()
+    sign = np.where(d.isin(_UP), 1.0, np.where(d.isin(_DOWN), -1.0, np.nan))
+    bad = np.isnan(sign) & (d != "").to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"column {col!r} holds {cells.iloc[i]!r}; expected Up or Down", path, int(lines[i]))
+    p = out["pvalue"].where(out["pvalue"].notna(), out["fdr"]).to_numpy(float)
+    return pd.Series(sign * -np.log10(np.clip(p, 1e-300, 1.0)), index=out.index)
 
 
 def _counts_only(cells: pd.Series) -> bool:
@@ -878,8 +914,9 @@ def _floats(table: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.
     raw = table[col].str.strip()
     vals = pd.to_numeric(raw, errors="coerce").astype(float)
     bad = vals.isna().to_numpy()
-    if bad.any():  # only cells that did not parse can hold a "%" or an NA spelling
-        vals[bad] = pd.to_numeric(raw[bad].str.replace("%", "", regex=False), errors="coerce").to_numpy(float)
+    if bad.any():  # only cells that did not parse can hold a "%", a bound ("< 1e-30", topGO) or an NA spelling
+        cleaned = raw[bad].str.replace("%", "", regex=False).str.replace(r"^[<≤]=?\s*", "", regex=True)
+        vals[bad] = pd.to_numeric(cleaned, errors="coerce").to_numpy(float)
         bad = vals.isna().to_numpy()
         bad[bad] = ~raw[bad].str.lower().isin(_NA_STRINGS).to_numpy(dtype=bool)
     if bad.any():
