@@ -568,3 +568,11 @@ def test_limma_camera_written_by_r_and_topgo_bounds(tmp_path):
                      "GO:0006955\timmune response\t300\t40\t10\t< 1e-30\nGO:0007049\tcell cycle\t200\t20\t10\t0.0021\n")
     df = read(topgo, format={"term": "GO.ID", "name": "Term", "fdr": "classicFisher", "size": "Annotated"})
     assert df["fdr"].tolist() == pytest.approx([1e-30, 0.0021]) and df.attrs["kind"] == "ora"
+
+
+def test_set_names_written_as_descriptions_are_humanised(tmp_path):
+    p = tmp_path / "gsea_results.csv"  # clusterProfiler GSEA() with an MSigDB TERM2GENE
+    p.write_text('"ID","Description","setSize","enrichmentScore","NES","pvalue","p.adjust","qvalue","core_enrichment"\n'
+                 '"M47910","MICROTUBULE_DEPOLYMERIZATION",21,-0.77,-2.09,1e-05,0.0014,0.001,"TUBA1B/MAPRE3"\n'
+                 '"GO:0006955","immune response",300,0.5,1.8,1e-04,0.01,0.01,"CD4/CD8A"\n')
+    assert list(read(p)["name"]) == ["Microtubule depolymerization", "immune response"]

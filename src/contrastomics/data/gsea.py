@@ -728,7 +728,12 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
         notes.append(f"read as a {lay.label}")
     if lay.name and lay.name in table.columns:
         names = table[lay.name].str.strip()
-        out["name"] = np.where(names == "", [humanize_term(t) for t in terms], names)
+        # a set name written as the description (clusterProfiler GSEA() on MSigDB names:
+        # MICROTUBULE_DEPOLYMERIZATION) is humanised like a term
+        id_like = (names.str.contains("_", regex=False) & ~names.str.contains(" ", regex=False)
+                   & (names == names.str.upper())).to_numpy()
+        out["name"] = np.where(names == "", [humanize_term(t) for t in terms],
+                               np.where(id_like, [humanize_term(v) if k else v for v, k in zip(names, id_like)], names))
     elif given is not None:
         out["name"] = np.where(given.isna(), [humanize_term(t) for t in terms], given)
     else:
