@@ -185,7 +185,7 @@ def test_wrong_format_given():
         read_gsea_result(DATA / "gseapy.gene_set.prerank.report.csv", format="fgsea")
     assert "gseapy.gene_set.prerank.report.csv" in str(e.value)
     with pytest.raises(InputError, match="unknown format"):
-        read_gsea_result(DATA / "fora.tsv", format="metascape")
+        read_gsea_result(DATA / "fora.tsv", format="panther")
 
 
 def test_unknown_columns_lists_tried_formats_and_found_columns(tmp_path):
@@ -576,3 +576,24 @@ def test_set_names_written_as_descriptions_are_humanised(tmp_path):
                  '"M47910","MICROTUBULE_DEPOLYMERIZATION",21,-0.77,-2.09,1e-05,0.0014,0.001,"TUBA1B/MAPRE3"\n'
                  '"GO:0006955","immune response",300,0.5,1.8,1e-04,0.01,0.01,"CD4/CD8A"\n')
     assert list(read(p)["name"]) == ["Microtubule depolymerization", "immune response"]
+
+
+def test_metascape_final_go_and_all_lists(tmp_path):
+    final = tmp_path / "_FINAL_GO.csv"  # summary rows repeat a member: members only; log10 p and q
+    final.write_text("GroupID,Category,Term,Description,LogP,Log(q-value),InTerm_InList,Genes,Symbols\n"
+                     '1_Summary,GO Biological Processes,GO:0006955,immune response,-12,-9,"40/300","920,925","CD4,CD8A"\n'
+                     '1_Member,GO Biological Processes,GO:0006955,immune response,-12,-9,"40/300","920,925","CD4,CD8A"\n'
+                     '1_Member,Reactome Gene Sets,R-HSA-1280215,Cytokine Signaling,-8,-6,"30/700","3558","IL2"\n')
+    df = read(final)
+    assert df.attrs["format"] == "metascape" and list(df["term"]) == ["GO:0006955", "R-HSA-1280215"]
+    assert df["fdr"].tolist() == pytest.approx([1e-9, 1e-6]) and df["pvalue"].tolist() == pytest.approx([1e-12, 1e-8])
+    assert list(df["size"]) == [300, 700] and df.iloc[0]["genes"] == ["CD4", "CD8A"]
+    lists = tmp_path / "GO_AllLists.csv"  # a multi-list analysis: one condition per input list
+    lists.write_text("GeneList,Category,Term,Description,LogP,Enrichment,#GeneInGOAndHitList,#GeneInGO,"
+                     "Log(q-value),Hits\n"
+                     "up,GO Biological Processes,GO:0006955,immune response,-12,4,40,300,-9,CD4|CD8A\n"
+                     "down,GO Biological Processes,GO:0006955,immune response,-5,2,10,300,-3,IL2|CD4\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = read_gsea_results([lists])
+    assert list(res) == ["up", "down"] and res["down"].iloc[0]["genes"] == ["IL2", "CD4"]

@@ -36,6 +36,10 @@ Supported tools, recognised by their own column names (never ask users to reform
                    ``FDR``, ``userId``/``leadingEdgeId``) and ORA (``enrichmentRatio``, ``overlapId``).
 ``david``          DAVID functional annotation chart (``Category``, ``Term`` as ``GO:...~name``,
                    ``PValue``, ``Benjamini``, ``Genes``, ``Pop Hits``).
+``metascape``      Metascape ``_FINAL_GO.csv`` (``GroupID``: ``_Summary`` rows dropped, members kept;
+                   ``Term``, ``Description``, ``LogP``, ``Log(q-value)`` as log10 values,
+                   ``InTerm_InList``, ``Symbols``) and ``GO_AllLists.csv`` (``GeneList`` per input list
+                   as conditions, ``#GeneInGO``, ``Hits`` ``|``-separated).
 ``shinygo``        ShinyGO ``enrichment.csv`` (``Enrichment FDR``, ``Pathway`` as ``Path:hsa03050 Name`` or
                    ``GO:0006259 Name``, split into id and name, ``Pathway Genes``, ``Genes``).
 ``generic``        Any other table, by common column names (pathway id: ``term``/``pathway``/``ID``/
@@ -104,7 +108,7 @@ from .genesets import _gc_paused, humanize_term
 from .io import open_text
 
 FORMATS = ("gseapy", "gsea-desktop", "fgsea", "clusterprofiler", "enrichr", "gprofiler", "webgestalt", "david",
-           "shinygo", "generic")
+           "shinygo", "metascape", "generic")
 STANDARD_COLUMNS = ["term", "name", "nes", "es", "pvalue", "fdr", "size", "genes", "direction"]
 
 _FORMAT_ALIASES = {
@@ -114,6 +118,7 @@ _FORMAT_ALIASES = {
     "clusterprofile": "clusterprofiler", "cp": "clusterprofiler", "enrichr": "enrichr",
     "gprofiler": "gprofiler", "g:profiler": "gprofiler", "gprofiler2": "gprofiler", "gost": "gprofiler",
     "webgestalt": "webgestalt", "webgestaltr": "webgestalt", "david": "david", "shinygo": "shinygo",
+    "metascape": "metascape",
     "generic": "generic", "table": "generic", "other": "generic", "auto": None,
 }
 
@@ -139,6 +144,7 @@ class _Layout:
     genes: "str | tuple[str, ...] | None" = None
     label: str = ""
     condition: str | None = None  # a column naming the result (contrast) of each row (column mappings)
+    log10: bool = False  # p-value and FDR columns hold log10 values (Metascape's LogP, Log(q-value))
     direction: str | None = None  # Up/Down column of tools without a NES (limma camera/roast)
 
 
@@ -183,6 +189,11 @@ _LAYOUTS: tuple[_Layout, ...] = (
     # ShinyGO enrichment.csv: Pathway is "Path:hsa03050 Proteasome" / "GO:0006259 Dna metabolic proc."
     _Layout("shinygo", "ora", ("Enrichment FDR", "Pathway"), term="Pathway", fdr="Enrichment FDR",
             size="Pathway Genes", genes="Genes", label="ShinyGO"),
+    # Metascape: _FINAL_GO.csv (GroupID n_Summary / n_Member rows, Symbols) and Enrichment_GO
+    # GO_AllLists.csv (GeneList per input list, Hits "|"-separated); p and q as log10 values
+    _Layout("metascape", "ora", ("Term", "Description", "LogP", "Log(q-value)"), term="Term", name="Description",
+            fdr="Log(q-value)", pvalue="LogP", size="#GeneInGO", size_ratio="InTerm_InList",
+            genes=("Symbols", "Hits", "Genes", "GeneID"), log10=True, label="Metascape"),
     # DAVID functional annotation chart: Term is "GO:0006955~immune response" (split into id and name)
     _Layout("david", "ora", ("Category", "Term", "PValue", "Benjamini"), term="Term", fdr="Benjamini",
             pvalue="PValue", size="Pop Hits", genes="Genes", label="DAVID functional annotation chart"),
@@ -200,11 +211,12 @@ _MARKERS = {
     "webgestalt": {"geneSet", "normalizedEnrichmentScore", "enrichmentRatio", "leadingEdgeId", "overlapId"},
     "david": {"Category", "Benjamini", "Pop Hits", "List Total", "Pop Total"},
     "shinygo": {"Enrichment FDR", "nGenes", "Pathway Genes"},
+    "metascape": {"LogP", "Log(q-value)", "InTerm_InList", "GroupID", "#GeneInGO"},
 }
 # gseapy's enrichr tables are Enrichr tables plus a Gene_set column: one family.
 _FAMILY = {"gseapy": "gseapy", "enrichr": "gseapy", "gsea-desktop": "gsea-desktop", "fgsea": "fgsea",
            "clusterprofiler": "clusterprofiler", "gprofiler": "gprofiler", "webgestalt": "webgestalt",
-           "david": "david", "shinygo": "shinygo", "generic": "generic"}
+           "david": "david", "shinygo": "shinygo", "metascape": "metascape", "generic": "generic"}
 
 
 # --------------------------------------------------------------------------------------- public API
@@ -706,6 +718,8 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
     """Tool columns -> standard columns (rows without NES dropped). Returns frame, notes, rows read."""
     lines = np.arange(len(table)) + header_line + 1
     keep = ~(table == "").all(axis=1).to_numpy()
+    if lay.format == "metascape" and "GroupID" in table.columns:  # summary rows repeat a member term
+        keep &= ~table["GroupID"].str.strip().str.endswith("_Summary").to_numpy()
     if genes_override is not None:
         genes_override = [g for g, k in zip(genes_override, keep) if k]
     table, lines = table.loc[keep].reset_index(drop=True), lines[keep]
@@ -743,6 +757,8 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
     out["es"] = _floats(table, lay.es, path, lines) if lay.es and lay.es in table.columns else nan
     out["pvalue"] = _floats(table, lay.pvalue, path, lines) if lay.pvalue and lay.pvalue in table.columns else nan
     out["fdr"] = _floats(table, lay.fdr, path, lines)
+    if lay.log10:
+        out["pvalue"], out["fdr"] = 10.0 ** out["pvalue"], 10.0 ** out["fdr"]
     out["size"] = _sizes(table, lay, path, lines)
     if lay.direction and not lay.nes:
         out["nes"] = _signed_score(table[lay.direction], out, lay.direction, path, lines)
@@ -775,6 +791,8 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
         out["library"] = table["Gene_set"].to_numpy()
     if lay.format == "gseapy" and "Name" in table.columns and table["Name"].nunique() > 1:
         out["condition"] = table["Name"].to_numpy()
+    if lay.format == "metascape" and "GeneList" in table.columns and table["GeneList"].nunique() > 1:
+        out["condition"] = table["GeneList"].to_numpy()  # Metascape multi-list analysis
     if lay.format == "clusterprofiler" and "Cluster" in table.columns and table["Cluster"].nunique() > 1:
         out["condition"] = table["Cluster"].to_numpy()  # compareCluster: one result per cluster of genes
     if lay.condition and "condition" not in out.columns:
