@@ -657,7 +657,9 @@ def _run_clustering(result, *, method, fdr_cutoff, resolution, n_clusters, split
     reps = representatives(labels, x, fdr, nes, representative,
                            similarity=None if x is not None else _similarity_matrix(sim_for_attach if sim_for_attach is not None else adj))
     keywords = ctfidf_keywords(labels, pw.texts, n_keywords=n_keywords)
-    themes = go_slim_themes(tab["term"].tolist(), labels) if _is_go_result(tab["term"]) else {}
+    from ..evaluate.semantic import extract_go_id, is_go_result
+    go_ids = [extract_go_id(str(t)) for t in tab["term"]]
+    themes = go_slim_themes(go_ids, labels) if is_go_result(go_ids) else {}  # GO slim terms are GO ids
     times["labels"] = time.perf_counter() - t1
 
     coords = None
@@ -706,12 +708,6 @@ def evaluate(labels: np.ndarray, pw: Pathways, nes: np.ndarray, *, go=None, n_ra
     return cluster_metrics(labels, nes, full_sets=pw.full_matrix, leading_edge=pw.le_matrix,
                            go_similarity=None if go is None else go[0], go_mask=None if go is None else go[1],
                            n_random=n_random, seed=seed)
-
-
-def _is_go_result(terms: pd.Series) -> bool:
-    """At least half of the pathways carry a GO id (the GO slim themes apply)."""
-    from ..evaluate.semantic import extract_go_id
-    return bool(len(terms)) and sum(extract_go_id(str(t)) is not None for t in terms) >= len(terms) / 2
 
 
 def _tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: np.ndarray,

@@ -167,9 +167,11 @@ def _slim_columns(ontology, subset: str) -> tuple[np.ndarray, np.ndarray]:
     return cache[key]
 
 
-def go_slim_themes(terms: Sequence[str], labels: np.ndarray, *, ontology=None, subset: str = "goslim_generic",
+def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=None, subset: str = "goslim_generic",
                    min_go_fraction: float = 0.5) -> dict[int, dict]:
     """A GO slim theme per cluster of a GO result: the slim term under which most of its members sit.
+
+    ``terms``: the pathways' terms, or their GO ids (``None`` where a pathway has none).
 
     For each cluster of at least two pathways of which at least ``min_go_fraction`` carry a GO id,
     the term of the GO slim ``subset`` (default the generic slim, ~150 terms; the three aspect roots
@@ -183,7 +185,7 @@ def go_slim_themes(terms: Sequence[str], labels: np.ndarray, *, ontology=None, s
 
     from ..evaluate.semantic import extract_go_id
     labels = np.asarray(labels)
-    ids = [extract_go_id(str(t)) for t in terms]
+    ids = [None if t is None else extract_go_id(str(t)) for t in terms]
     if all(i is None for i in ids):
         return {}
     if ontology is None:

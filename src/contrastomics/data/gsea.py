@@ -733,10 +733,8 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
         i = int(np.flatnonzero((terms == "").to_numpy())[0])
         raise InputError(f"empty pathway name in column {lay.term!r}", path, int(lines[i]))
     given = None  # names written into the term cells
-    if lay.format in ("david", "generic"):
-        terms, given = _split_id_name(terms, colon=lay.format == "david")
-    elif lay.format == "shinygo":
-        terms, given = _split_leading_id(terms)
+    if lay.format in _TERM_FORMS:
+        terms, given = _split_id_name(terms, _TERM_FORMS[lay.format])
     out = pd.DataFrame({"term": terms})
     if lay.label.startswith("generic"):  # columns guessed by name (not named by the user): say which
         notes.append(f"read as a {lay.label}")
@@ -900,37 +898,27 @@ def _source_str(source) -> str:
     return ";".join(str(s) for s in source)
 
 
-_ID_NAME = re.compile(r"^([^\s~]+)~(.+)$")
-_ID_COLON_NAME = re.compile(r"^([A-Za-z]+[A-Za-z0-9_.\-]*\d):(\S.*)$")
+#: id + name written in one term cell, per tool (tried in order; the first that matches wins)
+_ID_NAME = re.compile(r"^([^\s~]+)~(.+)$")  # DAVID: GO:0006955~immune response
+_ID_COLON_NAME = re.compile(r"^([A-Za-z]+[A-Za-z0-9_.\-]*\d):(\S.*)$")  # DAVID KEGG: hsa04110:Cell cycle
+# ShinyGO: Path:hsa03050 Proteasome / GO:0006259 Dna metabolic proc. (a first token that starts with a
+# letter and holds three digits in a row; "E2F targets" and "22q11.2 copy number ..." stay whole)
+_LEADING_ID = re.compile(r"^(?:Path:)?([A-Za-z][\w.:\-]*?\d{3,}[\w.\-]*)\s+(\S.*?)$")
+_TERM_FORMS = {"david": (_ID_NAME, _ID_COLON_NAME), "generic": (_ID_NAME,), "shinygo": (_LEADING_ID,)}
 
 
-def _split_id_name(terms: pd.Series, *, colon: bool) -> tuple[pd.Series, "pd.Series | None"]:
-    """DAVID-style ``GO:0006955~immune response`` (and, with ``colon``, ``hsa04110:Cell cycle``)
-    cells -> (ids, names); names are NaN for cells that are not of that form."""
-    parts = terms.str.extract(_ID_NAME)
-    if colon:
+def _split_id_name(terms: pd.Series, patterns) -> tuple[pd.Series, "pd.Series | None"]:
+    """Term cells holding an id and a name -> (ids, names); names are NaN for cells of no pattern
+    (their term stays as written), ``None`` when no cell matches."""
+    parts = terms.str.extract(patterns[0])
+    for pat in patterns[1:]:
         rest = parts[0].isna()
         if rest.any():
-            parts.loc[rest] = terms[rest].str.extract(_ID_COLON_NAME).to_numpy()
+            parts.loc[rest] = terms[rest].str.extract(pat).to_numpy()
     hit = parts[0].notna()
     if not hit.any():
         return terms, None
-    ids = terms.where(~hit, parts[0].str.strip())
-    return ids, parts[1].str.strip().where(hit)
-
-
-_LEADING_ID = re.compile(r"^(?:Path:)?([A-Za-z][\w.:\-]*?\d{3,}[\w.\-]*)\s+(\S.*?)\s*$")
-
-
-def _split_leading_id(terms: pd.Series) -> tuple[pd.Series, "pd.Series | None"]:
-    """ShinyGO ``Path:hsa03050 Proteasome`` / ``GO:0006259 Dna metabolic proc.`` -> id and name (a
-    first token that starts with a letter and holds three digits in a row is an id; ``E2F targets``
-    and ``22q11.2 copy number variation`` stay whole)."""
-    parts = terms.str.extract(_LEADING_ID)
-    hit = parts[0].notna()
-    if not hit.any():
-        return terms, None
-    return terms.where(~hit, parts[0]), parts[1].where(hit)
+    return terms.where(~hit, parts[0].str.strip()), parts[1].str.strip().where(hit)
 
 
 def _floats(table: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.Series:

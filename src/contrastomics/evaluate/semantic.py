@@ -35,6 +35,12 @@ def extract_go_id(term: str) -> str | None:
     return f"GO:{m.group(1)}" if m else None
 
 
+def is_go_result(ids: Sequence[str | None]) -> bool:
+    """A GO result: at least half of its terms (and at least two) carry a GO id
+    (``ids`` from :func:`extract_go_id`, ``None`` where a term has none)."""
+    return sum(i is not None for i in ids) >= max(2, len(ids) / 2)
+
+
 def information_content(ontology, library) -> np.ndarray:
     """IC of every ontology term ``(n_terms,)`` from a propagated annotation library.
 
@@ -186,7 +192,7 @@ def go_similarity_for(terms: Sequence[str], namespace: str = "GO_BP", *, max_den
     built-in ontology is unavailable.
     """
     ids = [extract_go_id(t) for t in terms]
-    if sum(i is not None for i in ids) < max(2, len(ids) / 2):
+    if not is_go_result(ids):
         return None
     try:
         from ..data.builtin import load_library, load_ontology
