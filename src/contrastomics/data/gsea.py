@@ -743,9 +743,9 @@ def _convert(table: pd.DataFrame, lay: _Layout, path: Path, header_line: int,
         # a set name written as the description (clusterProfiler GSEA() on MSigDB names:
         # MICROTUBULE_DEPOLYMERIZATION) is humanised like a term
         id_like = (names.str.contains("_", regex=False) & ~names.str.contains(" ", regex=False)
-                   & (names == names.str.upper())).to_numpy()
-        out["name"] = np.where(names == "", [humanize_term(t) for t in terms],
-                               np.where(id_like, [humanize_term(v) if k else v for v, k in zip(names, id_like)], names))
+                   & (names == names.str.upper()))
+        out["name"] = [humanize_term(t) if n == "" else humanize_term(n) if k else n
+                       for t, n, k in zip(terms, names, id_like)]
     elif given is not None:
         out["name"] = np.where(given.isna(), [humanize_term(t) for t in terms], given)
     else:
