@@ -249,12 +249,12 @@ def test_duplicate_pathways_keep_best_fdr(tmp_path):
 
 def test_non_human_genes_warned_with_examples(tmp_path):
     p = tmp_path / "mouse.tsv"
-    p.write_text("pathway\tpval\tpadj\tES\tNES\tleadingEdge\nA\t0.1\t0.2\t0.5\t1.5\tTrp53;Cdkn1a;MYC;C1orf112\n"
-                 "B\t0.1\t0.2\t0.5\t1.5\tENSMUSG00000059552;22059\n")  # mouse ids: no human symbol
-    with pytest.warns(UserWarning, match=r"4 of 6 distinct genes do not look like human.*Trp53") as rec:
+    p.write_text("pathway\tpval\tpadj\tES\tNES\tleadingEdge\nA\t0.1\t0.2\t0.5\t1.5\tTrp53;Cdkn1a;Myc;Bax\n"
+                 "B\t0.1\t0.2\t0.5\t1.5\tENSMUSG00000059552;22059\n")  # a mouse result (mouse ids too)
+    with pytest.warns(UserWarning, match=r"6 of 6 distinct genes do not look like human.*Trp53") as rec:
         df = read_gsea_result(p)
-    assert df.attrs["non_symbol_genes"] == 4 and len(rec) == 1
-    assert df["genes"][0] == ["Trp53", "Cdkn1a", "MYC", "C1orf112"]  # kept as written
+    assert df.attrs["non_symbol_genes"] == 6 and len(rec) == 1
+    assert df["genes"][0] == ["Trp53", "Cdkn1a", "Myc", "Bax"]  # kept as written
 
 
 def test_gzip_csv_and_semicolon(tmp_path):
@@ -597,3 +597,11 @@ def test_metascape_final_go_and_all_lists(tmp_path):
         warnings.simplefilter("ignore")
         res = read_gsea_results([lists])
     assert list(res) == ["up", "down"] and res["down"].iloc[0]["genes"] == ["IL2", "CD4"]
+
+
+def test_mixed_species_is_an_error(tmp_path):
+    p = tmp_path / "mixed.tsv"
+    p.write_text("pathway\tpval\tpadj\tES\tNES\tleadingEdge\nA\t0.1\t0.2\t0.5\t1.5\tTrp53;Cdkn1a;Mdm2\n"
+                 "B\t0.1\t0.2\t0.5\t1.5\tTP53;CDKN1A;MYC;BAX\n")
+    with pytest.raises(InputError, match=r"mixed\.tsv.*mixed species: 4 human-like.*\(e\.g\. .*TP53.*3 mouse-like.*Trp53"):
+        read_gsea_result(p)

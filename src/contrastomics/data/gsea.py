@@ -83,6 +83,10 @@ Human Entrez and Ensembl gene ids in the gene lists (clusterProfiler without ``s
 with ``reactomePathways``) are read as gene symbols through the shipped msigdbr 2023.1 id table,
 with a warning giving the count (``attrs['ids_mapped_to_symbols']``); unknown ids stay as written.
 
+Gene columns mixing human-like and mouse-like symbols (each kind at least two genes and more than 5%
+of the genes with a hint; :func:`contrastomics.data.genes.guess_species`) are an error: map the
+genes to one species first.
+
 Policies: rows whose NES is missing are dropped (a pathway without a NES has no direction and its
 p-values are undefined) and counted in a warning; duplicate term names keep the row with the best
 (lowest) FDR, then p-value, with a warning; genes that look like mouse symbols (``Trp53``), Ensembl
@@ -852,6 +856,14 @@ def _finish(out: pd.DataFrame, lay: _Layout, source, n_rows: int, notes: list[st
     n_ids = _ids_to_symbols(out, distinct, notes)
     if n_ids:
         distinct = _distinct_genes(out["genes"])
+    from .genes import guess_species, species_of_id
+    species, n_human, n_mouse, mouse_examples = guess_species(distinct)
+    if species == "mixed":
+        human_examples = [g for g in distinct if species_of_id(g) == "human"][:3]
+        raise InputError(f"mixed species: {n_human} human-like gene symbols (e.g. {', '.join(human_examples)}) "
+                         f"and {n_mouse} mouse-like ones (e.g. {', '.join(mouse_examples[:3])}) in the gene "
+                         "columns; give a result of one species (map mouse genes to human orthologs first)",
+                         _source_str(source))
     n_bad, examples = _non_symbol_examples(distinct)
     if n_bad:
         n_all = len(distinct)
