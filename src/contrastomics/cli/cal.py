@@ -85,7 +85,7 @@ def train(
     import torch
 
     from ..models.cal import CALConfig, train_cal
-    from ..train import TrainConfig
+    from ..training.loop import TrainConfig
 
     features, pairs = _pick(features, features_opt, "features"), _pick(pairs, pairs_opt, "pairs")
     if threads:
@@ -203,7 +203,7 @@ def evaluate(
     from ..data.string import read_pairs
     from ..evaluate.associations import _key, evaluate_split, make_split, train_mlp_bce
     from ..models.cal import CALConfig, train_cal
-    from ..train import TrainConfig
+    from ..training.loop import TrainConfig
 
     features, pairs = _pick(features, features_opt, "features"), _pick(pairs, pairs_opt, "pairs")
     if threads:

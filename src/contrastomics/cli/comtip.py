@@ -112,7 +112,7 @@ def train(
     from ..data.io import atomic_path
     from ..data.spatial import read_string_descriptions
     from ..models.comtip import CoMTIPConfig, gene_name_embeddings, train_comtip
-    from ..train import TrainConfig, resolve_device
+    from ..training.loop import TrainConfig, resolve_device
 
     torch.set_num_threads(threads)
     patches, values, genes, labels, _ = _load(her2st, sections, visium, size_px, image_size, n_genes=n_genes)
@@ -150,7 +150,7 @@ def _predict(model_dir: Path, her2st, sections, visium, k: int, method: str, dev
 
     from ..errors import InputError
     from ..models.comtip import CoMTIP, predict_expression
-    from ..train import resolve_device
+    from ..training.loop import resolve_device
 
     model = CoMTIP.from_pretrained(model_dir, device=str(resolve_device(device)))
     meta_f = model_dir / "train_meta.json"

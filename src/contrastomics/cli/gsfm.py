@@ -103,7 +103,7 @@ def train(
     """Pretrain a GSFM gene-set autoencoder and save it as a model folder."""
     from ..data.genesets import GeneSetLibrary
     from ..models.gsfm import GSFMConfig, train_gsfm
-    from ..train import TrainConfig
+    from ..training.loop import TrainConfig
 
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder, a file of that name exists", out)

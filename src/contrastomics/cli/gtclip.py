@@ -76,7 +76,7 @@ def train_default(out: Path, seed: int = 0, progress: bool = True) -> dict:
     from ..models.gsfm import train_gsfm
     from ..models.gtclip import GtClipConfig, GtClipTrainConfig, train_gtclip
     from ..models.text import TextEncoder
-    from ..train import TrainConfig
+    from ..training.loop import TrainConfig
 
     p = DEFAULT_PRESET
     t0 = time.time()

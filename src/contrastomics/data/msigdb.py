@@ -1,4 +1,5 @@
-"""MSigDB tables, Enrichr GMT files and one dispatcher, :func:`read_library`, for every source.
+"""MSigDB set tables and Enrichr GMT files (the one resolver of every source is
+:func:`contrastomics.data.library.read_library`).
 
 - :func:`read_msigdb`: msigdbr's set table (``name, collection, subcollection, n_genes,
   description, ...``) joined with a membership GMT; filter by collection label
@@ -6,8 +7,6 @@
 - :func:`read_enrichr`: Enrichr GMT (description column ``na`` or empty, names such as
   ``FOXP3-21729870 (human)`` kept as they are, ``GENE,1.0`` weights stripped); the species in a
   name's ``(human)``/``(mouse)`` suffix goes to ``meta['species']``.
-- :func:`read_library`: a built-in name, a ``.gmt``, an ``.obo`` + ``.gaf`` pair or an MSigDB
-  table, chosen by ``format`` or guessed from the name and the first line.
 """
 from __future__ import annotations
 
@@ -150,105 +149,8 @@ def read_enrichr(path: str | Path, *, name: str | None = None) -> GeneSetLibrary
     return lib
 
 
-# ---------------------------------------------------------------------- dispatcher
-FORMATS = ("builtin", "gmt", "enrichr", "obo", "msigdb")
-
-
-def _sniff(path: Path) -> str:
-    with open_text(path) as fh:
-        for line in fh:
-            if line.strip():
-                first = line.strip()
-                break
-        else:
-            raise InputError("file has no content", path)
-    if first.startswith(("format-version:", "[Term]", "data-version:")):
-        return "obo"
-    head = first.split("\t")
-    if all(c in head for c in MSIGDB_COLUMNS):
-        return "msigdb"
-    return "gmt"
-
-
-def read_library(path_or_name, format: str | None = None, **kwargs) -> GeneSetLibrary:
-    """Read a gene-set library from any supported source.
-
-    Parameters
-    ----------
-    path_or_name
-        A built-in name (``GO_BP``, ``GO_MF``, ``GO_CC``, ``DO``, ``GO``), a GMT file, an MSigDB set
-        table, or an ``(obo, gaf)`` pair (also as one string ``"go.obo+goa.gaf"``).
-    format
-        ``builtin``, ``gmt``, ``enrichr``, ``obo`` or ``msigdb``; guessed when ``None`` (built-in
-        name, then the suffix, then the first line of the file).
-    **kwargs
-        Passed on: ``min_size``/``max_size`` (builtin), ``collection``/``on_duplicate`` (gmt),
-        ``gmt``/``collections`` (msigdb), ``namespace``/``min_size``/``max_size``/
-        ``evidence_exclude`` (obo).
-    """
-    from .builtin import _LIBRARY_ALIASES, LIBRARIES, load_library
-
-    if format is not None and format not in FORMATS:
-        raise InputError(f"unknown library format {format!r}; choose one of {', '.join(FORMATS)}")
-    pair = None
-    if isinstance(path_or_name, (tuple, list)):
-        if len(path_or_name) != 2:
-            raise InputError("an ontology library needs exactly two files: (obo, gaf)")
-        pair = tuple(Path(p) for p in path_or_name)
-    elif isinstance(path_or_name, str) and "+" in path_or_name and not Path(path_or_name).exists():
-        a, b = path_or_name.split("+", 1)
-        pair = (Path(a.strip()), Path(b.strip()))
-    if pair is not None:
-        return _read_obo_gaf(*pair, **kwargs)
-
-    s = str(path_or_name)
-    builtin_names = {*LIBRARIES, *_LIBRARY_ALIASES, "GO"}
-    if format == "builtin" or (format is None and not Path(s).exists() and s.upper() in builtin_names):
-        return load_library(s, **kwargs)
-    path = Path(s)
-    if not path.exists():
-        raise InputError(f"no such file, and not a built-in library ({', '.join(LIBRARIES)}, GO)", path)
-    if format is None:
-        suffixes = [x.lower() for x in path.suffixes]
-        if ".gmt" in suffixes:
-            format = "gmt"
-        elif ".obo" in suffixes:
-            format = "obo"
-        else:
-            format = _sniff(path)
-    if format == "obo":
-        raise InputError("an OBO ontology needs its annotation file: pass (obo, gaf) or 'file.obo+file.gaf'", path)
-    if format == "msigdb":
-        return read_msigdb(path, **kwargs)
-    if format == "enrichr":
-        return read_enrichr(path, **kwargs)
-    lib = read_gmt(path, **kwargs)
-    if lib.descriptions and not any(lib.descriptions):
-        # Enrichr's 'na' description column: add the species of names such as "X-123 (mouse)"
-        lib.meta["species"] = {t: m.group(1).lower() for t in lib.terms if (m := _SPECIES_SUFFIX.search(t))}
-    return lib
-
-
-def _read_obo_gaf(obo: Path, gaf: Path, *, namespace: str | None = None, min_size: int = 5,
-                  max_size: int | None = 500, evidence_exclude=None, evidence_include=None,
-                  relations=None, **kwargs) -> GeneSetLibrary:
-    from .ontology import DEFAULT_RELATIONS, annotations_to_library, read_gaf, read_gene_term_table, read_obo
-
-    if kwargs:
-        raise InputError(f"unexpected option(s) for an OBO + GAF library: {', '.join(kwargs)}")
-    onto = read_obo(obo, relations=relations or DEFAULT_RELATIONS)
-    if _looks_gaf(gaf):
-        ann = read_gaf(gaf, evidence_exclude=evidence_exclude, evidence_include=evidence_include)
-    else:
-        ann = read_gene_term_table(gaf)
-    return annotations_to_library(onto, ann, namespace, min_size=min_size, max_size=max_size)
-
-
-def _looks_gaf(path: Path) -> bool:
-    with open_text(path) as fh:
-        for line in fh:
-            if line.startswith("!gaf-version") or line.startswith("!"):
-                return True
-            if line.strip():
-                return len(line.split("\t")) >= 15
-    return False
+def __getattr__(name):  # deprecated location of the resolver
+    if name == "read_library":
+        from .library import read_library
+        return read_library
+    raise AttributeError(name)

@@ -249,7 +249,7 @@ def train_mlp_bce(features: np.ndarray, train_a: np.ndarray, train_b: np.ndarray
                   train_config=None) -> MLPLinkPredictor:
     """Train the :class:`MLPLinkPredictor` baseline with the shared trainer."""
     from ..models.cal import PairDataset, _identity
-    from ..train import TrainConfig, fit, seed_everything
+    from ..training.loop import TrainConfig, fit, seed_everything
 
     tc = train_config or TrainConfig(epochs=30, batch_size=512, lr=1e-3, warmup_steps=50, progress=False)
     seed_everything(tc.seed)

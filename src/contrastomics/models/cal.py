@@ -295,7 +295,7 @@ def train_cal(features: pd.DataFrame, pairs, config: CALConfig | None = None, tr
     Returns ``(model, TrainResult)``. ``train_config`` is a :class:`~contrastomics.train.TrainConfig`
     (default: published batch 512, AdamW 3e-4, 100 epochs).
     """
-    from ..train import TrainConfig, fit, seed_everything
+    from ..training.loop import TrainConfig, fit, seed_everything
 
     genes = [str(g) for g in features.index]
     if list(pairs.genes) != genes:

@@ -631,7 +631,7 @@ def pretrain_gene_branch(model: CoMTIP, values: np.ndarray, train_config=None):
     """Pretrain the gene-text branch on expression-only spots (sections without images) with the
     PAAT per-gene discriminator: it learns which values belong to which gene before any image is
     seen. Needs ``config.paat`` (the only image-free objective). Trains ``model`` in place."""
-    from ..train import TrainConfig, fit
+    from ..training.loop import TrainConfig, fit
 
     if not model.config.paat:
         raise InputError("expression-only pretraining uses the PAAT discriminator; enable paat")
@@ -657,7 +657,7 @@ def train_comtip(patches: np.ndarray, values: np.ndarray, config: CoMTIPConfig,
         Optional expression-only spots ``(M, n_genes)`` (e.g. sections without images) for
         :func:`pretrain_gene_branch` before the image-gene training.
     """
-    from ..train import TrainConfig, fit
+    from ..training.loop import TrainConfig, fit
 
     if config.contrastive and config.gene_encoder == "set" and config.use_gene_names and name_table is None:
         raise InputError("use_gene_names needs name embeddings (see gene_name_embeddings)")

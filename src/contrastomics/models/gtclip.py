@@ -523,7 +523,7 @@ def train_gtclip(library, config: GtClipConfig | None = None, train_config: GtCl
     import copy
 
     from ..losses import GtClipLoss
-    from ..train import TrainConfig, fit
+    from ..training.loop import TrainConfig, fit
 
     config = config or GtClipConfig()
     tc = train_config or GtClipTrainConfig()

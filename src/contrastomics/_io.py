@@ -1,0 +1,79 @@
+"""File helpers shared by every layer: transparent gzip, atomic writes, the cache folder."""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+from .errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def cache_root() -> Path:
+    """The cache folder: ``$CONTRASTOMICS_CACHE`` when set, else ``~/.cache/contrastomics``."""
+    root = os.environ.get("CONTRASTOMICS_CACHE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "contrastomics"
+
+
+def is_gzip(path: str | os.PathLike) -> bool:
+    """True when the file starts with the gzip magic bytes, whatever its suffix."""
+    with open(path, "rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def open_text(path: str | os.PathLike) -> IO[str]:
+    """Open a text file for reading, gunzipping it when its bytes say it is gzip.
+
+    Raises :class:`InputError` when the file is missing, a directory, or empty.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", p)
+    if p.is_dir():
+        raise InputError("is a folder, expected a file", p)
+    if p.stat().st_size == 0:
+        raise InputError("file is empty", p)
+    if is_gzip(p):
+        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8-sig", errors="replace")
+    return open(p, encoding="utf-8-sig", errors="replace")
+
+
+def _umask_mode() -> int:
+    """Permissions a plain ``open(path, "w")`` would give (mkstemp's temp files are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
+    """Write to a temporary file beside ``path`` and rename it into place on success.
+
+    Nothing is left at ``path`` (and no temp file) when the body raises.
+    """
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
+        yield fh
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for libraries that write files themselves
+    (parquet, safetensors, PNG); it is renamed to ``path`` on success, removed on error."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.stem}.", suffix=p.suffix or ".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        if os.path.exists(tmp):
+            os.chmod(tmp, _umask_mode())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,1 @@
+"""Training: the generic loop (:mod:`.loop`) and each model's data and step."""
