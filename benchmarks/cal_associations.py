@@ -45,8 +45,10 @@ import torch
 from contrastomics.data.features import pca
 from contrastomics.data.io import atomic_write
 from contrastomics.data.string import read_pairs
-from contrastomics.evaluate.associations import SPLITS, evaluate_split, make_split, train_mlp_bce, _key
-from contrastomics.models.cal import CALConfig, train_cal
+from contrastomics.evaluate.associations import SPLITS, evaluate_split
+from contrastomics.evaluate.associations import make_pair_split as make_split, pair_key as _key
+from contrastomics.models.cal import CALConfig
+from contrastomics.training.cal import train_cal, train_mlp_bce
 from contrastomics.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent

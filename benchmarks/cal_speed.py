@@ -37,8 +37,9 @@ import torch
 
 import cal_associations as ca
 from contrastomics.data.string import read_pairs
-from contrastomics.evaluate.associations import Split, _key, evaluate_split
-from contrastomics.models.cal import CALConfig, train_cal
+from contrastomics.evaluate.associations import PairSplit as Split, evaluate_split, pair_key as _key
+from contrastomics.models.cal import CALConfig
+from contrastomics.training.cal import train_cal
 from contrastomics.train import TrainConfig
 
 NAME = "cal_speed"

@@ -43,7 +43,7 @@ COHORT_RESULTS = ("leukemia_prerank", "p53_prerank", "mds")
 def results() -> list[tuple[str, Path, float]]:
     from gsea_cohorts import CACHE, ensure_gsea
 
-    from contrastomics.data.gsea import demo_result_path
+    from contrastomics.enrichment import demo_result_path
     ensure_gsea(COHORT_RESULTS, ["gobp"], print)
     manifest = json.loads((CACHE / "manifest.json").read_text())["runs"]
     out = [("demo: leukemia ALL vs AML / GO BP (FDR < 0.05)", demo_result_path(), 0.05)]
@@ -63,7 +63,7 @@ def evaluate(name: str, path: Path, fdr: float, model, onto) -> list[dict]:
     from contrastomics.cluster import run_clustering
     from contrastomics.cluster.embed import _text_cache
     from contrastomics.cluster.labels import go_slim_themes
-    from contrastomics.evaluate.semantic import extract_go_id
+    from contrastomics.data.ontology import extract_go_id
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = run_clustering(str(path), model=model, fdr_cutoff=fdr, metrics=False)

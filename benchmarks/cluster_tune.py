@@ -112,7 +112,7 @@ def msigdb_library():
 def result_path(name: str) -> Path:
     f = RESULTS[name][0]
     if f is None:
-        from contrastomics.data.gsea import demo_result_path
+        from contrastomics.enrichment import demo_result_path
         return demo_result_path()
     return CACHE / f
 
@@ -162,7 +162,7 @@ def main() -> None:
     torch.set_num_threads(1)
     from contrastomics.cluster import run_clustering
     from contrastomics.cluster.embed import DEFAULT_WEIGHTS, load_model
-    from contrastomics.data.gsea import read_gsea_result
+    from contrastomics.enrichment import read_gsea_result
     from contrastomics.data.io import atomic_write
 
     model = load_model(None)

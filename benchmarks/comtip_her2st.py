@@ -82,7 +82,7 @@ def build_cache(size_px: float, out_px: int, n_genes: int = 250) -> dict:
 def colour_texture_features(patches: np.ndarray) -> np.ndarray:
     """Hand-made features per patch: RGB and HED optical-density mean/std/quartiles, grey-level
     histogram, gradient energy, white (glass) fraction, a 4x4 grey thumbnail. ``(N, 62)``."""
-    from contrastomics.data.spatial import _HED_FROM_RGB
+    from contrastomics.data.patches import HED_FROM_RGB as _HED_FROM_RGB
 
     x = patches.astype(np.float32) / 255.0
     n = len(x)
@@ -129,7 +129,8 @@ def method_configs(base):
 def run_neural(cfg, how, tr_p, tr_y, te_p, names, seed, epochs, device, k, pretrain=None):
     import torch
 
-    from contrastomics.models.comtip import predict_expression, train_comtip
+    from contrastomics.models.comtip import predict_expression
+    from contrastomics.training.comtip import train_comtip
     from contrastomics.train import TrainConfig
 
     tc = TrainConfig(epochs=epochs, batch_size=64, lr=1e-3, weight_decay=0.05, warmup_steps=20,
@@ -152,7 +153,7 @@ def fold_name(test):
 
 
 def evaluate(pred, true, genes, top_expr, top_var):
-    from contrastomics.models.comtip import pearson_per_gene
+    from contrastomics.evaluate.expression import pearson_per_gene
 
     r = pearson_per_gene(pred, true)
     g = {x: i for i, x in enumerate(genes)}
@@ -188,7 +189,8 @@ def main(argv=None):
 
     from contrastomics.data.io import atomic_write
     from contrastomics.data.spatial import read_string_descriptions
-    from contrastomics.models.comtip import CoMTIPConfig, gene_name_embeddings
+    from contrastomics.models.comtip import CoMTIPConfig
+    from contrastomics.training.comtip import gene_name_embeddings
     from contrastomics.train import resolve_device
 
     out = Path(args.out)

@@ -143,7 +143,7 @@ def builtin_jobs(args) -> list[dict]:
 def folder_jobs(folder: Path) -> list[dict]:
     """Every result file of ``folder`` the readers understand (manifest.json of make_gsea_results
     names the library of each file)."""
-    from contrastomics.data.gsea import read_gsea_result
+    from contrastomics.enrichment import read_gsea_result
     from contrastomics.errors import InputError
     manifest = folder / "manifest.json"
     runs = {r["file"]: r for r in json.loads(manifest.read_text())["runs"].values()} if manifest.exists() else {}
@@ -222,7 +222,7 @@ def overlap_matched(df, k_target, *, gene_sets, seed, n_random, fdr):
 
 
 def cluster_result(job, args, model, libs, log, emit) -> dict | None:
-    from contrastomics.data.gsea import read_gsea_result
+    from contrastomics.enrichment import read_gsea_result
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         df = read_gsea_result(job["path"])
@@ -236,7 +236,7 @@ def cluster_result(job, args, model, libs, log, emit) -> dict | None:
         log(f"  {job['dataset']}: skipped ({info['skipped']})")
         return info
     gene_sets = libs.get(job["library"]) if job["library"] else args.gmt
-    from contrastomics.evaluate.semantic import extract_go_id
+    from contrastomics.data.ontology import extract_go_id
     is_go = sum(extract_go_id(t) is not None for t in df.loc[ok, "term"]) >= n / 2
     k_target = max(2, round(n / args.k_divisor))
     info.update(k_target=k_target, go=bool(is_go))

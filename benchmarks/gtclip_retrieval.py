@@ -33,7 +33,9 @@ NAME = "gtclip_retrieval"
 WORK = Path("/tmp/gtclip_bench")
 PARTS = WORK / "parts"
 
-from contrastomics.cli.gtclip import DEFAULT_PRESET  # noqa: E402  (same recipe as the shipped model)
+from contrastomics.models.base import read_recipe  # noqa: E402
+
+DEFAULT_PRESET = read_recipe("gtclip-default")  # the same recipe as the shipped model
 
 # Gene tower, model and training settings of every variant = the shipped default's.
 GENE_TOWER = {k: v for k, v in DEFAULT_PRESET["gene_tower"].items() if k != "partition"}
@@ -108,8 +110,9 @@ def pretrain_corpus(genes):
 
 def pretrained_gsfm(genes, epochs=4):
     """Pretrain (once, cached under WORK) a GSFM with the gene tower's shape on the corpus."""
-    from contrastomics.models.gsfm import GSFM, train_gsfm
-    from contrastomics.train import TrainConfig
+    from contrastomics.models.gsfm import GSFM
+    from contrastomics.training.gsfm import train_gsfm
+    from contrastomics.training.loop import TrainConfig
 
     key = hashlib.sha1(json.dumps([GENE_TOWER, epochs, len(genes), genes[:5]]).encode()).hexdigest()[:10]
     folder = WORK / f"gsfm_{key}"
@@ -183,7 +186,8 @@ def eval_pairs_scores(score_g2t, score_t2g, pool, seed):
 # ---------------------------------------------------------------------- runs
 def run_variant(variant, library, split, feats_by_mode, gsfm, seed, epochs):
     from contrastomics.evaluate.retrieval import retrieval_eval_fn
-    from contrastomics.models.gtclip import GtClipConfig, GtClipTrainConfig, train_gtclip
+    from contrastomics.models.gtclip import GtClipConfig
+    from contrastomics.training.gtclip import GtClipTrainConfig, train_gtclip
 
     mcfg_over, tcfg_over, uses_pre = VARIANTS[variant]
     mcfg = GtClipConfig(gene_tower=dict(GENE_TOWER), **{**MODEL, **mcfg_over})

@@ -36,7 +36,7 @@ permutations (> 500,000 values for those libraries), so FDR < 0.25 calls are sta
 documented scale-down from GSEA's default 1000 for the two large libraries.
 
 Each run writes ``<dataset>__<library>.tsv`` (gseapy's table layout, every tested set; read it with
-``contrastomics.data.gsea.read_gsea_result``) and all runs are summarised in ``manifest.json``
+``contrastomics.enrichment.read_gsea_result``) and all runs are summarised in ``manifest.json``
 (parameters, gseapy version, seconds, counts). Existing outputs are kept unless ``--force``.
 """
 from __future__ import annotations
@@ -57,10 +57,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import pandas as pd  # noqa: E402
 
-from contrastomics.data.gsea import read_gsea_result, to_gseapy_table  # noqa: E402
-from contrastomics.data.io import atomic_write  # noqa: E402
-from contrastomics.gsea_run import (rank_genes, read_cls, read_expression, read_rnk, run_gsea,  # noqa: E402
-                                    run_prerank)
+from contrastomics._io import atomic_write  # noqa: E402
+from contrastomics.enrichment import (rank_genes, read_cls, read_expression, read_gsea_result, read_rnk,  # noqa: E402
+                                      run_gsea, run_prerank, to_gseapy_table)
 
 SHARED = Path("/work/shared/data")
 LIBRARIES = {

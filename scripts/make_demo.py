@@ -24,9 +24,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from contrastomics.data.gsea import to_gseapy_table  # noqa: E402
-from contrastomics.data.io import atomic_write  # noqa: E402
-from contrastomics.gsea_run import rank_genes, read_cls, read_expression, run_prerank  # noqa: E402
+from contrastomics._io import atomic_write  # noqa: E402
+from contrastomics.enrichment import rank_genes, read_cls, read_expression, run_prerank, to_gseapy_table  # noqa: E402
 
 DATA = Path("/work/shared/data/gsea")
 OUT = ROOT / "src" / "contrastomics" / "assets" / "demo"
@@ -77,7 +76,7 @@ README = """# Demo GSEA result: leukemia ALL vs AML, GO Biological Process (gsea
 `leukemia_all_vs_aml_gobp.tsv` is a real gseapy result table (gseapy's own columns: `Name`, `Term`,
 `ES`, `NES`, `NOM p-val`, `FDR q-val`, `Tag %`, `Lead_genes`) holding every GO BP term with
 FDR < {fdr}. It is the default input of `contrastomics cluster --demo` and
-`contrastomics.data.gsea.demo_result_path()`. Rebuild with `nice -n 10 python scripts/make_demo.py`.
+`contrastomics.enrichment.demo_result_path()`. Rebuild with `nice -n 10 python scripts/make_demo.py`.
 
 ## Provenance
 - Expression: `Leukemia_hgu95av2.trim.txt` and classes `Leukemia.cls` from GSEApy

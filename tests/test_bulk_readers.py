@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from contrastomics.cluster.api import (_distinct_in_order, _library_sets, _memberships, _norm, _view_memberships,
-                                       prepare)
+from contrastomics.cluster.pathways import (_distinct_in_order, _library_sets, _memberships, _norm, _view_memberships,
+                                            prepare)
 from contrastomics.data.genesets import GeneSetLibrary, humanize_term, read_gmt
-from contrastomics.data.gsea import _split_gene_column, _split_genes, read_gsea_result
+from contrastomics.enrichment import read_gsea_result
+from contrastomics.enrichment.gene_lists import split_gene_column, split_genes
 
 CELLS = [
     "TP53;MDM2;TP53",                    # repeat counted once, first place kept
@@ -32,11 +33,11 @@ CELLS = [
                          ids=["ascii-arrow", "info-separator", "unicode-space", "nul"])
 def test_split_gene_column_equals_split_genes(extra):
     cells = CELLS + extra + [None, float("nan")]
-    assert _split_gene_column(cells) == [_split_genes(c) for c in cells]
+    assert split_gene_column(cells) == [split_genes(c) for c in cells]
 
 
 def test_split_gene_column_known_values():
-    out = _split_gene_column(CELLS)
+    out = split_gene_column(CELLS)
     assert out[0] == ["TP53", "MDM2"]
     assert out[1] == ["TP53", "MDM2"]
     assert out[3] == ["TP53", "MDM2", "CDKN1A"]
@@ -44,7 +45,7 @@ def test_split_gene_column_known_values():
     assert out[8] == ["A"]
     assert out[9] == ["A", "B", "a"]
     assert out[10] == [] and out[11] == []
-    assert _split_gene_column([]) == []
+    assert split_gene_column([]) == []
 
 
 def test_fgsea_table_with_repeated_and_quoted_genes(tmp_path):

@@ -1,4 +1,4 @@
-"""Tests for CAL (models.cal), the association evaluation (evaluate.associations) and `contrastomics cal`."""
+"""Tests for CAL (models.cal, training.cal), the association evaluation (evaluate.associations) and `contrastomics cal`."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,11 +8,12 @@ import torch
 
 from contrastomics.data.string import Pairs
 from contrastomics.errors import InputError
-from contrastomics.evaluate.associations import (_key, adjacency, degree_matched_negatives, make_split,
-                                                 neighbourhood_scores, pair_metrics, train_mlp_bce,
-                                                 uniform_negatives, evaluate_split)
-from contrastomics.models.cal import CAL, CALConfig, train_cal
-from contrastomics.train import TrainConfig
+from contrastomics.evaluate.associations import (adjacency, degree_matched_negatives, evaluate_split,
+                                                 make_pair_split, neighbourhood_scores, pair_key, pair_metrics,
+                                                 summary_table, uniform_negatives)
+from contrastomics.models.cal import CAL, CALConfig
+from contrastomics.training.cal import benchmark_cal, cli_train_config, train_cal, train_mlp_bce
+from contrastomics.training.loop import TrainConfig
 
 
 def planted(n_groups: int = 20, per: int = 8, dim: int = 8, seed: int = 0):
@@ -116,37 +117,37 @@ def random_graph(n=300, m=1500, seed=0):
 
 def test_edge_split_keeps_each_pair_on_one_side():
     pr = random_graph()
-    s = make_split(pr, "heldout_edges", seed=1)
-    ktr, kte = set(_key(s.train_a, s.train_b, 300)), set(_key(s.test_a, s.test_b, 300))
+    s = make_pair_split(pr, "heldout_edges", seed=1)
+    ktr, kte = set(pair_key(s.train_a, s.train_b, 300)), set(pair_key(s.test_a, s.test_b, 300))
     assert not ktr & kte and len(ktr) + len(kte) == len(pr)
-    assert not set(_key(s.test_b, s.test_a, 300)) & ktr  # reversed direction too
+    assert not set(pair_key(s.test_b, s.test_a, 300)) & ktr  # reversed direction too
     assert 0.15 < len(kte) / len(pr) < 0.25
 
 
 def test_node_split_is_disjoint_and_negatives_stay_inside():
     pr = random_graph()
-    s = make_split(pr, "node_disjoint", seed=2)
+    s = make_pair_split(pr, "node_disjoint", seed=2)
     held = set(s.pool.tolist())
     assert held and all(u in held and v in held for u, v in zip(s.test_a, s.test_b))
     assert not (set(s.train_a) | set(s.train_b)) & held
     deg = pr.degree()
-    excl = _key(pr.a, pr.b, 300)
+    excl = pair_key(pr.a, pr.b, 300)
     na, nb = degree_matched_negatives(s.test_a, s.test_b, deg, s.pool, 300, excl, np.random.default_rng(0))
     assert set(na) | set(nb) <= held
-    assert not np.isin(_key(na, nb, 300), excl).any() and (na != nb).all()
+    assert not np.isin(pair_key(na, nb, 300), excl).any() and (na != nb).all()
 
 
 def test_degree_matched_negatives_match_degrees_and_remove_degree_signal():
     pr = random_graph(n=600, m=4000)
     deg = pr.degree()
     pool = np.flatnonzero(deg > 0)
-    excl = _key(pr.a, pr.b, 600)
+    excl = pair_key(pr.a, pr.b, 600)
     rng = np.random.default_rng(0)
     na, nb = degree_matched_negatives(pr.a, pr.b, deg, pool, 600, excl, rng)
     ua, ub = uniform_negatives(len(pr), pool, 600, excl, rng)
     assert len(na) > 0.95 * len(pr) and len(ua) == len(pr)
-    assert len(np.unique(_key(na, nb, 600))) == len(na)  # no repeats
-    assert not np.isin(_key(ua, ub, 600), excl).any()
+    assert len(np.unique(pair_key(na, nb, 600))) == len(na)  # no repeats
+    assert not np.isin(pair_key(ua, ub, 600), excl).any()
     # sorted degree profiles agree closely for matched negatives (up to the small rank window)
     d_pos = np.sort(deg[pr.a].astype(float) * deg[pr.b])
     d_neg = np.sort(deg[na].astype(float) * deg[nb])
@@ -175,9 +176,9 @@ def test_pair_metrics_and_neighbourhood_scores():
 def test_evaluate_split_records_and_mlp_baseline():
     feats, pairs, group = planted(n_groups=10, per=6)
     x = feats.to_numpy()
-    s = make_split(pairs, "heldout_edges", seed=0)
+    s = make_pair_split(pairs, "heldout_edges", seed=0)
     mlp = train_mlp_bce(x, s.train_a, s.train_b, (16,), TrainConfig(epochs=2, batch_size=32, progress=False))
-    recs = evaluate_split(s, x, pairs.degree(), _key(pairs.a, pairs.b, len(x)), {"MLP_BCE": mlp.score_pairs})
+    recs = evaluate_split(s, x, pairs.degree(), pair_key(pairs.a, pairs.b, len(x)), {"MLP_BCE": mlp.score_pairs})
     methods = {r["method"] for r in recs}
     assert {"raw_cosine", "degree_train", "adamic_adar", "common_neighbours", "MLP_BCE"} <= methods
     assert {r["negatives"] for r in recs} == {"uniform", "degree"}
@@ -333,3 +334,31 @@ def test_cli_published_recipe_and_options_form(tmp_path):
     assert cfg["hidden_dims"] == [1024, 1024, 1024] and cfg["temperature"] == 0.05
     r = CliRunner().invoke(app, ["train", "-o", str(m)])
     assert isinstance(r.exception, InputError) and "missing features" in str(r.exception)
+
+
+def test_old_import_paths_are_aliases_of_the_new_ones():
+    import contrastomics.evaluate.associations as ea
+    import contrastomics.evaluate.splits as es
+    import contrastomics.models.cal as old
+    from contrastomics.training import cal as new
+
+    assert old.train_cal is new.train_cal and old.PairDataset is new.PairDataset and old.cal_step is new.cal_step
+    assert ea.train_mlp_bce is new.train_mlp_bce and ea.MLPLinkPredictor is new.MLPLinkPredictor
+    assert ea.Split is ea.PairSplit and ea.make_split is ea.make_pair_split
+    assert es.Split is es.TermSplit and es.make_split is es.make_term_split
+    with pytest.raises(AttributeError):
+        old.nothing_here
+
+
+def test_benchmark_cal_records_each_seed_and_split():
+    feats, pairs, _ = planted(n_groups=8, per=5)
+    logs = []
+    recs = benchmark_cal(feats, pairs, pairs, ["heldout_edges", "train_edges"], [0, 1], hidden_dims=(8,), epochs=1,
+                         batch_size=16, log=logs.append)
+    assert logs == ["seed 0 heldout_edges: done", "seed 0 train_edges: done", "seed 1 heldout_edges: done",
+                    "seed 1 train_edges: done"]
+    assert {(r["seed"], r["split"]) for r in recs} == {(s, n) for s in (0, 1) for n in ("heldout_edges", "train_edges")}
+    assert "MLP_BCE" not in {r["method"] for r in recs if r["split"] == "train_edges"}
+    tab = summary_table(recs)
+    assert {"auroc", "xb_auroc"} <= set(tab.columns) and len(tab) == len(tab.drop_duplicates(["split", "negatives", "method"]))
+    assert cli_train_config(1000, 10, 512, 2e-3).warmup_steps == 1 and cli_train_config(10 ** 6, 100, 64, 1e-3).warmup_steps == 100

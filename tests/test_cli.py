@@ -40,7 +40,7 @@ def test_readme_opens_with_install_demo_and_test_commands_used_by_ci():
 
 def test_readme_python_example_runs_on_the_demo(monkeypatch, tmp_path):
     """The README's Python snippet, with its file name pointed at the shipped demo result."""
-    from contrastomics.data.gsea import demo_result_path
+    from contrastomics.enrichment import demo_result_path
     readme = (ROOT / "README.md").read_text()
     code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
     name = re.search(r'cluster_gsea\("([^"]+)"', code).group(1)

@@ -126,6 +126,58 @@ def test_semantic_needs_go_terms():
         cluster_gsea(df, method="semantic")
 
 
+def test_options_are_one_dataclass_behind_both_entry_points(model):
+    from contrastomics.cluster import ClusterOptions
+    df, truth = synthetic_result()
+    opts = ClusterOptions(model=model, n_clusters=4)
+    a = run_clustering(df, opts, metrics=False)
+    b = run_clustering(df, model=model, n_clusters=4, metrics=False)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert adjusted_rand_score(truth, labels_in_input_order(df, a.table)) == pytest.approx(1.0)
+    with pytest.raises(TypeError, match=r"cluster_gsea\(\) got an unexpected keyword argument 'methd'"):
+        cluster_gsea(df, methd="joint")
+    with pytest.raises(InputError, match="unknown method"):
+        ClusterOptions(method="nope")
+    import inspect
+    params = inspect.signature(cluster_gsea).parameters
+    assert params["fdr_cutoff"].default == 0.05 and params["method"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_baseline_graph_gives_the_graph_run_clustering_uses():
+    from contrastomics.cluster import baselines as bl
+    from contrastomics.cluster.pathways import prepare
+    df, _ = synthetic_result(pool_size=25)
+    lib = GeneSetLibrary.from_gene_sets(dict(zip(df["term"], df["full"])))
+    pw = prepare(df, gene_sets=lib)
+    adj, sim, go = bl.baseline_graph("kappa", pw, 10)
+    res = run_clustering(df, method="kappa", gene_sets=lib, metrics=False)
+    assert (adj != res.graph).nnz == 0 and sim.shape == (len(df), len(df)) and go is None
+    with pytest.raises(InputError, match="GO result"):
+        bl.baseline_graph("semantic", pw, 10)
+
+
+def test_text_embeddings_are_cached_once_not_also_by_the_encoder(model, tmp_path):
+    """The npz cache keeps the joint-space text vectors; the encoder's own cache is off beneath it."""
+    from contrastomics.cluster.embed import TextCache
+
+    class Encoder:
+        cache = "sqlite"  # stands for an EmbeddingCache
+
+    class WithEncoder(FakeModel):
+        cache_key = "fake-with-encoder"
+        text_encoder = Encoder()
+
+        def embed_texts(self, texts):
+            self.seen = self.text_encoder.cache
+            return super().embed_texts(texts)
+
+    m = WithEncoder()
+    cache = TextCache(m, root=tmp_path)
+    x = cache.embed(["kinase cascade", "ribosome"])
+    assert m.seen is None and m.text_encoder.cache == "sqlite"  # off while embedding, restored after
+    assert cache.path.exists() and np.allclose(x, FakeModel().embed_texts(["kinase cascade", "ribosome"]))
+
+
 def test_bad_inputs_raise_or_warn_once(model):
     df, _ = synthetic_result()
     with pytest.raises(InputError, match="no pathways"):
@@ -157,7 +209,7 @@ def test_non_human_genes_warn(model):
     df, _ = synthetic_result()
     human = [f"{t.upper()}{j}" for t in THEMES for j in range(40)]
     mouse = df.assign(genes=[[g.capitalize() for g in gl] for gl in df["genes"]])
-    from contrastomics.cluster.api import prepare
+    from contrastomics.cluster.pathways import prepare
     with pytest.warns(UserWarning, match="not human gene symbols"):
         prepare(mouse.assign(genes=[["Trp53", "Cdkn1a", "Mdm2"]] * len(mouse)), human_genes=human)
     with warnings.catch_warnings():
@@ -258,7 +310,7 @@ def run_cli(*args):
 
 
 def write_gseapy(df, path):
-    from contrastomics.data.gsea import to_gseapy_table
+    from contrastomics.enrichment import to_gseapy_table
     to_gseapy_table(df).to_csv(path, sep="\t", index=False)
 
 
@@ -280,8 +332,20 @@ def test_cli_writes_all_outputs_and_metrics(tmp_path):
     assert m["n_clusters"] == 4 and m["nes_coherence_adjusted"] == pytest.approx(1.0)
 
 
+def test_metrics_of_a_written_clusters_tsv_match_the_run(model, tmp_path):
+    from contrastomics.cluster.metrics import evaluate_file
+    from contrastomics.report import write_outputs
+    df, _ = synthetic_result()
+    res = run_clustering(df, model=model, n_clusters=4, n_random=100)
+    write_outputs(res, tmp_path, report=False)
+    summary = evaluate_file(tmp_path / "clusters.tsv", n_random=100)
+    assert summary["n_significant"] == len(df) and summary["method"] == "(from file)"
+    for key in ("n_clusters", "coverage", "nes_coherence", "jaccard_within"):
+        assert summary["metrics"][key] == pytest.approx(res.summary["metrics"][key]), key
+
+
 def test_api_takes_a_tools_table_in_memory():
-    from contrastomics.data.gsea import demo_result_path, read_gsea_result
+    from contrastomics.enrichment import demo_result_path, read_gsea_result
     raw = pd.read_csv(demo_result_path(), sep="\t")  # gseapy's res2d layout, as a user holds it
     a = cluster_gsea(raw, method="overlap-knn", metrics=False)
     b = cluster_gsea(read_gsea_result(demo_result_path()), method="overlap-knn", metrics=False)
@@ -332,7 +396,7 @@ def test_cli_bad_input_is_one_line_and_leaves_no_output(tmp_path, case):
 
 @pytest.mark.slow
 def test_demo_meets_readability_and_coherence_targets():
-    from contrastomics.data.gsea import demo_result_path
+    from contrastomics.enrichment import demo_result_path
     try:
         path = demo_result_path()
     except FileNotFoundError:
@@ -346,7 +410,7 @@ def test_demo_meets_readability_and_coherence_targets():
 
 
 def test_joint_space_is_weighted_ochiai_plus_towers_and_gate_follows_leading_edges(model):
-    from contrastomics.cluster.api import _memberships
+    from contrastomics.cluster.pathways import _memberships
     from contrastomics.cluster.embed import joint_space
     le = [["A", "B", "C", "D"], ["C", "D", "E"], ["X", "Y"], []]
     full = [le[0] + ["Q"], le[1] + ["Q"], ["X", "Y", "Z"], ["A", "X"]]
@@ -401,7 +465,8 @@ def test_report_renders_offline_in_headless_chromium(tmp_path):
 
     from matplotlib.image import imread
 
-    from contrastomics.report.clusters import PALETTE, write_outputs
+    from contrastomics.report import write_outputs
+    from contrastomics.report.figures import PALETTE
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
@@ -523,8 +588,8 @@ def test_go_slim_themes_pick_the_slim_term_covering_most_members(tmp_path):
 
 def test_demo_clusters_carry_go_slim_themes_with_their_true_support():
     from contrastomics.data.builtin import load_ontology
-    from contrastomics.data.gsea import demo_result_path
-    from contrastomics.evaluate.semantic import extract_go_id
+    from contrastomics.enrichment import demo_result_path
+    from contrastomics.data.ontology import extract_go_id
     res = run_clustering(str(demo_result_path()), method="overlap-knn", metrics=False)
     cl = res.clusters[~res.clusters["singleton"]]
     assert (cl["theme"] != "").all() and "cluster_theme" in res.table.columns

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from contrastomics.data.ontology import Ontology
+from contrastomics.data.ontology import Ontology, extract_go_id
 from contrastomics.evaluate.cluster_metrics import (cluster_metrics, coverage, jaccard_matrix, nes_coherence,
                                                     silhouette, within_between)
-from contrastomics.evaluate.semantic import extract_go_id, information_content, simgic
+from contrastomics.evaluate.semantic import information_content, simgic
 from contrastomics.data.genesets import GeneSetLibrary
 
 

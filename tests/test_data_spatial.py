@@ -1,4 +1,4 @@
-"""Spatial readers and processing on tiny synthetic HER2ST / Visium folders."""
+"""Spatial readers, processing and patches (data.spatial, data.patches) on tiny synthetic HER2ST / Visium folders."""
 import gzip
 import json
 import warnings
@@ -11,6 +11,7 @@ import scipy.io
 import scipy.sparse as sp
 from PIL import Image
 
+from contrastomics.data import patches as P
 from contrastomics.data import spatial as S
 from contrastomics.errors import InputError
 
@@ -71,7 +72,7 @@ def test_read_section_layout_and_patch_content(tmp_path):
     assert entry["scalefactors"]["tissue_hires_scalef"] == pytest.approx(0.5)
     assert a.X[1].toarray().tolist() == [[4, 0, 1, 1]]
     # spot (3, 2) sits at pixel (120, 80): inside the blue square -> a blue patch
-    p = S.extract_patches(a, size_px=20, out_px=8)
+    p = P.extract_patches(a, size_px=20, out_px=8)
     assert p.shape == (4, 8, 8, 3) and p.dtype == np.uint8
     assert p[0, 2:6, 2:6, 2].mean() > 240 and p[0, 2:6, 2:6, 0].mean() < 15
     assert p[2, :, :, 0].mean() > 200                                  # spot (5, 2) at x=200: pink
@@ -81,7 +82,7 @@ def test_patch_beyond_border_is_white(tmp_path):
     root = _her2st(tmp_path)
     a = S.read_her2st_section(root, "S1", image_scale=1.0)
     a.obsm["spatial"][0] = [2.0, 2.0]                                  # near the corner
-    p = S.extract_patches(a, size_px=40, out_px=10)
+    p = P.extract_patches(a, size_px=40, out_px=10)
     assert (p[0, :3, :3] >= 250).all()                                 # outside -> white glass
     assert p[0, 7:, 7:, 0].mean() > 200                                # inside -> pink tissue
 
@@ -192,7 +193,7 @@ def test_read_visium(tmp_path, header):
     assert a.X.toarray().tolist() == [[1, 2], [0, 5]]
     np.testing.assert_allclose(a.obsm["spatial"], [[120, 80], [300, 120]])     # (x=col, y=row)
     assert a.uns["spatial"]["lib1"]["scalefactors"]["tissue_hires_scalef"] == 0.5
-    p = S.extract_patches(a, size_px=20, out_px=4)
+    p = P.extract_patches(a, size_px=20, out_px=4)
     assert p[0, ..., 2].mean() > 240                                   # AAA-1 on the blue square
 
 
@@ -207,13 +208,13 @@ def test_augment_patches():
     import torch
 
     x = torch.rand(4, 3, 8, 8) * 0.5 + 0.3
-    same = S.augment_patches(x, flip=False, stain_sigma=0, stain_bias=0, brightness=0)
+    same = P.augment_patches(x, flip=False, stain_sigma=0, stain_bias=0, brightness=0)
     torch.testing.assert_close(same, x)
     # HED round trip without jitter is the identity (up to clamping)
-    rt = S.augment_patches(x, flip=False, stain_sigma=1e-9, stain_bias=0, brightness=0)
+    rt = P.augment_patches(x, flip=False, stain_sigma=1e-9, stain_bias=0, brightness=0)
     torch.testing.assert_close(rt, x, atol=1e-4, rtol=1e-4)
     g = torch.Generator().manual_seed(0)
-    y = S.augment_patches(x, generator=g, stain_sigma=0.2)
+    y = P.augment_patches(x, generator=g, stain_sigma=0.2)
     assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1
     assert (y - x).abs().mean() > 0.01
 
@@ -258,3 +259,7 @@ def test_read_visium_h5_matrix(tmp_path):
     with pytest.warns(UserWarning, match="not in-tissue"):
         a = S.read_visium(folder)
     assert a.X.toarray().tolist() == [[1, 2], [0, 5]]
+
+
+def test_patch_helpers_are_reexported_from_spatial():
+    assert S.extract_patches is P.extract_patches and S.augment_patches is P.augment_patches

@@ -1,4 +1,4 @@
-"""Inputs and gseapy wrapping of contrastomics.gsea_run."""
+"""Inputs and gseapy wrapping of contrastomics.enrichment.run."""
 import warnings
 from pathlib import Path
 
@@ -8,8 +8,9 @@ import pytest
 
 from contrastomics.data.genesets import GeneSetLibrary
 from contrastomics.errors import InputError
-from contrastomics.gsea_run import (load_gene_sets, rank_genes, read_cls, read_expression, read_rnk, run_gsea,
-                                    run_prerank)
+from contrastomics.enrichment import read_gsea_result
+from contrastomics.enrichment.run import (load_gene_sets, rank_genes, read_cls, read_expression, read_rnk, run_gsea,
+                                          run_prerank, run_to_folder)
 
 SHARED = Path("/work/shared/data/gsea")
 
@@ -97,7 +98,6 @@ def test_gsea_command_writes_a_folder_cluster_reads(tmp_path):
     from typer.testing import CliRunner
 
     from contrastomics.cli import app, _register
-    from contrastomics.data.gsea import read_gsea_result
 
     _register()
     out = tmp_path / "g"
@@ -110,8 +110,6 @@ def test_gsea_command_writes_a_folder_cluster_reads(tmp_path):
 
 
 def test_run_to_folder_rejects_chip_without_cls(tmp_path):
-    from contrastomics.gsea_run import run_to_folder
-
     with pytest.raises(InputError, match="--chip"):
         run_to_folder(tmp_path / "x.rnk", tmp_path / "x.gmt", tmp_path / "o", chip=tmp_path / "x.chip")
 

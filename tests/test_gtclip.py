@@ -9,8 +9,8 @@ from contrastomics.errors import InputError
 from contrastomics.evaluate.retrieval import pair_ranks, pool_ranks, retrieval_metrics
 from contrastomics.evaluate.splits import family_split, max_jaccard_to, near_duplicate_split, random_split
 from contrastomics.models.gsfm import GSFM
-from contrastomics.models.gtclip import (DEFAULT_MODEL_DIR, GtClip, GtClipConfig, GtClipTrainConfig,
-                                         train_gtclip)
+from contrastomics.models.gtclip import DEFAULT_MODEL_DIR, GtClip, GtClipConfig
+from contrastomics.training.gtclip import GtClipTrainConfig, train_gtclip
 
 GENES = [f"G{i}" for i in range(60)]
 TOWER = {"d_model": 16, "hidden_dims": [16], "decoder_hidden_dims": [16]}

@@ -1,10 +1,22 @@
 import os
 import gzip
+from pathlib import Path
 
 import pytest
 
-from contrastomics.data.io import atomic_path, atomic_write, is_gzip, open_text
+from contrastomics import _io
+from contrastomics._io import atomic_path, atomic_write, cache_root, is_gzip, open_text
+from contrastomics.data import io as data_io
 from contrastomics.errors import InputError
+
+
+def test_cache_root_and_old_location(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONTRASTOMICS_CACHE", str(tmp_path / "c"))
+    assert cache_root() == tmp_path / "c"
+    monkeypatch.delenv("CONTRASTOMICS_CACHE")
+    assert cache_root() == Path.home() / ".cache" / "contrastomics"
+    # contrastomics.data.io is a deprecated alias of contrastomics._io
+    assert data_io.open_text is open_text and data_io.atomic_write is _io.atomic_write
 
 
 def test_atomic_write_leaves_nothing_on_error(tmp_path):

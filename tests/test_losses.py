@@ -1,11 +1,11 @@
-"""Hand-computed values for the contrastive losses (contrastomics.losses)."""
+"""Hand-computed values for the losses (contrastomics.losses)."""
 import math
 
 import pytest
 import torch
 
 from contrastomics.losses import (ClipLoss, GtClipLoss, info_nce, jaccard_matrix, overlap_coefficient_matrix,
-                                  soft_targets)
+                                  reconstruction_loss, soft_targets)
 
 E = math.e
 P_DIAG = E / (E + 1)  # softmax of logits [1, 0]
@@ -90,3 +90,21 @@ def test_gradient_flows_to_both_towers():
     scale = torch.tensor(10.0, requires_grad=True)
     ClipLoss(0.3)(a, b, scale, torch.eye(4)).backward()
     assert a.grad.abs().sum() > 0 and b.grad.abs().sum() > 0 and scale.grad is not None
+
+
+def test_reconstruction_losses_match_manual_formulas():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 7)
+    target = torch.tensor([[0, 0, 1, 1, 0, 1, 0], [0, 0, 0, 1, 1, 0, 0]], dtype=torch.float)
+    mask = torch.tensor([[0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0]], dtype=torch.float)
+    lg, t, mk = logits[:, 2:], target[:, 2:], mask[:, 2:]
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(lg, t, reduction="none")
+    assert torch.isclose(reconstruction_loss(logits, target, mask, "none"), bce.mean())
+    assert torch.isclose(reconstruction_loss(logits, target, mask, "unseen"), bce[mk == 0].mean())
+    # softmax unseen: input genes leave the softmax and the target
+    manual = []
+    for r in range(2):
+        keep = mk[r] == 0
+        logp = torch.log_softmax(lg[r][keep], 0)
+        manual.append(-(logp * t[r][keep]).sum() / t[r][keep].sum())
+    assert torch.isclose(reconstruction_loss(logits, target, mask, "unseen", "softmax"), torch.stack(manual).mean())

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from contrastomics import cluster_gsea
-from contrastomics.data.gsea import read_gsea_result
+from contrastomics.enrichment import read_gsea_result
 from contrastomics.errors import InputError
 
 DATA = Path(__file__).parent / "data" / "multicondition"

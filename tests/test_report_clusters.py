@@ -11,8 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import contrastomics.report.clusters as rc
-from contrastomics.cluster.api import ClusterResult
+import contrastomics.report.figures as figures
+import contrastomics.report.heatmap as heatmap
+import contrastomics.report.html as report_html
+from contrastomics.cluster import ClusterResult
+from contrastomics.report import write_outputs
+from contrastomics.report.heatmap import heatmap_figure
+from contrastomics.report.html import html_text
+from contrastomics.report.tables import json_text, nes_by_condition
 from contrastomics.cluster.layout import cluster_layout
 
 
@@ -70,15 +76,15 @@ def decode(spec) -> np.ndarray:
 @pytest.fixture
 def big(monkeypatch):
     """Large-map mode at test sizes: the thresholds are lowered instead of writing 5,000+ pathways."""
-    monkeypatch.setattr(rc, "BIG_POINTS", 100)
-    monkeypatch.setattr(rc, "MAX_MEMBERS_SHOWN", 5)
-    monkeypatch.setattr(rc, "MAX_TABLE_ROWS", 12)
+    monkeypatch.setattr(figures, "BIG_POINTS", 100)
+    monkeypatch.setattr(report_html, "MAX_MEMBERS_SHOWN", 5)
+    monkeypatch.setattr(report_html, "MAX_TABLE_ROWS", 12)
 
 
 def test_small_map_keeps_one_trace_per_cluster(tmp_path):
     res = make_result([12, 9, 7, 5], n_single=4)
-    assert not rc.is_big(res.table, res.clusters)
-    rc.write_outputs(res, tmp_path)
+    assert not figures.is_big(res.table, res.clusters)
+    write_outputs(res, tmp_path)
     html = (tmp_path / "report.html").read_text()
     traces = plotly_calls(html)[0]
     assert [t["name"] for t in traces] == ["0: label of 0 (12)", "1: label of 1 (9)", "2: label of 2 (7)",
@@ -89,8 +95,8 @@ def test_small_map_keeps_one_trace_per_cluster(tmp_path):
 
 def test_big_map_is_one_webgl_layer_per_sign_with_decodable_points(tmp_path, big):
     res = make_result([40, 30, 20, 10, 8, 6, 4, 3, 2, 2], n_single=25)
-    assert rc.is_big(res.table, res.clusters)
-    rc.write_outputs(res, tmp_path)
+    assert figures.is_big(res.table, res.clusters)
+    write_outputs(res, tmp_path)
     html = (tmp_path / "report.html").read_text()
     assert "<script src" not in html and "Plotly.newPlot" in html
     traces = plotly_calls(html)[0]
@@ -105,11 +111,11 @@ def test_big_map_is_one_webgl_layer_per_sign_with_decodable_points(tmp_path, big
         np.testing.assert_allclose(decode(t["y"]), sel["y"], atol=1e-6)
         assert t["marker"]["symbol"] == ("triangle-up" if sign else "triangle-down")
         if is_single:
-            assert t["marker"]["color"] == rc.SINGLETON_COLOR
+            assert t["marker"]["color"] == figures.SINGLETON_COLOR
         else:  # colour index into the palette colour scale = cluster id mod palette size
-            np.testing.assert_array_equal(decode(t["marker"]["color"]), sel["cluster"] % len(rc.PALETTE))
+            np.testing.assert_array_equal(decode(t["marker"]["color"]), sel["cluster"] % len(figures.PALETTE))
             scale = t["marker"]["colorscale"]
-            assert [c for _, c in scale] == rc.PALETTE and t["marker"]["cmax"] == len(rc.PALETTE) - 1
+            assert [c for _, c in scale] == figures.PALETTE and t["marker"]["cmax"] == len(figures.PALETTE) - 1
         assert len(t["hovertext"]) == len(sel)
         seen += t["hovertext"]
     assert len(seen) == len(tab)
@@ -121,7 +127,7 @@ def test_big_map_is_one_webgl_layer_per_sign_with_decodable_points(tmp_path, big
 
 def test_big_map_caps_table_and_member_lists(tmp_path, big):
     res = make_result([40, 30, 20, 10, 8, 6, 4, 3, 2, 2, 2, 2, 2, 2], n_single=25)
-    html = rc.html_text(res.table, res.clusters, res.summary)
+    html = html_text(res.table, res.clusters, res.summary)
     body = html[html.index('<table id="ctab">'):html.index("</table>", html.index('<table id="ctab">'))]
     assert body.count("<tr data-s=") == 12
     assert "lists the 12 largest of 39 clusters" in html
@@ -137,7 +143,7 @@ def test_big_map_caps_table_and_member_lists(tmp_path, big):
 
 def test_big_json_is_compact_and_complete(tmp_path, big):
     res = make_result([40, 30, 20, 10], n_single=25)
-    text = rc.json_text(res.table, res.clusters, res.summary)
+    text = json_text(res.table, res.clusters, res.summary)
     assert "\n" not in text
     js = json.loads(text)
     assert sum(len(c["members"]) for c in js["clusters"]) == len(res.table)
@@ -150,15 +156,15 @@ def test_big_json_is_compact_and_complete(tmp_path, big):
 
 def test_big_png_is_written(big):
     res = make_result([40, 30, 20], n_single=60)
-    png = rc.png_bytes(res.table, res.clusters)
+    png = figures.png_bytes(res.table, res.clusters)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 def test_heatmap_rows_are_capped_with_a_note(monkeypatch):
-    monkeypatch.setattr(rc, "MAX_HEATMAP_ROWS", 3)
+    monkeypatch.setattr(heatmap, "MAX_HEATMAP_ROWS", 3)
     res = make_result([9, 8, 7, 6, 5], n_single=2, conditions=("a", "b"))
-    by = rc.nes_by_condition(res.table, res.clusters, ["a", "b"])
-    fig = rc._heatmap_figure(by, ["a", "b"])
+    by = nes_by_condition(res.table, res.clusters, ["a", "b"])
+    fig = heatmap_figure(by, ["a", "b"])
     assert [y.split(":")[0] for y in fig.data[0].y] == ["0", "1", "2"]
     assert "the 3 largest of 5 clusters shown; 2 singleton(s) left out" in fig.layout.title.text
 
@@ -171,21 +177,21 @@ def test_big_report_draws_in_headless_chromium(tmp_path, big):
     if chromium is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
     res = make_result([60, 50, 40, 30], n_single=20)
-    rc.write_outputs(res, tmp_path)
+    write_outputs(res, tmp_path)
     png = tmp_path / "shot.png"
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                     "--window-size=1200,1400", "--virtual-time-budget=8000", f"--screenshot={png}",
                     (tmp_path / "report.html").as_uri()], capture_output=True, timeout=180, check=True)
     img = (imread(png)[..., :3] * 255).round().astype(int)
     for c in range(4):
-        rgb = np.array([int(rc.PALETTE[c][i:i + 2], 16) for i in (1, 3, 5)])
+        rgb = np.array([int(figures.PALETTE[c][i:i + 2], 16) for i in (1, 3, 5)])
         assert (np.abs(img - rgb).sum(-1) < 30).sum() > 50, f"cluster {c} colour not on the screenshot"
 
 
 def test_big_map_labels_do_not_sit_on_each_other():
     clusters = pd.DataFrame({"cluster": range(5), "label": list("abcde"), "singleton": [False] * 4 + [True]})
     centres = pd.DataFrame({"x": [0.0, 0.1, 0.5, 0.0, 0.9], "y": [0.0, 0.0, 0.0, 0.5, 0.9]}, index=range(5))
-    spots = rc._label_spots(clusters, centres, max_labels=3)
+    spots = figures.label_spots(clusters, centres, max_labels=3)
     # b collides with a and is skipped; the singleton e is never labelled
     assert [s[0] for s in spots] == [0, 2, 3]
 
@@ -196,8 +202,7 @@ def test_network_graphml_matches_the_table_and_the_graph(tmp_path):
     import igraph as ig
 
     from contrastomics.cluster import run_clustering
-    from contrastomics.data.gsea import demo_result_path
-    from contrastomics.report.clusters import write_outputs
+    from contrastomics.enrichment import demo_result_path
     res = run_clustering(str(demo_result_path()), method="overlap-knn", metrics=False)
     write_outputs(res, tmp_path, report=False)
     g = ig.Graph.Read_GraphML(str(tmp_path / "network.graphml"))
@@ -217,8 +222,7 @@ def test_network_graphml_survives_control_characters(tmp_path):
     import igraph as ig
 
     from contrastomics.cluster import run_clustering
-    from contrastomics.data.gsea import demo_result_path, read_gsea_result
-    from contrastomics.report.clusters import write_outputs
+    from contrastomics.enrichment import demo_result_path, read_gsea_result
     df = read_gsea_result(demo_result_path())
     df.loc[0, "name"] = "a \x01 b"
     res = run_clustering(df, method="overlap-knn", metrics=False)

@@ -1,4 +1,4 @@
-"""The shared trainer (contrastomics.train.fit) exercised on a tiny GSFM."""
+"""The shared trainer (contrastomics.training.loop.fit) exercised on a tiny GSFM."""
 import json
 import math
 import os
@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from contrastomics.data.genesets import GeneSetLibrary
-from contrastomics.models.gsfm import GSFM, GeneSetDataset, gsfm_step, partition_collate, train_gsfm
-from contrastomics.train import TrainConfig, fit, seed_everything, warmup_cosine
+from contrastomics.models.gsfm import GSFM
+from contrastomics.training.gsfm import GeneSetDataset, gsfm_step, partition_collate, train_gsfm
+from contrastomics.training.loop import TrainConfig, fit, seed_everything, warmup_cosine
 from module_sets import module_sets
 
 torch.set_num_threads(1)
@@ -179,8 +180,8 @@ DDP_SCRIPT = textwrap.dedent("""
     import numpy as np, torch
     torch.set_num_threads(1)
     from contrastomics.data.genesets import GeneSetLibrary
-    from contrastomics.models.gsfm import train_gsfm
-    from contrastomics.train import TrainConfig
+    from contrastomics.training.gsfm import train_gsfm
+    from contrastomics.training.loop import TrainConfig
     import torch.distributed as dist
     rng = np.random.default_rng(0)
     sets = {}

@@ -1,6 +1,6 @@
-"""Contrastive losses shared by gtCLIP, CAL and CoMTIP.
+"""Every loss of the package: contrastive (gtCLIP, CAL, CoMTIP), GSFM reconstruction, CoMTIP's total.
 
-All losses take L2-normalised features ``(batch, dim)`` from two towers and a logit scale
+Contrastive losses take L2-normalised features ``(batch, dim)`` from two towers and a logit scale
 (``1 / temperature``). Under DDP, :func:`gather_features` concatenates features from every rank
 (keeping the gradient of the local shard) so that each rank sees the whole global batch of
 negatives, as open_clip's ``ClipLoss`` does.
@@ -140,3 +140,70 @@ class GtClipLoss(nn.Module):
             loss = loss + self.recon_weight * recon
             logs["recon"] = float(recon.detach())
         return loss, logs
+
+
+def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, input_mask: torch.Tensor,
+                        weighted_loss: str = "none", loss: str = "bce") -> torch.Tensor:
+    """Reconstruction loss of gene logits ``(b, vocab)`` against the set's multi-hot ``target``.
+
+    ``loss='bce'``: ``none`` averages BCE over every gene; ``unseen`` scores only genes outside
+    the input part; ``balance`` weights positives by the per-set negative/positive ratio.
+    ``loss='softmax'``: mean over sets of ``-sum_j target_j log softmax(logits)_j / |target|``;
+    with ``unseen`` the input genes are removed from both the softmax and the target, so the model
+    is trained on exactly the completion task. Special-token columns 0-1 are never scored.
+    """
+    logits, target, input_mask = logits[:, 2:], target[:, 2:], input_mask[:, 2:]
+    if loss == "softmax":
+        if weighted_loss == "unseen":
+            seen = input_mask > 0
+            logits = logits.masked_fill(seen, float("-inf"))
+            target = target.masked_fill(seen, 0.0)
+        logp = torch.log_softmax(logits, dim=1)
+        n = target.sum(dim=1)
+        ok = n > 0
+        nll = -(torch.where(target > 0, logp, torch.zeros_like(logp))).sum(dim=1)
+        return (nll[ok] / n[ok]).mean() if ok.any() else logits.sum() * 0.0
+    if weighted_loss == "unseen":
+        w = 1.0 - input_mask
+        return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * w).sum() / w.sum().clamp_min(1)
+    if weighted_loss == "balance":
+        pos = target.sum(dim=1, keepdim=True).clamp_min(1)
+        neg = target.shape[1] - pos
+        pos_weight = (neg / pos)
+        w = torch.where(target > 0, pos_weight, torch.ones_like(target))
+        return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * w).sum() / w.sum()
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+def comtip_loss(model: nn.Module, out: dict, values: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+    """CoMTIP's total loss and its parts: InfoNCE(image, gene) + MFM + PAAT (+ regression MSE).
+
+    ``out`` is the dict of :meth:`CoMTIP.forward <contrastomics.models.comtip.CoMTIP.forward>`;
+    the weights and the PAAT margin come from ``model.config``; ``values`` ``(B, n_genes)`` feed
+    the regression head's MSE.
+    """
+    cfg = model.config
+    logs, total = {}, 0.0
+    if "gene" in out and "image" in out:
+        l_clip = info_nce(out["image"], out["gene"], out["logit_scale"])
+        total = total + l_clip
+        logs["clip"] = float(l_clip.detach())
+    if "mfm_pred" in out:
+        l_mfm = F.mse_loss(out["mfm_pred"], out["mfm_target"])
+        total = total + cfg.mfm_weight * l_mfm
+        logs["mfm"] = float(l_mfm.detach())
+    if "disc_logits" in out:
+        l_disc = F.binary_cross_entropy_with_logits(out["disc_logits"], out["disc_labels"])
+        total = total + cfg.paat_weight * l_disc
+        logs["paat_disc"] = float(l_disc.detach())
+        if "image" in out:
+            s_pos = (out["image"] * out["gene"]).sum(-1)
+            s_neg = (out["image"] * out["gene_swapped"]).sum(-1)
+            l_margin = F.relu(cfg.paat_margin - (s_pos - s_neg)).mean()
+            total = total + cfg.paat_weight * l_margin
+            logs["paat_margin"] = float(l_margin.detach())
+    if "regression" in out and values is not None:
+        l_reg = F.mse_loss(out["regression"], values.float())
+        total = total + cfg.regression_weight * l_reg
+        logs["mse"] = float(l_reg.detach())
+    return total, logs

@@ -84,8 +84,8 @@ def train(
     """Train CAL on associated gene pairs over per-gene features."""
     import torch
 
-    from ..models.cal import CALConfig, train_cal
-    from ..training.loop import TrainConfig
+    from ..models.cal import CALConfig
+    from ..training.cal import PUBLISHED_RECIPE, cli_train_config, train_cal
 
     features, pairs = _pick(features, features_opt, "features"), _pick(pairs, pairs_opt, "pairs")
     if threads:
@@ -93,13 +93,12 @@ def train(
     feats, p = _load_inputs(features, pairs, min_score, score_column, info, pca_dims, genes_as)
     typer.echo(f"{feats.shape[0]} genes x {feats.shape[1]} features; {len(p)} pairs "
                f"({p.meta.get('n_pairs_unknown_gene', 0)} dropped for genes without features)", err=True)
+    dims = PUBLISHED_RECIPE["hidden_dims"] if published else _hidden(hidden)
     if published:
-        hidden, batch_size, lr = "1024,1024,1024", 512, 3e-4
-    epochs = epochs if epochs is not None else (100 if published else 10)
-    cfg = CALConfig(in_dim=feats.shape[1], hidden_dims=_hidden(hidden), alpha=alpha, temperature=temperature)
-    tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                     warmup_steps=min(100, max(1, epochs * max(1, len(p) // batch_size) // 20)))
-    model, res = train_cal(feats, p, cfg, tc)
+        batch_size, lr = PUBLISHED_RECIPE["batch_size"], PUBLISHED_RECIPE["lr"]
+    epochs = epochs if epochs is not None else (PUBLISHED_RECIPE["epochs"] if published else 10)
+    cfg = CALConfig(in_dim=feats.shape[1], hidden_dims=dims, alpha=alpha, temperature=temperature)
+    model, res = train_cal(feats, p, cfg, cli_train_config(len(p), epochs, batch_size, lr, seed, device))
     model.save_pretrained(out)
     typer.echo(f"saved {out} (final loss {res.history[-1]['loss']:.4f}, {res.seconds:.0f} s)", err=True)
 
@@ -154,7 +153,7 @@ def neighbours(
 
 def _emit(df, out: Optional[Path]) -> None:
     if out is not None:
-        from ..data.io import atomic_write
+        from .._io import atomic_write
 
         with atomic_write(out) as fh:
             df.to_csv(fh, sep="\t", index=False, float_format="%.4f")
@@ -196,14 +195,12 @@ def evaluate(
     degree-matched negatives; CAL beside cosine, degree, neighbourhood and MLP baselines."""
     import json
 
-    import numpy as np
-    import pandas as pd
     import torch
 
+    from .._io import atomic_write
     from ..data.string import read_pairs
-    from ..evaluate.associations import _key, evaluate_split, make_split, train_mlp_bce
-    from ..models.cal import CALConfig, train_cal
-    from ..training.loop import TrainConfig
+    from ..evaluate.associations import summary_table
+    from ..training.cal import benchmark_cal
 
     features, pairs = _pick(features, features_opt, "features"), _pick(pairs, pairs_opt, "pairs")
     if threads:
@@ -211,36 +208,15 @@ def evaluate(
     feats, p = _load_inputs(features, pairs, min_score, score_column, info, pca_dims, genes_as)
     genes = list(feats.index)
     p = p.reindex(genes)
-    try:
-        allp = read_pairs(pairs, None, score_column=score_column, info=info, genes=genes)
-        exclude = np.unique(_key(allp.a, allp.b, len(genes)))
+    try:  # negatives avoid every listed pair, whatever its score
+        known = read_pairs(pairs, None, score_column=score_column, info=info, genes=genes)
     except Exception:
-        exclude = np.unique(_key(p.a, p.b, len(genes)))
-    x = feats.to_numpy(np.float32)
-    degree = p.degree()
-    dims = _hidden(hidden)
-    records = []
-    for seed in [int(s) for s in seeds.split(",")]:
-        for name in splits.split(","):
-            split = make_split(p, name.strip(), test_frac=test_frac, seed=seed)
-            tr = p.subset(np.isin(_key(p.a, p.b, len(genes)), _key(split.train_a, split.train_b, len(genes))))
-            tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=20, seed=seed, progress=False)
-            cal, _ = train_cal(feats, tr, CALConfig(in_dim=x.shape[1], hidden_dims=dims), tc)
-            scorers = {"CAL": cal.score_pairs}
-            if mlp_baseline and name != "train_edges":
-                mlp = train_mlp_bce(x, split.train_a, split.train_b, dims, TrainConfig(
-                    epochs=epochs, batch_size=batch_size, lr=1e-3, warmup_steps=20, seed=seed, progress=False))
-                scorers["MLP_BCE"] = mlp.score_pairs
-            for r in evaluate_split(split, x, degree, exclude, scorers, seed=seed):
-                records.append({**r, "seed": seed})
-            typer.echo(f"seed {seed} {name}: done", err=True)
-    df = pd.DataFrame(records)
-    tab = (df[df.metric.isin(["auroc", "xb_auroc"])].groupby(["split", "negatives", "method", "metric"])["value"]
-           .mean().unstack("metric").reset_index())
-    _emit(tab, None)
+        known = p
+    records = benchmark_cal(feats, p, known, [s.strip() for s in splits.split(",")], [int(s) for s in seeds.split(",")],
+                            test_frac, _hidden(hidden), epochs, batch_size, lr, mlp_baseline,
+                            log=lambda msg: typer.echo(msg, err=True))
+    _emit(summary_table(records), None)
     if out is not None:
-        from ..data.io import atomic_write
-
         with atomic_write(out) as fh:
             json.dump({"benchmark": "cal_evaluate", "records": [{"dataset": str(pairs), **r} for r in records]},
                       fh, indent=1, default=float)

@@ -1,7 +1,6 @@
 """`contrastomics cluster`, `cluster-metrics` and `gsea` commands."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -67,14 +66,13 @@ def cluster(
     """
     from rich.console import Console
 
-    from ..cluster import run_clustering
-    from ..report.clusters import summary_table, write_outputs
+    from ..enrichment.read import demo_result_path
+    from ..report import cluster_to_folder, summary_table
 
     console = Console(stderr=True)
     if demo:
         if results:
             raise InputError("give either --demo or result files, not both")
-        from ..data.gsea import demo_result_path
         try:
             results = [demo_result_path()]
         except FileNotFoundError as e:
@@ -91,17 +89,13 @@ def cluster(
         if fmt is not None and fmt.strip().lower() != "generic":
             raise InputError(f"give either --format {fmt} or --column, not both")
         fmt = _column_mapping(column)
-    name_list = _split_names(names)
     arg = [str(r) for r in results] if len(results) > 1 else str(results[0])
-    if name_list and len(results) == 1 and len(name_list) > 1:
-        raise InputError(f"{len(name_list)} names for 1 result file")
-    with console.status("clustering pathways…"):
-        res = run_clustering(arg, method=method, fdr_cutoff=fdr, resolution=res_value, n_clusters=n_clusters,
-                             split_direction=split_direction, min_cluster_size=min_cluster_size, model=model,
-                             gene_sets=gmt, names=name_list, format=fmt, k=k, representative=representative,
-                             seed=seed, layout=report)
     title = "contrastomics cluster: " + (", ".join(Path(str(r)).name for r in results))
-    written = write_outputs(res, out, report=report, title=title)
+    with console.status("clustering pathways…"):
+        res, written = cluster_to_folder(
+            arg, out, report=report, title=title, method=method, fdr_cutoff=fdr, resolution=res_value,
+            n_clusters=n_clusters, split_direction=split_direction, min_cluster_size=min_cluster_size, model=model,
+            gene_sets=gmt, names=_split_names(names), format=fmt, k=k, representative=representative, seed=seed)
     console.print(summary_table(res.summary))
     top = res.clusters[~res.clusters["singleton"]].head(10)
     for rec in top.itertuples():
@@ -122,40 +116,17 @@ def cluster_metrics(
     """Metrics of a clustering: NES coherence vs chance, within/between Jaccard, silhouettes."""
     import json
 
-    import numpy as np
-    import pandas as pd
     from rich.console import Console
 
-    from ..cluster.api import evaluate, prepare
-    from ..data.io import atomic_write, open_text
-    from ..report.clusters import _jsonable, summary_table
+    from .._io import atomic_write
+    from ..cluster.metrics import evaluate_file
+    from ..report import jsonable, summary_table
 
-    with open_text(clusters_tsv) as fh:
-        try:
-            tab = pd.read_csv(fh, sep="\t")
-        except (pd.errors.ParserError, UnicodeDecodeError) as e:
-            raise InputError(f"not a clusters.tsv table: {e}", clusters_tsv) from None
-    need = {"cluster", "term", "nes", "fdr"}
-    if not need <= set(tab.columns):
-        raise InputError(f"not a clusters.tsv: missing column(s) {', '.join(sorted(need - set(tab.columns)))}",
-                         clusters_tsv)
     if n_random < 100:
         raise InputError("--n-random must be at least 100")
-    df = pd.DataFrame({"term": tab["term"].astype(str), "name": tab.get("name", tab["term"]).astype(str),
-                       "nes": tab["nes"], "fdr": tab["fdr"],
-                       "genes": tab.get("leading_edge_genes", pd.Series([""] * len(tab))).fillna("")})
-    df = df.assign(fdr=df["fdr"].fillna(0.0))
-    if pd.to_numeric(df["nes"], errors="coerce").isna().all():
-        df.attrs["kind"] = "ora"  # an over-representation result: no NES, coherence is n/a
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the clustering run already reported them
-        pw = prepare(df, fdr_cutoff=float("inf"), gene_sets=gmt)
-    order = {t: i for i, t in enumerate(pw.table["term"])}
-    labels = tab.set_index("term").loc[list(order), "cluster"].to_numpy()
-    m = evaluate(labels, pw, pw.table["nes"].to_numpy(float), n_random=n_random, seed=seed)
-    summary = {"n_significant": len(labels), "method": "(from file)", "model": None, "metrics": m}
+    summary = evaluate_file(clusters_tsv, gene_sets=gmt, n_random=n_random, seed=seed)
     Console(stderr=True).print(summary_table(summary))
-    text = json.dumps(_jsonable(m), indent=1)
+    text = json.dumps(jsonable(summary["metrics"]), indent=1)
     if out:
         with atomic_write(out) as fh:
             fh.write(text)
@@ -202,7 +173,7 @@ def gsea(
     """
     from rich.console import Console
 
-    from ..gsea_run import run_to_folder
+    from ..enrichment.run import run_to_folder
 
     if classes is not None and cls is not None and Path(classes) != Path(cls):
         raise InputError(f"two class files given ({classes} and --cls {cls}); give one")
@@ -216,15 +187,14 @@ def gsea(
     if not do_cluster:
         typer.echo(f"next: contrastomics cluster {out}")
         return
-    from ..cluster import run_clustering
-    from ..report.clusters import summary_table, write_outputs
+    from ..report import cluster_to_folder, summary_table
     gmt = library if Path(library).exists() else library.upper().replace("-", "_")
     try:
         with console.status("clustering pathways…"):
-            res = run_clustering(str(path), method=method, fdr_cutoff=fdr, split_direction=split_direction,
-                                 gene_sets=gmt, seed=seed, layout=report)
+            res, written = cluster_to_folder(str(path), out, report=report, title=f"contrastomics gsea: {Path(data).name}",
+                                             method=method, fdr_cutoff=fdr, split_direction=split_direction,
+                                             gene_sets=gmt, seed=seed)
     except InputError as e:
         raise InputError(f"GSEA finished ({path}) but clustering stopped: {e}") from None
-    written = write_outputs(res, out, report=report, title=f"contrastomics gsea: {Path(data).name}")
     console.print(summary_table(res.summary))
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}/")

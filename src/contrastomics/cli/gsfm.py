@@ -20,7 +20,7 @@ app = typer.Typer(no_args_is_help=True)
 def _read_library(spec: str, min_size: int, max_size: int):
     """A built-in name (GO_BP, GO_MF, GO_CC, GO, DO), a GMT / Enrichr / MSigDB file, or
     ``file.obo+file.gaf``; then the size filter."""
-    from ..data.msigdb import read_library
+    from ..data.library import read_library
 
     lib = read_library(spec)
     n = len(lib)
@@ -47,7 +47,7 @@ def _load_model(path: Path):
 
 def _write_table(df, out: Path) -> None:
     """DataFrame -> ``.parquet`` / ``.csv`` / ``.tsv`` (by suffix), atomically."""
-    from ..data.io import atomic_path
+    from .._io import atomic_path
 
     suffix = out.suffix.lower()
     if suffix not in {".parquet", ".csv", ".tsv", ".txt"}:
@@ -102,47 +102,22 @@ def train(
 ):
     """Pretrain a GSFM gene-set autoencoder and save it as a model folder."""
     from ..data.genesets import GeneSetLibrary
-    from ..models.gsfm import GSFMConfig, train_gsfm
-    from ..training.loop import TrainConfig
+    from ..models.gsfm import GSFMConfig
+    from ..training.gsfm import pretrain_to_folder
 
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder, a file of that name exists", out)
-    # validate the model options before reading data or training
-    GSFMConfig(vocab_size=3, d_model=d_model, hidden_dims=(hidden,), decoder_hidden_dims=(decoder_hidden,),
-               dropout=dropout, partition=partition, weighted_loss=weighted_loss, loss=loss)
+    cfg = dict(d_model=d_model, hidden_dims=(hidden,), decoder_hidden_dims=(decoder_hidden,), dropout=dropout,
+               partition=partition, weighted_loss=weighted_loss, loss=loss)
+    GSFMConfig(vocab_size=3, **cfg)  # validate the model options before reading data or training
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise InputError("--epochs and --batch-size must be >= 1 and --lr > 0")
     _threads(threads)
     libs = [_read_library(s, min_size, max_size) for s in library]
     lib = libs[0] if len(libs) == 1 else GeneSetLibrary.concat(libs, name="+".join(library))
-    genes = None
-    if vocab is not None:
-        from ..data.io import open_text
-
-        with open_text(vocab) as fh:
-            genes = list(dict.fromkeys(x.strip() for x in fh if x.strip() and x.strip() not in ("<unk>", "<pad>")))
-        if not genes:
-            raise InputError("vocabulary file has no gene symbol", vocab)
-        restricted = lib.with_vocabulary(genes, min_size=1)
-        unknown = restricted.meta.get("unknown_genes", {})
-        if len(restricted) == 0:
-            raise InputError("no gene set has a gene of the vocabulary", vocab)
-        if unknown:
-            warnings.warn(f"{len(unknown)} library gene symbols ({sum(unknown.values())} memberships) are not in "
-                          f"{vocab} and were dropped; {len(lib) - len(restricted)} sets left empty were skipped")
-        lib = restricted
-    cfg = dict(d_model=d_model, hidden_dims=(hidden,), decoder_hidden_dims=(decoder_hidden,), dropout=dropout,
-               partition=partition, weighted_loss=weighted_loss, loss=loss)
-    ckpt = checkpoint_dir or out.with_name(out.name + ".checkpoints")
-    tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device="auto", progress=progress,
-                     checkpoint_dir=str(ckpt), resume=resume, warmup_steps=min(100, max(1, len(lib) // batch_size)))
-    typer.echo(f"training GSFM on {len(lib)} gene sets, {len(genes or lib.genes)} genes, {epochs} epochs", err=True)
-    model, result = train_gsfm(lib, cfg, tc, genes=genes, prior_bias=prior_bias)
-    model.cpu().save_pretrained(out)
-    if checkpoint_dir is None:  # the run finished: its resume point is no longer needed
-        import shutil
-
-        shutil.rmtree(ckpt, ignore_errors=True)
+    _, result = pretrain_to_folder(lib, out, cfg, vocab=vocab, epochs=epochs, batch_size=batch_size, lr=lr,
+                                   seed=seed, progress=progress, resume=resume, checkpoint_dir=checkpoint_dir,
+                                   prior_bias=prior_bias, log=lambda m: typer.echo(m, err=True))
     last = result.history[-1]["loss"] if result.history else float("nan")
     typer.echo(f"saved {out} (final loss {last:.4f}, {result.seconds:.0f}s)", err=True)
 
@@ -156,38 +131,16 @@ def embed(
     threads: Optional[int] = typer.Option(None),
 ):
     """Embed every gene set of a GMT file: one row per set (gene_set, n_genes, n_unknown, e0, e1...)."""
-    import numpy as np
-    import pandas as pd
-
-    from ..data.genesets import read_gmt
+    from ..data.library import read_library
+    from ..models.gsfm import embedding_table
 
     if out.suffix.lower() not in {".parquet", ".csv", ".tsv", ".txt"}:
         raise InputError("output must end in .parquet, .csv or .tsv", out)
     _threads(threads)
-    lib = read_gmt(gmt)
-    m = _load_model(model)
-    sets = lib.gene_sets
-    _, _, report = m.tokenize(sets)
-    empty = set(report["empty_sets"])
-    if len(empty) == len(sets):
-        raise InputError(f"no gene set has a gene of the model vocabulary ({len(m.genes)} genes); "
-                         f"examples of unknown genes: {list(report['unknown'])[:5]}", gmt)
-    if report["n_unknown"]:
-        warnings.warn(f"{gmt}: {len(report['unknown'])} distinct gene symbols ({report['n_unknown']} memberships) "
-                      f"are not in the model vocabulary and were ignored")
-    if empty:
-        warnings.warn(f"{gmt}: skipped {len(empty)} gene set(s) with no gene in the model vocabulary "
-                      f"(e.g. {lib.terms[min(empty)]!r})")
-    keep = [i for i in range(len(sets)) if i not in empty]
-    z = m.embed([sets[i] for i in keep], normalize=normalize)
-    known = [sum(1 for g in sets[i] if m.gene_index.get(g, m.gene_index.get(str(g).strip().upper())) is not None)
-             for i in keep]
-    df = pd.DataFrame(z.astype(np.float32), columns=[f"e{j}" for j in range(z.shape[1])])
-    df.insert(0, "n_unknown", [len(sets[i]) - k for i, k in zip(keep, known)])
-    df.insert(0, "n_genes", known)
-    df.insert(0, "gene_set", [lib.terms[i] for i in keep])
+    lib = read_library(gmt, format="gmt")
+    df = embedding_table(_load_model(model), lib, normalize=normalize, source=gmt)
     _write_table(df, out)
-    typer.echo(f"wrote {len(df)} embeddings ({z.shape[1]}-d) to {out}", err=True)
+    typer.echo(f"wrote {len(df)} embeddings ({df.shape[1] - 3}-d) to {out}", err=True)
 
 
 def _split_genes(genes: str) -> List[str]:

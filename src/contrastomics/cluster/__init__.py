@@ -1,10 +1,11 @@
 """GSEA post-processing: cluster significant pathways into labelled communities.
 
 ``cluster_gsea`` is the user API (see :mod:`contrastomics.cluster.api`); the rooms below it are
-``embed`` (joint gtCLIP space), ``graph`` (sparse kNN), ``communities`` (Leiden, MCL, small
-clusters), ``labels`` (representatives, c-TF-IDF) and ``baselines`` (EnrichmentMap, DAVID kappa,
-GO semantic).
+``pathways`` (standard tables -> significant pathways and their views), ``embed`` (joint gtCLIP
+space), ``graph`` (sparse kNN), ``baselines`` (EnrichmentMap, DAVID kappa, GO semantic),
+``communities`` (Leiden, MCL, small clusters), ``labels`` (representatives, c-TF-IDF, GO slim
+themes), ``layout`` (the 2-D map) and ``tables`` (the output tables).
 """
-from .api import METHODS, ClusterResult, cluster_gsea, prepare, run_clustering
+from .api import METHODS, ClusterOptions, ClusterResult, cluster_gsea, prepare, run_clustering
 
-__all__ = ["METHODS", "ClusterResult", "cluster_gsea", "prepare", "run_clustering"]
+__all__ = ["METHODS", "ClusterOptions", "ClusterResult", "cluster_gsea", "prepare", "run_clustering"]

@@ -1,29 +1,18 @@
-"""Overlap-based and semantic baselines, run by the same tool (``--method``).
+"""The baseline methods of ``contrastomics cluster --method``: ``overlap`` (EnrichmentMap + MCL),
+``overlap-knn`` (leading-edge Jaccard kNN), ``kappa`` (DAVID) and ``semantic`` (GO simGIC kNN).
 
-=============  ==============================================================================
-method         what it reproduces
-=============  ==============================================================================
-``overlap``    EnrichmentMap + AutoAnnotate: edge weight = combined coefficient
-               ``0.5 * Jaccard + 0.5 * overlap coefficient`` of the full gene sets, edges kept
-               at ``>= 0.375`` (EnrichmentMap's default cutoff for the combined coefficient),
-               MCL with inflation 2.0 (clusterMaker's default). All pairs, ``O(n^2)``.
-``overlap-knn`` the strongest overlap baseline: leading-edge Jaccard kNN graph (``k`` as for
-               ``joint``) + Leiden with the same automatic resolution as ``joint``.
-``kappa``      DAVID functional annotation clustering's similarity: Cohen's kappa of gene
-               membership over the union of the result's genes, edges at ``kappa >= 0.35``
-               (DAVID's default); partition by Leiden (DAVID's greedy fuzzy seeding is not a
-               partition) with the automatic resolution.
-``semantic``   simplifyEnrichment-style GO semantic similarity (simGIC,
-               :mod:`contrastomics.evaluate.semantic`), kNN graph + Leiden (instead of
-               simplifyEnrichment's binary cut). GO results only.
-=============  ==============================================================================
-
-``text`` and ``genes`` are embedding methods (see :mod:`contrastomics.cluster.embed`).
+:func:`baseline_graph` builds each one's graph; what each reproduces and its cut-offs:
+docs/clustering.md ("The methods"). ``text`` and ``genes`` are embedding methods
+(:mod:`contrastomics.cluster.embed`).
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
+from ..errors import InputError
+from ..evaluate.semantic import go_similarity_for
+from .graph import knn_from_similarity
 
 #: EnrichmentMap's default cutoff for the combined coefficient.
 EM_COMBINED_CUTOFF = 0.375
@@ -81,3 +70,33 @@ def threshold_graph(s: "np.ndarray | sp.spmatrix", cutoff: float, forbid: np.nda
     g.setdiag(0)
     g.eliminate_zeros()
     return g.maximum(g.T).tocsr()
+
+
+def semantic_similarity(terms) -> tuple:
+    """simGIC between the GO terms of a result, ``(sim, known)``
+    (:func:`~contrastomics.evaluate.semantic.go_similarity_for`); an error for a non-GO result."""
+    go = go_similarity_for(list(terms))
+    if go is None:
+        raise InputError("--method semantic needs a GO result (terms with GO ids); this result has "
+                         "too few, use another method")
+    return go
+
+
+def baseline_graph(method: str, pathways, k: int, forbid: np.ndarray | None = None):
+    """Graph of a baseline ``method`` over :class:`~contrastomics.cluster.pathways.Pathways`:
+    ``(adj, similarity, go)``. ``adj`` symmetric ``(n, n)`` CSR; ``similarity`` the pairwise
+    similarity small clusters are attached by (``None`` for ``overlap``, whose MCL clusters stay as
+    they are); ``go`` the ``(sim, known)`` simGIC pair of ``semantic`` (reused by the metrics)."""
+    if method == "overlap":
+        s = combined_coefficient(pathways.full_matrix)
+        return threshold_graph(s, EM_COMBINED_CUTOFF, forbid), None, None
+    if method == "overlap-knn":
+        s = jaccard_sparse(pathways.le_matrix)
+        return knn_from_similarity(s, k, forbid=forbid), s, None
+    if method == "kappa":
+        s = kappa_matrix(pathways.full_matrix)
+        return threshold_graph(s, DAVID_KAPPA_CUTOFF, forbid), s, None
+    if method == "semantic":
+        go = semantic_similarity(pathways.table["term"].tolist())
+        return knn_from_similarity(go[0], k, forbid=forbid), go[0], go
+    raise InputError(f"unknown baseline method {method!r}; choose overlap, overlap-knn, kappa or semantic")

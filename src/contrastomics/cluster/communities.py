@@ -1,20 +1,9 @@
 """Communities on pathway graphs: Leiden with an automatic resolution, MCL, small-cluster handling.
 
-Decisions
----------
-- Leiden (igraph ``community_leiden``, modularity with a resolution = leidenalg's
-  ``RBConfigurationVertexPartition``; weighted, seeded) on the kNN graph. The
-  resolution is a user option; ``"auto"`` searches the resolution (secant steps, bisection as a
-  fallback) until the number of clusters with at least ``min_cluster_size`` members is within 5% of a
-  target, by default :func:`target_clusters`
-  (``n / 20`` for maps of 100+ pathways, inside the readable band ``n/25 .. n/15``).
-- Small clusters (fewer than ``min_cluster_size`` members, singletons included) are dissolved and
-  each member is attached to the cluster whose centroid (mean joint vector) is most similar, when
-  that cosine is at least ``attach_threshold``; otherwise it stays a singleton, reported as such.
-  ``attach_threshold="auto"`` is the 5th percentile of member-to-own-centroid cosines in the
-  retained clusters: a pathway joins a cluster only if it is as close as that cluster's own members
-  typically are.
-- Cluster ids are 0..K-1 in order of decreasing size (ties: best FDR), singletons after them.
+:func:`leiden_auto` tunes the resolution to :func:`target_clusters`; :func:`attach_small` dissolves
+clusters below ``min_cluster_size`` and attaches their members to the nearest cluster when close
+enough; :func:`order_labels` numbers clusters by decreasing size. The rules and thresholds:
+docs/clustering.md ("Inside the code").
 """
 from __future__ import annotations
 

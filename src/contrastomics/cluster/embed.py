@@ -1,56 +1,15 @@
 """Pathway embeddings in the joint gene-set / text space.
 
-A pathway of a GSEA result has three views that an embedding model can read:
-
-- its **leading-edge genes** (the genes that drove the enrichment in *this* result; they carry the
-  direction of the change, so two pathways with the same leading-edge genes move together),
-- its **full gene set** (the library definition, shared by every result that tests it),
-- its **text** (title + description).
-
-:func:`joint_space` combines them with the **exact leading-edge overlap** and the **exact full-set
-overlap** into one similarity, the *joint cosine* (weights sum to 1, default :data:`DEFAULT_WEIGHTS`)::
-
-    sim(i, j) = w_le * Ochiai(LE_i, LE_j)                     # |LE_i & LE_j| / sqrt(|LE_i| |LE_j|)
-              + w_fs * Ochiai(full_i, full_j)                 # library definitions (EnrichmentMap's input)
-              + w_a  * cos(gene_tower(LE_i),   gene_tower(LE_j))
-              + w_b  * cos(gene_tower(full_i), gene_tower(full_j))
-              + w_c  * cos(text_tower(text_i), text_tower(text_j))
-
-with default w_le = 0.2, w_fs = 0.5, w_a = 0, w_b = 0.15 (full-set gene tower), w_c = 0.15 (text
-tower),
-and, with ``gate_leading_edge`` (default on for ``joint``), two pathways can only be kNN neighbours
-when their leading edges share at least one gene (pathways without a leading edge are exempt).
-Every term is the cosine of one L2-normalised block (the Ochiai coefficient is the cosine of the
-0/1 leading-edge rows), so the joint cosine is the cosine of the concatenated, ``sqrt(weight)``-
-scaled blocks: sparse blocks for the two overlaps and a dense block for the three towers
-(:class:`JointSpace`). The kNN search runs in row blocks and never stores all pairs.
-
-Why: leading-edge genes carry the direction of the change (an up- and a down-regulated pathway
-share no leading-edge gene), so the gate keeps clusters sign-coherent without looking at the NES;
-among the candidate neighbours the overlap terms decide which pathways belong together. Weights were
-chosen by a fixed rule on a grid over the p53 results only (every method at matched cluster counts;
-largest mean silhouette x coverage advantage over the best overlap-based method, GO-semantic space
-for GO, gene-Jaccard space otherwise) and reported on held-out leukemia / MDS results
-(``benchmarks/cluster_tune.py``, ``benchmarks/results/cluster_tune.md``). Configurations within
-0.001 of the best rule score (one seed) are ties, broken by the GO-semantic advantage (the only
-space independent of every overlap weight): that picked this configuration over an overlap-only one
-(0.3 / 0.7, no tower) that scored 0.0003 higher on the rule. No configuration beat the best
-overlap-based method on the tuning
-results. Once ``full_set_overlap`` > 0 the gene-Jaccard silhouette is not independent of ``joint``;
-the GO-semantic one still is. The gate is what keeps the clusters sign-coherent (every gated
-configuration reached chance-adjusted coherence 1.0 on the tuning results, every ungated one ~0).
-Library-set embeddings are cached like texts. A pathway that shares no
-leading-edge gene with any other is attached to the cluster with the most similar centroid in the
-joint space when close enough (:func:`contrastomics.cluster.communities.attach_small`).
-
-Models follow :class:`EmbeddingModel`: ``embed_gene_sets(list[list[str]]) -> (n, d)`` and
-``embed_texts(list[str]) -> (n, d)``, both L2-normalised numpy. The default is the shipped gtCLIP
-model (:func:`contrastomics.models.gtclip.load_default`). :class:`StandInModel` (MiniLM text +
-hashed random-projection gene sets) exists only so the pipeline runs before a gtCLIP checkpoint is
-available; it is never chosen silently (a warning names it).
+:func:`joint_space` places each pathway's three views (leading-edge genes, full gene set, text) in
+one :class:`JointSpace`: exact leading-edge and full-set overlaps (Ochiai) beside gtCLIP gene- and
+text-tower cosines, weighted by :data:`DEFAULT_WEIGHTS`, with the leading-edge gate. Models follow
+:class:`EmbeddingModel` (default: the shipped gtCLIP, :func:`embedding_model`); tower embeddings of
+library sets and texts are cached on disk (:class:`TextCache`, :class:`GeneSetCache`). The formula,
+how the weights were chosen and the stand-in model: docs/clustering.md.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -63,6 +22,7 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
+from .._io import atomic_path, cache_root
 from ..errors import InputError
 
 log = logging.getLogger(__name__)
@@ -91,8 +51,8 @@ class EmbeddingModel(Protocol):
 
 
 # ---------------------------------------------------------------------- models
-def load_model(model: "str | os.PathLike | EmbeddingModel | None" = None) -> EmbeddingModel:
-    """Resolve ``model`` to an :class:`EmbeddingModel`.
+def embedding_model(model: "str | os.PathLike | EmbeddingModel | None" = None) -> EmbeddingModel:
+    """Resolve ``model`` to the :class:`EmbeddingModel` the clustering embeds pathways with.
 
     ``None`` or ``"default"``: the shipped gtCLIP model (falls back to :class:`StandInModel` with a
     warning while no gtCLIP checkpoint is installed). ``"standin"``: the stand-in. A path or hub id:
@@ -126,6 +86,10 @@ def load_model(model: "str | os.PathLike | EmbeddingModel | None" = None) -> Emb
         return gtclip.GtClip.from_pretrained(name)
     except (FileNotFoundError, OSError, ValueError) as e:
         raise InputError(f"cannot load gtCLIP model {name!r}: {e}") from None
+
+
+#: Deprecated alias of :func:`embedding_model` (``contrastomics.models.load_model`` loads any model).
+load_model = embedding_model
 
 
 @functools.lru_cache(maxsize=1)
@@ -181,8 +145,8 @@ class StandInModel:
 
 # ---------------------------------------------------------------------- cache
 def cache_dir() -> Path:
-    """``$CONTRASTOMICS_CACHE`` or ``~/.cache/contrastomics``."""
-    return Path(os.environ.get("CONTRASTOMICS_CACHE") or Path.home() / ".cache" / "contrastomics")
+    """The package cache folder (:func:`contrastomics._io.cache_root`)."""
+    return cache_root()
 
 
 def model_key(model: EmbeddingModel) -> str:
@@ -220,7 +184,8 @@ class TextCache:
         return item
 
     def _embed(self, items):
-        return self.model.embed_texts(items)
+        with _encoder_cache_off(self.model):
+            return self.model.embed_texts(items)
 
     def _load(self) -> dict[str, np.ndarray]:
         if self._memo is None:
@@ -256,7 +221,6 @@ class TextCache:
         return np.stack([memo[k] for k in keys]) if keys else np.zeros((0, 1), np.float32)
 
     def _save(self, memo: dict[str, np.ndarray]) -> None:
-        from ..data.io import atomic_path
         try:
             with atomic_path(self.path) as tmp:
                 with open(tmp, "wb") as fh:
@@ -282,6 +246,24 @@ class GeneSetCache(TextCache):
 
     def _embed(self, items):
         return self.model.embed_gene_sets([list(x) for x in items])
+
+
+@contextlib.contextmanager
+def _encoder_cache_off(model: EmbeddingModel):
+    """Turn off the on-disk cache of ``model``'s base text encoder (gtCLIP's
+    :class:`~contrastomics.models.text.TextEncoder`) while :class:`TextCache` embeds through it:
+    this cache keeps the final vectors, so the encoder's SQLite copy would only store every text
+    twice."""
+    enc = getattr(model, "text_encoder", None)
+    saved = getattr(enc, "cache", None)
+    if saved is None:
+        yield
+        return
+    enc.cache = None
+    try:
+        yield
+    finally:
+        enc.cache = saved
 
 
 _TEXT_CACHES: dict[int, TextCache] = {}

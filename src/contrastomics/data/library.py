@@ -12,13 +12,14 @@ from typing import Mapping
 
 from .._io import open_text
 from ..errors import InputError
-from .builtin import _LIBRARY_ALIASES, LIBRARIES, load_library
+from .annotations import annotations_to_library, read_gaf, read_gene_term_table
+from .builtin import LIBRARIES, LIBRARY_ALIASES, load_library
 from .genesets import GeneSetLibrary, read_gmt
-from .msigdb import _SPECIES_SUFFIX, MSIGDB_COLUMNS, read_enrichr, read_msigdb
-from .ontology import DEFAULT_RELATIONS, annotations_to_library, read_gaf, read_gene_term_table, read_obo
+from .msigdb import MSIGDB_COLUMNS, read_enrichr, read_msigdb, species_of_names
+from .ontology import DEFAULT_RELATIONS, read_obo
 
 FORMATS = ("builtin", "gmt", "enrichr", "obo", "msigdb")
-BUILTIN_NAMES = frozenset({*LIBRARIES, *_LIBRARY_ALIASES, "GO"})
+BUILTIN_NAMES = frozenset({*LIBRARIES, *LIBRARY_ALIASES, "GO"})
 
 
 def is_builtin_name(spec) -> bool:
@@ -39,9 +40,11 @@ def read_library(path_or_name, format: str | None = None, **kwargs) -> GeneSetLi
         ``builtin``, ``gmt``, ``enrichr``, ``obo`` or ``msigdb``; guessed when ``None`` (built-in
         name, then the suffix, then the first line of the file).
     **kwargs
-        Passed on: ``min_size``/``max_size`` (builtin), ``collection``/``on_duplicate`` (gmt),
-        ``gmt``/``collections`` (msigdb), ``namespace``/``min_size``/``max_size``/
-        ``evidence_exclude`` (obo).
+        Passed on: ``min_size``/``max_size``/``use_cache`` (builtin), ``collection``/
+        ``on_duplicate``/``name`` (gmt), ``gmt``/``collections``/``name`` (msigdb), ``name``
+        (enrichr), ``namespace``/``min_size``/``max_size``/``evidence_exclude``/
+        ``evidence_include``/``relations`` (obo + gaf). Size options and ``use_cache`` are ignored
+        for files, ``on_duplicate`` for every source but a GMT; any other option raises.
     """
     if isinstance(path_or_name, GeneSetLibrary):
         return path_or_name
@@ -58,10 +61,11 @@ def read_library(path_or_name, format: str | None = None, **kwargs) -> GeneSetLi
         a, b = path_or_name.split("+", 1)
         pair = (Path(a.strip()), Path(b.strip()))
     if pair is not None:
-        return _read_obo_gaf(*pair, **kwargs)
+        return _read_obo_gaf(*pair, **_only(kwargs, "namespace", "min_size", "max_size", "evidence_exclude",
+                                            "evidence_include", "relations"))
 
     s = str(path_or_name)
-    if format == "builtin" or (format is None and not Path(s).exists() and s.upper() in BUILTIN_NAMES):
+    if format == "builtin" or (format is None and is_builtin_name(s)):
         return load_library(s, **_only(kwargs, "min_size", "max_size", "use_cache"))
     path = Path(s)
     if not path.exists():
@@ -83,18 +87,19 @@ def read_library(path_or_name, format: str | None = None, **kwargs) -> GeneSetLi
     lib = read_gmt(path, **_only(kwargs, "collection", "on_duplicate", "name"))
     if lib.descriptions and not any(lib.descriptions):
         # Enrichr's 'na' description column: add the species of names such as "X-123 (mouse)"
-        lib.meta["species"] = {t: m.group(1).lower() for t in lib.terms if (m := _SPECIES_SUFFIX.search(t))}
+        lib.meta["species"] = species_of_names(lib.terms)
     return lib
 
 
-#: options that select sets of built-in / ontology libraries; a file is read whole
-_SIZE_OPTIONS = ("min_size", "max_size", "use_cache")
+#: options a source that does not take them ignores: the size filter and cache of built-in and
+#: ontology libraries (a file is read whole) and the GMT reader's duplicate-name rule
+_IGNORED_ELSEWHERE = ("min_size", "max_size", "use_cache", "on_duplicate")
 
 
 def _only(kwargs: dict, *allowed: str) -> dict:
-    """The options this source takes; size options are ignored for files, anything else unknown
-    raises."""
-    unknown = [k for k in kwargs if k not in allowed and k not in _SIZE_OPTIONS and k != "on_duplicate"]
+    """The options this source takes; those of :data:`_IGNORED_ELSEWHERE` are dropped, anything
+    else unknown raises."""
+    unknown = [k for k in kwargs if k not in allowed and k not in _IGNORED_ELSEWHERE]
     if unknown:
         raise InputError(f"unexpected option(s) for this library: {', '.join(unknown)}")
     return {k: v for k, v in kwargs.items() if k in allowed}
@@ -118,9 +123,7 @@ def _sniff(path: Path) -> str:
 
 def _read_obo_gaf(obo: Path, gaf: Path, *, namespace: str | None = None, min_size: int = 5,
                   max_size: int | None = 500, evidence_exclude=None, evidence_include=None,
-                  relations=None, **kwargs) -> GeneSetLibrary:
-    if kwargs:
-        raise InputError(f"unexpected option(s) for an OBO + GAF library: {', '.join(kwargs)}")
+                  relations=None) -> GeneSetLibrary:
     onto = read_obo(obo, relations=relations or DEFAULT_RELATIONS)
     if _looks_gaf(gaf):
         ann = read_gaf(gaf, evidence_exclude=evidence_exclude, evidence_include=evidence_include)

@@ -18,12 +18,13 @@ from typing import Sequence
 
 import pandas as pd
 
+from .._io import open_text
 from ..errors import InputError
 from .genesets import GeneSetLibrary, read_gmt
-from .io import open_text
 
 MSIGDB_COLUMNS = ("name", "collection", "subcollection", "description")
-_SPECIES_SUFFIX = re.compile(r"\((human|mouse|rat|fly|yeast|worm|zebrafish)\)\s*$", re.IGNORECASE)
+#: the species suffix of Enrichr set names: ``FOXP3-21729870 (human)``
+SPECIES_SUFFIX = re.compile(r"\((human|mouse|rat|fly|yeast|worm|zebrafish)\)\s*$", re.IGNORECASE)
 
 
 def collection_label(collection: str, subcollection: str) -> str:
@@ -130,6 +131,11 @@ def read_msigdb(
     return lib
 
 
+def species_of_names(names: Sequence[str]) -> dict[str, str]:
+    """``{name: species}`` for the set names with a species suffix (``KDM5B-21448134 (mouse)``)."""
+    return {t: m.group(1).lower() for t in names if (m := SPECIES_SUFFIX.search(t))}
+
+
 def read_enrichr(path: str | Path, *, name: str | None = None) -> GeneSetLibrary:
     """Read an Enrichr library GMT (``name<TAB>na<TAB>GENE[,weight]...``).
 
@@ -139,12 +145,7 @@ def read_enrichr(path: str | Path, *, name: str | None = None) -> GeneSetLibrary
     """
     path = Path(path)
     lib = read_gmt(path, name=name)
-    species = {}
-    for t in lib.terms:
-        m = _SPECIES_SUFFIX.search(t)
-        if m:
-            species[t] = m.group(1).lower()
-    lib.meta["species"] = species
+    lib.meta["species"] = species_of_names(lib.terms)
     lib.meta["format"] = "enrichr"
     return lib
 

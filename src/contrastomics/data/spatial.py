@@ -1,25 +1,12 @@
 """Spatial transcriptomics input: HER2ST sections and Visium-style folders as AnnData.
 
-Every reader returns an :class:`anndata.AnnData` in the scanpy/squidpy layout:
-
-- ``X``: raw counts, spots x genes (``float32``; sparse CSR), ``var_names`` gene symbols;
-- ``obsm['spatial']``: spot centres ``(n_spots, 2)`` as ``(x, y)`` in **full-resolution image
-  pixels** (x = column, y = row);
-- ``uns['spatial'][library_id]``: ``images['hires']`` (``uint8`` ``(H, W, 3)``, a downscaled copy
-  of the H&E image), ``scalefactors['tissue_hires_scalef']`` (hires px per full-res px) and
-  ``scalefactors['spot_diameter_fullres']``, ``metadata['image_path']``.
-
-So a spot's position in the stored image is ``obsm['spatial'] * tissue_hires_scalef``, exactly as
-``squidpy.im.ImageContainer`` / ``scanpy.pl.spatial`` expect. Keeping a downscaled copy (default
-1/4, JPEG DCT-domain decoding, ~2,300 px wide for HER2ST) rather than the 9,300 x 9,900 original
-keeps one section at ~17 MB in memory and is all the resolution a 32-112 px patch needs.
-
-Processing helpers: :func:`select_genes` (250 most variable genes, as the HER2ST peers use),
-:func:`log_normalize`, :func:`extract_patches` and :func:`augment_patches` (flips, 90 degree
-rotations, HED stain jitter, brightness/contrast).
-
-Bad input never stops a multi-section read: :func:`read_her2st` warns (with counts) and goes on
-with the other sections; single-section readers raise :class:`~contrastomics.errors.InputError`.
+Readers return the scanpy/squidpy layout: ``X`` raw counts (spots x genes, sparse ``float32``),
+``obsm['spatial']`` spot centres ``(x, y)`` in full-resolution pixels, ``uns['spatial'][library_id]``
+with ``images['hires']`` (a downscaled ``uint8`` copy), ``scalefactors`` and ``metadata``. Also
+:func:`log_normalize`, :func:`select_genes`, :func:`expression_matrix`; patch extraction and
+augmentation live in :mod:`contrastomics.data.patches` (re-exported here). A bad section never
+stops a multi-section read (warned, skipped); single-section readers raise
+:class:`~contrastomics.errors.InputError`. Details: ``docs/comtip.md``.
 """
 from __future__ import annotations
 
@@ -34,7 +21,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._io import open_text
 from ..errors import InputError
+from .patches import augment_patches, extract_patches, spatial_library  # noqa: F401  (re-exported)
 
 # HER2ST: spot pitch ~290 full-res px per 200 um, ST spots are 100 um across.
 HER2ST_SPOT_DIAMETER_PX = 145.0
@@ -101,28 +90,14 @@ def _attach_image(adata, library_id: str, image: np.ndarray | None, scale: float
 
 def has_image(adata, library_id: str | None = None) -> bool:
     """True when ``adata`` carries an H&E image for ``library_id`` (or its only library)."""
-    lib = _library(adata, library_id, required=False)
+    lib = spatial_library(adata, library_id, required=False)
     return lib is not None and "hires" in adata.uns["spatial"][lib].get("images", {})
 
-
-def _library(adata, library_id: str | None, required: bool = True) -> str | None:
-    libs = list(adata.uns.get("spatial", {}))
-    if library_id is not None:
-        if library_id not in libs:
-            if required:
-                raise InputError(f"no spatial library {library_id!r} in the AnnData (have {libs})")
-            return None
-        return library_id
-    if len(libs) == 1:
-        return libs[0]
-    if required:
-        raise InputError(f"AnnData has {len(libs)} spatial libraries {libs}; pass library_id")
-    return None
 
 
 def drop_spots_outside_image(adata, margin: float = 0.0, library_id: str | None = None, name: str = ""):
     """Remove spots whose centre lies outside the image (by ``margin`` full-res px); warns with the count."""
-    lib = _library(adata, library_id)
+    lib = spatial_library(adata, library_id)
     sf = adata.uns["spatial"][lib]["scalefactors"]["tissue_hires_scalef"]
     h, w = adata.uns["spatial"][lib]["images"]["hires"].shape[:2]
     xy = np.asarray(adata.obsm["spatial"], dtype=np.float64) * sf
@@ -154,8 +129,6 @@ def read_count_table(path: str | os.PathLike, spots_as_rows: bool = True) -> pd.
     Non-numeric cells raise :class:`InputError` naming the line; duplicated gene columns are summed
     with a warning.
     """
-    from .io import open_text
-
     p = Path(path)
     with open_text(p) as fh:
         head = fh.readline()
@@ -245,9 +218,7 @@ def read_her2st_section(root: str | os.PathLike, section: str, image: bool = Tru
     cpath = root / row["counts_file"]
     counts = read_count_table(cpath)
     spath = root / row["spot_file"]
-    from .io import open_text
-
-    with open_text(spath):
+    with open_text(spath):  # a clear error when the spot file is missing or empty
         pass
     spots = pd.read_csv(spath, sep="\t")
     need = {"x", "y", "pixel_x", "pixel_y"}
@@ -543,97 +514,10 @@ def expression_matrix(adata, genes: Sequence[str]) -> np.ndarray:
     return out
 
 
-# ---------------------------------------------------------------------- patches
-def extract_patches(adata, size_px: float = 224.0, out_px: int = 48, library_id: str | None = None,
-                    progress: bool = False) -> np.ndarray:
-    """Crop a square around every spot and resize it: ``uint8`` ``(n_spots, out_px, out_px, 3)``.
-
-    Parameters
-    ----------
-    size_px
-        Side of the crop in **full-resolution** pixels (224 px = ~155 um on HER2ST, centred on the
-        100 um spot, as ST-Net/BLEEP crop). Parts of the crop beyond the image border are white.
-    out_px
-        Side of the returned patch; the default 48 px keeps CPU training cheap.
-    """
-    from PIL import Image
-
-    lib = _library(adata, library_id)
-    entry = adata.uns["spatial"][lib]
-    if "hires" not in entry.get("images", {}):
-        raise InputError(f"section {lib!r} has no image; cannot extract patches")
-    img = entry["images"]["hires"]
-    sf = float(entry["scalefactors"]["tissue_hires_scalef"])
-    h, w = img.shape[:2]
-    half = size_px * sf / 2
-    xy = np.asarray(adata.obsm["spatial"], dtype=np.float64) * sf
-    out = np.empty((len(xy), out_px, out_px, 3), dtype=np.uint8)
-    pil = Image.fromarray(img)
-    it = range(len(xy))
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, desc=f"patches {lib}", leave=False)
-    for i in it:
-        x, y = xy[i]
-        box = (x - half, y - half, x + half, y + half)
-        if box[0] >= 0 and box[1] >= 0 and box[2] <= w and box[3] <= h:
-            patch = pil.resize((out_px, out_px), Image.BILINEAR, box=box)
-        else:  # beyond the border is white glass, not black
-            x0, y0 = int(np.floor(box[0])), int(np.floor(box[1]))
-            x1, y1 = int(np.ceil(box[2])) + 1, int(np.ceil(box[3])) + 1
-            canvas = np.full((y1 - y0, x1 - x0, 3), 255, dtype=np.uint8)
-            sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-            if sx1 > sx0 and sy1 > sy0:
-                canvas[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = img[sy0:sy1, sx0:sx1]
-            patch = Image.fromarray(canvas).resize(
-                (out_px, out_px), Image.BILINEAR,
-                box=(box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0))
-        out[i] = np.asarray(patch)
-    return out
-
-
-# Ruifrok & Johnston stain vectors (rows: haematoxylin, eosin, DAB) in optical-density space.
-_RGB_FROM_HED = np.array([[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]], dtype=np.float32)
-_HED_FROM_RGB = np.linalg.inv(_RGB_FROM_HED).astype(np.float32)
-
-
-def augment_patches(x, generator=None, flip: bool = True, stain_sigma: float = 0.05,
-                    stain_bias: float = 0.02, brightness: float = 0.1):
-    """Random flips / 90 degree rotations, HED stain jitter and brightness on a batch of patches.
-
-    ``x`` is a float tensor ``(B, 3, H, W)`` in [0, 1]. Stain jitter (Tellez et al. 2018) scales
-    and shifts each stain's optical density by ``1 + N(0, stain_sigma)`` and ``N(0, stain_bias)``,
-    per image, which mimics lab-to-lab staining differences better than RGB jitter.
-    """
-    import torch
-
-    b = x.shape[0]
-    g = generator
-    if flip:
-        k = int(torch.randint(0, 4, (1,), generator=g))
-        x = torch.rot90(x, k, dims=(2, 3))
-        if bool(torch.rand(1, generator=g) < 0.5):
-            x = x.flip(3)
-    if stain_sigma > 0 or stain_bias > 0:
-        od = -torch.log(x.clamp(1 / 255, 1.0))  # (B,3,H,W)
-        hed = torch.einsum("bchw,cd->bdhw", od, torch.as_tensor(_HED_FROM_RGB, dtype=x.dtype, device=x.device))
-        alpha = 1 + stain_sigma * torch.randn(b, 3, 1, 1, generator=g).to(x)
-        beta = stain_bias * torch.randn(b, 3, 1, 1, generator=g).to(x)
-        hed = hed * alpha + beta
-        od = torch.einsum("bdhw,dc->bchw", hed, torch.as_tensor(_RGB_FROM_HED, dtype=x.dtype, device=x.device))
-        x = torch.exp(-od).clamp(0, 1)
-    if brightness > 0:
-        x = (x * (1 + brightness * (2 * torch.rand(b, 1, 1, 1, generator=g).to(x) - 1))).clamp(0, 1)
-    return x
-
-
 # ---------------------------------------------------------------------- gene descriptions
 def read_string_descriptions(path: str | os.PathLike) -> dict[str, str]:
     """``{symbol: description}`` from a STRING ``protein.info`` file (``preferred_name``,
     ``annotation`` columns), e.g. ``9606.protein.info.v12.0.txt.gz``."""
-    from .io import open_text
-
     p = Path(path)
     with open_text(p) as fh:
         df = pd.read_csv(fh, sep="\t")

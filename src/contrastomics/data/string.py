@@ -1,17 +1,10 @@
-"""Association pairs from STRING (or any scored gene-pair list).
+"""Association pairs from STRING (or any scored gene-pair list) as a clean undirected table.
 
-Reads
-
-* STRING v12 ``protein.links`` files (``protein1 protein2 combined_score``, space separated,
-  ``9606.ENSP...`` ids, 0-1000 scores; the ``.detailed`` / ``.full`` variants with channel columns);
-* tables of symbol pairs with a score column (``gene_a, gene_b, combined_score`` as in
-  ``string_v12_human.tsv.gz``, ``gene1, gene2, ...`` as in GeneticCAL's pair lists, or any two gene
-  columns plus a named score column), TSV or CSV, gzipped or not;
-
-and returns a clean, undirected pair table: self-pairs dropped, duplicates and reversed duplicates
-merged (highest score kept), scores on STRING's 0-1000 scale, optionally restricted to genes that
-have features (the rest counted and reported). STRING protein ids are mapped to symbols (or back)
-with the ``protein.info`` file.
+Reads STRING v12 ``protein.links`` files (``.detailed`` / ``.full`` too) and tables of symbol pairs
+with a score column (TSV or CSV, gzipped or not): self-pairs are dropped, reversed duplicates
+merged (highest score kept), scores put on STRING's 0-1000 scale, genes without features counted,
+and STRING protein ids mapped to symbols with the ``protein.info`` file. Accepted columns:
+``docs/data.md`` (STRING pairs).
 """
 from __future__ import annotations
 
@@ -25,8 +18,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from .._io import open_text
 from ..errors import InputError
-from .io import open_text
 
 GENE_COLUMN_PAIRS = [("gene_a", "gene_b"), ("gene1", "gene2"), ("protein1", "protein2"), ("preferred_name_a",
                      "preferred_name_b"), ("symbol_a", "symbol_b"), ("source", "target"), ("node1", "node2"),

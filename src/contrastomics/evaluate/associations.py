@@ -1,27 +1,8 @@
-"""Evaluating gene-association predictors without letting them game the benchmark.
-
-Three splits of an undirected pair set (:class:`~contrastomics.data.string.Pairs`):
-
-* ``train_edges``  the paper's own setting: train on every pair, score the same pairs against
-                   random negatives (measures fit, not prediction);
-* ``heldout_edges`` a random ``test_frac`` of the undirected pairs is held out (a pair and its
-                   reverse are one row, so they are always on the same side); train on the rest;
-* ``node_disjoint`` a random ``test_frac`` of the genes is held out; train on pairs among the
-                   other genes only; test positives are pairs with BOTH ends held out, and every
-                   negative also has both ends in the held-out set (pairs that cross the boundary
-                   are used by neither side).
-
-Two kinds of negatives, one per positive: ``uniform`` (random gene pairs from the split's pool)
-and ``degree`` (each negative's two ends have the same degree as the positive's two ends, up to a
-small window in degree rank; degree is taken on the full graph), both excluding every known
-pair (``exclude``: by default the positives themselves).
-
-Metrics (:func:`pair_metrics`): AUROC, AUPRC (positives : negatives = 1 : 1), cross-boundary
-AUROC (only pairs whose raw feature cosine lies in ``[-0.2, 0.2]``, the pairs feature similarity
-cannot see) and the Spearman correlation of a method's score with the mean degree of the
-positive pair's ends. Baselines on identical pairs: raw feature cosine, degree product (training
-graph, and full graph as a diagnostic of degree bias), common neighbours and Adamic-Adar on the
-training graph, and a plain MLP with a BCE link-prediction head.
+"""Evaluating gene-association predictors without letting them game the benchmark: pair splits
+(``train_edges``, ``heldout_edges``, ``node_disjoint``: :func:`make_pair_split`), uniform and
+degree-matched negatives, pair metrics (AUROC, AUPRC, cross-boundary AUROC, degree correlation),
+graph baselines and :func:`evaluate_split`, which scores one split with every method. The
+protocol is described in ``docs/cal.md``.
 """
 from __future__ import annotations
 
@@ -29,11 +10,10 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
+from ..data.features import cosine_of_pairs
 from ..errors import InputError
 
 SPLITS = ("train_edges", "heldout_edges", "node_disjoint")
@@ -41,9 +21,9 @@ NEGATIVES = ("uniform", "degree")
 
 
 @dataclass
-class Split:
-    """One evaluation split: training pairs (index arrays over the same vocabulary), test positive
-    pairs, and the pool of genes negatives are drawn from."""
+class PairSplit:
+    """One evaluation split of gene pairs: training pairs (index arrays over the same vocabulary),
+    test positive pairs, and the pool of genes negatives are drawn from."""
 
     name: str
     train_a: np.ndarray
@@ -54,24 +34,30 @@ class Split:
     info: dict = field(default_factory=dict)
 
 
-def _key(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+def pair_key(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """One integer per undirected pair of gene indices ``< n`` (the same for ``(a, b)`` and ``(b, a)``)."""
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     return lo.astype(np.int64) * n + hi
 
 
-def make_split(pairs, name: str, test_frac: float = 0.2, seed: int = 0) -> Split:
-    """Build a :class:`Split` (see module docstring) from canonical pairs (``a < b``)."""
+def make_pair_split(pairs, name: str, test_frac: float = 0.2, seed: int = 0) -> PairSplit:
+    """Build a :class:`PairSplit` from canonical pairs (``a < b``).
+
+    ``train_edges``: train and test on every pair (the paper's setting: fit, not prediction);
+    ``heldout_edges``: a random ``test_frac`` of the undirected pairs is held out; ``node_disjoint``:
+    a random ``test_frac`` of the genes is held out, test pairs have both ends among them, training
+    pairs neither, and pairs crossing the boundary are used by neither side."""
     rng = np.random.default_rng(seed)
     a, b, n = pairs.a, pairs.b, pairs.n_genes
     used = np.unique(np.concatenate([a, b]))
     if name == "train_edges":
-        return Split(name, a, b, a, b, used, {"n_train": len(a), "n_test": len(a)})
+        return PairSplit(name, a, b, a, b, used, {"n_train": len(a), "n_test": len(a)})
     if name == "heldout_edges":
         test = rng.random(len(a)) < test_frac
         if test.sum() == 0 or (~test).sum() == 0:
             raise InputError(f"too few pairs ({len(a)}) to hold out {test_frac:.0%}")
-        return Split(name, a[~test], b[~test], a[test], b[test], used,
-                     {"n_train": int((~test).sum()), "n_test": int(test.sum())})
+        return PairSplit(name, a[~test], b[~test], a[test], b[test], used,
+                         {"n_train": int((~test).sum()), "n_test": int(test.sum())})
     if name == "node_disjoint":
         held = np.zeros(n, dtype=bool)
         held[rng.choice(used, size=max(2, int(round(test_frac * len(used)))), replace=False)] = True
@@ -79,15 +65,15 @@ def make_split(pairs, name: str, test_frac: float = 0.2, seed: int = 0) -> Split
         te = held[a] & held[b]
         if te.sum() == 0:
             raise InputError("no pair has both genes in the held-out gene set; raise test_frac")
-        return Split(name, a[tr], b[tr], a[te], b[te], np.flatnonzero(held),
-                     {"n_train": int(tr.sum()), "n_test": int(te.sum()), "n_cross_dropped": int((~tr & ~te).sum()),
-                      "n_heldout_genes": int(held.sum())})
+        return PairSplit(name, a[tr], b[tr], a[te], b[te], np.flatnonzero(held),
+                         {"n_train": int(tr.sum()), "n_test": int(te.sum()),
+                          "n_cross_dropped": int((~tr & ~te).sum()), "n_heldout_genes": int(held.sum())})
     raise InputError(f"unknown split {name!r}; choose from {SPLITS}")
 
 
 def _reject(a, b, n, forbidden: np.ndarray, seen: set) -> np.ndarray:
     """Bad = self pair, known pair, or a pair already drawn."""
-    k = _key(a, b, n)
+    k = pair_key(a, b, n)
     bad = (a == b) | np.isin(k, forbidden)
     out = bad.copy()
     for i in np.flatnonzero(~bad):
@@ -154,7 +140,7 @@ def degree_matched_negatives(pos_a: np.ndarray, pos_b: np.ndarray, degree: np.nd
     return a[~bad], b[~bad]
 
 
-def negatives(kind: str, split: Split, degree: np.ndarray, n_genes: int, exclude_keys: np.ndarray,
+def negatives(kind: str, split: PairSplit, degree: np.ndarray, n_genes: int, exclude_keys: np.ndarray,
               seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Negatives of ``kind`` (``uniform`` / ``degree``) for a split, as many as its test positives."""
     rng = np.random.default_rng(seed)
@@ -202,65 +188,8 @@ def neighbourhood_scores(adj: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> di
     return {"common_neighbours": cn, "adamic_adar": aa}
 
 
-# ---------------------------------------------------------------------- MLP + BCE baseline
-class MLPLinkPredictor(nn.Module):
-    """Plain MLP encoder g (no residual, no contrastive loss) with a BCE link head
-    ``logit(u, v) = w . (g(u) * g(v)) + c``; negatives are random pairs of training genes."""
-
-    def __init__(self, features: np.ndarray, train_genes: np.ndarray, hidden_dims=(256, 256, 256),
-                 out_dim: int | None = None):
-        super().__init__()
-        from ..models.cal import mlp
-
-        d = features.shape[1]
-        self.register_buffer("features", torch.as_tensor(np.asarray(features, dtype=np.float32)))
-        self.register_buffer("train_genes", torch.as_tensor(np.asarray(train_genes, dtype=np.int64)))
-        self.net = mlp([d, *hidden_dims, out_dim or d])
-        self.head = nn.Linear(out_dim or d, 1)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(F.normalize(x, dim=-1))
-
-    def logits(self, za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
-        return self.head(za * zb).squeeze(-1)
-
-    def forward(self, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        neg = self.train_genes[torch.randint(len(self.train_genes), pos.shape, device=pos.device)]
-        both = torch.cat([pos, neg])
-        uniq, inv = torch.unique(both, return_inverse=True)
-        z = self.encode(self.features[uniq])
-        lg = self.logits(z[inv[:, 0]], z[inv[:, 1]])
-        return lg[: len(pos)], lg[len(pos):]
-
-    @torch.no_grad()
-    def score_pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        self.eval()
-        z = self.encode(self.features)
-        return self.logits(z[torch.as_tensor(a)], z[torch.as_tensor(b)]).numpy()
-
-
-def _bce_step(model, batch):
-    pos, neg = model(batch)
-    return 0.5 * (F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
-                  + F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg)))
-
-
-def train_mlp_bce(features: np.ndarray, train_a: np.ndarray, train_b: np.ndarray, hidden_dims=(256, 256, 256),
-                  train_config=None) -> MLPLinkPredictor:
-    """Train the :class:`MLPLinkPredictor` baseline with the shared trainer."""
-    from ..models.cal import PairDataset, _identity
-    from ..training.loop import TrainConfig, fit, seed_everything
-
-    tc = train_config or TrainConfig(epochs=30, batch_size=512, lr=1e-3, warmup_steps=50, progress=False)
-    seed_everything(tc.seed)
-    genes = np.unique(np.concatenate([train_a, train_b]))
-    model = MLPLinkPredictor(features, genes, hidden_dims)
-    fit(model, PairDataset(train_a, train_b), _bce_step, tc, collate_fn=_identity)
-    return model.cpu().eval()
-
-
 # ---------------------------------------------------------------------- one full evaluation
-def evaluate_split(split: Split, features: np.ndarray, degree_full: np.ndarray, exclude_keys: np.ndarray,
+def evaluate_split(split: PairSplit, features: np.ndarray, degree_full: np.ndarray, exclude_keys: np.ndarray,
                    scorers: dict, seed: int = 0, kinds=NEGATIVES, window=(-0.2, 0.2)) -> list[dict]:
     """Score the split's test positives and negatives of each kind with every scorer.
 
@@ -268,8 +197,6 @@ def evaluate_split(split: Split, features: np.ndarray, degree_full: np.ndarray, 
     graph) and, except on ``node_disjoint``, common neighbours / Adamic-Adar on the training graph
     are added here. Returns one record per (negatives, method, metric).
     """
-    from ..data.features import cosine_of_pairs
-
     n = features.shape[0]
     adj = adjacency(split.train_a, split.train_b, n)
     deg_train = np.asarray(adj.sum(1)).ravel()
@@ -295,3 +222,24 @@ def evaluate_split(split: Split, features: np.ndarray, degree_full: np.ndarray, 
                                 "value": m[metric], "n_pos": int(y.sum()), "n_neg": int((~y).sum()),
                                 "n_xb_pos": m["n_xb_pos"], "n_xb_neg": m["n_xb_neg"]})
     return records
+
+
+def summary_table(records: list[dict]) -> pd.DataFrame:
+    """Mean AUROC and cross-boundary AUROC over seeds: one row per (split, negatives, method)."""
+    df = pd.DataFrame(records)
+    return (df[df.metric.isin(["auroc", "xb_auroc"])].groupby(["split", "negatives", "method", "metric"])["value"]
+            .mean().unstack("metric").reset_index())
+
+
+# ---------------------------------------------------------------------- deprecated aliases
+Split = PairSplit
+make_split = make_pair_split
+
+
+def __getattr__(name):
+    """Deprecated aliases of the MLP + BCE baseline, now in :mod:`contrastomics.training.cal`."""
+    if name in ("MLPLinkPredictor", "train_mlp_bce"):
+        from ..training import cal as training_cal
+
+        return getattr(training_cal, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

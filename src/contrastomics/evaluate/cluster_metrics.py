@@ -1,59 +1,11 @@
 """Quality metrics of a pathway clustering (``contrastomics cluster-metrics``).
 
-Definitions (also in ``docs/clustering.md``)
---------------------------------------------
-- **coverage**: fraction of pathways in non-singleton clusters (size >= 2).
-- **n_clusters**: clusters with >= 2 members; **n_singletons** beside it.
-- **NES sign coherence**: over pathways in non-singleton clusters, the fraction whose NES sign
-  equals their cluster's majority sign (``sum_c max(n_up_c, n_down_c) / sum_c n_c``).
-  **chance**: its mean over ``n_random`` (default 200) random clusterings with the same cluster
-  sizes (a random permutation of the pathways over the same size profile).
-  **adjusted** = ``(observed - chance) / (1 - chance)``: 0 at chance, 1 when every cluster is
-  sign-pure. Only meaningful when the clustering did not split by direction (``--split-direction``
-  makes it 1 by construction).
-- **Jaccard within / between**: mean gene-set Jaccard over (ordered) pairs of pathways in the same
-  non-singleton cluster vs pairs in different clusters (singletons included), and their ratio (full
-  sets and leading edges separately).
-- **silhouette** (sklearn definition, over pathways in non-singleton clusters) in spaces
-  independent of the clustering: ``1 - gene-set Jaccard`` (full sets) and, for GO results,
-  ``1 - simGIC`` GO semantic similarity (:mod:`contrastomics.evaluate.semantic`).
-
-Exact up to ``exact_max_n`` pathways, estimated above
------------------------------------------------------
-Up to ``exact_max_n`` (default :data:`EXACT_MAX_N` = 5,000) pathways every metric is exact: dense
-``n x n`` similarities, sklearn's ``silhouette_score`` with precomputed distances (values
-bit-identical to the earlier all-dense code). Above it nothing ``n x n`` is built (100,000
-pathways would need 40 GB per dense matrix); the pair metrics are estimated from **anchor
-pathways**, each compared with *every* pathway:
-
-- anchors: a fixed-seed (``seed``) stratified systematic sample of pathways in non-singleton
-  clusters -- clusters in random order, members shuffled, every ``N / k``-th taken, so each cluster
-  gets its proportional share (rounded up or down) and every such pathway the same inclusion
-  probability. ``k`` = ``sample_size``, by default :func:`default_sample_size`: 5,000, reduced
-  above 40,000 pathways to keep ``k x n <= 2e8`` pairs (2,000 at 100,000). Singletons are drawn
-  at the same fraction (at most ``k / 4``); they only enter the "between" means;
-- each anchor's similarity to all ``n`` pathways is computed in chunks of anchors (sparse
-  ``A B^T`` for Jaccard: only pairs sharing a gene are stored; simGIC blocks against the distinct
-  GO terms for GO) and summed per cluster. That gives the anchor's *exact* silhouette value
-  ``s(i)`` (mean distance to the rest of its cluster, to the nearest other cluster, sklearn's
-  rules) and its within- and between-cluster similarity sums ``W_i``, ``B_i``;
-- silhouette = mean ``s(i)`` over the anchors: unbiased for the full mean, with its standard error
-  (simple-random-sampling formula with finite-population correction, conservative for the
-  stratified sample) as ``silhouette_*_se``. Within / between = ratio estimators
-  ``sum_i w_i W_i / sum_i w_i (n_c(i) - 1)`` and ``sum_i w_i B_i / sum_i w_i (n - n_c(i))``
-  (``w_i``: inverse sampling fraction of the anchor's group).
-
-New keys: ``metrics_exact`` (True / False) always; when estimated also ``pairs_sampled_n``
-(anchors, singletons included), ``silhouette_sample`` (anchors in non-singleton clusters),
-``metrics_sample_seed``, ``metrics_exact_max_n``, ``silhouette_*_se`` and
-``silhouette_go_semantic_sample`` (anchors that are known GO terms).
-``tests/test_cluster_metrics.py`` checks that with every pathway as anchor the estimator equals
-the exact values and that at 3,000 pathways 1,000 anchors land within 0.01 of them.
-
-NES coherence is exact; its chance level comes from ``n_random`` random clusterings, drawn as
-sign permutations up to ``exact_max_n`` pathways (batched: memory ~100 MB) and above as the
-equivalent multivariate hypergeometric counts per cluster (same null, cost independent of ``n``).
-Cost at 100,000 pathways (one shared CPU core): ~3 s CPU, ~0.2 GB.
+:func:`cluster_metrics`: coverage, cluster counts, NES sign coherence with its chance level, gene-set
+Jaccard within / between clusters and silhouettes in independent spaces (gene-Jaccard, GO simGIC).
+Exact up to :data:`EXACT_MAX_N` pathways; above, the pair metrics are estimated from a fixed-seed
+stratified sample of anchor pathways (with standard errors; summary keys ``metrics_exact``,
+``pairs_sampled_n``...). Definitions and the estimator: docs/clustering.md (the metrics section and
+"Inside the code").
 """
 from __future__ import annotations
 

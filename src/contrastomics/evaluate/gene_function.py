@@ -1,23 +1,9 @@
-"""Gene-function prediction benchmark (GSFM paper, 001): complete a gene set from half of it.
+"""Gene-function prediction protocol (GSFM paper, 001): complete a gene set from half of it.
 
-Protocol
---------
-For each term of a target library (GO BP, KEGG, ChEA...), its genes (restricted to the scoring
-universe) are split 50/50 at random, once per seed. A method sees the *input* half and scores
-every gene of the universe; the AUROC ranks the *held-out* half (positives) against every other
-universe gene not in the input half (negatives). The summary is the median AUROC over terms
-(each term's AUROC first averaged over seeds).
-
-Everything is vectorised over terms: inputs are a sparse ``(n_queries, n_genes)`` multi-hot
-matrix, scores a dense ``(n_queries, n_genes)`` array, and the AUROC is computed for all rows at
-once from average ranks (Mann-Whitney U), ties counted as one half.
-
-Baselines (same splits, same universe)
--------------------------------------
-- :func:`comembership_scores`: summed co-occurrence of each gene with the input genes in a
-  reference corpus, ``(X M^T) M`` for inputs ``X`` and corpus membership ``M``.
-- :func:`frequency_scores`: number of corpus sets containing the gene (ignores the input).
-- :func:`random_scores`: uniform noise (AUROC ~ 0.5).
+Each term's genes are split 50/50 per seed; a method scores every universe gene from the input
+half; AUROC of the held-out half against every other non-input gene, median over terms. Vectorised
+over terms (sparse ``(n_queries, n_genes)`` inputs, dense scores, rank-based AUROC). Baselines:
+co-membership, gene frequency, random. Full definition: docs/gsfm.md, "Gene-function protocol".
 """
 from __future__ import annotations
 

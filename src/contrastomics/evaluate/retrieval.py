@@ -1,16 +1,8 @@
-"""Cross-modal retrieval metrics (gene set <-> pathway text).
+"""Cross-modal retrieval metrics (gene set <-> pathway text): R@k and median rank in disjoint pools.
 
-Protocol (our choice; the gtCLIP paper does not publish its pool size):
-
-- Row ``i`` of the gene-set embeddings ``G`` ``(n, d)`` and of the text embeddings ``T`` ``(n, d)``
-  are a pair. A *pool* of size ``P`` is a random subset of ``P`` test pairs; within it each gene
-  set queries the ``P`` texts (gene -> text) and each text queries the ``P`` gene sets
-  (text -> gene). The rank of the true partner is ``1 + #{candidates scoring strictly higher}``
-  (ties resolved in the query's favour).
-- For ``P < n`` the test set is shuffled and cut into ``floor(n / P)`` disjoint pools (the
-  remainder is left out), so every query is scored once against ``P - 1`` distractors. ``P >= n``
-  (or ``None``) is one pool with the whole test set.
-- ``R@k`` = fraction of queries whose rank is ``<= k``; ``median_rank``; ``chance_R@k = k / P``.
+Row ``i`` of gene-set embeddings ``(n, d)`` and text embeddings ``(n, d)`` is a pair; each query
+ranks the ``P`` candidates of its pool (rank = 1 + candidates scoring strictly higher). Full
+definition: docs/gtclip.md, "Retrieval metrics".
 """
 from __future__ import annotations
 

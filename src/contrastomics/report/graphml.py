@@ -1,0 +1,42 @@
+"""``network.graphml``: the pathway kNN graph for Cytoscape, igraph or networkx."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+#: ``network.graphml`` is written up to this many pathways (above, ~150 bytes per edge add up)
+GRAPHML_MAX = 20_000
+_XML_FORBIDDEN = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
+
+
+def graphml_text(result) -> str:
+    """The pathway network as GraphML for Cytoscape (File > Import > Network from File) or igraph /
+    networkx: one node per pathway in :attr:`table` order with its table columns (term, name,
+    cluster, cluster_label, cluster_theme, nes, fdr, size, direction, leading_edge_genes, x, y),
+    one undirected edge per kNN-graph pair with its similarity as ``weight``."""
+    import tempfile
+
+    import igraph as ig
+    tab = result.table
+    order = result.order if result.order is not None else np.arange(len(tab))
+    pos = np.empty(len(order), dtype=np.int64)
+    pos[order] = np.arange(len(order))
+    g = result.graph.tocoo()
+    keep = g.row < g.col
+    net = ig.Graph(n=len(tab), edges=np.column_stack([pos[g.row[keep]], pos[g.col[keep]]]).tolist())
+    net.es["weight"] = np.round(g.data[keep].astype(float), 6).tolist()
+    for col in tab.columns:
+        if col == "text":  # long descriptions: in clusters.tsv
+            continue
+        v = tab[col]
+        key = re.sub(r"\W", "_", str(col))  # GraphML attribute ids are XML name tokens
+        if v.dtype.kind in "iubf":  # numbers (NaN where missing; booleans as 0/1)
+            net.vs[key] = [float(x) for x in v.astype("float64")]
+        else:  # XML 1.0 forbids most control characters
+            net.vs[key] = v.fillna("").astype(str).str.replace(_XML_FORBIDDEN, " ", regex=True).tolist()
+    with tempfile.TemporaryDirectory() as d:  # igraph writes to a path; the caller writes atomically
+        path = Path(d) / "network.graphml"
+        net.write_graphml(str(path))
+        return path.read_text(encoding="utf-8")

@@ -1,0 +1,148 @@
+"""``report.html``: one self-contained offline page (map, metrics, sortable cluster table, member lists)."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from .figures import cluster_color, is_big, is_up, map_figure, plot_html
+from .heatmap import heatmap_figure
+from .tables import format_metric, nes_by_condition
+
+#: caps for large reports: cluster-table rows, members listed per cluster
+MAX_TABLE_ROWS = 5000
+MAX_MEMBERS_SHOWN = 15
+
+
+def _theme_text(theme, support) -> str:
+    """``immune system process (62%)``; empty for clusters without a theme."""
+    if not isinstance(theme, str) or not theme:
+        return ""
+    return f"{theme} ({support:.0%})" if isinstance(support, float) and support == support else theme
+
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:18px;color:#222}
+h1{font-size:20px;margin:0 0 6px} h2{font-size:16px;margin:18px 0 6px}
+.metrics{border-collapse:collapse;font-size:13px} .metrics td{padding:2px 10px;border-bottom:1px solid #eee}
+#ctab{border-collapse:collapse;font-size:13px;width:100%} #ctab th{cursor:pointer;background:#f3f3f3;
+text-align:left;padding:4px 6px;position:sticky;top:0} #ctab td{padding:3px 6px;border-bottom:1px solid #eee}
+#ctab th:after{content:' \\2195';color:#aaa} .sw{display:inline-block;width:11px;height:11px;border-radius:2px;
+margin-right:5px;vertical-align:middle} details{margin:3px 0;font-size:13px} summary{cursor:pointer}
+.up{color:#b2182b} .down{color:#2166ac} input#q{padding:4px 8px;width:320px;margin:4px 0 8px}
+.muted{color:#777;font-size:12px}
+"""
+
+_JS = """
+function sortTable(n){const t=document.getElementById('ctab');const b=t.tBodies[0];
+const rows=Array.from(b.rows);const asc=t.dataset.col==n&&t.dataset.dir!='asc';
+t.dataset.col=n;t.dataset.dir=asc?'asc':'desc';
+rows.sort((a,c)=>{let x=a.cells[n].dataset.v??a.cells[n].innerText,y=c.cells[n].dataset.v??c.cells[n].innerText;
+const fx=parseFloat(x),fy=parseFloat(y);if(!isNaN(fx)&&!isNaN(fy)){x=fx;y=fy;}
+return (x>y?1:x<y?-1:0)*(asc?1:-1);});rows.forEach(r=>b.appendChild(r));}
+function filterAll(){const q=document.getElementById('q').value.toLowerCase();
+document.querySelectorAll('#ctab tbody tr').forEach(r=>{r.style.display=r.dataset.s.includes(q)?'':'none';});
+document.querySelectorAll('details.cl').forEach(d=>{d.style.display=d.dataset.s.includes(q)?'':'none';});}
+"""
+
+
+def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title: str = "contrastomics cluster") -> str:
+    """``report.html``: map + metrics + sortable/searchable cluster table + member lists, offline."""
+    big = is_big(table, clusters)
+    fig = map_figure(table, clusters)
+    config = {"displaylogo": False, "responsive": True}
+    plot = (plot_html(fig, "map", config) if big else
+            fig.to_html(full_html=False, include_plotlyjs=True, config=config))
+    conds = summary.get("conditions") or []
+    heat = ""
+    if len(conds) > 1:
+        heat = "<h2>NES per condition</h2>" + heatmap_figure(nes_by_condition(table, clusters, conds), conds).to_html(
+            full_html=False, include_plotlyjs=False, config=config)
+    m = summary.get("metrics", {})
+    metric_rows = "".join(
+        f"<tr><td>{html.escape(a)}</td><td>{html.escape(str(b))}</td></tr>"
+        for a, b in [("pathways", summary.get("n_significant")), ("FDR cut-off", summary.get("fdr_cutoff")),
+                     ("method / model", f"{summary.get('method')} / {summary.get('model')}"),
+                     ("clusters (≥ 2 members)", m.get("n_clusters")), ("singletons", m.get("n_singletons")),
+                     ("coverage", format_metric(m.get("coverage"))),
+                     ("NES sign coherence (chance; adjusted)",
+                      f"{format_metric(m.get('nes_coherence'))} ({format_metric(m.get('nes_coherence_chance'))}; "
+                      f"{format_metric(m.get('nes_coherence_adjusted'))})"),
+                     ("gene Jaccard within / between", f"{format_metric(m.get('jaccard_within'))} / {format_metric(m.get('jaccard_between'))}"),
+                     ("silhouette gene-Jaccard / GO semantic",
+                      f"{format_metric(m.get('silhouette_gene_jaccard'))} / {format_metric(m.get('silhouette_go_semantic'))}")])
+    themed = "theme" in clusters.columns
+    head = (["cluster", "label", "keywords"] + (["GO slim theme (share of members)"] if themed else [])
+            + ["shared leading-edge genes", "size", "up", "down", "mean NES", "min FDR"] + [f"NES {c}" for c in conds])
+    shown = clusters.head(MAX_TABLE_ROWS)
+    body = []
+    for rec in shown.itertuples():
+        c = int(rec.cluster)
+        cells = [f'<td data-v="{c}"><span class="sw" style="background:{cluster_color(c, rec.singleton)}"></span>{c}</td>',
+                 f"<td>{html.escape(str(rec.label))}</td>", f"<td>{html.escape(str(rec.keywords))}</td>"]
+        if themed:
+            cells.append(f"<td>{html.escape(_theme_text(rec.theme, rec.theme_support))}</td>")
+        cells += [f"<td>{html.escape(str(getattr(rec, 'top_genes', '')))}</td>",
+                 f"<td>{rec.size}</td>", f"<td>{rec.n_up}</td>", f"<td>{rec.n_down}</td>",
+                 f"<td>{rec.mean_nes:.2f}</td>", f'<td data-v="{rec.min_fdr:.3e}">{rec.min_fdr:.2g}</td>']
+        cells += [f"<td>{getattr(rec, 'mean_nes_' + cd):.2f}</td>" for cd in conds]
+        search = html.escape(f"{c} {rec.label} {rec.keywords} {getattr(rec, 'theme', '')} "
+                             f"{getattr(rec, 'top_genes', '')}".lower(), quote=True)
+        body.append(f'<tr data-s="{search}">' + "".join(cells) + "</tr>")
+    thead = "".join(f'<th onclick="sortTable({i})">{html.escape(h)}</th>' for i, h in enumerate(head))
+    table_note = (f'<p class="muted">The table lists the {len(shown):,} largest of {len(clusters):,} clusters '
+                  "(singletons included); every cluster is in clusters.tsv and clusters.json.</p>"
+                  if len(shown) < len(clusters) else "")
+    info = clusters.set_index("cluster")
+    listed = set(shown.loc[~shown["singleton"].astype(bool), "cluster"].astype(int)) if big else None
+    order = np.argsort(table["cluster"].to_numpy(), kind="stable")
+    ids = table["cluster"].to_numpy()[order]
+    col = {c: table[c].to_numpy()[order] for c in ("name", "nes", "fdr", "representative")}
+    col["up"] = is_up(table)[order]
+    bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+    details = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        c = ids[a]
+        if listed is not None and int(c) not in listed:
+            continue
+        rec = info.loc[c]
+        names = [str(x) for x in col["name"][a:b]]
+        keep = np.arange(a, b)
+        more = ""
+        if big and b - a > MAX_MEMBERS_SHOWN:
+            # the representative first, then the input order (by FDR), so the list reads like the cluster
+            keep = keep[np.argsort(~col["representative"][a:b].astype(bool), kind="stable")[:MAX_MEMBERS_SHOWN]]
+            more = (f'<li class="muted">… and {b - a - len(keep):,} more (all members are in clusters.tsv '
+                    "and clusters.json)</li>")
+        items = "".join(
+            f'<li class="{"up" if d else "down"}">{"▲" if d else "▼"} {html.escape(str(n))} '
+            f'<span class="muted">NES {e:.2f}, FDR {f:.2g}{" · representative" if r else ""}</span></li>'
+            for n, e, f, r, d in zip(col["name"][keep], col["nes"][keep], col["fdr"][keep],
+                                     col["representative"][keep], col["up"][keep]))
+        search = html.escape(" ".join([str(c), str(rec["label"]), str(rec["keywords"])] + names).lower(),
+                             quote=True)
+        details.append(f'<details class="cl" data-s="{search}"><summary><span class="sw" style="background:'
+                       f'{cluster_color(int(c), bool(rec["singleton"]))}"></span>cluster {c}: '
+                       f'{html.escape(str(rec["label"]))} ({b - a})</summary><ul>{items}{more}</ul></details>')
+    members_note = (f'<p class="muted">Clusters of the table with &ge; 2 members; each lists at most '
+                    f"{MAX_MEMBERS_SHOWN} pathways (the search covers all of them).</p>" if big else "")
+    how = ("click the legend to hide the clustered pathways or the singletons; the cluster table finds any "
+           "cluster" if big else "click legend entries to hide clusters")
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in summary.get("notes", []))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style>
+<script>{_JS}</script></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="muted">Pathways grouped by contrastomics ({html.escape(str(summary.get('method')))}). Hover a point for its
+pathway; {how}. Metric definitions: docs/clustering.md.</p>
+<table class="metrics">{metric_rows}</table>{f'<ul class="muted">{notes}</ul>' if notes else ''}
+{plot}
+{heat}
+<h2>Clusters</h2>
+<input id="q" placeholder="search clusters and pathways…" oninput="filterAll()">
+<table id="ctab"><thead><tr>{thead}</tr></thead><tbody>{''.join(body)}</tbody></table>{table_note}
+<h2>Members</h2>{members_note}
+{''.join(details)}
+</body></html>
+"""

