@@ -77,3 +77,26 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def check_output(path: str | os.PathLike, *, folder: bool, option: str = "--out") -> Path:
+    """Fail before any work when ``path`` cannot be written: it is a file where a folder is
+    expected (or the reverse), it lies under a file, or its nearest existing folder refuses a
+    write (read-only place). Writes nothing that stays; returns the path."""
+    p = Path(path).expanduser()
+    what = "folder" if folder else "file"
+    if p.exists() and p.is_dir() != folder:
+        raise InputError(f"{option} {p} is a {'file' if folder else 'folder'}; give a {what} path")
+    parent = p if (folder and p.exists()) else p.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{option} {p} cannot be made: {parent} is a file, not a folder")
+    try:  # os.access says yes to root even on a read-only mount: try a real write
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".contrastomics-write-check.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"{option} {p} cannot be written: {parent} refuses new files "
+                         f"({e.strerror or type(e).__name__})") from None
+    return p
