@@ -374,13 +374,15 @@ def test_david_chart_splits_id_and_name(tmp_path):
                  "Bonferroni\tBenjamini\tFDR\nGOTERM_BP_DIRECT\tGO:0006955~immune response\t3\t1.2\t1e-4\t"
                  "CD4, CD8A, IL2\t200\t300\t18000\t3.2\t0.01\t0.005\t0.005\n"
                  "KEGG_PATHWAY\thsa04110:Cell cycle\t2\t0.8\t0.01\tCDK1, CCNB1\t200\t124\t7000\t2.0\t0.5\t0.2\t0.2\n")
-    df = read(p)
+    with pytest.warns(UserWarning, match="FDR read from column 'FDR' \\(not 'Benjamini'\\)"):  # issue 17 #24
+        df = read_gsea_result(p)
     assert df.attrs["format"] == "david"
     assert list(df["term"]) == ["GO:0006955", "hsa04110"] and list(df["name"]) == ["immune response", "Cell cycle"]
     p.write_text("Category\tTerm\tCount\t%\tPValue\tGenes\tList Total\tPop Hits\tPop Total\tFold Enrichment\t"
                  "Bonferroni\tBenjamini\tFDR\nGOTERM_BP_DIRECT\tGO:0006955~immune response\t3\t1.2\t1e-4\t"
                  "CD4, CD8A, IL2\t200\t300\t18000\t3.2\t0.01\t0.005\t0.005\n")
-    r = read(p).iloc[0]
+    with pytest.warns(UserWarning, match="FDR read from column 'FDR'"):
+        r = read_gsea_result(p).iloc[0]
     assert (r["term"], r["name"], r["fdr"], r["pvalue"], r["size"]) == ("GO:0006955", "immune response", 0.005, 1e-4, 300)
     assert r["genes"] == ["CD4", "CD8A", "IL2"]
 

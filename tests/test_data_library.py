@@ -63,13 +63,13 @@ def test_gmt_duplicate_names(tmp_path):
     dup = tmp_path / "dup.gmt"
     dup.write_text("SET_A\tna\tTP53\tMDM2\nSET_B\tna\tBAX\nSET_A\tna\tCDKN1A\n")
     with pytest.raises(InputError, match="duplicate gene set name 'SET_A'"):
-        read_library(dup)
+        read_library(dup, on_duplicate="error")
     with pytest.warns(UserWarning, match="1 duplicate set name"):
         first = read_library(dup, on_duplicate="first")
     assert first.terms == ["SET_A", "SET_B"] and sorted(first.genes_of("SET_A")) == ["MDM2", "TP53"]
     with pytest.warns(UserWarning):
         renamed = read_library(dup, on_duplicate="rename")
-    assert renamed.terms == ["SET_A", "SET_B", "SET_A#2"]
+    assert renamed.terms == ["SET_A", "SET_B", "SET_A_2"]
 
 
 def test_size_options_ignored_for_files():

@@ -316,7 +316,6 @@ def test_cli_embed_gzip_without_suffix_and_unknown_sets(cli, model_dir, tmp_path
 @pytest.mark.parametrize("content, match", [
     ("only_one_field\n", "not a GMT line"),
     ("", "empty"),
-    ("A\tna\tM0G1\tM0G2\nA\tna\tM1G1\n", "duplicate gene set name"),
     ("A\tna\tFOO\tBAR\n", "no gene set has a gene of the model vocabulary"),
 ])
 def test_cli_embed_bad_input_is_one_error_and_no_output(cli, model_dir, tmp_path, content, match):

@@ -77,6 +77,7 @@ def decode(spec) -> np.ndarray:
 def big(monkeypatch):
     """Large-map mode at test sizes: the thresholds are lowered instead of writing 5,000+ pathways."""
     monkeypatch.setattr(figures, "BIG_POINTS", 100)
+    monkeypatch.setattr(figures, "SVG_MAX_POINTS", 100)  # WebGL above (issue 17 #11: SVG below)
     monkeypatch.setattr(report_html, "MAX_MEMBERS_SHOWN", 5)
     monkeypatch.setattr(report_html, "MAX_TABLE_ROWS", 12)
 

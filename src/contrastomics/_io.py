@@ -29,7 +29,8 @@ def is_gzip(path: str | os.PathLike) -> bool:
 def open_text(path: str | os.PathLike) -> IO[str]:
     """Open a text file for reading, gunzipping it when its bytes say it is gzip.
 
-    Raises :class:`InputError` when the file is missing, a directory, or empty.
+    UTF-8 (a BOM dropped), or UTF-16 / UTF-32 when a byte-order mark says so. Raises
+    :class:`InputError` when the file is missing, a directory, empty, or UTF-16 without a BOM.
     """
     p = Path(path)
     if not p.exists():
@@ -38,9 +39,25 @@ def open_text(path: str | os.PathLike) -> IO[str]:
         raise InputError("is a folder, expected a file", p)
     if p.stat().st_size == 0:
         raise InputError("file is empty", p)
-    if is_gzip(p):
-        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8-sig", errors="replace")
-    return open(p, encoding="utf-8-sig", errors="replace")
+    gz = is_gzip(p)
+    with (gzip.open(p, "rb") if gz else open(p, "rb")) as fh:
+        encoding = _encoding(fh.read(64), p)
+    if gz:
+        return io.TextIOWrapper(gzip.open(p, "rb"), encoding=encoding, errors="replace")
+    return open(p, encoding=encoding, errors="replace")
+
+
+def _encoding(head: bytes, p: Path) -> str:
+    """The text encoding the first bytes of a file say (UTF-8 unless a BOM names UTF-16/32)."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    n = len(head) // 2
+    for zeros, text in ((head[1::2], head[0::2]), (head[0::2], head[1::2])):
+        if n >= 4 and zeros[:n].count(0) >= 0.9 * n and text[:n].count(0) == 0:  # ASCII as UTF-16
+            raise InputError("is UTF-16 text without a byte-order mark; save it as UTF-8", p)
+    return "utf-8-sig"
 
 
 def _umask_mode() -> int:

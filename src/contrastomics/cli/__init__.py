@@ -7,6 +7,7 @@ one line ``error: FILE:LINE: problem`` with exit status 2, never a traceback.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 
@@ -16,7 +17,17 @@ from rich.markup import escape
 
 from ..errors import InputError
 
-console = Console(stderr=True)
+
+def make_console(stderr: bool = True) -> Console:
+    """A rich console that does not wrap long lines at 80 columns when its stream is a pipe or
+    file (rich's width without a terminal): lines stay whole unless ``COLUMNS`` says otherwise."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal or os.environ.get("COLUMNS"):
+        return probe
+    return Console(stderr=stderr, width=10_000, soft_wrap=True)
+
+
+console = make_console()
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Contrastive learning on gene sets, pathway text, interactions and spatial data.")

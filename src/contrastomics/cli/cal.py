@@ -6,6 +6,8 @@ from typing import List, Optional
 
 import typer
 
+from .._io import check_output
+
 app = typer.Typer(no_args_is_help=True)
 
 MODEL_OPT = typer.Option(..., "--model", "-m", help="CAL model folder (from `contrastomics cal train`).")
@@ -70,7 +72,7 @@ def train(
                                              "benchmarks/results/cal_speed.md (published: 1024,1024,1024)."),
     alpha: float = typer.Option(0.5, help="Residual mixing a in normalize(a x + (1-a) MLP(x))."),
     temperature: float = typer.Option(0.05, help="InfoNCE temperature."),
-    epochs: Optional[int] = typer.Option(None, help="Training epochs [default: 10; 100 with --published]. On "
+    epochs: Optional[int] = typer.Option(None, show_default="10; 100 with --published", help="Training epochs. On "
                                          "unseen genes 10 epochs generalised better than 100 (cal_speed.md)."),
     batch_size: int = typer.Option(512, help="Pairs per batch (in-batch negatives)."),
     lr: float = typer.Option(2e-3, help="AdamW learning rate (published 3e-4)."),
@@ -88,6 +90,7 @@ def train(
     from ..training.cal import PUBLISHED_RECIPE, cli_train_config, train_cal
 
     features, pairs = _pick(features, features_opt, "features"), _pick(pairs, pairs_opt, "pairs")
+    check_output(out, folder=True)
     if threads:
         torch.set_num_threads(threads)
     feats, p = _load_inputs(features, pairs, min_score, score_column, info, pca_dims, genes_as)
@@ -115,6 +118,8 @@ def score(
     from ..errors import InputError
     from ..models.cal import CAL
 
+    if out is not None:
+        check_output(out, folder=False)
     pairs, seen = [], set()
     for g in genes:
         parts = [x.strip() for x in g.split(",") if x.strip()]
@@ -147,6 +152,8 @@ def neighbours(
 
     if k < 1:
         raise InputError(f"-k must be >= 1, not {k}")
+    if out is not None:
+        check_output(out, folder=False)
     m = CAL.from_pretrained(model)
     _emit(m.neighbours(gene, k=k, include_known=include_known), out)
 
@@ -203,6 +210,8 @@ def evaluate(
     from ..training.cal import benchmark_cal
 
     features, pairs = _pick(features, features_opt, "features"), _pick(pairs, pairs_opt, "pairs")
+    if out is not None:
+        check_output(out, folder=False)
     if threads:
         torch.set_num_threads(threads)
     feats, p = _load_inputs(features, pairs, min_score, score_column, info, pca_dims, genes_as)

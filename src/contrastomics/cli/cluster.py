@@ -20,6 +20,11 @@ def _split_names(names: Optional[List[str]]) -> Optional[List[str]]:
     return out or None
 
 
+def _at_least_one(value: Optional[int], option: str) -> None:
+    if value is not None and value < 1:
+        raise InputError(f"{option} must be at least 1, got {value}")
+
+
 def _column_mapping(items: List[str]) -> dict:
     """``["term=Pathway", "fdr=q"]`` -> ``{"term": "Pathway", "fdr": "q"}`` (a column name may hold commas)."""
     out = {}
@@ -64,12 +69,15 @@ def cluster(
 
     Writes clusters.tsv, clusters.json, summary.json/.md, report.html and clusters.png into --out.
     """
-    from rich.console import Console
+    from rich.markup import escape
 
+    from .._io import check_output
     from ..enrichment.read import demo_result_path
     from ..report import cluster_to_folder, summary_table
+    from ..report.figures import shorten
+    from . import make_console
 
-    console = Console(stderr=True)
+    console = make_console()
     if demo:
         if results:
             raise InputError("give either --demo or result files, not both")
@@ -84,7 +92,13 @@ def cluster(
         try:
             res_value = float(resolution)
         except ValueError:
-            raise InputError(f"--resolution must be a number or 'auto', got {resolution!r}") from None
+            res_value = float("nan")
+        if not 0 < res_value < float("inf"):
+            raise InputError(f"--resolution must be a positive number or 'auto', got {resolution!r}")
+    _at_least_one(k, "--k")
+    _at_least_one(n_clusters, "--n-clusters")
+    _at_least_one(min_cluster_size, "--min-cluster-size")
+    check_output(out, folder=True)
     if column:
         if fmt is not None and fmt.strip().lower() != "generic":
             raise InputError(f"give either --format {fmt} or --column, not both")
@@ -98,11 +112,12 @@ def cluster(
             gene_sets=gmt, names=_split_names(names), format=fmt, k=k, representative=representative, seed=seed)
     console.print(summary_table(res.summary))
     top = res.clusters[~res.clusters["singleton"]].head(10)
-    for rec in top.itertuples():
-        theme = f" [cyan]\\[{rec.theme}][/cyan]" if getattr(rec, "theme", "") else ""
-        console.print(f"  [bold]{rec.cluster:>3}[/bold] ({rec.size:>3}, ▲{rec.n_up} ▼{rec.n_down}) {rec.label}"
-                      f"{theme}  [dim]{rec.keywords}[/dim]")
-    console.print(f"wrote {', '.join(p.name for p in written)} to {out}/")
+    for rec in top.to_dict("records"):
+        theme = f" [cyan]\\[{escape(shorten(rec['theme'], 40))}][/cyan]" if rec.get("theme") else ""
+        signs = f", ▲{rec['n_up']} ▼{rec['n_down']}" if rec["mean_nes"] == rec["mean_nes"] else ""  # no NES: ORA
+        console.print(f"  [bold]{rec['cluster']:>3}[/bold] ({rec['size']:>3}{signs}) {escape(shorten(rec['label'], 80))}"
+                      f"{theme}  [dim]{escape(shorten(rec['keywords'], 60))}[/dim]")
+    console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(out))}/")
 
 
 def cluster_metrics(
@@ -116,16 +131,17 @@ def cluster_metrics(
     """Metrics of a clustering: NES coherence vs chance, within/between Jaccard, silhouettes."""
     import json
 
-    from rich.console import Console
-
-    from .._io import atomic_write
+    from .._io import atomic_write, check_output
     from ..cluster.metrics import evaluate_file
     from ..report import jsonable, summary_table
+    from . import make_console
 
     if n_random < 100:
         raise InputError("--n-random must be at least 100")
+    if out:
+        check_output(out, folder=False)
     summary = evaluate_file(clusters_tsv, gene_sets=gmt, n_random=n_random, seed=seed)
-    Console(stderr=True).print(summary_table(summary))
+    make_console().print(summary_table(summary))
     text = json.dumps(jsonable(summary["metrics"]), indent=1)
     if out:
         with atomic_write(out) as fh:
@@ -171,14 +187,15 @@ def gsea(
 
     Example: contrastomics gsea Leukemia.txt Leukemia.cls --library GO_BP --out leukemia/
     """
-    from rich.console import Console
-
+    from .._io import check_output
     from ..enrichment.run import run_to_folder
+    from . import make_console
 
     if classes is not None and cls is not None and Path(classes) != Path(cls):
         raise InputError(f"two class files given ({classes} and --cls {cls}); give one")
     cls = classes if classes is not None else cls
-    console = Console(stderr=True)
+    check_output(out, folder=True)
+    console = make_console()
     with console.status(f"gseapy: {permutations} permutations…"):
         path = run_to_folder(data, library, out, cls=cls, chip=chip, permutations=permutations, seed=seed,
                              min_size=min_size, max_size=max_size, permutation_type=permutation_type,

@@ -12,6 +12,8 @@ from typing import List, Optional
 
 import typer
 
+from .._io import check_output
+
 app = typer.Typer(no_args_is_help=True)
 
 _HER2ST = typer.Option(None, "--her2st", help="HER2ST folder (with section_index.csv and data/).")
@@ -55,6 +57,7 @@ def train(
     from ..training.comtip import gene_name_embeddings, train_comtip
     from ..training.loop import TrainConfig, resolve_device
 
+    check_output(out, folder=True)
     torch.set_num_threads(threads)
     spots = load_spots(her2st, sections, visium, size_px, image_size, n_genes=n_genes)
     names = None
@@ -114,6 +117,7 @@ def predict(
 
     from .._io import atomic_path
 
+    check_output(out, folder=False)
     pred, spots = _predict(model_dir, her2st, sections, visium, k, method, device)
     df = pd.DataFrame(pred, index=spots.obs_names, columns=spots.genes)
     with atomic_path(out) as tmp:
@@ -138,6 +142,8 @@ def evaluate(
     from .._io import atomic_write
     from ..evaluate.expression import pearson_by_section
 
+    if out is not None:
+        check_output(out, folder=False)
     pred, spots = _predict(model_dir, her2st, sections, visium, k, method, device)
     r = pearson_by_section(pred, spots.values, spots.sections, spots.genes)
     for s in r.columns:

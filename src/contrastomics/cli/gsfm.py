@@ -12,6 +12,7 @@ from typing import List, Optional
 
 import typer
 
+from .._io import atomic_path, check_output
 from ..errors import InputError
 
 app = typer.Typer(no_args_is_help=True)
@@ -45,13 +46,18 @@ def _load_model(path: Path):
     return GSFM.from_pretrained(path)
 
 
+def _check_table_out(out: Optional[Path]) -> None:
+    """Before any work: ``--out`` ends in a table suffix and can be written."""
+    if out is None:
+        return
+    if out.suffix.lower() not in {".parquet", ".csv", ".tsv", ".txt"}:
+        raise InputError("--out must end in .parquet, .csv or .tsv", out)
+    check_output(out, folder=False)
+
+
 def _write_table(df, out: Path) -> None:
     """DataFrame -> ``.parquet`` / ``.csv`` / ``.tsv`` (by suffix), atomically."""
-    from .._io import atomic_path
-
     suffix = out.suffix.lower()
-    if suffix not in {".parquet", ".csv", ".tsv", ".txt"}:
-        raise InputError("output must end in .parquet, .csv or .tsv", out)
     with atomic_path(out) as tmp:
         if suffix == ".parquet":
             df.to_parquet(tmp)
@@ -105,8 +111,9 @@ def train(
     from ..models.gsfm import GSFMConfig
     from ..training.gsfm import pretrain_to_folder
 
-    if out.exists() and not out.is_dir():
-        raise InputError("--out must be a folder, a file of that name exists", out)
+    check_output(out, folder=True)
+    if checkpoint_dir is not None:
+        check_output(checkpoint_dir, folder=True, option="--checkpoint-dir")
     cfg = dict(d_model=d_model, hidden_dims=(hidden,), decoder_hidden_dims=(decoder_hidden,), dropout=dropout,
                partition=partition, weighted_loss=weighted_loss, loss=loss)
     GSFMConfig(vocab_size=3, **cfg)  # validate the model options before reading data or training
@@ -134,8 +141,7 @@ def embed(
     from ..data.library import read_library
     from ..models.gsfm import embedding_table
 
-    if out.suffix.lower() not in {".parquet", ".csv", ".tsv", ".txt"}:
-        raise InputError("output must end in .parquet, .csv or .tsv", out)
+    _check_table_out(out)
     _threads(threads)
     lib = read_library(gmt, format="gmt")
     df = embedding_table(_load_model(model), lib, normalize=normalize, source=gmt)
@@ -161,14 +167,18 @@ def predict(
     gene_list = _split_genes(genes)
     if k < 1:
         raise InputError("--top must be >= 1")
+    _check_table_out(out)
     m = _load_model(model)
     df = m.predict(gene_list, k=k)
-    if df.attrs.get("n_unknown"):
-        warnings.warn(f"{len(df.attrs['unknown'])} of {len(gene_list)} input genes are not in the model "
-                      f"vocabulary and were ignored: {sorted(df.attrs['unknown'])[:10]}")
+    unknown = set(df.attrs.get("unknown") or ())
+    if unknown:
+        shown = sorted(unknown)
+        warnings.warn(f"{len(unknown)} of {len(gene_list)} input genes are not in the model vocabulary and were "
+                      f"ignored: {', '.join(shown[:10])}{' ...' if len(shown) > 10 else ''}")
     if out is not None:
         _write_table(df, out)
-    _print_table(df, f"genes completing {{{', '.join(gene_list[:6])}{'...' if len(gene_list) > 6 else ''}}}",
+    used = [g for g in gene_list if g not in unknown]
+    _print_table(df, f"genes completing {{{', '.join(used[:6])}{'...' if len(used) > 6 else ''}}}",
                  ["rank", "gene", "score"])
 
 
@@ -192,6 +202,7 @@ def gene_function(
 
     if k < 1:
         raise InputError("--top must be >= 1")
+    _check_table_out(out)
     m = _load_model(model)
     lib = _read_library(library, min_size, max_size)
     df = predict_gene_function(m, gene, lib, k=k, include_known=not novel_only)

@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import typer
 
+from .._io import check_output
 from ..errors import InputError
 from ..models.base import read_recipe
 
@@ -29,12 +30,12 @@ def __getattr__(name):
 
 
 def _load_library(library: Optional[str], gmt: Optional[Path]):
-    """A built-in library name (GO_BP, GO, DO...) or a GMT file (duplicate names renamed)."""
+    """A built-in library name (GO_BP, GO, DO...) or a GMT file (duplicate names renamed NAME_2)."""
     from ..data.library import read_library
 
     if gmt is None and library is None:
         raise InputError("give --library (GO_BP, GO_MF, GO_CC, GO, DO) or --gmt FILE")
-    return read_library(gmt if gmt is not None else library, on_duplicate="rename")
+    return read_library(gmt if gmt is not None else library)
 
 
 def _threads(n: Optional[int]) -> None:
@@ -73,10 +74,12 @@ def train(
     from ..models.gtclip import DEFAULT_MODEL_DIR
     from ..training.gtclip import train_default, train_with_default_recipe
 
+    if out is not None:
+        check_output(out, folder=True)
     if preset is not None:
         if preset != "default":
             raise InputError(f"unknown preset {preset!r}; the only preset is 'default'")
-        info = train_default(out or DEFAULT_MODEL_DIR, seed=seed)
+        info = train_default(check_output(out or DEFAULT_MODEL_DIR, folder=True), seed=seed)
         typer.echo(json.dumps({k: info[k] for k in ("best_val_r5", "best_epoch", "total_seconds")}))
         return
     if out is None:
@@ -114,6 +117,8 @@ def evaluate(
     from ..evaluate.retrieval import retrieval_metrics
     from ..models.gtclip import GtClip
 
+    if out is not None:
+        check_output(out, folder=False)
     m = GtClip.load(model)
     lib = _load_library(library, gmt)
     g = m.embed_gene_sets(lib)

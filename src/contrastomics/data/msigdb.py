@@ -95,8 +95,9 @@ def read_msigdb(
     if gmt is None:
         guess = sets_tsv.with_name(sets_tsv.name.replace("_sets.tsv", ".gmt"))
         if guess == sets_tsv or not guess.exists():
-            raise InputError("the MSigDB table has names and descriptions only; pass gmt= with the membership "
-                             "GMT (e.g. msigdb_hs.gmt)", sets_tsv)
+            raise InputError(f"the MSigDB table has names and descriptions only: put its membership GMT beside "
+                             f"it as {guess.name if guess != sets_tsv else 'NAME.gmt'} (in Python you may also pass gmt=FILE)",
+                             sets_tsv)
         gmt = guess
     if collections is not None:
         wanted = [collections] if isinstance(collections, str) else list(collections)

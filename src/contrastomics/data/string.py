@@ -224,11 +224,14 @@ def read_pairs(path: str | os.PathLike, min_score: float | None = 900, *, score_
     if self_pair.any():
         warnings.warn(f"{p.name}: dropped {int(self_pair.sum())} self-pair(s) (e.g. {g1[self_pair][0]})")
         g1, g2, score = g1[~self_pair], g2[~self_pair], score[~self_pair]
+        if len(g1) == 0:
+            raise InputError(f"every kept pair ({meta['n_self_pairs']}) pairs a gene with itself; an association "
+                             "needs two different genes", p)
 
     if genes is not None:
         vocab = list(dict.fromkeys(str(g) for g in genes))
         pos = {g: i for i, g in enumerate(vocab)}
-        known = np.array([x in pos for x in g1]) & np.array([x in pos for x in g2])
+        known = np.array([x in pos for x in g1], dtype=bool) & np.array([x in pos for x in g2], dtype=bool)
         unknown = sorted(set(g1[~known]) - pos.keys() | set(g2[~known]) - pos.keys())
         meta.update(n_pairs_unknown_gene=int((~known).sum()), unknown_genes=len(unknown),
                     unknown_examples=unknown[:10])

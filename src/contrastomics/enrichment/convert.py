@@ -22,7 +22,7 @@ from ..data.genesets import humanize_term
 from .._io import open_text
 from ..errors import InputError
 from .gene_lists import distinct_genes, non_symbol_examples, split_gene_column
-from .layouts import CONDITION_COLUMNS, Layout, squash
+from .layouts import CONDITION_COLUMNS, HEADERLESS, UNSUPPORTED, Layout, squash
 
 NA_STRINGS = {"", "na", "nan", "n/a", "none", "null", "---", "-", "inf?"}
 
@@ -55,7 +55,12 @@ def read_table(path: Path) -> tuple[pd.DataFrame, int]:
             raise InputError("no header line (the file holds only blank or '#' lines)", path)
         header = lines[header_idx]
         body = "\n".join(lines[header_idx:])
+    _refuse_unsupported(text, path)
     sep = _sniff(header, path, header_idx + 1)
+    names = _headerless(header, sep, path, header_idx + 1)
+    if names is not None:  # the first line is data: the tool's header stands in for it
+        body = sep.join(names) + "\n" + body
+        header_idx -= 1
     try:
         # keep_default_na=False already parses no cell as NA; na_filter=False skips looking (C engine)
         fast = {} if sep == r"\s+" else {"na_filter": False}
@@ -78,6 +83,9 @@ def read_table(path: Path) -> tuple[pd.DataFrame, int]:
     if rownames is not None and not rownames.str.strip().str.fullmatch(r"\d*").all():
         # row names that are names (limma camera/roast keep the gene-set names only there)
         table.insert(0, "row.names", rownames.to_numpy())
+    if names is not None:
+        table.attrs["notes"] = [f"no header line (line {header_idx + 2} is data): read with the header "
+                                f"{', '.join(names)}"]
     return table, header_idx + 1
 
 
@@ -91,7 +99,37 @@ def _only_newline_breaks(text: str) -> bool:
     return _OTHER_BREAKS.search(text) is None
 
 
+def _refuse_unsupported(text: str, path: Path) -> None:
+    """One line for a known file that is not a result table this reader takes."""
+    head = text[:20000]
+    for what, markers in UNSUPPORTED:
+        if any(m in head for m in markers):
+            raise InputError(f"looks like {what}: this format is not supported; give the result table of "
+                             "an enrichment tool (docs/enrichment.md lists them)", path)
+
+
+def _headerless(header: str, sep: str, path: Path, line: int) -> "list[str] | None":
+    """The header of a known tool table whose header line is missing (the first line is data), or
+    ``None`` when the first line is a header; an unknown data line is refused."""
+    fields = [f.strip().strip('"') for f in (header.split() if sep == r"\s+" else header.split(sep))]
+    numbers = sum(bool(_NUMBER.fullmatch(f)) for f in fields)
+    if numbers < 2:
+        return None
+    for _tool, shapes in HEADERLESS:
+        for names, pattern in shapes:
+            if len(names) == len(fields) and all(re.fullmatch(p, f) for p, f in zip(pattern, fields)):
+                return list(names)
+    raise InputError(f"line {line} looks like data, not a header ({numbers} of {len(fields)} fields are numbers: "
+                     f"{header[:60]!r}): the table has no header line; add the header line of the tool that "
+                     "wrote it", path, line)
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _sniff(header: str, path: Path, line: int) -> str:
+    if "\t" in header:  # cells of a tab-separated table may hold ";" or "," (gene lists)
+        return "\t"
     counts = {"\t": header.count("\t"), ",": header.count(","), ";": header.count(";")}
     sep = max(counts, key=counts.get)
     if counts[sep] == 0:
@@ -115,6 +153,7 @@ def convert(table: pd.DataFrame, lay: Layout, path: Path, header_line: int,
     ``header_line`` (1-based) numbers the rows in errors; ``genes_override`` gives each row's genes
     when the table has none (GSEA desktop)."""
     lines = np.arange(len(table)) + header_line + 1
+    notes: list[str] = list(table.attrs.get("notes", []))  # read_table's (a missing header line)
     keep = ~(table == "").all(axis=1).to_numpy()
     for col, suffix in lay.drop_rows:  # e.g. Metascape's summary rows, which repeat a member term
         if col in table.columns:
@@ -125,7 +164,6 @@ def convert(table: pd.DataFrame, lay: Layout, path: Path, header_line: int,
     n_rows = len(table)
     if n_rows == 0:
         raise InputError("empty result: the table has a header but no rows", path)
-    notes: list[str] = []
 
     terms = table[lay.term].str.strip()
     if (terms == "").any():
@@ -137,6 +175,7 @@ def convert(table: pd.DataFrame, lay: Layout, path: Path, header_line: int,
     out = pd.DataFrame({"term": terms})
     if lay.guessed:  # columns guessed by name (not named by the user): say which
         notes.append(f"read as a {lay.label}")
+    notes += lay.notes
     if lay.name and lay.name in table.columns:
         names = table[lay.name].str.strip()
         # a set name written as the description (clusterProfiler GSEA() on MSigDB names:
@@ -152,10 +191,9 @@ def convert(table: pd.DataFrame, lay: Layout, path: Path, header_line: int,
     nan = pd.Series(np.nan, index=table.index)
     out["nes"] = _floats(table, lay.nes, path, lines) if lay.nes else nan
     out["es"] = _floats(table, lay.es, path, lines) if lay.es and lay.es in table.columns else nan
-    out["pvalue"] = _floats(table, lay.pvalue, path, lines) if lay.pvalue and lay.pvalue in table.columns else nan
-    out["fdr"] = _floats(table, lay.fdr, path, lines)
-    if lay.log10:
-        out["pvalue"], out["fdr"] = 10.0 ** out["pvalue"], 10.0 ** out["fdr"]
+    out["pvalue"] = (_probabilities(table, lay.pvalue, "p-value", lay, path, lines, notes)
+                     if lay.pvalue and lay.pvalue in table.columns else nan)
+    out["fdr"] = _probabilities(table, lay.fdr, "FDR", lay, path, lines, notes)
     out["size"] = _sizes(table, lay, path, lines)
     if lay.direction and not lay.nes:
         out["nes"] = _signed_score(table[lay.direction], out, lay.direction, path, lines)
@@ -175,12 +213,17 @@ def convert(table: pd.DataFrame, lay: Layout, path: Path, header_line: int,
     if lay.kind == "ora":
         out["direction"] = 1
     else:
-        bad = out["nes"].isna().to_numpy()
+        nes = out["nes"].to_numpy(float)
+        bad = ~np.isfinite(nes)
         if bad.all():
-            raise InputError(f"no row has a number in column {lay.nes!r} (NES)", path)
+            raise InputError(f"no row has a number in column {lay.nes!r} (NES)"
+                             + (" other than inf or -inf" if np.isinf(nes).any() else ""), path)
         if bad.any():
             ex = ", ".join(out["term"][bad][:3])
-            notes.append(f"{int(bad.sum())} of {n_rows} rows have no NES and were dropped (e.g. {ex})")
+            n_inf = int(np.isinf(nes).sum())
+            what = ("no NES" if not n_inf else "an infinite NES (inf or -inf)" if n_inf == bad.sum()
+                    else f"no NES or an infinite one ({n_inf} inf or -inf)")
+            notes.append(f"{int(bad.sum())} of {n_rows} rows have {what} and were dropped (e.g. {ex})")
             out, table = out.loc[~bad], table.loc[~bad]
         out["direction"] = np.where(out["nes"] < 0, -1, 1)
     out["direction"] = out["direction"].astype(int)
@@ -325,6 +368,51 @@ def _floats(table: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.
     return vals.astype(float)
 
 
+def _probabilities(table: pd.DataFrame, col: str, what: str, lay: Layout, path: Path, lines: np.ndarray,
+                   notes: list[str]) -> pd.Series:
+    """A p-value / FDR column as values in 0..1. A log10 column (the layout says so, or its name
+    holds "log": values <= 0 are log10, values >= 0 -log10) is converted; DAVID's percent FDR is
+    divided by 100. A few values outside 0..1 or infinite are read as missing (counted in a note);
+    a column mostly outside 0..1 is refused (file, line, value)."""
+    vals = _floats(table, col, path, lines)
+    v = vals.to_numpy(float)
+    fin = np.isfinite(v)
+    if lay.log10 or "log" in col.lower():
+        f = v[fin]
+        if (f <= 0).all() or (f >= 0).all():
+            minus = bool((f > 0).any())  # -log10(FDR): values >= 0
+            vals = 10.0 ** (-vals if minus else vals)
+            if not lay.log10:
+                notes.append(f"column {col!r} holds {'-' if minus else ''}log10 values: read as "
+                             f"{what} = 10^{'-x' if minus else 'x'}")
+        else:
+            i = int(np.flatnonzero(fin & (v > 0))[0])
+            raise InputError(f"column {col!r} is named as {_a('log10 ' + what)} but holds negative and positive values "
+                             f"({table[col].iloc[i].strip()}); give the {what} column itself", path, int(lines[i]))
+    elif lay.fdr_percent and (v[fin] > 1).any() and (v[fin] <= 100).all():
+        vals = vals / 100.0
+        notes.append(f"column {col!r} holds percentages (DAVID before 2021): {what} = value / 100")
+    v = vals.to_numpy(float)
+    v = np.where((v > 1) & (v <= 1 + 1e-9), 1.0, v)  # rounding in the writer
+    bad = ~np.isnan(v) & ~((v >= 0) & (v <= 1))
+    if not bad.any():
+        return pd.Series(v, index=vals.index)
+    i = int(np.flatnonzero(bad)[0])
+    cell, line = table[col].iloc[i].strip(), int(lines[i])
+    outside = bad & np.isfinite(v)
+    if outside.sum() > 0.5 * np.isfinite(v).sum():
+        raise InputError(f"column {col!r} holds {cell}, not {_a(what)} between 0 and 1 ({int(outside.sum())} of "
+                         f"{len(v)} values outside 0..1); a log10 column needs 'log' in its name (e.g. "
+                         f"'log10({what})'), else give the {what} column", path, line)
+    notes.append(f"{int(bad.sum())} row(s) have {_a(what)} outside 0..1 or infinite in column {col!r} (e.g. line "
+                 f"{line}: {cell}): read as missing")
+    return pd.Series(np.where(bad, np.nan, v), index=vals.index)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "FaeiouAEIOU" else "a ") + noun
+
+
 def _sizes(table: pd.DataFrame, lay: Layout, path: Path, lines: np.ndarray) -> pd.Series:
     if lay.size and lay.size in table.columns:
         return _floats(table, lay.size, path, lines).round().astype("Int64")
@@ -348,5 +436,27 @@ def _drop_duplicates(out: pd.DataFrame, group: list[str], notes: list[str]) -> p
     kept = order.drop_duplicates(key, keep="first").sort_values("_i").drop(columns="_i")
     names = out.loc[dup, "term"].unique()
     notes.append(f"{len(out) - len(kept)} duplicate row(s) of {len(names)} pathway name(s) dropped, keeping "
-                 f"the best FDR (e.g. {', '.join(map(str, names[:3]))})")
+                 f"the best FDR (e.g. {', '.join(map(str, names[:3]))})" + sign_ties(out, kept.index, key))
     return kept
+
+
+def sign_ties(rows: pd.DataFrame, kept, key: list[str]) -> str:
+    """Text for a duplicate note: pathways whose kept row (``kept``: index labels) ties on FDR with a
+    dropped row of the opposite NES sign, or ``""``."""
+    if "nes" not in rows.columns or rows["nes"].isna().all():
+        return ""
+    dup = rows[rows.duplicated(key, keep=False)]
+    ties = []
+    for _, grp in dup.groupby(key, sort=False, dropna=False):
+        won = grp.loc[grp.index.isin(kept)]
+        if len(won) != 1:
+            continue
+        w = won.iloc[0]
+        lost = grp.drop(index=won.index)
+        if ((lost["fdr"] == w["fdr"]) & (np.sign(lost["nes"]) == -np.sign(w["nes"])) & (w["nes"] != 0)).any():
+            ties.append((w["term"], w["nes"], lost["nes"].iloc[0]))
+    if not ties:
+        return ""
+    t, kept_nes, other = ties[0]
+    return (f"; {len(ties)} of them tie on FDR with rows of the opposite NES sign, so the direction kept is "
+            f"the file's order, not the data's (e.g. {t}: NES {kept_nes:+.3g} kept, {other:+.3g} dropped)")

@@ -3,6 +3,7 @@
 A report's ``LEADING EDGE`` column holds statistics, not genes; genes come from, in order, the
 per-set detail files beside it, the run's ``edb/`` ranked list and gene sets cut at ``RANK AT
 MAX``, a ``gmt=`` file (whole set members, with a warning), else empty lists with a warning.
+The run's ``edb/gene_sets.gmt`` is named in ``attrs["gene_sets"]`` (full sets for clustering).
 """
 from __future__ import annotations
 
@@ -40,7 +41,11 @@ def read_gsea_desktop(paths: list[Path], fmt: str | None, gmt, *, source) -> pd.
         if siblings:
             notes.append(f"only one phenotype's report was read; {siblings[0].name} is beside it: pass the "
                          "run folder to read both directions")
-    return finish(pd.concat(parts, ignore_index=True), lay, source, n_rows, notes)
+    out = finish(pd.concat(parts, ignore_index=True), lay, source, n_rows, notes)
+    run_gmt = paths[0].parent / "edb" / "gene_sets.gmt"
+    if run_gmt.is_file():  # the run's own gene sets: the full sets when no library is given
+        out.attrs["gene_sets"] = str(run_gmt)
+    return out
 
 
 def _gsea_desktop_genes(table: pd.DataFrame, folder: Path, gmt) -> tuple[list[list[str]], str | None]:
@@ -73,7 +78,8 @@ def _gsea_desktop_genes(table: pd.DataFrame, folder: Path, gmt) -> tuple[list[li
     if n_none:
         note = ((note + "; ") if note else "") + (
             f"{n_none} pathway(s) have no gene list: the GSEA desktop report's LEADING EDGE column holds "
-            "statistics, not genes; keep the per-set files or edb/ folder beside the report, or pass gmt=")
+            "statistics, not genes; keep the per-set files or edb/ folder beside the report, or give the "
+            "gene sets (--gmt FILE; gmt= in Python)")
     return [g if g is not None else [] for g in detail], note
 
 

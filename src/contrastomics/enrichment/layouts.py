@@ -36,7 +36,7 @@ class Layout:
     kind: str                     # "gsea" or "ora"
     required: tuple[str, ...]     # columns that identify the layout
     term: str
-    fdr: str
+    fdr: "str | tuple[str, ...]"  # a tuple: the first of these columns the table has (the reader says which)
     nes: str | None = None
     es: str | None = None
     pvalue: str | None = None
@@ -48,6 +48,7 @@ class Layout:
     label: str = ""
     condition: str | None = None  # a column naming the result (contrast) of each row (column mappings)
     log10: bool = False  # p-value and FDR columns hold log10 values (Metascape's LogP, Log(q-value))
+    fdr_percent: bool = False  # an FDR column with values above 1 is in percent (DAVID 6.7/6.8)
     direction: str | None = None  # Up/Down column of tools without a NES (limma camera/roast)
     term_forms: "tuple[re.Pattern, ...]" = ()  # term cells holding an id and a name (tried in order)
     drop_rows: tuple[tuple[str, str], ...] = ()  # (column, suffix): rows whose cell ends so are dropped
@@ -55,6 +56,7 @@ class Layout:
     split_by: tuple[str, ...] = ()  # columns naming the condition of each row, when they hold several
     run_folder: bool = False  # genes come from the run folder beside the report (GSEA desktop)
     guessed: bool = False  # columns chosen by common names (the reader says which)
+    notes: tuple[str, ...] = ()  # what the reader chose and says (set by :func:`detect_layout`)
 
 
 # gseapy: a Gene_set column when several libraries were run, a Name column when several rankings were
@@ -100,9 +102,9 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout("webgestalt", "ora", ("geneSet", "enrichmentRatio", "FDR"), term="geneSet", name="description",
            fdr="FDR", pvalue="pValue", size="size", genes=("userId", "overlapId"), label="WebGestalt ORA"),
     # DAVID functional annotation chart: Term is "GO:0006955~immune response" (split into id and name)
-    Layout("david", "ora", ("Category", "Term", "PValue", "Benjamini"), term="Term", fdr="Benjamini",
+    Layout("david", "ora", ("Category", "Term", "PValue", "Benjamini"), term="Term", fdr=("FDR", "Benjamini"),
            pvalue="PValue", size="Pop Hits", genes="Genes", label="DAVID functional annotation chart",
-           term_forms=(ID_NAME, ID_COLON_NAME)),
+           term_forms=(ID_NAME, ID_COLON_NAME), fdr_percent=True),
     # ShinyGO enrichment.csv: Pathway is "Path:hsa03050 Proteasome" / "GO:0006259 Dna metabolic proc."
     Layout("shinygo", "ora", ("Enrichment FDR", "Pathway"), term="Pathway", fdr="Enrichment FDR",
            size="Pathway Genes", genes="Genes", label="ShinyGO", term_forms=(LEADING_ID,)),
@@ -112,6 +114,13 @@ LAYOUTS: tuple[Layout, ...] = (
            fdr="Log(q-value)", pvalue="LogP", size="#GeneInGO", size_ratio="InTerm_InList",
            genes=("Symbols", "Hits", "Genes", "GeneID"), log10=True, label="Metascape",
            drop_rows=(("GroupID", "_Summary"),), split_by=("GeneList",)),
+    Layout("metascape", "ora", ("GO", "Description", "LogP", "Log(q-value)"), term="GO", name="Description",
+           fdr="Log(q-value)", pvalue="LogP", size="#GeneInGO", size_ratio="InTerm_InList",
+           genes=("Symbols", "Hits", "Genes", "GeneID"), log10=True, label="Metascape (GO_AllLists)",
+           split_by=("GeneList",)),
+    # gProfileR (g:Profiler's first R client): dotted names; p.value is multiple-testing corrected
+    Layout("gprofiler", "ora", ("term.id", "term.name", "p.value", "overlap.size"), term="term.id",
+           name="term.name", fdr="p.value", size="term.size", genes="intersection", label="gProfileR (R)"),
 )
 
 #: ``format=`` names: the tools of :data:`LAYOUTS`, then ``generic`` (columns by common names)
@@ -139,6 +148,23 @@ FAMILY = {"enrichr": "gseapy"}
 #: files of one glob is refused (GSEA desktop run folders: see :mod:`.gsea_desktop`)
 FOLDER_FILES = (("gseapy.*.report.csv", "gseapy"), ("gseapy.*.report.txt", "gseapy"),
                 ("*.human.enrichr.reports.txt", "gseapy"))
+
+_NUM = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|NA|nan"
+#: tables written without their header line, known by the form of their cells: (tool, ((header, cell
+#: patterns), ...)); Enrichr's download as pasted from the web page lacks it
+HEADERLESS = (
+    ("enrichr", (
+        (("Term", "Overlap", "P-value", "Adjusted P-value", "Old P-value", "Old Adjusted P-value", "Odds Ratio",
+          "Combined Score", "Genes"), (r".*\D.*", r"\d+/\d+", *[_NUM] * 6, r".*")),
+        (("Term", "Overlap", "P-value", "Adjusted P-value", "Z-score", "Combined Score", "Genes"),
+         (r".*\D.*", r"\d+/\d+", *[_NUM] * 4, r".*")),
+    )),
+)
+#: files that are not result tables, known by lines they hold: (what it looks like, markers)
+UNSUPPORTED = (
+    ("an MSigDB 'compute overlaps' export (a summary block, a 'Gene Set Name ... k/K ... FDR q-value' table "
+     "and a gene/gene set overlap matrix)", ("Gene/Gene Set Overlap Matrix", "Gene Set Name\t# Genes in Gene Set (K)")),
+)
 
 #: columns that, when pathways repeat, tell which result (contrast, cluster of genes...) a row is from
 CONDITION_COLUMNS = ("contrast", "comparison", "condition", "cluster", "group", "query", "dataset", "timepoint",
@@ -189,9 +215,20 @@ def detect_layout(columns: list[str], path, fmt=None) -> Layout:
     return _resolve(_known_layout(columns, path, fmt), columns)
 
 
+def _matching(columns: list[str]) -> list[Layout]:
+    """Layouts whose required columns are all in the header: exactly, else ignoring case and
+    punctuation (R tables: ``id`` for ``ID``, ``p_adjust`` for ``p.adjust``, ``term.id``)."""
+    cols = set(columns)
+    exact = [lay for lay in LAYOUTS if set(lay.required) <= cols]
+    if exact:
+        return exact
+    keys = {squash(c) for c in columns}
+    return [lay for lay in LAYOUTS if {squash(c) for c in lay.required} <= keys]
+
+
 def _known_layout(columns: list[str], path, fmt: str | None) -> Layout:
     cols = set(columns)
-    matched = [lay for lay in LAYOUTS if set(lay.required) <= cols]
+    matched = _matching(columns)
     if fmt is not None:
         own = [lay for lay in matched if lay.format == fmt]
         if not own:
@@ -239,15 +276,51 @@ def _family(fmt: str) -> str:
     return FAMILY.get(fmt, fmt)
 
 
+_COLUMN_FIELDS = ("term", "fdr", "nes", "es", "pvalue", "name", "size", "size_ratio", "genes", "direction",
+                  "library")
+#: optional columns looked up by their role (:data:`SYNONYMS`) when the layout's own name is absent
+_BY_ROLE = ("genes", "pvalue", "es", "size", "name")
+
+
 def _resolve(lay: Layout, columns: Sequence[str]) -> Layout:
-    """A layout whose alternative columns (tuples) are narrowed to the first one the table has."""
-    cols = set(columns)
-    fixed = {}
-    for field in ("size", "genes"):
-        spec = getattr(lay, field)
-        if isinstance(spec, tuple):
-            fixed[field] = next((c for c in spec if c in cols), spec[0])
-    return replace(lay, **fixed) if fixed else lay
+    """A layout whose columns are the table's own: alternatives (tuples) narrowed to the first the
+    table has, names matched ignoring case and punctuation, and an absent optional column (fgsea's
+    ``leadingEdge`` written as ``genes``) found by its role; the choices the reader reports go
+    into ``notes``."""
+    exact = set(columns)
+    by_key: dict[str, str] = {}
+    for c in columns:
+        by_key.setdefault(squash(c), c)
+
+    def find(name: str) -> "str | None":
+        return name if name in exact else by_key.get(squash(name))
+
+    own = {find(c) for f in _COLUMN_FIELDS for c in _options(getattr(lay, f))} - {None}
+    fixed: dict = {}
+    notes = list(lay.notes)
+    for field in _COLUMN_FIELDS:
+        options = _options(getattr(lay, field))
+        if not options:
+            continue
+        found = [c for c in map(find, options) if c is not None]
+        col = found[0] if found else None
+        if col is None and field in _BY_ROLE:
+            col = next((by_key[k] for k in SYNONYMS[field] if k in by_key and by_key[k] not in own), None)
+            if col is not None:
+                own.add(col)
+                notes.append(f"no {options[0]!r} column: {field} read from column {col!r}")
+        if field == "fdr" and len(options) > 1 and col is not None:
+            others = [c for c in found if c != col]
+            notes.append(f"FDR read from column {col!r}" + (f" (not {', '.join(map(repr, others))})" if others
+                                                             else f" (no {options[0]!r} column)"))
+        fixed[field] = col if col is not None else options[0]
+    fixed["split_by"] = tuple(find(c) or c for c in lay.split_by)
+    fixed["drop_rows"] = tuple((find(c) or c, suffix) for c, suffix in lay.drop_rows)
+    return replace(lay, **fixed, notes=tuple(notes))
+
+
+def _options(spec) -> tuple[str, ...]:
+    return () if spec is None else spec if isinstance(spec, tuple) else (spec,)
 
 
 #: Standard roles a column can play, and the column names (lower-cased, punctuation removed) that
@@ -262,10 +335,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "nes": ("nes", "normalizedenrichmentscore", "normalisedenrichmentscore", "normenrichmentscore", "normes"),
     "es": ("es", "enrichmentscore"),
     "direction": ("direction", "regulation", "updown"),
-    "pvalue": ("pvalue", "pval", "nompval", "nominalpvalue", "nompvalue", "rawpvalue", "p"),
+    "pvalue": ("pvalue", "pval", "nompval", "nominalpvalue", "nompvalue", "rawpvalue", "p",
+               "logp", "log10p", "logpvalue", "log10pvalue", "neglog10pvalue", "mlog10pvalue"),
     "fdr": ("fdr", "fdrqval", "fdrqvalue", "padj", "padjust", "padjusted", "adjpval", "adjpvalue",
             "adjustedpvalue", "adjustedpval", "pvaladj", "pvalueadj", "pvaluefdr", "adjp", "qvalue", "qval",
-            "qvalues", "q", "fdrbh", "bh", "benjamini", "benjaminihochberg", "enrichmentfdr", "falsediscoveryrate"),
+            "qvalues", "q", "fdrbh", "bh", "benjamini", "benjaminihochberg", "enrichmentfdr", "falsediscoveryrate",
+            # log10 columns (converted by the reader): Metascape's Log(q-value), -log10(FDR)
+            "logqvalue", "log10qvalue", "logfdr", "log10fdr", "log10padj", "log10adjpvalue", "log10q",
+            "neglog10fdr", "mlog10fdr", "neglog10qvalue"),
     "size": ("size", "setsize", "genesetsize", "termsize", "pathwaysize", "matchedsize", "nsize", "ngenes"),
     "genes": ("leadingedge", "leadingedgegenes", "leadgenes", "ledgegenes", "coreenrichment", "coregenes",
               "leadingedgeid", "leadingedgesymbols", "genes", "genesymbols", "symbols",

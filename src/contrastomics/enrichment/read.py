@@ -268,9 +268,9 @@ def read_conditions(result, names=None, format=None) -> dict[str, pd.DataFrame]:
     result
         A result path or DataFrame, a list of them (one per condition) or ``{name: path or frame}``.
     names
-        Condition names, one per result of a list (default: the file names; ``result<i>`` for
-        frames; repeated names get ``_<i>``), or the one name of a single result (CLI ``--names``:
-        checked here only).
+        Condition names, one per result of a list, distinct (default: the file names; ``result<i>``
+        for frames; repeated default names get ``_<i>``), or the one name of a single result (CLI
+        ``--names``: checked here only).
     format
         Force a tool, or name the columns (see :func:`read_gsea_result`).
 
@@ -288,6 +288,9 @@ def _read_tables(result, names, format) -> dict[str, pd.DataFrame]:
     if isinstance(result, (list, tuple)):
         if names is not None and len(names) != len(result):
             raise InputError(f"{len(names)} name(s) for {len(result)} result(s); give one --names per file")
+        if names is not None and len(set(map(str, names))) != len(names):
+            twice = sorted({str(n) for n in names if list(map(str, names)).count(str(n)) > 1})
+            raise InputError(f"--names must be distinct: {', '.join(map(repr, twice))} given more than once")
         keys = list(names) if names is not None else [
             Path(r).stem if not isinstance(r, pd.DataFrame) else f"result{i + 1}" for i, r in enumerate(result)]
         if len(set(keys)) != len(keys):
@@ -331,6 +334,11 @@ def standard_table(df: pd.DataFrame, where: str) -> pd.DataFrame:
     df["name"] = df["name"].fillna(df["term"]).astype(str)
     df["nes"] = pd.to_numeric(df["nes"], errors="coerce")
     df["fdr"] = pd.to_numeric(df["fdr"], errors="coerce")
+    bad = df["fdr"].notna() & ~df["fdr"].between(0, 1)
+    if bad.any():  # inf or outside 0..1: missing, as the file reader does (infinite NES: cluster's filter)
+        warnings.warn(f"{where}: {int(bad.sum())} pathway(s) have an FDR outside 0..1 or infinite (e.g. "
+                      f"{df.loc[bad, 'term'].iloc[0]}: {df.loc[bad, 'fdr'].iloc[0]:g}): read as missing", stacklevel=4)
+        df.loc[bad, "fdr"] = np.nan
     genes = df["genes"].tolist()
     if all(type(g) is list for g in genes):
         # lists whose distinct genes are all clean str need only a copy: check the ~20k distinct

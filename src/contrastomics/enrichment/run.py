@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -18,7 +19,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write, open_text
+from .._io import atomic_write, check_output, open_text
 from ..data.genesets import GeneSetLibrary
 from ..data.library import read_library
 from ..errors import InputError
@@ -27,71 +28,143 @@ from .read import as_standard, to_gseapy_table
 log = logging.getLogger(__name__)
 
 RANK_METHODS = ("signal_to_noise", "t_test")
+#: gseapy's two-class ranking metrics (``--metric``)
+GSEAPY_METRICS = ("signal_to_noise", "s2n", "abs_signal_to_noise", "abs_s2n", "t_test", "ratio_of_classes",
+                  "diff_of_classes", "log2_ratio_of_classes")
 
 
 # ------------------------------------------------------------------------------------------ inputs
 def load_gene_sets(library) -> GeneSetLibrary:
     """The library to test: :func:`~contrastomics.data.library.read_library` of a GeneSetLibrary,
-    a GMT path, ``{term: genes}`` or a built-in name, with the first of duplicate set names kept
-    and every built-in set (no size filter: gseapy filters by ``min_size``/``max_size``)."""
-    return read_library(library, on_duplicate="first", min_size=1, max_size=None)
+    a GMT path, ``{term: genes}`` or a built-in name (duplicate set names as everywhere: see
+    :func:`~contrastomics.data.genesets.read_gmt`), with every built-in set (no size filter:
+    gseapy filters by ``min_size``/``max_size``)."""
+    return read_library(library, min_size=1, max_size=None)
 
 
 def read_rnk(path: str | os.PathLike) -> pd.Series:
-    """Read a ranked list (``gene<TAB>score``, header optional, ``#`` lines skipped).
+    """Read a ranked list (``gene<TAB>score``, or ``gene,score``; ``#`` lines skipped).
+
+    The first line is a header when its score is not a number (and not a missing value); any later
+    non-numeric score is an :class:`InputError` naming its line, and so is a file shaped like an
+    expression table (a ``.gct``, or several numeric columns). Missing (``NA``, ``nan``) and
+    infinite scores are counted in a warning and left out; duplicate genes keep their first row.
 
     Returns
     -------
-    Series of scores indexed by gene, sorted from highest to lowest. Duplicate genes keep their
-    first row (with a warning); a non-numeric score raises :class:`InputError` with its line.
+    Series of scores indexed by gene, sorted from highest to lowest.
     """
-    genes, scores = [], []
+    genes, scores, lines = [], [], []
     with open_text(path) as fh:
         for lineno, raw in enumerate(fh, 1):
             line = raw.rstrip("\r\n")
+            if lineno == 1 and line.startswith("#1."):
+                raise InputError(_EXPRESSION_NOT_RNK.format(what="a .gct expression table"), path, 1)
             if not line.strip() or line.startswith("#"):
                 continue
-            fields = re.split(r"\t|,", line)
+            fields = line.split("\t") if "\t" in line else line.split(",")
             if len(fields) < 2:
                 raise InputError("expected 'gene<TAB>score'", path, lineno)
-            try:
-                score = float(fields[1])
-            except ValueError:
-                if not genes:  # a header line
-                    continue
-                raise InputError(f"score {fields[1]!r} is not a number", path, lineno) from None
+            n_numbers = sum(_is_number(f) for f in fields[1:])
+            if n_numbers >= 2:
+                raise InputError(_EXPRESSION_NOT_RNK.format(what=f"a table with {n_numbers} numeric columns"),
+                                 path, lineno)
+            text = fields[1].strip()
+            if _is_number(text):
+                score = float(text)
+            elif text.lower() in _MISSING:
+                score = float("nan")
+            elif re.fullmatch(r"[-+]?\d*,\d+", text):
+                raise InputError(f"score {text!r} has a decimal comma; write it with a point", path, lineno)
+            elif not genes and not lines:  # a header line
+                lines.append(lineno)
+                continue
+            else:
+                raise InputError(f"score {text!r} is not a number", path, lineno)
+            if not fields[0].strip():
+                raise InputError("empty gene name", path, lineno)
             genes.append(fields[0].strip())
             scores.append(score)
+            lines.append(lineno)
     if not genes:
-        raise InputError("no ranked genes", path)
-    rnk = pd.Series(scores, index=genes, dtype=float)
-    return _clean_ranking(rnk, str(path))
+        raise InputError("no ranked genes: expected lines 'gene<TAB>score'", path)
+    rnk = _clean_ranking(pd.Series(scores, index=genes, dtype=float), str(path), lines=lines[-len(genes):])
+    rnk.attrs.update(source=str(path), header_line=lines[0] if len(lines) > len(genes) else None)
+    return rnk
 
 
-def _clean_ranking(rnk: pd.Series, source: str) -> pd.Series:
-    rnk = rnk[rnk.notna()]
+#: score cells read as a missing value, not as a header
+_MISSING = frozenset({"", "na", "nan", "n/a", "#n/a", "null", "none", "-", "."})
+_EXPRESSION_NOT_RNK = ("this is {what}, not a ranked list 'gene<TAB>score'; for two-class GSEA on an "
+                       "expression table give its classes too: contrastomics gsea EXPR CLASSES.cls")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _clean_ranking(rnk: pd.Series, source: str, lines: Sequence[int] | None = None) -> pd.Series:
+    """Drop missing and infinite scores (counted in a warning) and repeated genes (first kept)."""
+    values = rnk.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        kinds = {"missing (NaN)": int(np.isnan(values).sum()), "+inf": int((values == np.inf).sum()),
+                 "-inf": int((values == -np.inf).sum())}
+        where = f" (first on line {lines[int(np.flatnonzero(bad)[0])]})" if lines is not None else ""
+        warnings.warn(f"{source}: {int(bad.sum())} of {len(rnk)} genes have no usable score "
+                      f"({', '.join(f'{n} {k}' for k, n in kinds.items() if n)}) and were left out of the "
+                      f"ranking{where}, e.g. {', '.join(map(str, rnk.index[bad][:3]))}", stacklevel=3)
+        rnk = rnk[~bad]
     dup = rnk.index.duplicated()
     if dup.any():
         warnings.warn(f"{source}: {int(dup.sum())} duplicate gene(s) in the ranking, first kept "
                       f"(e.g. {', '.join(map(str, rnk.index[dup][:3]))})", stacklevel=3)
         rnk = rnk[~dup]
+    if len(rnk) == 0:
+        raise InputError("no gene has a usable score", source if lines is not None else None)
     return rnk.sort_values(ascending=False, kind="mergesort")
 
 
 def read_cls(path: str | os.PathLike) -> list[str]:
-    """Read a categorical ``.cls`` file: ``n k 1`` / ``# A B`` / one label per sample."""
+    """Read a categorical ``.cls`` file: ``n k 1`` / ``# A B`` / one label per sample.
+
+    Labels are mapped to the class names of the ``#`` line as GSEA does (the first label used is
+    the first name, and so on), so numeric labels such as ``0 0 1 1`` come back as names. Two-class
+    GSEA needs exactly two classes: one class, or more than two, is an :class:`InputError`.
+    """
+    return _read_cls(path)[0]
+
+
+def _read_cls(path) -> tuple[list[str], str]:
+    """``(labels, positive class)``: the positive class is the first class the ``#`` line names."""
     with open_text(path) as fh:
-        lines = [ln.strip() for ln in fh if ln.strip()]
+        lines = [(i, ln.strip()) for i, ln in enumerate(fh, 1) if ln.strip()]
     if len(lines) < 3:
         raise InputError("a .cls file has 3 lines: 'n_samples n_classes 1', '# names', labels", path)
     try:
-        n = int(lines[0].split()[0])
+        n = int(lines[0][1].split()[0])
     except (ValueError, IndexError):
-        raise InputError(f"first line {lines[0]!r} should start with the number of samples", path, 1) from None
-    labels = lines[2].split()
+        raise InputError(f"first line {lines[0][1]!r} should start with the number of samples", path, 1) from None
+    names = lines[1][1].lstrip("#").split() if lines[1][1].startswith("#") else []
+    lineno, text = lines[2] if names else lines[1]
+    labels = text.split()
     if len(labels) != n:
-        raise InputError(f"{len(labels)} labels for {n} samples", path, 3)
-    return labels
+        raise InputError(f"{len(labels)} labels for {n} samples", path, lineno)
+    used = list(dict.fromkeys(labels))
+    if len(used) != 2:
+        raise InputError(f"two-class GSEA needs exactly 2 classes; the labels name {len(used)} "
+                         f"({', '.join(used[:5])}{'...' if len(used) > 5 else ''})", path, lineno)
+    if names and not set(used) <= set(names):
+        if len(names) < 2:
+            raise InputError(f"the '#' line names {len(names)} class(es) ({' '.join(names)}); it needs two",
+                             path, lines[1][0])
+        to_name = dict(zip(used, names))
+        labels = [to_name[x] for x in labels]
+    return labels, next((x for x in names if x in set(labels)), labels[0])
 
 
 def read_expression(data, chip: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -126,11 +199,27 @@ def read_expression(data, chip: str | os.PathLike | None = None) -> pd.DataFrame
     values.index = data[ids[0]].astype(str).str.strip()
     if chip is not None:
         values = _map_probes(values, chip)
+    else:
+        _refuse_probe_ids(values.index, source)
     n_dup = int(values.index.duplicated().sum())
     if n_dup:
         log.info("%s: %d rows share a gene with another row; collapsed to the per-sample maximum", source, n_dup)
         values = values.groupby(level=0, sort=False).max()
     return values
+
+
+#: microarray probe ids: Affymetrix (1007_s_at, AFFX-..., TC01000001.hg.1), Illumina, Agilent
+PROBE_ID = re.compile(r"(_at|_st)$|^AFFX[-_]|^ILMN_\d+$|^A_\d+_P\d+$|^TC\d+\.hg\.\d+$|^PH_hs_\d+$|^CUST_\d+",
+                      re.IGNORECASE)
+
+
+def _refuse_probe_ids(ids: pd.Index, source: str) -> None:
+    """Most row ids are probe ids (no ``--chip`` given): one error that says to pass the .chip file."""
+    probes = [str(x) for x in ids if PROBE_ID.search(str(x))]
+    if len(probes) > 0.5 * len(ids):
+        raise InputError(f"{len(probes)} of {len(ids)} row ids look like microarray probe ids (e.g. "
+                         f"{', '.join(probes[:3])}), not gene symbols: pass the platform's .chip file with "
+                         "--chip to map them to symbols (the Broad's MSigDB download page has them)", source)
 
 
 def _map_probes(values: pd.DataFrame, chip) -> pd.DataFrame:
@@ -239,14 +328,20 @@ def run_prerank(rnk, library, permutations: int = 1000, seed: int = 0, *, min_si
     import gseapy
 
     series = read_rnk(rnk) if not isinstance(rnk, pd.Series) else _clean_ranking(rnk.astype(float), "ranking")
+    if len(series) < max(2, min_size):
+        header = series.attrs.get("header_line")
+        raise InputError(f"only {len(series)} ranked gene(s){f' (line {header} was read as a header)' if header else ''}"
+                         f"; GSEA needs at least --min-size ({min_size}) of them", series.attrs.get("source"))
     lib = load_gene_sets(library)
     sets = _sets_for(lib, series.index, min_size, max_size)
     frame = series.rename_axis("gene").reset_index()
-    log.info("gseapy prerank: %d genes, %d gene sets, %d permutations", len(series), len(sets), permutations)
+    log.info("gseapy prerank: %d genes, %d gene sets, %d permutations...", len(series), len(sets), permutations)
+    t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
         res = gseapy.prerank(rnk=frame, gene_sets=sets, permutation_num=permutations, seed=seed, threads=threads,
                              min_size=min_size, max_size=max_size, weight=weight, outdir=None, verbose=False)
+    log.info("gseapy prerank: %d permutations done in %.0f s", permutations, time.perf_counter() - t0)
     return _finish(res.res2d, lib, series.index, {"method": "prerank", "permutations": permutations, "seed": seed,
                                                   "min_size": min_size, "max_size": max_size, "weight": weight})
 
@@ -284,26 +379,51 @@ def run_gsea(expr, cls, library, permutations: int = 1000, seed: int = 0, *,
     """
     import gseapy
 
+    if method.lower() not in GSEAPY_METRICS:
+        raise InputError(f"unknown ranking metric {method!r} (--metric); choose one of {', '.join(GSEAPY_METRICS)}")
+    cls_path = cls if isinstance(cls, (str, os.PathLike)) else None
+    labels, positive = _read_cls(cls) if cls_path is not None else (list(cls), None)
     values = read_expression(expr, chip=chip)
-    labels = read_cls(cls) if isinstance(cls, (str, os.PathLike)) else list(cls)
     if len(labels) != values.shape[1]:
-        raise InputError(f"{len(labels)} class labels for {values.shape[1]} samples",
-                         cls if isinstance(cls, (str, os.PathLike)) else None)
+        raise InputError(f"{len(labels)} class labels for {values.shape[1]} samples", cls_path)
+    permutation_type = _check_classes(labels, permutation_type, cls_path)
+    if labels[0] != positive and cls_path is not None:  # gseapy's positive class is the first label seen
+        order = np.argsort([x != positive for x in labels], kind="stable")
+        values, labels = values.iloc[:, order], [labels[i] for i in order]
     lib = load_gene_sets(library)
     sets = _sets_for(lib, values.index, min_size, max_size)
     data = values.rename_axis("gene").reset_index()
-    log.info("gseapy gsea: %d genes x %d samples, %d gene sets, %d %s permutations", *values.shape, len(sets),
+    log.info("gseapy gsea: %d genes x %d samples, %d gene sets, %d %s permutations...", *values.shape, len(sets),
              permutations, permutation_type)
+    t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
-        # a .cls path goes to gseapy as is: its header line, not label order, names the positive class
-        res = gseapy.gsea(data=data, gene_sets=sets, cls=str(cls) if isinstance(cls, (str, os.PathLike)) else labels,
+        # labels mapped to the .cls names, positive class first (as the file's '#' line says)
+        res = gseapy.gsea(data=data, gene_sets=sets, cls=labels,
                           permutation_num=permutations,
                           permutation_type=permutation_type, method=method, seed=seed, threads=threads,
                           min_size=min_size, max_size=max_size, outdir=None, verbose=False)
+    log.info("gseapy gsea: %d permutations done in %.0f s", permutations, time.perf_counter() - t0)
     return _finish(res.res2d, lib, values.index, {"method": f"gsea ({permutation_type} permutations, {method})",
                                                   "permutations": permutations, "seed": seed,
                                                   "min_size": min_size, "max_size": max_size})
+
+
+def _check_classes(labels: Sequence[str], permutation_type: str, source) -> str:
+    """Two classes, or an :class:`InputError`; the permutation type to use (``gene_set`` when a class
+    has fewer than 3 samples, which phenotype permutations need, with a warning)."""
+    if permutation_type not in ("phenotype", "gene_set"):
+        raise InputError(f"--permutation-type must be phenotype or gene_set, not {permutation_type!r}")
+    counts = pd.Series(list(labels)).value_counts(sort=False)
+    if len(counts) != 2:
+        raise InputError(f"two-class GSEA needs exactly 2 classes; the labels name {len(counts)} "
+                         f"({', '.join(map(str, counts.index[:5]))})", source)
+    small = [f"{k} ({n})" for k, n in counts.items() if n < 3]
+    if small and permutation_type == "phenotype":
+        warnings.warn(f"phenotype permutations need >= 3 samples per class; {', '.join(small)} has fewer: "
+                      "using --permutation-type gene_set", stacklevel=3)
+        return "gene_set"
+    return permutation_type
 
 
 def _sets_for(lib: GeneSetLibrary, genes, min_size: int, max_size: int) -> dict[str, list[str]]:
@@ -361,6 +481,11 @@ def run_to_folder(data, library="GO_BP", out="gsea", *, cls=None, chip=None, per
     -------
     Path of the result table.
     """
+    out = check_output(out, folder=True, option="--out")
+    if permutations < 1:
+        raise InputError(f"--permutations must be >= 1, not {permutations}")
+    if min_size < 1 or max_size < min_size:
+        raise InputError(f"--min-size ({min_size}) must be >= 1 and at most --max-size ({max_size})")
     if cls is None:
         if chip is not None:
             raise InputError("--chip applies to an expression table with --cls, not to a ranked list")
@@ -371,7 +496,6 @@ def run_to_folder(data, library="GO_BP", out="gsea", *, cls=None, chip=None, per
         df = run_gsea(data, cls, library, permutations=permutations, seed=seed, permutation_type=permutation_type,
                       method=method, chip=chip, min_size=min_size, max_size=max_size, threads=threads)
         kind = "gsea"
-    out = Path(out)
     path = out / f"gseapy.gene_set.{kind}.report.csv"
     table = to_gseapy_table(df)
     table.insert(0, "Name", kind)

@@ -171,6 +171,19 @@ def load_weights(model: nn.Module, folder: Path, device: str = "cpu") -> None:
     model.to(device)
 
 
+def share_like_umask(folder: Path) -> None:
+    """Give ``folder`` and everything in it the permissions plain ``mkdir``/``open`` would (the
+    umask), not the private 0700/0600 of ``mkdtemp`` and safetensors, so shared models load."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(folder, 0o777 & ~mask)
+    for root, dirs, files in os.walk(folder):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o777 & ~mask)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o666 & ~mask)
+
+
 def save_model_folder(model: nn.Module, path: str | os.PathLike, half: bool = False,
                       extra_files: dict[str, str] | None = None) -> None:
     """Write ``model.safetensors`` (fp16 floats with ``half=True``) + ``config.json`` (+ ``vocab.txt``
@@ -189,6 +202,7 @@ def save_model_folder(model: nn.Module, path: str | os.PathLike, half: bool = Fa
             (tmp / "vocab.txt").write_text("\n".join(model.vocab) + "\n")
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
+        share_like_umask(tmp)
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..data.gene_tables import other_symbols
 from ..errors import InputError
 from .base import ModelConfig, Pretrained, read_vocab, register_model
 
@@ -227,6 +228,9 @@ class GSFM(Pretrained, nn.Module):
         miss = np.flatnonzero(pos < 0)
         if len(miss):
             pos[miss] = keys.get_indexer([str(flat[i]).strip().upper() for i in miss])
+        for i in np.flatnonzero(pos < 0):  # the gene under its name of another year (AARS1 / AARS)
+            hit = keys.get_indexer(list(other_symbols(str(flat[i])))) if str(flat[i]).strip() else []
+            pos[i] = next((int(h) for h in hit if h >= 0), -1)
         codes = np.where(pos >= 0, values[np.maximum(pos, 0)], -1)
         rows = np.repeat(np.arange(len(sets)), lens)
         unknown: dict[str, int] = {}

@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import InputError
-from .base import ModelConfig, Pretrained, read_vocab, register_model, save_model_folder
+from .base import ModelConfig, Pretrained, read_vocab, register_model, save_model_folder, share_like_umask
 from .gsfm import GSFM, GSFMConfig, SPECIAL_TOKENS
 from .text import DEFAULT_TEXT_MODEL, TextEncoder
 
@@ -311,6 +311,7 @@ class GtClip(Pretrained, nn.Module):
                 save_model_folder(model, path, half=half)
                 dest = Path(path) / "text_encoder"
                 shutil.copytree(tmp / "text_encoder", dest)
+                share_like_umask(dest)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             return

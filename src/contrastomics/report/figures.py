@@ -1,7 +1,7 @@
 """The pathway map: an interactive plotly figure (``report.html``) and a static PNG (``clusters.png``).
 
-Large maps (:func:`is_big`) are drawn as a few WebGL traces with per-point colours instead of one
-trace per cluster (see docs/clustering.md, "The report files").
+Large maps (:func:`is_big`) are drawn as a few traces with per-point colours instead of one trace
+per cluster; above :data:`SVG_MAX_POINTS` points as WebGL (see docs/clustering.md, "The report files").
 """
 from __future__ import annotations
 
@@ -22,6 +22,16 @@ SINGLETON_COLOR = "#c7c7c7"
 #: WebGL layer (one plotly trace per cluster makes browsers crawl at thousands of clusters)
 BIG_POINTS = 5000
 BIG_CLUSTERS = 300
+#: maps up to this many pathways are drawn as SVG (plotly ``scatter``), which every browser shows;
+#: above, as WebGL (``scattergl``: fast, but an empty grey box where WebGL is off)
+SVG_MAX_POINTS = 2000
+#: hover texts cut pathway names longer than this (the report table has them in full on hover)
+HOVER_CHARS = 200
+
+
+def trace_type(n_points: int) -> str:
+    """``scatter`` (SVG) for up to :data:`SVG_MAX_POINTS` points, ``scattergl`` (WebGL) above."""
+    return "scatter" if n_points <= SVG_MAX_POINTS else "scattergl"
 
 
 def is_big(table: pd.DataFrame, clusters: pd.DataFrame) -> bool:
@@ -42,19 +52,21 @@ def map_figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25
     fig = go.Figure()
     single = set(clusters.loc[clusters["singleton"], "cluster"].astype(int))
     groups = {int(c): g for c, g in table.groupby("cluster", sort=False)}
-    for rec in clusters.itertuples():
-        c = int(rec.cluster)
+    kind = trace_type(len(table))
+    for c, label, size in zip(clusters["cluster"], clusters["label"], clusters["size"]):
+        c = int(c)
         if c in single or c not in groups:
             continue
-        _add_trace(fig, groups[c], f"{c}: {shorten(rec.label, 40)} ({rec.size})", cluster_color(c, False), f"c{c}")
+        _add_trace(fig, groups[c], f"{c}: {shorten(label, 40)} ({size})", cluster_color(c, False), f"c{c}", kind)
     if single:
         g = table[table["cluster"].isin(single)]
-        _add_trace(fig, g, f"singletons ({len(g)})", SINGLETON_COLOR, "singletons")
-    for rec in clusters[~clusters["singleton"]].head(max_labels).itertuples():
-        g = groups.get(int(rec.cluster))
+        _add_trace(fig, g, f"singletons ({len(g)})", SINGLETON_COLOR, "singletons", kind)
+    real = clusters[~clusters["singleton"]].head(max_labels)
+    for c, label in zip(real["cluster"], real["label"]):
+        g = groups.get(int(c))
         if g is None:
             continue
-        fig.add_annotation(x=float(g["x"].mean()), y=float(g["y"].mean()), text=shorten(rec.label, 32),
+        fig.add_annotation(x=float(g["x"].mean()), y=float(g["y"].mean()), text=shorten(label, 32),
                            showarrow=False, font=dict(size=10, color="#222"), bgcolor="rgba(255,255,255,0.65)")
     fig.update_layout(template="plotly_white", height=720, margin=dict(l=10, r=10, t=40, b=10),
                       title="Pathway map: colour = cluster, ▲ up (NES > 0), ▼ down (NES < 0), size = -log10 FDR",
@@ -64,17 +76,18 @@ def map_figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25
 
 
 def _hover(g: pd.DataFrame, label_chars: int = 60) -> list[str]:
-    return [f"<b>{html.escape(str(n))}</b><br>{html.escape(str(t))}<br>cluster {c}: {html.escape(shorten(lab, label_chars))}"
-            f"<br>NES {e:.2f}, FDR {f:.2g}, size {s}"
+    return [f"<b>{html.escape(shorten(n, HOVER_CHARS))}</b><br>{html.escape(shorten(t, HOVER_CHARS))}<br>"
+            f"cluster {c}: {html.escape(shorten(lab, label_chars))}"
+            f"<br>{f'NES {e:.2f}, ' if e == e else ''}FDR {f:.2g}{'' if s in ('', 'nan') else f', size {s}'}"
             for n, t, c, lab, e, f, s in zip(g["name"], g["term"], g["cluster"], g["cluster_label"], g["nes"],
                                              g["fdr"], g.get("size", pd.Series([""] * len(g))).astype(str))]
 
 
-def _add_trace(fig, g: pd.DataFrame, name: str, color: str, group: str):
+def _add_trace(fig, g: pd.DataFrame, name: str, color: str, group: str, kind: str = "scattergl"):
     import plotly.graph_objects as go
     size = 6 + 3 * np.clip(-np.log10(np.maximum(g["fdr"].to_numpy(float), 1e-10)), 0, 6)
     sym = np.where(is_up(g), "triangle-up", "triangle-down")
-    fig.add_trace(go.Scattergl(x=g["x"], y=g["y"], mode="markers", name=name, legendgroup=group,
+    fig.add_trace((go.Scatter if kind == "scatter" else go.Scattergl)(x=g["x"], y=g["y"], mode="markers", name=name, legendgroup=group,
                                marker=dict(color=color, size=size, symbol=sym, line=dict(width=0.5, color="#333")),
                                hovertext=_hover(g), hoverinfo="text"))
 
@@ -114,7 +127,7 @@ def _typed(a, dtype: str = "f4") -> dict:
 
 
 def _big_figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25) -> dict:
-    """The map as a plain plotly figure dict for :func:`plot_html`: one WebGL trace per NES sign
+    """The map as a plain plotly figure dict for :func:`plot_html`: one trace per NES sign
     for the clustered pathways (colour = cluster id through a palette colour scale, so colours are
     one byte a point) and one per sign for the singletons, instead of one trace per cluster."""
     import plotly.io as pio
@@ -136,7 +149,7 @@ def _big_figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 2
         if not is_single:
             marker.update(colorscale=scale, cmin=0, cmax=n_pal - 1, showscale=False)
         what = "singletons" if is_single else "in clusters (colour = cluster)"
-        traces.append(dict(type="scattergl", x=_typed(g["x"]), y=_typed(g["y"]), mode="markers",
+        traces.append(dict(type=trace_type(len(table)), x=_typed(g["x"]), y=_typed(g["y"]), mode="markers",
                            name=f"{'▲ NES > 0' if sign else '▼ NES < 0'}, {what}: {len(g):,}",
                            legendgroup="singletons" if is_single else "clusters",
                            marker=marker, hovertext=_hover(g, 40), hoverinfo="text"))

@@ -12,12 +12,19 @@ _XML_FORBIDDEN = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
 def graphml_text(result) -> str:
+    """:func:`write_graphml`'s file as text."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:  # igraph writes to a path
+        path = Path(d) / "network.graphml"
+        write_graphml(result, path)
+        return path.read_text(encoding="utf-8")
+
+
+def write_graphml(result, path: str | Path) -> None:
     """The pathway network as GraphML for Cytoscape (File > Import > Network from File) or igraph /
     networkx: one node per pathway in :attr:`table` order with its table columns (term, name,
     cluster, cluster_label, cluster_theme, nes, fdr, size, direction, leading_edge_genes, x, y),
-    one undirected edge per kNN-graph pair with its similarity as ``weight``."""
-    import tempfile
-
+    one undirected edge per kNN-graph pair with its similarity as ``weight``; written to ``path``."""
     import igraph as ig
     tab = result.table
     order = result.order if result.order is not None else np.arange(len(tab))
@@ -36,7 +43,4 @@ def graphml_text(result) -> str:
             net.vs[key] = [float(x) for x in v.astype("float64")]
         else:  # XML 1.0 forbids most control characters
             net.vs[key] = v.fillna("").astype(str).str.replace(_XML_FORBIDDEN, " ", regex=True).tolist()
-    with tempfile.TemporaryDirectory() as d:  # igraph writes to a path; the caller writes atomically
-        path = Path(d) / "network.graphml"
-        net.write_graphml(str(path))
-        return path.read_text(encoding="utf-8")
+    net.write_graphml(str(path))

@@ -6,9 +6,9 @@ import html
 import numpy as np
 import pandas as pd
 
-from .figures import cluster_color, is_big, is_up, map_figure, plot_html
+from .figures import cluster_color, is_big, is_up, map_figure, plot_html, shorten
 from .heatmap import heatmap_figure
-from .tables import format_metric, nes_by_condition
+from .tables import format_metric, method_rows, nes_by_condition
 
 #: caps for large reports: cluster-table rows, members listed per cluster
 MAX_TABLE_ROWS = 5000
@@ -20,6 +20,33 @@ def _theme_text(theme, support) -> str:
     if not isinstance(theme, str) or not theme:
         return ""
     return f"{theme} ({support:.0%})" if isinstance(support, float) and support == support else theme
+
+
+#: longer cell texts (10,000-character pathway names) are cut with an ellipsis, in full on hover
+MAX_CELL_CHARS = 120
+#: a table cell with no value (not tested, no NES)
+MISSING = "–"
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float, np.number)) and bool(np.isfinite(v))
+
+
+def _number(v, fmt: str = ".2f") -> str:
+    """``v`` formatted, :data:`MISSING` for NaN / missing (never "nan")."""
+    return format(v, fmt) if _finite(v) else MISSING
+
+
+def _short_html(v, n: int = MAX_CELL_CHARS) -> str:
+    """Escaped text, cut to ``n`` characters; a cut text carries the full one as its hover title."""
+    s = str(v)
+    if len(s) <= n:
+        return html.escape(s)
+    return f'<span title="{html.escape(s, quote=True)}">{html.escape(shorten(s, n))}</span>'
+
+
+def _cell(v, n: int = MAX_CELL_CHARS) -> str:
+    return f"<td>{_short_html(v, n)}</td>"
 
 
 _CSS = """
@@ -63,8 +90,8 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
     metric_rows = "".join(
         f"<tr><td>{html.escape(a)}</td><td>{html.escape(str(b))}</td></tr>"
         for a, b in [("pathways", summary.get("n_significant")), ("FDR cut-off", summary.get("fdr_cutoff")),
-                     ("method / model", f"{summary.get('method')} / {summary.get('model')}"),
-                     ("clusters (≥ 2 members)", m.get("n_clusters")), ("singletons", m.get("n_singletons")),
+                     *method_rows(summary),
+                     ("clusters (≥ 2 members)", m.get("n_clusters", "n/a")), ("singletons", m.get("n_singletons", "n/a")),
                      ("coverage", format_metric(m.get("coverage"))),
                      ("NES sign coherence (chance; adjusted)",
                       f"{format_metric(m.get('nes_coherence'))} ({format_metric(m.get('nes_coherence_chance'))}; "
@@ -77,18 +104,19 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
             + ["shared leading-edge genes", "size", "up", "down", "mean NES", "min FDR"] + [f"NES {c}" for c in conds])
     shown = clusters.head(MAX_TABLE_ROWS)
     body = []
-    for rec in shown.itertuples():
-        c = int(rec.cluster)
-        cells = [f'<td data-v="{c}"><span class="sw" style="background:{cluster_color(c, rec.singleton)}"></span>{c}</td>',
-                 f"<td>{html.escape(str(rec.label))}</td>", f"<td>{html.escape(str(rec.keywords))}</td>"]
+    for rec in shown.to_dict("records"):  # dicts: condition names need not be Python identifiers
+        c = int(rec["cluster"])
+        has_nes = _finite(rec["mean_nes"])  # over-representation results have no NES: no up / down
+        cells = [f'<td data-v="{c}"><span class="sw" style="background:{cluster_color(c, rec["singleton"])}"></span>{c}</td>',
+                 _cell(rec["label"]), _cell(rec["keywords"])]
         if themed:
-            cells.append(f"<td>{html.escape(_theme_text(rec.theme, rec.theme_support))}</td>")
-        cells += [f"<td>{html.escape(str(getattr(rec, 'top_genes', '')))}</td>",
-                 f"<td>{rec.size}</td>", f"<td>{rec.n_up}</td>", f"<td>{rec.n_down}</td>",
-                 f"<td>{rec.mean_nes:.2f}</td>", f'<td data-v="{rec.min_fdr:.3e}">{rec.min_fdr:.2g}</td>']
-        cells += [f"<td>{getattr(rec, 'mean_nes_' + cd):.2f}</td>" for cd in conds]
-        search = html.escape(f"{c} {rec.label} {rec.keywords} {getattr(rec, 'theme', '')} "
-                             f"{getattr(rec, 'top_genes', '')}".lower(), quote=True)
+            cells.append(_cell(_theme_text(rec["theme"], rec["theme_support"])))
+        cells += [_cell(rec.get("top_genes", "")), f"<td>{rec['size']}</td>",
+                  _cell(rec["n_up"] if has_nes else MISSING), _cell(rec["n_down"] if has_nes else MISSING),
+                  _cell(_number(rec["mean_nes"])), f'<td data-v="{rec["min_fdr"]:.3e}">{_number(rec["min_fdr"], ".2g")}</td>']
+        cells += [_cell(_number(rec["mean_nes_" + cd])) for cd in conds]
+        search = html.escape(f"{c} {rec['label']} {rec['keywords']} {rec.get('theme', '')} "
+                             f"{rec.get('top_genes', '')}".lower(), quote=True)
         body.append(f'<tr data-s="{search}">' + "".join(cells) + "</tr>")
     thead = "".join(f'<th onclick="sortTable({i})">{html.escape(h)}</th>' for i, h in enumerate(head))
     table_note = (f'<p class="muted">The table lists the {len(shown):,} largest of {len(clusters):,} clusters '
@@ -116,15 +144,16 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
             more = (f'<li class="muted">… and {b - a - len(keep):,} more (all members are in clusters.tsv '
                     "and clusters.json)</li>")
         items = "".join(
-            f'<li class="{"up" if d else "down"}">{"▲" if d else "▼"} {html.escape(str(n))} '
-            f'<span class="muted">NES {e:.2f}, FDR {f:.2g}{" · representative" if r else ""}</span></li>'
+            f'<li class="{"up" if d else "down"}">{"▲" if d else "▼"} {_short_html(n)} '
+            f'<span class="muted">{f"NES {e:.2f}, " if _finite(e) else ""}FDR {f:.2g}'
+            f'{" · representative" if r else ""}</span></li>'
             for n, e, f, r, d in zip(col["name"][keep], col["nes"][keep], col["fdr"][keep],
                                      col["representative"][keep], col["up"][keep]))
         search = html.escape(" ".join([str(c), str(rec["label"]), str(rec["keywords"])] + names).lower(),
                              quote=True)
         details.append(f'<details class="cl" data-s="{search}"><summary><span class="sw" style="background:'
                        f'{cluster_color(int(c), bool(rec["singleton"]))}"></span>cluster {c}: '
-                       f'{html.escape(str(rec["label"]))} ({b - a})</summary><ul>{items}{more}</ul></details>')
+                       f'{_short_html(rec["label"])} ({b - a})</summary><ul>{items}{more}</ul></details>')
     members_note = (f'<p class="muted">Clusters of the table with &ge; 2 members; each lists at most '
                     f"{MAX_MEMBERS_SHOWN} pathways (the search covers all of them).</p>" if big else "")
     how = ("click the legend to hide the clustered pathways or the singletons; the cluster table finds any "

@@ -1,67 +1,145 @@
-"""``write_outputs``: every output file of a clustering, rendered in memory, then each written atomically
-(a failure never leaves a half-finished output folder behind); ``cluster_to_folder``: run and write."""
+"""``write_outputs``: every output file of a clustering, written into a hidden staging folder inside
+the output folder and moved into place only when all are complete (a failure or ``kill -9`` never
+leaves a half-finished or mixed output folder; the next run removes what a killed one left);
+``cluster_to_folder``: run and write."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
-from .._io import atomic_path, atomic_write
 from ..cluster import ClusterResult, run_clustering
 from .figures import png_bytes
-from .graphml import GRAPHML_MAX, graphml_text
+from .graphml import GRAPHML_MAX, write_graphml
 from .heatmap import heatmap_png
 from .html import html_text
 from .tables import json_text, jsonable, nes_by_condition, summary_table, tsv_text
 
+#: every file a clustering may write; one an earlier run wrote and this run does not is removed
+OUTPUT_FILES = ("clusters.tsv", "clusters.json", "summary.json", "summary.md", "report.html", "clusters.png",
+                "network.graphml", "nes_by_condition.tsv", "nes_heatmap.png")
+#: the staging folder of a run inside the output folder: ``.contrastomics-run.<pid>.<random>``
+STAGE_PREFIX = ".contrastomics-run."
+# hidden temp files of our own writes: atomic writes of the outputs (``.clusters.ab12cd_3.tsv``,
+# older versions) and the write probe of ``_io.check_output``
+_TEMP_FILE = re.compile(r"^\.(?:(?:%s)\.[a-z0-9_]{8}\.(?:%s)|contrastomics-write-check\.[a-z0-9_]{8})$" % (
+    "|".join(sorted({re.escape(f.rsplit(".", 1)[0]) for f in OUTPUT_FILES})),
+    "|".join(sorted({re.escape(f.rsplit(".", 1)[1]) for f in OUTPUT_FILES}))))
 
-def write_outputs(result, out_dir: str | Path, *, report: bool = True, title: str = "contrastomics cluster") -> list[Path]:
-    """Write ``clusters.tsv``, ``clusters.json``, ``summary.json``, ``summary.md``,
-    ``network.graphml`` (up to :data:`GRAPHML_MAX` pathways; :func:`graphml_text`) and (with
-    ``report``) ``report.html`` + ``clusters.png`` into ``out_dir``; with several conditions also
-    ``nes_by_condition.tsv`` and (with ``report``) ``nes_heatmap.png``. Returns the written paths."""
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # ours from an earlier call: this call has not made its own yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's live process
+        return True
+    return True
+
+
+def clean_stale(out_dir: str | Path) -> list[str]:
+    """Remove what killed runs left in ``out_dir``: staging folders of processes no longer running
+    and hidden temp files of our own writes (never other files). Returns the removed names."""
     out = Path(out_dir)
-    files: dict[str, tuple[str, "str | bytes"]] = {
-        "clusters.tsv": ("w", tsv_text(result.table)),
-        "clusters.json": ("w", json_text(result.table, result.clusters, result.summary)),
-        "summary.json": ("w", json.dumps(jsonable(result.summary), indent=1)),
-        "summary.md": ("w", summary_table(result.summary)),
+    if not out.is_dir():
+        return []
+    removed = []
+    for entry in os.scandir(out):
+        name = entry.name
+        if name.startswith(STAGE_PREFIX) and entry.is_dir(follow_symlinks=False):
+            pid = name[len(STAGE_PREFIX):].split(".", 1)[0]
+            if pid.isdigit() and _running(int(pid)):
+                continue  # a run writing into the same folder right now
+            shutil.rmtree(entry.path, ignore_errors=True)
+        elif _TEMP_FILE.match(name) and entry.is_file(follow_symlinks=False):
+            os.unlink(entry.path)
+        else:
+            continue
+        removed.append(name)
+    return removed
+
+
+def _render(result, stage: Path, report: bool, title: str) -> list[str]:
+    """Write every output file of ``result`` into ``stage``; returns their names in writing order."""
+    texts: dict[str, str] = {
+        "clusters.tsv": tsv_text(result.table),
+        "clusters.json": json_text(result.table, result.clusters, result.summary),
+        "summary.json": json.dumps(jsonable(result.summary), indent=1),
+        "summary.md": summary_table(result.summary),
     }
     if report:
         if "x" not in result.table.columns:
             raise ValueError("report needs 2-D coordinates: run the clustering with layout=True")
-        files["report.html"] = ("w", html_text(result.table, result.clusters, result.summary, title))
-        files["clusters.png"] = ("wb", png_bytes(result.table, result.clusters))
+        texts["report.html"] = html_text(result.table, result.clusters, result.summary, title)
     conds = result.summary.get("conditions") or []
     by_cond = nes_by_condition(result.table, result.clusters, conds) if len(conds) > 1 else None
-    network = None
+    for name, text in texts.items():
+        (stage / name).write_text(text, encoding="utf-8")
+    names = list(texts)
+    if report:
+        (stage / "clusters.png").write_bytes(png_bytes(result.table, result.clusters))
+        names.append("clusters.png")
     if result.graph is not None and len(result.table) <= GRAPHML_MAX:
         try:
-            network = graphml_text(result)
+            write_graphml(result, stage / "network.graphml")
+            names.append("network.graphml")
         except Exception as exc:  # noqa: BLE001 - an optional export must not cost the other files
-            warnings.warn(f"network.graphml not written: {exc}", stacklevel=2)
-    if network is not None:
-        files["network.graphml"] = ("w", network)
+            warnings.warn(f"network.graphml not written: {exc}", stacklevel=3)
     if by_cond is not None:
-        files["nes_by_condition.tsv"] = ("w", by_cond.to_csv(sep="\t", index=False, float_format="%.6g"))
+        (stage / "nes_by_condition.tsv").write_text(by_cond.to_csv(sep="\t", index=False, float_format="%.6g"),
+                                                    encoding="utf-8")
+        names.append("nes_by_condition.tsv")
+        if report:
+            heatmap_png(by_cond, conds, stage / "nes_heatmap.png")
+            names.append("nes_heatmap.png")
+    return names
+
+
+def write_outputs(result, out_dir: str | Path, *, report: bool = True, title: str = "contrastomics cluster") -> list[Path]:
+    """Write ``clusters.tsv``, ``clusters.json``, ``summary.json``, ``summary.md``,
+    ``network.graphml`` (up to :data:`GRAPHML_MAX` pathways; :func:`write_graphml`) and (with
+    ``report``) ``report.html`` + ``clusters.png`` into ``out_dir``; with several conditions also
+    ``nes_by_condition.tsv`` and (with ``report``) ``nes_heatmap.png``. Returns the written paths.
+
+    The files are written into a hidden staging folder in ``out_dir`` and moved into place once all
+    are complete; files of :data:`OUTPUT_FILES` that an earlier run wrote and this one does not
+    (e.g. ``nes_*`` after a multi-condition run) are removed; other files are left alone."""
+    out = Path(out_dir)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, (mode, content) in files.items():
-        kw = {"encoding": "utf-8"} if mode == "w" else {}
-        with atomic_write(out / name, mode, **kw) as fh:
-            fh.write(content)
-        written.append(out / name)
-    if report and by_cond is not None:
-        with atomic_path(out / "nes_heatmap.png") as tmp:
-            heatmap_png(by_cond, conds, tmp)
-        written.append(out / "nes_heatmap.png")
-    return written
+    clean_stale(out)
+    stage = Path(tempfile.mkdtemp(dir=out, prefix=f"{STAGE_PREFIX}{os.getpid()}."))
+    done = False
+    try:
+        names = _render(result, stage, report, title)
+        for name in names:
+            os.replace(stage / name, out / name)
+        for name in OUTPUT_FILES:
+            if name not in names and (out / name).is_file():
+                os.unlink(out / name)
+        done = True
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created and not done:
+            try:
+                out.rmdir()  # a folder made for this run, and it failed: leave nothing behind
+            except OSError:
+                pass
+    return [out / n for n in names]
 
 
 def cluster_to_folder(result, out_dir: str | Path, *, report: bool = True, title: str = "contrastomics cluster",
                       **options) -> tuple[ClusterResult, list[Path]]:
     """Cluster ``result`` (:func:`~contrastomics.cluster.run_clustering` with ``options``; map
     coordinates when ``report``) and write its files into ``out_dir`` (:func:`write_outputs`).
-    Returns the :class:`~contrastomics.cluster.ClusterResult` and the written paths."""
+    Leftovers of killed runs in ``out_dir`` are removed first (:func:`clean_stale`). Returns the
+    :class:`~contrastomics.cluster.ClusterResult` and the written paths."""
+    clean_stale(out_dir)
     res = run_clustering(result, layout=report, **options)
     return res, write_outputs(res, out_dir, report=report, title=title)

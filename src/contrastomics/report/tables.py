@@ -69,7 +69,7 @@ def summary_table(summary: dict) -> str:
     rows = [
         ("pathways clustered", summary.get("n_significant")),
         ("FDR cut-off", summary.get("fdr_cutoff")),
-        ("method / model", f"{summary.get('method')} / {summary.get('model')}"),
+        *method_rows(summary),
         ("clusters (>= 2 members)", m.get("n_clusters")),
         ("singletons", m.get("n_singletons")),
         ("coverage (in non-singleton clusters)", format_metric(m.get("coverage"))),
@@ -82,8 +82,16 @@ def summary_table(summary: dict) -> str:
     ]
     if "silhouette_go_semantic" in m:
         rows.append(("silhouette, GO semantic (simGIC) distance", format_metric(m.get("silhouette_go_semantic"))))
-    lines = ["| metric | value |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    lines = ["| metric | value |", "|---|---|"] + [f"| {a} | {'n/a' if b is None else b} |" for a, b in rows]
     return "\n".join(lines) + "\n"
+
+
+def method_rows(summary: dict) -> list[tuple[str, str]]:
+    """``[("method", ...), ("model", ...)]`` for display; no model row for methods without one."""
+    rows = [("method", str(summary.get("method") or "n/a"))]
+    if summary.get("model"):
+        rows.append(("model", str(summary["model"])))
+    return rows
 
 
 def format_metric(v, nd: int = 3) -> str:

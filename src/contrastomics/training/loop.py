@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -227,9 +228,7 @@ def fit(
 
     t0 = time.perf_counter()
     show = cfg.progress and rank() == 0
-    with _progress(show) as bar:
-        task = (bar.add_task("training", total=total_steps, completed=min(run.step, total_steps), loss="")
-                if show else None)
+    with _Progress(show, total_steps, run.step, cfg.epochs) as progress:
         for epoch in range(run.start_epoch, cfg.epochs):
             if cfg.max_steps and run.step >= cfg.max_steps:
                 break
@@ -237,18 +236,15 @@ def fit(
                 sampler.set_epoch(epoch)
             elif gen is not None:
                 gen.manual_seed(cfg.seed * 1000003 + epoch)
-            update = (lambda loss: bar.update(task, advance=1, loss=loss)) if show else None
-            record = _train_epoch(model, core, loader, step_fn, optimizer, scheduler, cfg, device, epoch, run, update)
+            record = _train_epoch(model, core, loader, step_fn, optimizer, scheduler, cfg, device, epoch, run,
+                                  progress.step)
             if distributed:
                 t = torch.tensor([record["loss"]], device=device)
                 dist.all_reduce(t)
                 record["loss"] = float(t) / world_size()
             stop = _validate(core, eval_fn, cfg, epoch, record, run, distributed, device)
             run.result.history.append(record)
-            if show:
-                extra = " ".join(f"{k} {v:.4f}" for k, v in record.items()
-                                 if k not in {"epoch", "step"} and isinstance(v, float))
-                bar.console.log(f"epoch {epoch + 1}/{cfg.epochs} {extra}")
+            progress.epoch_end(epoch, record)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, record)
             if ckpt_path is not None and rank() == 0 and ((epoch + 1) % cfg.checkpoint_every == 0 or stop
@@ -304,8 +300,7 @@ def _train_epoch(model, core, loader, step_fn, optimizer, scheduler, cfg: TrainC
         sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
         for k, v in logs.items():
             sums[k] = sums.get(k, 0.0) + float(v)
-        if update is not None:
-            update(f"loss {sums['loss'] / n_batches:.4f}")
+        update(epoch, sums["loss"] / n_batches)
         if cfg.max_steps and run.step >= cfg.max_steps:
             break
     return {"epoch": epoch, "step": run.step, **{k: v / max(1, n_batches) for k, v in sums.items()}}
@@ -373,15 +368,53 @@ def _fused_kwargs(cfg: TrainConfig, groups: list[dict]) -> dict:
     return {"fused": True} if ok else {}
 
 
-def _progress(show: bool):
-    if not show:
-        return _NullProgress()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+class _Progress(contextlib.AbstractContextManager):
+    """:func:`fit`'s progress on stderr: a rich bar on a terminal; elsewhere (a log file, CI, a pipe)
+    plain lines, one per epoch and one a minute inside a long epoch, each with the time left."""
 
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[loss]}"), TimeRemainingColumn(), transient=False)
+    def __init__(self, show: bool, total: int, done: int, epochs: int, interval: float = 60.0):
+        self.show, self.total, self.done, self.epochs, self.interval = show, total, done, epochs, interval
+        self.first, self.t0 = done, time.perf_counter()
+        self.last = self.t0
+        self.bar = self.task = None
+        if show and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[loss]}"), TimeRemainingColumn(),
+                                console=Console(stderr=True), transient=False)
 
-class _NullProgress(contextlib.AbstractContextManager):
+    def __enter__(self):
+        if self.bar is not None:
+            self.bar.__enter__()
+            self.task = self.bar.add_task("training", total=self.total, completed=min(self.done, self.total),
+                                          loss="")
+        return self
+
     def __exit__(self, *exc):
-        return False
+        return self.bar.__exit__(*exc) if self.bar is not None else False
+
+    def step(self, epoch: int, loss: float) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, loss=f"loss {loss:.4f}")
+        elif self.show and time.perf_counter() - self.last >= self.interval:
+            self._line(f"epoch {epoch + 1}/{self.epochs}: step {self.done}/{self.total}, loss {loss:.4f}")
+
+    def epoch_end(self, epoch: int, record: dict) -> None:
+        extra = " ".join(f"{k} {v:.4f}" for k, v in record.items() if k not in {"epoch", "step"}
+                         and isinstance(v, float))
+        if self.bar is not None:
+            self.bar.console.log(f"epoch {epoch + 1}/{self.epochs} {extra}")
+        elif self.show:
+            self._line(f"epoch {epoch + 1}/{self.epochs}: {extra}")
+
+    def _line(self, text: str) -> None:
+        now = self.last = time.perf_counter()
+        left = (now - self.t0) / max(1, self.done - self.first) * max(0, self.total - self.done)
+        print(f"{text} ({_minutes(now - self.t0)} elapsed, ~{_minutes(left)} left)", file=sys.stderr, flush=True)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
