@@ -177,6 +177,7 @@ class TextCache:
         self.model = model
         self.path = (root or cache_dir()) / self.folder / f"{model_key(model)}.npz"
         self._memo: dict[str, np.ndarray] | None = None
+        self._shipped: dict[str, np.ndarray] | None = None  # read-only table beside the model
         self._keys: dict[str, str] = {}  # raw text / joined genes -> SHA-1 key, so warm runs skip hashing
 
     @staticmethod
@@ -209,16 +210,26 @@ class TextCache:
             key = self._keys[raw] = hashlib.sha1(self._key_text(item).encode()).hexdigest()
         return key
 
+    def shipped_vectors(self) -> dict[str, np.ndarray]:
+        """Vectors shipped with the model (texts of the built-in libraries), never rewritten."""
+        if self._shipped is None:
+            from ..models.text_table import read_text_table  # torch-free, but models/ is a torch room
+            self._shipped = read_text_table(self.model) if hasattr(self.model, "config") else {}
+        return self._shipped
+
     def embed(self, texts: Sequence) -> np.ndarray:
         memo = self._load()
+        shipped = self.shipped_vectors()
         keys = [self._key(t) for t in texts]
-        todo = list(dict.fromkeys(k for k in keys if k not in memo))
+        todo = list(dict.fromkeys(k for k in keys if k not in memo and k not in shipped))
         if todo:
             first = {k: t for k, t in zip(keys, texts)}
             vecs = np.asarray(self._embed([first[k] for k in todo]), np.float32)
             memo.update(zip(todo, vecs))
             self._save(memo)
-        return np.stack([memo[k] for k in keys]) if keys else np.zeros((0, 1), np.float32)
+        if not keys:
+            return np.zeros((0, 1), np.float32)
+        return np.stack([memo[k] if k in memo else shipped[k] for k in keys])
 
     def _save(self, memo: dict[str, np.ndarray]) -> None:
         try:
@@ -234,6 +245,9 @@ class GeneSetCache(TextCache):
     (``cache_dir()/geneset_embeddings``): a library set is embedded once per model."""
 
     folder = "geneset_embeddings"
+
+    def shipped_vectors(self) -> dict[str, np.ndarray]:
+        return {}
 
     @staticmethod
     def _key_text(item) -> str:

@@ -142,7 +142,9 @@ def _norm(s: str, _drop=bytes(c for c in range(128) if not (48 <= c <= 57 or 97 
     return s.lower().encode("ascii", "ignore").translate(None, _drop).decode("ascii")
 
 
-def _text_of(term: str, name: str, lib, row: int) -> str:
+def pathway_text(term: str, name: str, lib, row: int) -> str:
+    """The text a pathway is embedded by: library title (+ description) for a library row
+    (``row >= 0``), else the result's name or the humanised term, without a trailing id."""
     if row >= 0 and lib is not None:
         desc = (lib.descriptions[row] or "").strip()
         useful = bool(desc) and not desc.startswith("http") and desc.lower() not in ("na", "none", "")
@@ -193,7 +195,7 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
             raise InputError("no pathway has leading-edge genes and none is in a gene-set library; pass the "
                              "GMT used for the analysis with --gmt")
         _check_genes(le, human_genes, le_genes)
-        texts = [_text_of(t, n, lib, r) for t, n, r in zip(table["term"].tolist(), table["name"].tolist(),
+        texts = [pathway_text(t, n, lib, r) for t, n, r in zip(table["term"].tolist(), table["name"].tolist(),
                                                            rows.tolist())]
         le_m, full_m, vocab = _view_memberships(le, le_codes, le_genes, full_rows,
                                                 lib.genes if lib is not None else [])

@@ -1,0 +1,73 @@
+"""Precomputed joint-space text embeddings shipped beside a gtCLIP model (``text_table.safetensors``):
+every pathway text the package ships (built-in GO and DO), so a first run never encodes them.
+
+Keys are SHA-1 digests of the texts ``(n, 20)`` uint8; vectors ``(n, embed_dim)`` fp16. The
+metadata names the model weights the table was made with; a table that does not match the loaded
+model is ignored. Made by ``scripts/make_text_table.py``.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .._io import atomic_path
+
+log = logging.getLogger(__name__)
+
+TABLE_FILE = "text_table.safetensors"
+
+
+def text_digest(text: str) -> bytes:
+    return hashlib.sha1(text.encode()).digest()
+
+
+def weights_fingerprint(model) -> str:
+    """SHA-1 of the text head's weights (what the table's vectors depend on, with the base encoder
+    named in the config)."""
+    h = hashlib.sha1(str(getattr(model.config, "text_encoder", "")).encode())
+    for name, p in sorted(model.state_dict().items()):
+        if name.startswith("text"):
+            h.update(name.encode())
+            h.update(p.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+def write_text_table(model, texts: Iterable[str], path: str | Path, *, batch_size: int = 256) -> int:
+    """Embed ``texts`` with ``model`` (distinct, sorted) and write the table to ``path``; returns the
+    number of texts."""
+    from safetensors.numpy import save_file
+
+    distinct = sorted(set(texts))
+    vectors = np.asarray(model.embed_texts(distinct, batch_size=batch_size), np.float16)
+    keys = np.frombuffer(b"".join(text_digest(t) for t in distinct), np.uint8).reshape(-1, 20)
+    with atomic_path(path) as tmp:
+        save_file({"keys": keys, "vectors": vectors}, str(tmp),
+                  metadata={"weights": weights_fingerprint(model), "n": str(len(distinct))})
+    return len(distinct)
+
+
+def read_text_table(model) -> dict[str, np.ndarray]:
+    """``{sha1 hex of text: (embed_dim,) float32}`` from the table beside ``model`` (its folder), or
+    ``{}`` when the model has no table or the table was made with other weights."""
+    folder = getattr(model, "_folder", None)
+    if folder is None or not (Path(folder) / TABLE_FILE).is_file():
+        return {}
+    from safetensors import safe_open
+
+    path = Path(folder) / TABLE_FILE
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            if (f.metadata() or {}).get("weights") != weights_fingerprint(model):
+                log.warning("ignoring %s: made with other model weights", path)
+                return {}
+            keys, vectors = f.get_tensor("keys"), f.get_tensor("vectors")
+    except Exception as e:  # noqa: BLE001 - a broken table only costs encoding time
+        log.warning("ignoring unreadable text table %s (%s)", path, e)
+        return {}
+    hexes = [bytes(k).hex() for k in keys]
+    return dict(zip(hexes, vectors.astype(np.float32)))
+

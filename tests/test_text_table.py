@@ -1,0 +1,61 @@
+"""The text table shipped beside a gtCLIP model: written, read back, used by the clustering cache
+without encoding, and ignored when it was made with other weights."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from contrastomics.cluster.embed import TextCache
+from contrastomics.models.gtclip import GtClip, GtClipConfig
+from contrastomics.models.text_table import TABLE_FILE, read_text_table, write_text_table
+
+GENES = [f"G{i}" for i in range(30)]
+
+
+def fake_embed(texts, batch_size=64, progress=True):
+    out = np.stack([np.random.default_rng(int(hashlib.sha1(t.encode()).hexdigest()[:8], 16)).normal(size=8)
+                    for t in texts]).astype(np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.fixture()
+def model(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    m = GtClip(GtClipConfig(embed_dim=8, text_dim=12, text_hidden=10,
+                            gene_tower={"d_model": 16, "hidden_dims": [16]}), vocab=GENES)
+    monkeypatch.setattr(m, "embed_texts", fake_embed)
+    m._folder = tmp_path
+    return m
+
+
+def test_table_round_trip_in_fp16(model, tmp_path):
+    texts = ["apoptotic process. A programmed cell death.", "DNA repair", "DNA repair"]
+    assert write_text_table(model, texts, tmp_path / TABLE_FILE) == 2
+    table = read_text_table(model)
+    key = hashlib.sha1(b"DNA repair").hexdigest()
+    assert set(table) == {hashlib.sha1(t.encode()).hexdigest() for t in texts}
+    assert np.allclose(table[key], fake_embed(["DNA repair"])[0], atol=2e-3)  # fp16
+
+
+def test_clustering_cache_uses_the_table_without_encoding(model, tmp_path, monkeypatch):
+    write_text_table(model, ["DNA repair", "cell cycle"], tmp_path / TABLE_FILE)
+
+    def no_encoding(*a, **k):
+        raise AssertionError("a shipped text was encoded")
+
+    monkeypatch.setattr(model, "embed_texts", no_encoding)
+    cache = TextCache(model, root=tmp_path / "cache")
+    out = cache.embed(["cell cycle", "DNA repair", "cell cycle"])
+    assert out.shape == (3, 8) and np.allclose(out[0], out[2])
+    assert not cache.path.exists()  # nothing new to store: the user cache is not written
+
+
+def test_table_of_other_weights_is_ignored(model, tmp_path, caplog):
+    write_text_table(model, ["DNA repair"], tmp_path / TABLE_FILE)
+    with torch.no_grad():
+        next(p for n, p in model.named_parameters() if n.startswith("text")).add_(1.0)
+    assert read_text_table(model) == {}
+    assert "other model weights" in caplog.text
