@@ -50,6 +50,19 @@ def expression_only_sections(index) -> list[str]:
     return [s for s in index.index if str(index.loc[s, "patient"]) not in IMAGED_PATIENTS]
 
 
+def gene_panel(index, read_sections, n_genes: int = 250):
+    """Leakage control: the predicted genes are chosen from the expression-only patients' sections
+    (``read_sections(names) -> {section: AnnData}``), never from a spot of an imaged (test or
+    training) patient. Returns ``(expression-only AnnData by section, genes, gene statistics)``."""
+    from contrastomics.data import spatial as S
+
+    expr_only = read_sections(expression_only_sections(index))
+    for a in expr_only.values():
+        S.log_normalize(a)
+    genes, stats = S.select_genes(list(expr_only.values()), n_genes=n_genes, method="variable")
+    return expr_only, genes, stats
+
+
 def build_cache(size_px: float, out_px: int, n_genes: int = 250) -> dict:
     from contrastomics.data import spatial as S
 
@@ -59,10 +72,8 @@ def build_cache(size_px: float, out_px: int, n_genes: int = 250) -> dict:
         return {k: z[k] for k in z.files}
     t0 = time.time()
     index = S.her2st_sections(ROOT)
-    expr_only = S.read_her2st(ROOT, expression_only_sections(index), image=False)
-    for a in expr_only.values():
-        S.log_normalize(a)
-    genes, stats = S.select_genes(list(expr_only.values()), n_genes=n_genes, method="variable")
+    expr_only, genes, stats = gene_panel(index, lambda sections: S.read_her2st(ROOT, sections, image=False),
+                                         n_genes)
     st = stats.loc[genes]
     top_expr = st.sort_values("mean", ascending=False).index[:50].tolist()
     top_var = st.sort_values("variance", ascending=False).index[:50].tolist()

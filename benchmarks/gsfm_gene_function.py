@@ -180,6 +180,22 @@ def max_jaccard(a: sp.csr_matrix, b: sp.csr_matrix, chunk: int = 2000) -> np.nda
     return out
 
 
+NEAR_DUPLICATE_JACCARD = 0.5
+
+
+def near_duplicates(corpus: GeneSetLibrary, targets: dict[str, GeneSetLibrary],
+                    threshold: float = NEAR_DUPLICATE_JACCARD) -> tuple[np.ndarray, dict[str, int]]:
+    """Leakage control: corpus sets with gene Jaccard >= ``threshold`` to any term of an evaluated
+    library (``(n_corpus,)`` bool, True = drop) and how many each target library flags."""
+    near = np.zeros(len(corpus), bool)
+    per_target = {}
+    for name, th in targets.items():
+        mj = max_jaccard(corpus.membership, th.with_vocabulary(corpus.genes, min_size=1).membership)
+        per_target[name] = int((mj >= threshold).sum())
+        near |= mj >= threshold
+    return near, per_target
+
+
 # ---------------------------------------------------------------------- methods
 def gsfm_scores(model: GSFM, inputs: sp.csr_matrix, batch: int = 512) -> np.ndarray:
     """Model scores for CSR inputs over the model's gene order (token = column + 2)."""
@@ -232,11 +248,9 @@ def build(args) -> tuple[GeneSetLibrary, dict, dict]:
     keep = np.array([c not in twins for c in corpus.collections])
     meta["left_out_sets"] = {c: int(sum(1 for x in corpus.collections if x == c)) for c in twins}
     corpus = corpus.subset(keep)
-    near = np.zeros(len(corpus), bool)
+    near, per_target = near_duplicates(corpus, {n: th for n, (th, _) in targets.items()})
     for name, (th, info) in targets.items():
-        mj = max_jaccard(corpus.membership, th.with_vocabulary(corpus.genes, min_size=1).membership)
-        info["near_duplicates_in_corpus"] = int((mj >= 0.5).sum())
-        near |= mj >= 0.5
+        info["near_duplicates_in_corpus"] = per_target[name]
     corpus = corpus.subset(~near)
     meta["near_duplicates_dropped"] = int(near.sum())
     used = np.flatnonzero(np.asarray(corpus.membership.sum(axis=0)).ravel() > 0)
