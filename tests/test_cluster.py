@@ -14,7 +14,7 @@ from contrastomics.cluster import run_clustering
 from contrastomics.cluster.communities import attach_small, leiden_auto, mcl, order_labels, target_clusters
 from contrastomics.cluster.embed import StandInModel, joint_embedding
 from contrastomics.cluster.graph import knn_from_embedding, knn_from_similarity
-from contrastomics.cluster.labels import ctfidf_keywords
+from contrastomics.cluster.keywords import title_keywords
 from contrastomics.data.genesets import GeneSetLibrary
 from contrastomics.errors import InputError
 
@@ -295,10 +295,10 @@ def test_attach_small_joins_close_members_and_keeps_far_ones_single():
     assert sorted(set(ordered)) == [0, 1, 2] and ordered[7] == 2
 
 
-def test_ctfidf_prefers_cluster_specific_words():
+def test_keywords_prefer_cluster_specific_phrases():
     texts = ["kinase cascade signalling", "kinase phosphorylation", "kinase cascade",
              "ribosome translation", "ribosome assembly translation", "translation elongation ribosome"]
-    kw = ctfidf_keywords(np.array([0, 0, 0, 1, 1, 1]), texts, n_keywords=2)
+    kw = title_keywords(np.array([0, 0, 0, 1, 1, 1]), texts, n_keywords=2)
     assert kw[0][0].startswith("kinase") and "ribosome" in " ".join(kw[1]) or "translation" in " ".join(kw[1])
     assert not any("signalling" == k for k in kw[1])
 
@@ -600,7 +600,44 @@ def test_demo_clusters_carry_go_slim_themes_with_their_true_support():
         assert rec.theme_support == pytest.approx(np.mean(under), abs=1e-4)
 
 
-def test_non_go_results_have_no_theme_column():
+def test_non_go_results_get_title_phrase_themes():
     df, _ = synthetic_result()
     res = run_clustering(df, method="overlap-knn", metrics=False)
-    assert "cluster_theme" not in res.table.columns and "theme" not in res.clusters.columns
+    cl = res.clusters
+    assert (cl["theme_source"] == "title phrase").all() and (cl["theme"] != "").all()
+    # each planted theme's titles all say e.g. "kinase phosphorylation cascade pathway <i>"
+    assert set(cl.loc[~cl["singleton"], "theme"]) == {w for w, _ in THEMES.values()}
+    assert (cl.loc[~cl["singleton"], "theme_support"] == 1.0).all()
+
+
+def test_n_clusters_returns_k_clusters_without_singletons(model):
+    df, truth = synthetic_result()
+    for k in (3, 4, 6, 8):
+        s = run_clustering(df, model=model, n_clusters=k, metrics=False).summary
+        assert s["n_clusters"] == k and s["n_singletons"] == 0
+    assert "k" not in s and s["knn_neighbours"] == 10
+
+
+def test_unreachable_n_clusters_warns_with_the_count_it_got(model):
+    df, _ = synthetic_result()  # 48 pathways: at most 16 clusters of >= 3
+    with pytest.warns(UserWarning, match=r"asked for 30 clusters, got \d+: no cluster .* splits further"):
+        res = run_clustering(df, model=model, n_clusters=30, metrics=False)
+    assert res.summary["n_clusters"] <= 16 and any("asked for 30" in n for n in res.summary["notes"])
+
+
+def test_summary_keys_and_label_support_columns(model):
+    df, _ = synthetic_result()
+    res = run_clustering(df, model=model, n_clusters=4)
+    s, m = res.summary, res.summary["metrics"]
+    assert s["n_clusters"] == m["n_clusters"] == 4 and "k" not in s
+    # leading edges of opposite signs never share a gene here: the coherence cannot fail
+    assert m["nes_opposite_pairs_joinable"] == 0.0 and m["nes_coherence_can_fail"] is False
+    assert m["labels_scored"] == 4 and 0 <= m["label_support_mean"] <= 1
+    assert "cluster_label_support" in res.table.columns and "label_support" in res.clusters.columns
+    per = res.clusters.set_index("cluster")["label_support"]
+    assert (res.table["cluster_label_support"].to_numpy() == per.loc[res.table["cluster"]].to_numpy()).all()
+    # without leading edges (full sets only) every up/down pair may be joined: the metric can fail
+    full = df.assign(genes=[[] for _ in range(len(df))])
+    lib = GeneSetLibrary.from_gene_sets(dict(zip(df["term"], df["full"])))
+    m2 = run_clustering(full, model=model, n_clusters=4, gene_sets=lib).summary["metrics"]
+    assert m2["nes_opposite_pairs_joinable"] == 1.0 and m2["nes_coherence_can_fail"] is True

@@ -1,11 +1,13 @@
 """Hand-computed values for the losses (contrastomics.losses)."""
 import math
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 
 from contrastomics.losses import (ClipLoss, GtClipLoss, info_nce, jaccard_matrix, overlap_coefficient_matrix,
-                                  reconstruction_loss, soft_targets)
+                                  proximity_block, reconstruction_loss, soft_targets)
 
 E = math.e
 P_DIAG = E / (E + 1)  # softmax of logits [1, 0]
@@ -108,3 +110,84 @@ def test_reconstruction_losses_match_manual_formulas():
         logp = torch.log_softmax(lg[r][keep], 0)
         manual.append(-(logp * t[r][keep]).sum() / t[r][keep].sum())
     assert torch.isclose(reconstruction_loss(logits, target, mask, "unseen", "softmax"), torch.stack(manual).mean())
+
+
+# ---------------------------------------------------------------------- ontology-aware soft targets
+S4 = torch.tensor([[1.0, 0.5, 0.0, 0.0], [0.5, 1.0, 0.25, 0.0], [0.0, 0.25, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+P4 = torch.tensor([[1.0, 0.0, 0.6, 0.2], [0.0, 1.0, 0.0, 0.0], [0.6, 0.0, 1.0, 0.0], [0.2, 0.0, 0.0, 1.0]])
+
+
+def _old_soft_targets(similarity, w):  # the overlap-only targets before the ontology part existed
+    n = similarity.shape[0]
+    eye = torch.eye(n, dtype=similarity.dtype)
+    s = similarity * (1 - eye)
+    rs = s.sum(dim=1, keepdim=True)
+    has = rs > 0
+    s = torch.where(has, s / rs.clamp_min(1e-12), torch.zeros_like(s))
+    w = w * has.to(similarity.dtype)
+    return (1 - w) * eye + w * s
+
+
+def test_mixed_soft_targets_rows_by_hand():
+    t = soft_targets(S4, 0.2, P4, 0.3)
+    # row 0: overlap only with 1 -> 0.2; ontology 0.6 : 0.2 -> 0.3 * [0.75, 0.25]; identity 0.5
+    assert torch.allclose(t[0], torch.tensor([0.5, 0.2, 0.225, 0.075]))
+    # row 1: overlap 0.5 : 0.25 -> 0.2 * [2/3, 1/3]; no ontology relation: its 0.3 goes back to the identity
+    assert torch.allclose(t[1], torch.tensor([0.2 * 2 / 3, 0.8, 0.2 / 3, 0.0]))
+    # row 2: both parts
+    assert torch.allclose(t[2], torch.tensor([0.3, 0.2, 0.5, 0.0]))
+    # row 3: no overlap, ontology only
+    assert torch.allclose(t[3], torch.tensor([0.3, 0.0, 0.0, 0.7]))
+    assert torch.allclose(t.sum(1), torch.ones(4))
+    # ontology only (no overlap part)
+    t_k = soft_targets(None, 0.0, P4, 0.4)
+    assert torch.allclose(t_k[0], torch.tensor([0.6, 0.0, 0.3, 0.1])) and torch.allclose(t_k[1], torch.eye(4)[1])
+
+
+def test_zero_ontology_weight_is_todays_loss_exactly():
+    torch.manual_seed(1)
+    a = torch.nn.functional.normalize(torch.randn(6, 5), dim=1)
+    b = torch.nn.functional.normalize(torch.randn(6, 5), dim=1)
+    m = (torch.rand(6, 20) < 0.3).float()
+    scale = torch.tensor(7.0)
+    old = info_nce(a, b, scale, _old_soft_targets(jaccard_matrix(m), 0.3))
+    assert torch.equal(soft_targets(jaccard_matrix(m), 0.3), _old_soft_targets(jaccard_matrix(m), 0.3))
+    assert torch.equal(soft_targets(jaccard_matrix(m), 0.3, P4.repeat(2, 2)[:6, :6], 0.0),
+                       _old_soft_targets(jaccard_matrix(m), 0.3))
+    ids = torch.arange(6)
+    assert torch.equal(ClipLoss(0.3)(a, b, scale, m), old)
+    prox = sp.random(6, 6, density=0.5, random_state=0, format="csr")
+    assert torch.equal(ClipLoss(0.3, ontology_weight=0.0, proximity=prox)(a, b, scale, m, ids), old)
+    assert torch.equal(GtClipLoss(0.3)(a, b, scale, m)[0], old)
+
+
+def test_ontology_targets_indexed_per_batch_and_gradients_flow():
+    # proximity over 5 training sets; the batch holds sets 3, 0, 4 (in that order)
+    full = np.zeros((5, 5), np.float32)
+    full[0, 3] = full[3, 0] = 0.8
+    full[0, 4] = full[4, 0] = 0.2
+    prox = sp.csr_matrix(full)
+    ids = torch.tensor([3, 0, 4])
+    block = proximity_block(prox, ids)
+    assert torch.equal(block, torch.tensor([[0.0, 0.8, 0.0], [0.8, 0.0, 0.2], [0.0, 0.2, 0.0]]))
+    a = torch.nn.functional.normalize(torch.randn(3, 4), dim=1).requires_grad_()
+    b = torch.nn.functional.normalize(torch.randn(3, 4), dim=1).requires_grad_()
+    scale = torch.tensor(5.0, requires_grad=True)
+    disjoint = torch.eye(3)  # no gene overlap: only the ontology part is soft
+    loss = ClipLoss(0.2, ontology_weight=0.5, proximity=prox)(a, b, scale, disjoint, ids)
+    expected = info_nce(a, b, scale, torch.tensor([[0.5, 0.5, 0.0], [0.4, 0.5, 0.1], [0.0, 0.5, 0.5]]))
+    assert loss.item() == pytest.approx(expected.item(), abs=1e-6)
+    assert loss.item() != pytest.approx(info_nce(a, b, scale).item(), abs=1e-4)
+    loss.backward()
+    assert a.grad.abs().sum() > 0 and b.grad.abs().sum() > 0 and scale.grad is not None
+    total, logs = GtClipLoss(0.0, ontology_weight=0.5, proximity=prox)(a, b, scale, None, set_ids=ids)
+    assert logs["contrastive"] == pytest.approx(loss.item(), abs=1e-6)
+
+
+def test_ontology_weight_checks():
+    with pytest.raises(ValueError, match="proximity"):
+        ClipLoss(0.1, ontology_weight=0.2)
+    with pytest.raises(ValueError, match="sum <= 1"):
+        ClipLoss(0.7, ontology_weight=0.5, proximity=sp.eye(2, format="csr"))
+    with pytest.raises(ValueError, match="set_ids"):
+        ClipLoss(0.0, ontology_weight=0.5, proximity=sp.eye(2, format="csr"))(torch.eye(2), torch.eye(2), 1.0)

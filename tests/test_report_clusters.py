@@ -9,6 +9,7 @@ import subprocess
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import pytest
 
 import contrastomics.report.figures as figures
@@ -69,7 +70,7 @@ def plotly_calls(html: str) -> list[list[dict]]:
 
 def decode(spec) -> np.ndarray:
     if isinstance(spec, dict):
-        return np.frombuffer(base64.b64decode(spec["bdata"]), {"f4": "<f4", "u1": "u1"}[spec["dtype"]])
+        return np.frombuffer(base64.b64decode(spec["bdata"]), {"f4": "<f4", "f8": "<f8", "u1": "u1"}[spec["dtype"]])
     return np.asarray(spec, float)
 
 
@@ -230,3 +231,51 @@ def test_network_graphml_survives_control_characters(tmp_path):
     write_outputs(res, tmp_path, report=False)
     g = ig.Graph.Read_GraphML(str(tmp_path / "network.graphml"))
     assert "a   b" in g.vs["name"]
+
+
+def _with_graph(res, seed=0):
+    """``res`` with a random symmetric kNN-like graph in input order (rows shuffled against the table)."""
+    rng = np.random.default_rng(seed)
+    n = len(res.table)
+    a, b = rng.integers(0, n, 3 * n), rng.integers(0, n, 3 * n)
+    keep = a != b
+    g = sp.csr_matrix((np.full(keep.sum(), 0.5, np.float32), (a[keep], b[keep])), shape=(n, n))
+    g = g.maximum(g.T).tocsr()
+    res.graph, res.order = g, rng.permutation(n)
+    return res
+
+
+def test_map_shows_the_network_edges_with_a_toggle(tmp_path, monkeypatch):
+    res = _with_graph(make_result([12, 9, 7, 5], n_single=4))
+    res.clusters["label_support"] = [0.5, 0.25, 1.0, np.nan, np.nan, np.nan, np.nan, np.nan]
+    write_outputs(res, tmp_path)
+    traces = plotly_calls((tmp_path / "report.html").read_text())[0]
+    edges = traces[0]
+    n_edges = res.graph.nnz // 2
+    assert edges["name"] == f"network edges ({n_edges})" and edges["mode"] == "lines"
+    assert edges.get("visible", True) is True  # small map: shown at first
+    xs = decode(edges["x"])
+    assert len(xs) == 3 * n_edges and np.isnan(xs[2::3]).all()
+    # the first segment joins the table rows of a graph edge, whatever the input order
+    pos = np.empty(len(res.order), int)
+    pos[res.order] = np.arange(len(res.order))
+    gi, gj = res.graph.nonzero()
+    pairs = {frozenset((pos[i], pos[j])) for i, j in zip(gi, gj)}
+    x, y = res.table["x"].to_numpy(), res.table["y"].to_numpy()
+    seg = {int(np.flatnonzero((x == xs[0]) & (y == decode(edges["y"])[0]))[0]),
+           int(np.flatnonzero((x == xs[1]) & (y == decode(edges["y"])[1]))[0])}
+    assert frozenset(seg) in pairs
+    # the label support is in the legend and the cluster table
+    assert traces[1]["name"] == "0: label of 0 (12; label support 50%)"
+    html = (tmp_path / "report.html").read_text()
+    assert "<th onclick=\"sortTable(2)\">label support</th>" in html and '<td data-v="0.25">25%</td>' in html
+    monkeypatch.setattr(figures, "EDGES_VISIBLE_MAX", 10)  # larger maps: the edges start hidden
+    write_outputs(res, tmp_path)
+    assert plotly_calls((tmp_path / "report.html").read_text())[0][0]["visible"] == "legendonly"
+
+
+def test_big_maps_carry_no_edges(tmp_path, big):
+    res = _with_graph(make_result([40, 30, 20, 10, 8, 6, 4, 3, 2, 2], n_single=25))
+    write_outputs(res, tmp_path)
+    names = [t["name"] for t in plotly_calls((tmp_path / "report.html").read_text())[0]]
+    assert not any(n.startswith("network edges") for n in names)

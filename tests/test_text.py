@@ -48,9 +48,9 @@ def test_encode_semantics_normalised_and_cached(encoder, monkeypatch):
     assert np.allclose(e, e2, atol=1e-6)
 
 
-def test_long_text_warns_truncation(encoder):
-    with pytest.warns(UserWarning, match="truncated"):
-        encoder.encode(["apoptosis " * 600], progress=False)
+def test_long_text_warns_truncation_with_a_count(encoder):
+    with pytest.warns(UserWarning, match=r"^2 text\(s\) longer than 256 tokens were truncated"):
+        encoder.encode(["apoptosis " * 600, "DNA repair " * 300, "DNA repair"], progress=False)
 
 
 def test_one_string_is_an_error(encoder):

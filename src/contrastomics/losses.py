@@ -7,6 +7,7 @@ negatives, as open_clip's ``ClipLoss`` does.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn as nn
@@ -59,47 +60,99 @@ def overlap_coefficient_matrix(m: torch.Tensor) -> torch.Tensor:
     return torch.where(denom > 0, inter / denom.clamp_min(1e-12), torch.zeros_like(inter))
 
 
-def soft_targets(similarity: torch.Tensor, overlap_weight: float) -> torch.Tensor:
-    """Targets ``(1 - w) * I + w * rownorm(S)`` with the diagonal of ``S`` excluded.
-
-    Rows whose off-diagonal similarities are all zero keep all their mass on the identity.
-    """
-    n = similarity.shape[0]
-    eye = torch.eye(n, device=similarity.device, dtype=similarity.dtype)
-    s = similarity * (1 - eye)
+def _offdiag_rownorm(s: torch.Tensor, eye: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``s`` with its diagonal zeroed, rows normalised to sum 1; ``has`` ``(n, 1)``: the row had mass."""
+    s = s * (1 - eye)
     rs = s.sum(dim=1, keepdim=True)
     has = rs > 0
-    s = torch.where(has, s / rs.clamp_min(1e-12), torch.zeros_like(s))
-    w = overlap_weight * has.to(similarity.dtype)
-    return (1 - w) * eye + w * s
+    return torch.where(has, s / rs.clamp_min(1e-12), torch.zeros_like(s)), has
+
+
+def soft_targets(similarity: torch.Tensor | None, overlap_weight: float,
+                 proximity: torch.Tensor | None = None, ontology_weight: float = 0.0) -> torch.Tensor:
+    """Targets ``(1 - w_o - w_k) I + w_o rownorm(S) + w_k rownorm(P)``, diagonals excluded.
+
+    ``S`` ``(n, n)``: gene-set similarity (overlap), weight ``w_o = overlap_weight``; ``P`` ``(n, n)``:
+    ontology proximity of the batch's terms, weight ``w_k = ontology_weight``. A row without any
+    related set in the batch under ``S`` (resp. ``P``) gives that part's mass back to the identity,
+    so every row sums to 1. With ``proximity=None`` or ``w_k = 0`` the result is exactly the
+    overlap-only targets ``(1 - w_o) I + w_o rownorm(S)``.
+    """
+    ref = similarity if similarity is not None else proximity
+    n = ref.shape[0]
+    eye = torch.eye(n, device=ref.device, dtype=ref.dtype)
+    if similarity is not None:
+        s, has = _offdiag_rownorm(similarity, eye)
+        w = overlap_weight * has.to(ref.dtype)
+    else:
+        s, w = torch.zeros_like(eye), torch.zeros((n, 1), device=ref.device, dtype=ref.dtype)
+    if proximity is None or ontology_weight == 0:
+        return (1 - w) * eye + w * s
+    p, has_k = _offdiag_rownorm(proximity.to(ref.dtype), eye)
+    wk = ontology_weight * has_k.to(ref.dtype)
+    return (1 - w - wk) * eye + w * s + wk * p
+
+
+def proximity_block(proximity, ids: torch.Tensor) -> torch.Tensor:
+    """The ``(b, b)`` block ``proximity[ids][:, ids]`` of a precomputed ``(n_sets, n_sets)`` matrix
+    (scipy sparse, NumPy or torch) as a dense float32 tensor on ``ids``' device."""
+    idx = ids.detach().cpu().numpy()
+    if torch.is_tensor(proximity):
+        block = proximity.to_dense()[idx][:, idx] if proximity.is_sparse else proximity[idx][:, idx]
+        return block.to(device=ids.device, dtype=torch.float32)
+    block = proximity[idx][:, idx]
+    block = block.toarray() if hasattr(block, "toarray") else np.asarray(block)
+    return torch.as_tensor(np.asarray(block, np.float32), device=ids.device)
 
 
 class ClipLoss(nn.Module):
-    """Symmetric InfoNCE over the global batch, optionally with gene-overlap soft targets.
+    """Symmetric InfoNCE over the global batch, optionally with soft targets (gene overlap and
+    ontology proximity, :func:`soft_targets`).
 
     Parameters
     ----------
     overlap_weight
-        ``w`` in ``T = (1 - w) I + w rownorm(S)``; 0 gives hard (identity) targets.
+        ``w_o`` in ``T = (1 - w_o - w_k) I + w_o rownorm(S) + w_k rownorm(P)``; 0 with ``w_k = 0``
+        gives hard (identity) targets.
     similarity
         ``"jaccard"`` or ``"overlap"`` (overlap coefficient) between the batch's gene sets.
+    ontology_weight
+        ``w_k``: weight of the ontology proximity ``P`` (0: off, today's loss exactly).
+    proximity
+        Precomputed ``(n_sets, n_sets)`` proximity over the training sets (scipy sparse, e.g.
+        top-k simGIC neighbours); the batch's block is taken with the ``set_ids`` given to
+        :meth:`forward`. Needed when ``ontology_weight > 0``.
     """
 
-    def __init__(self, overlap_weight: float = 0.0, similarity: str = "jaccard"):
+    def __init__(self, overlap_weight: float = 0.0, similarity: str = "jaccard", ontology_weight: float = 0.0,
+                 proximity=None):
         super().__init__()
         if similarity not in {"jaccard", "overlap"}:
             raise ValueError("similarity must be 'jaccard' or 'overlap'")
+        if not (0 <= overlap_weight <= 1 and 0 <= ontology_weight <= 1 and overlap_weight + ontology_weight <= 1):
+            raise ValueError(f"overlap_weight ({overlap_weight}) and ontology_weight ({ontology_weight}) must be "
+                             "in [0, 1] with a sum <= 1")
+        if ontology_weight > 0 and proximity is None:
+            raise ValueError("ontology_weight > 0 needs a proximity matrix over the training sets")
         self.overlap_weight = overlap_weight
         self.similarity = similarity
+        self.ontology_weight = ontology_weight
+        self.proximity = proximity
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, logit_scale: torch.Tensor,
-                membership: torch.Tensor | None = None) -> torch.Tensor:
+                membership: torch.Tensor | None = None, set_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """``set_ids`` ``(b,)``: the batch's rows of ``proximity`` (gathered across ranks like the features)."""
         a, b = gather_features(a), gather_features(b)
-        targets = None
+        sim = prox = None
         if self.overlap_weight > 0 and membership is not None:
             m = gather_features(membership.to_dense() if membership.is_sparse else membership)
             sim = jaccard_matrix(m) if self.similarity == "jaccard" else overlap_coefficient_matrix(m)
-            targets = soft_targets(sim, self.overlap_weight)
+        if self.ontology_weight > 0:
+            if set_ids is None:
+                raise ValueError("ontology_weight > 0 needs the batch's set_ids")
+            prox = proximity_block(self.proximity, gather_features(set_ids)).to(a.dtype)
+        targets = soft_targets(sim, self.overlap_weight, prox, self.ontology_weight) \
+            if sim is not None or prox is not None else None
         return info_nce(a, b, logit_scale, targets)
 
 
@@ -118,19 +171,24 @@ class GtClipLoss(nn.Module):
         ``"jaccard"`` or ``"overlap"`` between the batch's gene sets.
     recon_weight
         Weight of the reconstruction BCE (0: off).
+    ontology_weight, proximity
+        Ontology part of the soft targets (see :class:`ClipLoss`).
     """
 
-    def __init__(self, overlap_weight: float = 0.0, similarity: str = "jaccard", recon_weight: float = 0.0):
+    def __init__(self, overlap_weight: float = 0.0, similarity: str = "jaccard", recon_weight: float = 0.0,
+                 ontology_weight: float = 0.0, proximity=None):
         super().__init__()
-        self.clip = ClipLoss(overlap_weight, similarity)
+        self.clip = ClipLoss(overlap_weight, similarity, ontology_weight, proximity)
         self.recon_weight = recon_weight
 
     def forward(self, gene: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
                 membership: torch.Tensor | None = None, recon_logits: torch.Tensor | None = None,
-                recon_target: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+                recon_target: torch.Tensor | None = None, set_ids: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, dict]:
         """Returns ``(loss, {"contrastive": float, "recon": float})``; ``membership`` ``(b, g)`` 0/1
-        feeds the soft targets, ``recon_logits``/``recon_target`` ``(b, g')`` the BCE."""
-        contrastive = self.clip(gene, text, logit_scale, membership)
+        feeds the overlap targets, ``set_ids`` ``(b,)`` the ontology ones, ``recon_logits``/
+        ``recon_target`` ``(b, g')`` the BCE."""
+        contrastive = self.clip(gene, text, logit_scale, membership, set_ids)
         logs = {"contrastive": float(contrastive.detach())}
         loss = contrastive
         if self.recon_weight > 0 and recon_logits is not None:

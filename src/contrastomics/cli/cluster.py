@@ -44,7 +44,8 @@ def cluster(
     fdr: float = typer.Option(0.05, "--fdr", help="Keep pathways with FDR / adjusted p-value below this."),
     method: str = typer.Option("joint", "--method", "-m", help=METHOD_HELP),
     resolution: str = typer.Option("auto", "--resolution", help="Leiden resolution, or 'auto' (~n/20 clusters)."),
-    n_clusters: Optional[int] = typer.Option(None, "--n-clusters", help="Target cluster count for --resolution auto."),
+    n_clusters: Optional[int] = typer.Option(None, "--n-clusters", help="Number of clusters (>= 2 members) to "
+                                             "return; leftovers join their nearest cluster (--resolution auto)."),
     split_direction: bool = typer.Option(False, "--split-direction", help="Keep up- and down-regulated pathways apart."),
     min_cluster_size: int = typer.Option(3, "--min-cluster-size", help="Smaller clusters are dissolved and their "
                                          "members attached to the nearest cluster when similar enough."),
@@ -115,8 +116,10 @@ def cluster(
     for rec in top.to_dict("records"):
         theme = f" [cyan]\\[{escape(shorten(rec['theme'], 40))}][/cyan]" if rec.get("theme") else ""
         signs = f", ▲{rec['n_up']} ▼{rec['n_down']}" if rec["mean_nes"] == rec["mean_nes"] else ""  # no NES: ORA
+        sup = rec.get("label_support", float("nan"))
+        support = f" [dim](label support {sup:.0%})[/dim]" if sup == sup else ""
         console.print(f"  [bold]{rec['cluster']:>3}[/bold] ({rec['size']:>3}{signs}) {escape(shorten(rec['label'], 80))}"
-                      f"{theme}  [dim]{escape(shorten(rec['keywords'], 60))}[/dim]")
+                      f"{support}{theme}  [dim]{escape(shorten(rec['keywords'], 60))}[/dim]")
     console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(out))}/")
 
 

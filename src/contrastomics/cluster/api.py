@@ -13,6 +13,7 @@ import inspect
 import numbers
 import os
 import time
+import warnings
 from dataclasses import dataclass, fields, replace
 from typing import Sequence
 
@@ -22,18 +23,22 @@ import scipy.sparse as sp
 
 from ..data.ontology import extract_go_id, is_go_result
 from ..errors import InputError
+from ..evaluate.semantic import go_similarity_for
 from . import baselines as bl
-from .communities import (attach_small, identical_groups, join_identical, leiden, leiden_auto, mcl, order_labels,
-                          target_clusters)
+from .communities import (attach_small, identical_groups, join_identical, leiden, leiden_auto, mcl, merge_to,
+                          n_clusters_of, order_labels, split_to, target_clusters)
 from .embed import METHOD_WEIGHTS, StandInModel, embedding_model, joint_space
 from .graph import default_k, knn_from_embedding
-from .labels import ctfidf_keywords, go_slim_themes, representatives
+from .keywords import phrase_sets, title_keywords
+from .labels import cluster_themes, generic_terms, label_support, representatives, support_summary
 from .layout import cluster_layout, features_from_graph
-from .metrics import evaluate
+from .metrics import evaluate, go_pairs
 from .pathways import Pathways, prepare
 from .tables import result_tables
 
 METHODS = ("joint", "text", "genes", "overlap", "overlap-knn", "kappa", "semantic")
+#: attach threshold with an explicit ``n_clusters``: any positive similarity to a cluster
+ATTACH_ANY = 1e-9
 
 __all__ = ["METHODS", "ClusterOptions", "ClusterResult", "Pathways", "cluster_gsea", "evaluate", "prepare",
            "run_clustering"]
@@ -54,8 +59,10 @@ class ClusterOptions:
     resolution
         Leiden resolution, or ``"auto"`` to hit ``n_clusters`` clusters.
     n_clusters
-        Target number of clusters of ``>= min_cluster_size`` members for ``resolution="auto"``
-        (default ``n / 20``).
+        Target number of clusters for ``resolution="auto"`` (default ``n / 20``). Given explicitly,
+        the run returns about that many clusters of ``>= 2`` members (+- 10% on the development
+        results): members of dissolved small clusters join their most similar cluster whenever the
+        similarity is positive (``attach_threshold="auto"`` otherwise keeps far ones single).
     split_direction
         Never put up- and down-regulated pathways in one cluster.
     min_cluster_size
@@ -238,16 +245,33 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     labels, used_res, info = _partition(adj, x, sim_for_attach, fdr, target, forbid, o,
                                         identical_groups(pw.le_matrix, pw.full_matrix))
     notes = list(pw.notes)
+    got = n_clusters_of(labels)
+    if o.n_clusters and abs(got - int(o.n_clusters)) > 0.1 * int(o.n_clusters):
+        note = f"asked for {int(o.n_clusters)} clusters, got {got}" + (
+            f": no cluster of these {n} pathways splits further into parts of at least {o.min_cluster_size} "
+            "(--min-cluster-size)" if got < int(o.n_clusters) else "")
+        notes.append(note)
+        warnings.warn(note, stacklevel=3)
     if info["identical"]:
         notes.append(f"{info['identical']} pathway(s) with the same gene set as another were put in its cluster")
     times["partition"] = time.perf_counter() - t1
 
     t1 = time.perf_counter()
-    reps = representatives(labels, x, fdr, nes, o.representative,
-                           similarity=None if x is not None else _similarity_matrix(sim_for_attach if sim_for_attach is not None else adj))
-    keywords = ctfidf_keywords(labels, pw.texts, n_keywords=o.n_keywords)
+    space = x if x is not None else _similarity_matrix(sim_for_attach if sim_for_attach is not None else adj)
     go_ids = [extract_go_id(str(t)) for t in tab["term"]]
-    themes = go_slim_themes(go_ids, labels) if is_go_result(go_ids) else {}  # GO slim terms are GO ids
+    gop = None
+    if is_go_result(go_ids):
+        gop = go_pairs(go_ids)
+        go = go if go is not None else go_similarity_for(tab["term"].tolist())
+    generic = generic_terms(go_ids, np.diff(pw.full_matrix.indptr))
+    # GO results: the member most central in simGIC (development: closer to its members in Wang's
+    # similarity than the joint-space medoid); the clustering's space otherwise and above 5,000
+    rep_sim = go[0] if go is not None and not hasattr(go[0], "rows") else (None if x is not None else space)
+    reps = representatives(labels, x, fdr, nes, o.representative, similarity=rep_sim, eligible=~generic)
+    phrases = phrase_sets(pw.titles)
+    keywords = title_keywords(labels, pw.titles, n_keywords=o.n_keywords, phrases=phrases)
+    themes = cluster_themes(labels, pw.titles, reps, go_ids, phrases=phrases)
+    support, support_info = label_support(labels, reps, space=space, go=gop, seed=o.seed)
     times["labels"] = time.perf_counter() - t1
 
     coords = None
@@ -257,10 +281,13 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         # overlap-only weights leave no tower vectors: lay out from the graph instead
         coords = cluster_layout(labels, x.dense if informative else features_from_graph(adj))
         times["layout"] = time.perf_counter() - t1
-    out_table, clusters, order = result_tables(pw, labels, reps, keywords, sign, coords, themes)
+    out_table, clusters, order = result_tables(pw, labels, reps, keywords, sign, coords, themes, support)
+    sizes = np.bincount(labels) if n else np.zeros(0, int)
     summary = {
         "method": o.method, "model": model_name, "n_input": pw.n_input,
-        "n_significant": int(n), "fdr_cutoff": o.fdr_cutoff, "k": int(k), "target_clusters": int(target),
+        "n_significant": int(n), "fdr_cutoff": o.fdr_cutoff, "knn_neighbours": int(k),
+        "n_clusters": int((sizes >= 2).sum()), "n_singletons": int((sizes == 1).sum()),
+        "target_clusters": int(target),
         "resolution": used_res, "split_direction": bool(o.split_direction),
         "min_cluster_size": int(o.min_cluster_size), "attached": info["attached"],
         "attach_threshold": info["attach_threshold"], "representative": o.representative, "seed": int(o.seed),
@@ -268,11 +295,14 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         "leading_edge_gate": bool(getattr(x, "gate", False)),
         "conditions": pw.conditions, "notes": notes,
         "n_full_sets_from_library": int(pw.has_full_sets.sum()),
+        "labels": {"generic_excluded": int(generic.sum()), **support_info},
     }
     times["cluster_total"] = time.perf_counter() - t0 - times.get("layout", 0.0)
     if o.metrics:
         t1 = time.perf_counter()
-        summary["metrics"] = evaluate(labels, pw, nes, go=go, n_random=o.n_random, seed=o.seed)
+        summary["metrics"] = evaluate(labels, pw, nes, go=go, go_wang=gop, gate=_gate(o.method, x, pw),
+                                      n_random=o.n_random, seed=o.seed)
+        summary["metrics"].update(support_summary(support))
         if o.split_direction:
             summary["metrics"]["nes_coherence_note"] = ("clusters were split by NES sign, so sign coherence is 1 "
                                                         "by construction; run without --split-direction to measure it")
@@ -299,10 +329,27 @@ def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, 
         lab = np.where(np.bincount(raw)[raw] >= 2, raw, -1)
         info = {"attached": 0, "singletons": int((lab < 0).sum()), "attach_threshold": None}
     else:
-        lab, info = attach_small(raw, x, min_size=o.min_cluster_size, threshold=o.attach_threshold,
+        # an explicit --n-clusters: every leftover joins its nearest cluster (any positive similarity),
+        # so the K clusters are all there is; the default keeps far leftovers as singletons
+        threshold = o.attach_threshold
+        if o.n_clusters and threshold == "auto":
+            threshold = ATTACH_ANY
+        lab, info = attach_small(raw, x, min_size=o.min_cluster_size, threshold=threshold,
                                  groups=forbid, similarity=None if x is not None else similarity)
     lab, info["identical"] = join_identical(lab, same_sets, fdr, forbid)
+    if o.n_clusters and o.method != "overlap" and used_res is not None and o.resolution in ("auto", None):
+        # an explicit K: split or merge the Leiden clusters until K clusters of >= 2 members remain
+        lab = split_to(lab, int(o.n_clusters), adj, min_size=o.min_cluster_size, seed=o.seed)
+        lab = merge_to(lab, int(o.n_clusters), x=x, similarity=None if x is not None else similarity, groups=forbid)
     return order_labels(lab, fdr), used_res, info
+
+
+def _gate(method: str, x, pw: Pathways):
+    """The memberships whose shared genes the method's graph needs (``None``: any pair may link):
+    leading edges for a gated joint space and ``overlap-knn``, full sets for ``overlap``/``kappa``."""
+    if method == "overlap-knn" or (x is not None and getattr(x, "gate", False)):
+        return pw.le_matrix
+    return pw.full_matrix if method in ("overlap", "kappa") else None
 
 
 def _model_name(option, mdl) -> str:
@@ -342,7 +389,8 @@ def cluster_gsea(result, options: ClusterOptions | None = None, /, **kwargs) -> 
     -------
     pandas.DataFrame
         One row per significant pathway: ``cluster`` (0 = largest), ``cluster_size``,
-        ``cluster_label`` (representative pathway), ``cluster_keywords``, ``representative``,
+        ``cluster_label`` (representative pathway), ``cluster_label_support`` (share of members near
+        the label), ``cluster_keywords``, ``cluster_theme``, ``representative``,
         ``term, name, nes, fdr, ...``, ``direction`` (+1/-1), ``leading_edge_genes``.
         ``df.attrs["summary"]`` holds parameters and metrics, ``df.attrs["clusters"]`` one record
         per cluster.

@@ -3,6 +3,7 @@
 :func:`leiden_auto` tunes the resolution to :func:`target_clusters`; :func:`attach_small` dissolves
 clusters below ``min_cluster_size`` and attaches their members to the nearest cluster when close
 enough; :func:`join_identical` puts pathways with identical gene sets in one cluster;
+:func:`split_to` / :func:`merge_to` reach an exact cluster count (``--n-clusters K``);
 :func:`order_labels` numbers clusters by decreasing size. The rules and thresholds: docs/clustering.md.
 """
 from __future__ import annotations
@@ -296,3 +297,101 @@ def _colnorm(m: sp.spmatrix) -> sp.csc_matrix:
     s = np.asarray(m.sum(axis=0)).ravel()
     s[s == 0] = 1.0
     return (m @ sp.diags(1.0 / s)).tocsc()
+
+
+def n_clusters_of(labels: np.ndarray) -> int:
+    """Clusters with at least two members (``-1`` = singleton)."""
+    lab = np.asarray(labels)
+    lab = lab[lab >= 0]
+    return int((np.bincount(lab) >= 2).sum()) if len(lab) else 0
+
+
+def _cluster_similarity(labels: np.ndarray, x, similarity) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, S)``: the clusters of ``>= 2`` members and their pairwise similarity: centroid cosine
+    in ``x`` (a :class:`~contrastomics.cluster.embed.JointSpace`) or the mean pairwise
+    ``similarity`` ``(n, n)`` between members."""
+    lab = np.asarray(labels)
+    ids = np.flatnonzero(np.bincount(lab[lab >= 0], minlength=1) >= 2) if (lab >= 0).any() else np.zeros(0, int)
+    col = np.full(int(lab.max()) + 1 if len(lab) else 0, -1)
+    col[ids] = np.arange(len(ids))
+    rows = np.flatnonzero((lab >= 0) & (col[np.maximum(lab, 0)] >= 0))
+    onehot = sp.csr_matrix((np.ones(len(rows)), (rows, col[lab[rows]])), shape=(len(lab), len(ids)))
+    counts = np.maximum(np.asarray(onehot.sum(0)).ravel(), 1)
+    if similarity is not None:
+        s = similarity @ onehot
+        s = np.asarray(s.todense() if sp.issparse(s) else s, np.float64)
+        return ids, np.asarray(onehot.T @ s) / np.outer(counts, counts)
+    cent, sparse, norm = x.centroid_parts(onehot)
+    s = cent.astype(np.float64) @ cent.T.astype(np.float64)
+    for c in sparse:
+        s = s + (c @ c.T).toarray()
+    return ids, s / np.outer(norm, norm)
+
+
+def merge_to(labels: np.ndarray, k: int, *, x=None, similarity=None, groups: np.ndarray | None = None
+             ) -> np.ndarray:
+    """Merge clusters until ``k`` of ``>= 2`` members remain: the smallest (ties: the highest id)
+    joins the cluster most similar to it (:func:`_cluster_similarity`; with ``groups``, one of the
+    same majority group). Similarities are recomputed after each round in which every cluster
+    merges at most once. Stops early when no cluster has a partner."""
+    lab = np.asarray(labels).copy()
+    while n_clusters_of(lab) > k:
+        excess = n_clusters_of(lab) - k
+        ids, s = _cluster_similarity(lab, x, similarity)
+        sizes = np.bincount(lab[lab >= 0])[ids]
+        if groups is not None:
+            g = np.array([np.mean(groups[lab == c] > 0) > 0.5 for c in ids])
+            s = np.where(g[:, None] == g[None, :], s, -np.inf)
+        np.fill_diagonal(s, -np.inf)
+        touched = np.zeros(len(ids), bool)
+        merged = 0
+        for i in np.lexsort((-ids, sizes)):
+            if merged >= excess:
+                break
+            if touched[i]:
+                continue
+            cand = np.where(touched, -np.inf, s[i])
+            j = int(np.argmax(cand))
+            if not np.isfinite(cand[j]):
+                continue
+            lab[lab == ids[i]] = ids[j]
+            touched[[i, j]] = True
+            merged += 1
+        if not merged:
+            break
+    return lab
+
+
+def split_to(labels: np.ndarray, k: int, adj: sp.csr_matrix, *, min_size: int = 3, seed: int = 0) -> np.ndarray:
+    """Split clusters until ``k`` of ``>= 2`` members exist: the largest cluster that Leiden on its own
+    subgraph (:func:`leiden_auto`, two parts wanted) cuts into parts of ``>= min_size`` members is
+    replaced by them (members of smaller parts join the largest part). Stops when none splits."""
+    lab = np.asarray(labels).copy()
+    adj = sp.csr_matrix(adj)
+    tried: set[tuple] = set()
+    while n_clusters_of(lab) < k:
+        real = lab[lab >= 0]
+        ids = np.flatnonzero(np.bincount(real) >= 2 * min_size) if len(real) else np.zeros(0, int)
+        ids = [c for c in ids[np.argsort(-np.bincount(real)[ids], kind="stable")]
+               if tuple(np.flatnonzero(lab == c)) not in tried]
+        done = False
+        for c in ids:
+            idx = np.flatnonzero(lab == c)
+            tried.add(tuple(idx))
+            sub, _ = leiden_auto(adj[idx][:, idx].tocsr(), 2, min_size=min_size, seed=seed)
+            part_sizes = np.bincount(sub)
+            big = np.flatnonzero(part_sizes >= min_size)
+            if len(big) < 2:
+                continue
+            main = big[np.argmax(part_sizes[big])]
+            sub = np.where(part_sizes[sub] >= min_size, sub, main)
+            nxt = int(lab.max()) + 1
+            for p in big:
+                if p != main:
+                    lab[idx[sub == p]] = nxt
+                    nxt += 1
+            done = True
+            break
+        if not done:
+            break
+    return lab

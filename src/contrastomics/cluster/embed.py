@@ -414,6 +414,13 @@ class JointSpace:
             s[~ok] = -np.inf
         return s
 
+    def pair_values(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Joint cosine of the pairs ``(a[i], b[i])``, ``(len(a),)`` float64 (no gate)."""
+        v = np.einsum("ij,ij->i", self.dense[a].astype(np.float64), self.dense[b].astype(np.float64))
+        for block in self._sparse_blocks():
+            v = v + np.asarray(block[a].multiply(block[b]).sum(1)).ravel()
+        return v
+
     def similarity(self, rows, cols=None) -> np.ndarray:
         """Joint cosine ``(len(rows), len(cols))`` (``cols=None``: every pathway), float32."""
         return self.pair_similarity(rows, cols, gated=False)

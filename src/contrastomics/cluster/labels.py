@@ -1,33 +1,36 @@
-"""Cluster labels: a representative pathway, c-TF-IDF keywords and (GO results) a GO slim theme.
+"""Cluster labels: a representative pathway, title-phrase keywords, a theme and the label's support.
 
-:func:`representatives` (medoid or lowest FDR), :func:`ctfidf_keywords` (BERTopic's class-based
-TF-IDF over member titles and descriptions) and :func:`go_slim_themes`. The rules, and the
-text-tower theme that was measured and rejected: docs/clustering.md ("Inside the code").
+:func:`representatives` (the member most central in meaning among the non-generic ones, or the
+lowest FDR), :func:`generic_terms` (near-root / very large terms never label a cluster),
+:func:`cluster_themes` (GO slim term above most members; a shared title phrase otherwise),
+:func:`label_support` (share of members near the label). Keywords: :mod:`.keywords`. The rules and
+the development numbers behind them: docs/clustering.md ("Labels").
 """
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..data.builtin import load_ontology
-from ..data.ontology import extract_go_id
+from ..data.ontology import extract_go_id, is_go_result
+from ..evaluate.cluster_metrics import GoPairs, label_support_shares
+from .keywords import DOMAIN_STOP_WORDS, phrase_sets, shared_phrase, title_keywords  # noqa: F401  (DOMAIN_STOP_WORDS moved)
 
-#: Words that occur in most pathway titles and say nothing about a cluster.
-DOMAIN_STOP_WORDS = frozenset("""
-process processes regulation regulated regulating positive negative cellular cell cells involved
-pathway pathways activity response via mediated signaling signalling establishment maintenance
-biological organism multicellular metabolic catabolic biosynthetic compound compounds part
-protein proteins gene genes expression go reactome kegg hallmark wp biocarta pid term genes set
-containing complex dependent assembly organization level levels system including
-any result results resulting chemical reactions reaction stops prevents reduces increases
-activates frequency rate extent occurs occur consequence change state activity stimulus
-directly modulates modulating involving type types specific form formation""".split())
-_UNUSED = frozenset("""
-""".split())
-
+#: A GO term with more descendants (is_a/part_of) than this is generic, and so is any set larger than
+#: :data:`GENERIC_MAX_SET_SIZE` genes: the 95th percentiles over the development GO results' terms
+#: (273 and 754, rounded; benchmarks/decisions/cluster.md)
+GENERIC_MAX_DESCENDANTS = 270
+GENERIC_MAX_SET_SIZE = 750
+#: a member supports a non-GO label when its similarity to it reaches this quantile of the
+#: similarity of random pairs of the result (the best agreement with the GO call on development)
+SUPPORT_QUANTILE = 0.99
+#: GO: Wang similarity to the label at which a member counts as near it besides the ontology
+#: neighbourhood (the median of sibling pairs in the development GO results, 0.629)
+SUPPORT_WANG = 0.63
+#: labels with less support than this are called misleading (issue 15's target)
+LOW_SUPPORT = 1 / 3
 
 def _groups(labels: np.ndarray):
     """``(ids, members)``: each distinct label and the indices carrying it (one sort, not one scan
@@ -60,11 +63,14 @@ def _mean_similarity_to_own_cluster(labels: np.ndarray, x) -> np.ndarray:
 
 
 def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, nes: np.ndarray,
-                    how: str = "central", similarity: np.ndarray | None = None) -> dict[int, int]:
+                    how: str = "central", similarity: np.ndarray | None = None,
+                    eligible: np.ndarray | None = None) -> dict[int, int]:
     """Index of the representative pathway of every cluster id in ``labels``.
 
-    ``central``: the member with the highest mean similarity to the other members (ties: lowest
-    FDR); ``significant``: the lowest FDR (ties: largest ``|NES|``)."""
+    ``central``: the member with the highest mean similarity to the other members (``similarity``
+    ``(n, n)`` when given: dense, sparse or lazy; else the space ``x``), ties to the lowest FDR;
+    ``significant``: the lowest FDR (ties: largest ``|NES|``). ``eligible`` ``(n,)`` bool: only
+    these members may represent a cluster that has one (:func:`generic_terms` left out)."""
     labels = np.asarray(labels)
     ids, members = _groups(labels)
     central = None
@@ -75,8 +81,11 @@ def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, n
         if len(idx) == 1:
             out[int(c)] = int(idx[0])
             continue
+        cand = np.ones(len(idx), bool) if eligible is None else np.asarray(eligible)[idx]
+        if not cand.any():
+            cand[:] = True
         if how == "significant":
-            order = np.lexsort((-np.abs(np.nan_to_num(nes[idx])), fdr[idx]))
+            order = np.lexsort((-np.abs(np.nan_to_num(nes[idx])), fdr[idx], ~cand))
             out[int(c)] = int(idx[order[0]])
             continue
         if central is not None:
@@ -87,60 +96,67 @@ def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, n
             else:
                 s = np.asarray(similarity[np.ix_(idx, idx)], dtype=np.float64)
             cent = np.round((s.sum(1) - np.diag(s)) / (len(idx) - 1), 6)
-        order = np.lexsort((fdr[idx], -cent))
+        order = np.lexsort((fdr[idx], -cent, ~cand))
         out[int(c)] = int(idx[order[0]])
     return out
 
 
-def _tokenizer_stop_words():
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-    return sorted(ENGLISH_STOP_WORDS | DOMAIN_STOP_WORDS)
-
-
-def ctfidf_keywords(labels: np.ndarray, texts: Sequence[str], n_keywords: int = 4,
-                    min_cluster_size: int = 2) -> dict[int, list[str]]:
-    """Top ``n_keywords`` c-TF-IDF terms of each cluster with ``>= min_cluster_size`` members."""
-    from sklearn.feature_extraction.text import CountVectorizer
-    ids, members = _groups(np.asarray(labels))
-    keep = [(int(c), idx) for c, idx in zip(ids, members) if len(idx) >= min_cluster_size]
-    if not keep:
-        return {}
-    clusters = [c for c, _ in keep]
-    docs = [" ".join(_clean(texts[i]) for i in idx) for _, idx in keep]
-    vec = CountVectorizer(ngram_range=(1, 2), stop_words=_tokenizer_stop_words(),
-                          token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9\-]+\b", lowercase=True)
-    try:
-        counts = vec.fit_transform(docs).astype(np.float64)
-    except ValueError:  # every word was a stop word
-        return {c: [] for c in clusters}
-    vocab = np.asarray(vec.get_feature_names_out())
-    words_per_cluster = np.asarray(counts.sum(1)).ravel()
-    tf = sp.diags(1.0 / np.maximum(words_per_cluster, 1)) @ counts
-    f = np.asarray(counts.sum(0)).ravel()
-    idf = np.log1p(words_per_cluster.mean() / np.maximum(f, 1))
-    score = (tf @ sp.diags(idf)).tocsr()
-    out = {}
-    for r, c in enumerate(clusters):
-        row = score.getrow(r)
-        order = row.indices[np.argsort(-row.data, kind="stable")]
-        chosen: list[str] = []
-        for t in vocab[order]:
-            if any(t in b.split() or b in t for b in chosen):
-                continue
-            words = t.split()
-            if len(words) == 2 and words[0] == words[1]:
-                continue
-            chosen = [b for b in chosen if not (len(b.split()) == 1 and b in words)] + [t]
-            if len(chosen) >= n_keywords:
-                break
-        out[c] = chosen
+def generic_terms(terms: Sequence[str | None], set_sizes: np.ndarray | None = None, *, ontology=None,
+                  max_descendants: int = GENERIC_MAX_DESCENDANTS, max_set_size: int = GENERIC_MAX_SET_SIZE
+                  ) -> np.ndarray:
+    """``(n,)`` bool: pathways too generic to label a cluster (near the root of GO or very large): a
+    GO term (id in ``terms``, resolved in ``ontology``, default the built-in GO) with more than
+    ``max_descendants`` descendants (``is_a``/``part_of``), or any pathway whose gene set
+    (``set_sizes``) has more than ``max_set_size`` genes."""
+    out = np.zeros(len(terms), bool)
+    if set_sizes is not None:
+        out |= np.asarray(set_sizes) > max_set_size
+    ids = [None if t is None else extract_go_id(str(t)) for t in terms]
+    if all(i is None for i in ids):
+        return out
+    if ontology is None:
+        ontology = _go_ontology()
+        if ontology is None:
+            return out
+    rows = GoPairs.rows_of(ids, ontology)
+    known = rows >= 0
+    out[known] |= _ontology_counts(ontology)[0][rows[known]] > max_descendants
     return out
 
 
-def _clean(text: str) -> str:
-    # GO ids and URLs would otherwise become keywords
-    text = re.sub(r"\((GO|R-HSA|WP|HP)[:\-][^)]*\)", " ", text)
-    return re.sub(r"https?://\S+", " ", text)
+def _ontology_counts(ontology) -> tuple[np.ndarray, np.ndarray]:
+    """Descendants and ancestors (self excluded) of every term; computed once per ontology object."""
+    key = ("descendant_ancestor_counts",)
+    if key not in ontology._cache:
+        anc = ontology.ancestor_matrix()  # self included: one less of each
+        ontology._cache[key] = (np.bincount(anc.indices, minlength=len(ontology)) - 1, np.diff(anc.indptr) - 1)
+    return ontology._cache[key]
+
+
+def _go_ontology():
+    try:
+        return load_ontology("GO")
+    except Exception:  # noqa: BLE001 - a missing data carrier only removes the optional GO rules
+        return None
+
+
+def pair_values(space, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Similarity of pairs ``(a[i], b[i])`` ``(len(a),)`` in a clustering's space: a
+    :class:`~contrastomics.cluster.embed.JointSpace` (joint cosine) or an ``(n, n)`` similarity
+    (dense, sparse or lazy with ``rows``)."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    if hasattr(space, "pair_values"):
+        return space.pair_values(a, b)
+    if sp.issparse(space):
+        return np.asarray(sp.csr_matrix(space)[a, b], np.float64).ravel()
+    if hasattr(space, "rows"):  # lazy similarity: one row block over the distinct first indices
+        ua, inv = np.unique(a, return_inverse=True)
+        return np.asarray(space.rows(ua), np.float64)[inv, b]
+    return np.asarray(np.asarray(space)[a, b], np.float64)
+
+
+#: the former name (c-TF-IDF, now over whole title phrases)
+ctfidf_keywords = title_keywords
 
 
 def _slim_columns(ontology, subset: str) -> tuple[np.ndarray, np.ndarray]:
@@ -158,12 +174,12 @@ def _slim_columns(ontology, subset: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=None, subset: str = "goslim_generic",
-                   min_go_fraction: float = 0.5) -> dict[int, dict]:
+                   min_go_fraction: float = 0.5, min_size: int = 2) -> dict[int, dict]:
     """A GO slim theme per cluster of a GO result: the slim term under which most of its members sit.
 
     ``terms``: the pathways' terms, or their GO ids (``None`` where a pathway has none).
 
-    For each cluster of at least two pathways of which at least ``min_go_fraction`` carry a GO id,
+    For each cluster of at least ``min_size`` pathways of which at least ``min_go_fraction`` carry a GO id,
     the term of the GO slim ``subset`` (default the generic slim, ~150 terms; the three aspect roots
     excluded) that is an ancestor (``is_a``/``part_of``, or the term itself) of the most members;
     ties go to the most specific (fewest descendants). Returns ``{cluster: {"theme", "theme_id",
@@ -198,7 +214,7 @@ def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=
     sizes = np.bincount(labels, minlength=n_clusters)
     n_go = np.bincount(labels[known], minlength=n_clusters)
     out = {}
-    for c in np.flatnonzero((sizes >= 2) & (n_go >= min_go_fraction * np.maximum(sizes, 1))):
+    for c in np.flatnonzero((sizes >= min_size) & (n_go >= min_go_fraction * np.maximum(sizes, 1))):
         best = counts[c].max()
         if best <= 0:
             continue
@@ -207,3 +223,90 @@ def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=
         tid = ontology.ids[int(slim_idx[j])]
         out[int(c)] = {"theme": ontology.name_of(tid), "theme_id": tid, "theme_support": float(best / sizes[c])}
     return out
+
+
+def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, int],
+                   terms: Sequence[str | None] | None = None, *, ontology=None,
+                   phrases: Sequence[dict[str, str]] | None = None) -> dict[int, dict]:
+    """A theme for every cluster: ``{cluster: {"theme", "theme_id", "theme_support", "theme_source"}}``.
+
+    GO results (half the pathways or more carry a GO id): the GO slim term above most members
+    (:func:`go_slim_themes`, singletons included), source ``"GO slim"``. Every other cluster (non-GO
+    results, GO clusters without a slim term above any member): the phrase shared by the most
+    member titles (:func:`~contrastomics.cluster.keywords.shared_phrase`; ties: a phrase of the
+    representative's title), source ``"title phrase"``. ``theme_support``: share of members under
+    the slim term / holding the phrase. ``phrases``: :func:`~contrastomics.cluster.keywords.phrase_sets`
+    of ``titles`` when already made."""
+    labels = np.asarray(labels)
+    phrases = phrase_sets(titles) if phrases is None else phrases
+    out: dict[int, dict] = {}
+    ids = [None if t is None else extract_go_id(str(t)) for t in (terms or [])]
+    if ids and is_go_result(ids):
+        out.update({c: {**rec, "theme_source": "GO slim"}
+                    for c, rec in go_slim_themes(ids, labels, ontology=ontology, min_size=1).items()})
+    g, members = _groups(labels)
+    for c, idx in zip(g.tolist(), members):
+        if c in out:
+            continue
+        phrase, share = shared_phrase([phrases[i] for i in idx], prefer=phrases[reps[c]] if c in reps else None)
+        out[c] = {"theme": phrase, "theme_id": "", "theme_support": share, "theme_source": "title phrase"}
+    return out
+
+
+def support_threshold(space, n: int, *, quantile: float = SUPPORT_QUANTILE, n_pairs: int = 5000,
+                      seed: int = 0) -> float:
+    """The ``quantile`` of the similarity of random distinct pairs of the ``n`` pathways in
+    ``space`` (fixed seed): a member this close to the label is closer than most pathway pairs."""
+    if n < 2:
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n, n_pairs)
+    b = (a + rng.integers(1, n, n_pairs)) % n
+    v = pair_values(space, a, b)
+    return float(np.quantile(v[np.isfinite(v)], quantile)) if np.isfinite(v).any() else float("nan")
+
+
+def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "GoPairs | None" = None,
+                  quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0
+                  ) -> tuple[dict[int, float], dict]:
+    """Share of each cluster's other members that sit near its label (representative); ``nan`` for
+    singletons. Returns ``(shares, info)``.
+
+    Near = for two GO terms (``go``: :class:`~contrastomics.evaluate.cluster_metrics.GoPairs` of the
+    pathways): ancestor, descendant or sibling (a shared direct ``is_a``/``part_of`` parent) of the
+    label, or Wang similarity >= ``wang``; for other pathways: similarity in the clustering's
+    ``space`` (:func:`pair_values`) at least the ``quantile`` of random pairs
+    (:func:`support_threshold`). ``info``: the basis and the thresholds used."""
+    labels = np.asarray(labels)
+    thr = support_threshold(space, len(labels), quantile=quantile, seed=seed) if space is not None else float("nan")
+
+    def near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ok = np.zeros(len(a), bool)
+        both = np.zeros(len(a), bool) if go is None else go.known[a] & go.known[b]
+        if both.any():
+            ok[both] = go.related(a[both], b[both]) | (go.wang_pairs(a[both], b[both]) >= wang)
+        rest = ~both
+        if rest.any() and np.isfinite(thr):
+            # a threshold of 0 (sparse similarities) must not count pairs sharing nothing
+            v = pair_values(space, a[rest], b[rest])
+            ok[rest] = (v >= thr) & (v > 0)
+        return ok
+    shares = label_support_shares(labels, reps, near)
+    parts = []
+    if go is not None and go.known.any():
+        parts.append(f"GO: ancestor, descendant or sibling of the label, or Wang similarity >= {wang:g}")
+    if np.isfinite(thr) and (go is None or not go.known.all()):
+        parts.append(f"similarity in the clustering space >= {thr:.3g} (the {quantile:g} quantile of random pairs)")
+    info = {"label_support_basis": "; ".join(parts) or "n/a",
+            "label_support_threshold": thr if np.isfinite(thr) else None,
+            "label_support_wang": wang if go is not None else None}
+    return shares, info
+
+
+def support_summary(shares: dict[int, float], low: float = LOW_SUPPORT) -> dict:
+    """Summary metrics of per-cluster label support (non-singleton clusters)."""
+    v = np.array([x for x in shares.values() if np.isfinite(x)], float)
+    return {"label_support_mean": float(v.mean()) if len(v) else float("nan"),
+            "label_support_median": float(np.median(v)) if len(v) else float("nan"),
+            "labels_low_support": int((v < low).sum()), "labels_scored": int(len(v)),
+            "label_support_low_cutoff": float(low)}

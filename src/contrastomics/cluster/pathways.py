@@ -47,6 +47,8 @@ class Pathways:
     conditions: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     n_input: int = 0
+    #: readable titles (:func:`pathway_title`): what labels and keywords are made of
+    titles: list[str] = field(default_factory=list)
 
 
 def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFrame:
@@ -142,29 +144,43 @@ def _norm(s: str, _drop=bytes(c for c in range(128) if not (48 <= c <= 57 or 97 
     return s.lower().encode("ascii", "ignore").translate(None, _drop).decode("ascii")
 
 
+def _useful_description(lib, row: int) -> str:
+    desc = (lib.descriptions[row] or "").strip()
+    return desc if desc and not desc.startswith("http") and desc.lower() not in ("na", "none") else ""
+
+
+def _strip_id_suffix(title: str) -> str:
+    if "(" not in title:  # the id suffix below needs one
+        return title
+    return re.sub(r"\s*\((GO|R-HSA|WP|HP)[:\-_][^)]*\)\s*$", "", title)
+
+
 def pathway_text(term: str, name: str, lib, row: int) -> str:
     """The text a pathway is embedded by: library title (+ description) for a library row
     (``row >= 0``), else the result's name or the humanised term, without a trailing id."""
     if row >= 0 and lib is not None:
-        desc = (lib.descriptions[row] or "").strip()
-        useful = bool(desc) and not desc.startswith("http") and desc.lower() not in ("na", "none", "")
+        desc = _useful_description(lib, row)
         if lib.names[row] and lib.names[row] != lib.terms[row]:
             title = lib.names[row]
-        elif useful and len(desc) <= 200:
+        elif desc and len(desc) <= 200:
             # a GMT without names (MSigDB, Enrichr): column 2 is the readable title ("Cell Cycle")
             return desc
         else:
             title = humanize_term(term)
-        if useful and _norm(desc) != _norm(title):
+        if desc and _norm(desc) != _norm(title):
             return f"{title}. {desc}"
         return title
+    return _strip_id_suffix(name if name and name != term else humanize_term(term))
+
+
+def pathway_title(term: str, name: str, lib, row: int) -> str:
+    """The title labels and keywords are made of: the name the result shows (the cluster label is
+    one of them), else the library's name, else the humanised term; never a description."""
     if name and name != term:
-        title = name
-    else:
-        title = humanize_term(term)
-    if "(" not in title:  # the id suffix below needs one
-        return title
-    return re.sub(r"\s*\((GO|R-HSA|WP|HP)[:\-_][^)]*\)\s*$", "", title)
+        return _strip_id_suffix(name)
+    if row >= 0 and lib is not None and lib.names[row] and lib.names[row] != lib.terms[row]:
+        return lib.names[row]
+    return _strip_id_suffix(humanize_term(term))
 
 
 def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, format=None,
@@ -195,14 +211,15 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
             raise InputError("no pathway has leading-edge genes and none is in a gene-set library; pass the "
                              "GMT used for the analysis with --gmt")
         _check_genes(le, human_genes, le_genes)
-        texts = [pathway_text(t, n, lib, r) for t, n, r in zip(table["term"].tolist(), table["name"].tolist(),
-                                                           rows.tolist())]
+        triples = list(zip(table["term"].tolist(), table["name"].tolist(), rows.tolist()))
+        texts = [pathway_text(t, n, lib, r) for t, n, r in triples]
+        titles = [pathway_title(t, n, lib, r) for t, n, r in triples]
         le_m, full_m, vocab = _view_memberships(le, le_codes, le_genes, full_rows,
                                                 lib.genes if lib is not None else [])
     for n in notes:
         log.info(n)
     return Pathways(table, le, full, texts, rows >= 0, vocab, le_m, full_m, conds if len(conds) > 1 else [], notes,
-                    n_input)
+                    n_input, titles)
 
 
 def _stand_in_notes(lib_name: str, rows: np.ndarray, no_le: np.ndarray) -> list[str]:

@@ -10,14 +10,15 @@ from .pathways import Pathways
 
 
 def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: np.ndarray,
-                  coords: np.ndarray | None = None, themes: dict | None = None
+                  coords: np.ndarray | None = None, themes: dict | None = None, support: dict | None = None
                   ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """``(table, clusters, order)``: one row per pathway sorted by cluster then FDR, one row per
     cluster, and the input-order row of each ``table`` row.
 
     ``labels`` ``(n,)`` cluster of each pathway of ``pw`` (0 = largest); ``reps`` cluster -> row of
     its representative; ``keywords`` cluster -> keywords; ``sign`` ``(n,)`` +1/-1; ``coords``
-    ``(n, 2)`` map positions; ``themes`` cluster -> GO slim theme record (GO results).
+    ``(n, 2)`` map positions; ``themes`` cluster -> theme record
+    (:func:`~contrastomics.cluster.labels.cluster_themes`); ``support`` cluster -> label support.
     """
     tab = pw.table
     sizes = np.bincount(labels)
@@ -34,9 +35,12 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
         "nes": tab["nes"].to_numpy(float),
         "fdr": tab["fdr"].to_numpy(float),
     })
-    if themes:  # GO results: the GO slim theme of the pathway's cluster
+    if themes:  # the theme of the pathway's cluster
         out.insert(out.columns.get_loc("cluster_keywords") + 1, "cluster_theme",
                    [themes.get(int(c), {}).get("theme", "") for c in labels])
+    if support is not None:
+        out.insert(out.columns.get_loc("cluster_label") + 1, "cluster_label_support",
+                   np.array([support.get(int(c), np.nan) for c in labels], float).round(4))
     for col in ("es", "pvalue", "size"):
         if col in tab.columns:
             out[col] = tab[col].to_numpy()
@@ -62,9 +66,12 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
                              "label": agg["label"].to_numpy(),
                              "representative_term": tab["term"].to_numpy()[[reps[int(c)] for c in ids]],
                              "keywords": agg["keywords"].to_numpy()})
+    if support is not None:
+        clusters.insert(clusters.columns.get_loc("label") + 1, "label_support",
+                        np.array([support.get(int(c), np.nan) for c in ids], float).round(4))
     if themes:
         recs = [_theme_record(themes.get(int(c))) for c in ids]
-        for key in ("theme", "theme_id", "theme_support"):
+        for key in ("theme", "theme_id", "theme_support", "theme_source"):
             clusters[key] = [r[key] for r in recs]
     starts = np.searchsorted(out["cluster"].to_numpy(), ids)
     sizes_ = clusters["size"].to_numpy()
@@ -83,8 +90,9 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
 
 def _theme_record(theme: dict | None) -> dict:
     if not theme:
-        return {"theme": "", "theme_id": "", "theme_support": float("nan")}
-    return {"theme": theme["theme"], "theme_id": theme["theme_id"], "theme_support": round(theme["theme_support"], 4)}
+        return {"theme": "", "theme_id": "", "theme_support": float("nan"), "theme_source": ""}
+    return {"theme": theme["theme"], "theme_id": theme["theme_id"],
+            "theme_support": round(float(theme["theme_support"]), 4), "theme_source": theme.get("theme_source", "")}
 
 
 def _top_genes(le_strings, n: int = 6) -> list[str]:

@@ -1,7 +1,8 @@
 """Quality metrics of a pathway clustering (``contrastomics cluster-metrics``).
 
 :func:`cluster_metrics`: coverage, cluster counts, NES sign coherence with its chance level, gene-set
-Jaccard within / between clusters and silhouettes in independent spaces (gene-Jaccard, GO simGIC).
+Jaccard within / between clusters and silhouettes in independent spaces (gene-Jaccard, GO simGIC,
+GO Wang); :class:`GoPairs` and :func:`label_support_shares` for the label support of cluster labels.
 Exact up to :data:`EXACT_MAX_N` pathways; above, the pair metrics are estimated from a fixed-seed
 stratified sample of anchor pathways (with standard errors; summary keys ``metrics_exact``,
 ``pairs_sampled_n``...). Definitions and the estimator: docs/clustering.md (the metrics section and
@@ -9,10 +10,12 @@ stratified sample of anchor pathways (with standard errors; summary keys ``metri
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+
+from .semantic import ontology_rows, wang_s_values
 
 #: largest number of pathways for which every metric is exact (dense ``n x n``)
 EXACT_MAX_N = 5000
@@ -309,6 +312,8 @@ def cluster_metrics(
     seed: int = 0,
     exact_max_n: int = EXACT_MAX_N,
     sample_size: int | None = None,
+    go_wang: "GoPairs | None" = None,
+    gate: sp.csr_matrix | None = None,
 ) -> dict:
     """All clustering metrics as one flat dict (keys documented in the module docstring).
 
@@ -328,6 +333,14 @@ def cluster_metrics(
         Up to this many pathways every metric is exact; above it the pair metrics are estimated
         from ``sample_size`` anchor pathways drawn with ``seed`` (module docstring). ``None``:
         :func:`default_sample_size` (5,000; fewer above 40,000 pathways).
+    go_wang
+        :class:`GoPairs` of the result's GO terms: the silhouette in Wang's graph similarity
+        (``silhouette_go_wang``), independent of simGIC's annotation counts and of every clustering
+        method.
+    gate
+        The ``(n, n_genes)`` memberships a leading-edge gate used (``None``: no gate): gives the
+        share of up/down pairs the graph could join (``nes_opposite_pairs_joinable``; 0 means the
+        NES coherence is 1 by construction, ``nes_coherence_can_fail`` False).
     """
     labels = np.asarray(labels)
     n = len(labels)
@@ -337,9 +350,12 @@ def cluster_metrics(
            "largest_cluster": int(sizes.max()) if n else 0}
     coh = nes_coherence(labels, nes, n_random=n_random, seed=seed, exact_max_n=exact_max_n)
     out.update({f"nes_coherence{'' if k == 'observed' else '_' + k}": v for k, v in coh.items()})
+    joinable = opposite_pairs_joinable(nes, gate, exact_max_n=exact_max_n, seed=seed)
+    out["nes_opposite_pairs_joinable"] = joinable
+    out["nes_coherence_can_fail"] = bool(joinable > 0) if np.isfinite(joinable) else None
     if n > exact_max_n:
         _estimated_pairs(out, labels, sizes, full_sets, leading_edge, go_similarity, go_mask, seed,
-                         exact_max_n, sample_size)
+                         exact_max_n, sample_size, go_wang)
         return out
     out["metrics_exact"] = True
     for key, m in (("jaccard", full_sets), ("le_jaccard", leading_edge)):
@@ -360,11 +376,41 @@ def cluster_metrics(
                             gs if mask is None else gs[np.ix_(mask, mask)])
         out.update({"go_semantic_within": wb["within"], "go_semantic_between": wb["between"]})
         out["n_go_terms"] = int(n if go_mask is None else np.asarray(go_mask).sum())
+    if go_wang is not None and go_wang.known.any():
+        gw, mask = go_wang.dense(), go_wang.known
+        out["silhouette_go_wang"] = silhouette(labels, 1.0 - gw, mask)
+        wb = within_between(labels[mask], gw[np.ix_(mask, mask)])
+        out.update({"go_wang_within": wb["within"], "go_wang_between": wb["between"]})
     return out
 
 
+def opposite_pairs_joinable(nes: np.ndarray, gate: sp.csr_matrix | None, *, exact_max_n: int = EXACT_MAX_N,
+                            n_sample: int = 200_000, seed: int = 0) -> float:
+    """Share of pairs of an up- and a down-regulated pathway that a leading-edge gate lets the
+    graph join: they share a gene of ``gate`` or one of them has none (exempt). 1 without a gate;
+    ``nan`` without both directions. Exact up to ``exact_max_n`` pathways, else from ``n_sample``
+    random up/down pairs (fixed ``seed``)."""
+    nes = np.asarray(nes, np.float64)
+    up, down = np.flatnonzero(nes > 0), np.flatnonzero(nes < 0)
+    if not len(up) or not len(down):
+        return float("nan")
+    if gate is None:
+        return 1.0
+    g = sp.csr_matrix(gate, dtype=np.float32)
+    has = np.diff(g.indptr) > 0
+    if len(nes) <= exact_max_n:
+        u, d = up[has[up]], down[has[down]]
+        shared = (g[u] @ g[d].T).nnz if len(u) and len(d) else 0
+        exempt = len(up) * len(down) - len(u) * len(d)
+        return float((shared + exempt) / (len(up) * len(down)))
+    rng = np.random.default_rng(seed)
+    a, b = up[rng.integers(0, len(up), n_sample)], down[rng.integers(0, len(down), n_sample)]
+    share = np.asarray(g[a].multiply(g[b]).sum(1)).ravel() > 0
+    return float((share | ~has[a] | ~has[b]).mean())
+
+
 def _estimated_pairs(out: dict, labels, sizes, full_sets, leading_edge, go_similarity, go_mask, seed,
-                     exact_max_n, sample_size) -> None:
+                     exact_max_n, sample_size, go_wang=None) -> None:
     """Anchor estimates of the pair metrics (``n > exact_max_n``), written into ``out``."""
     n = len(labels)
     _, codes = np.unique(labels, return_inverse=True)
@@ -389,3 +435,97 @@ def _estimated_pairs(out: dict, labels, sizes, full_sets, leading_edge, go_simil
                     "silhouette_go_semantic_sample": st["silhouette_n"],
                     "go_semantic_within": st["within"], "go_semantic_between": st["between"]})
         out["n_go_terms"] = int(mask.sum())
+    if go_wang is not None and go_wang.known.any():
+        st = _anchor_stats(codes, lambda idx: (go_wang.unique_rows(idx), go_wang.term_index), anchors, weights,
+                           go_wang.known, ns, chunk=max(16, min(1024, _CHUNK_ENTRIES // max(go_wang.n_unique, 1))))
+        out.update({"silhouette_go_wang": st["silhouette"], "silhouette_go_wang_se": st["silhouette_se"],
+                    "go_wang_within": st["within"], "go_wang_between": st["between"]})
+
+
+# ---------------------------------------------------------------- GO relations, Wang, label support
+class GoPairs:
+    """GO relations and Wang's graph similarity (:func:`~contrastomics.evaluate.semantic.wang_similarity`)
+    between the terms of a result, for any pairs and as row blocks; repeated terms computed once.
+
+    ``known`` ``(n,)``: the term resolves in ``ontology``; :meth:`related` (ancestor, descendant,
+    sibling or the same term), :meth:`wang_pairs`, :meth:`unique_rows` (the ``(block, item)``
+    form of the anchor metrics) and :meth:`dense` ``(n, n)``. Unknown terms: similarity 0."""
+
+    def __init__(self, term_ids: Sequence[str | None], ontology):
+        rows = self.rows_of(term_ids, ontology)
+        self.known = rows >= 0
+        uniq, inv = np.unique(rows[self.known], return_inverse=True)
+        self.term_index = np.full(len(rows), -1, np.int64)
+        self.term_index[self.known] = inv
+        self.n_unique = len(uniq)
+        s, _ = wang_s_values([ontology.ids[r] for r in uniq], ontology)
+        self._s = s.tocsr()
+        self._m = self._s.copy()
+        self._m.data[:] = 1.0
+        self._sv = np.asarray(self._s.sum(1)).ravel()
+        self._anc = ontology.ancestor_matrix()[uniq].tocsr()
+        self._par = ontology.parent_matrix()[uniq].tocsr()
+        self._onto_row = uniq
+
+    @staticmethod
+    def rows_of(term_ids: Sequence[str | None], ontology) -> np.ndarray:
+        """Ontology row of each term, ``-1`` when unknown."""
+        return ontology_rows(term_ids, ontology)
+
+    def _pairs(self, a, b):
+        ua, ub = self.term_index[np.asarray(a, np.int64)], self.term_index[np.asarray(b, np.int64)]
+        if (ua < 0).any() or (ub < 0).any():
+            raise ValueError("GoPairs: pairs must be of known terms (see .known)")
+        return ua, ub
+
+    def related(self, a, b) -> np.ndarray:
+        """``(len(a),)`` bool: ``b[i]`` is ``a[i]``, an ancestor, a descendant or a sibling of it."""
+        ua, ub = self._pairs(a, b)
+        up = np.asarray(self._anc[ua, self._onto_row[ub]]).ravel() > 0
+        down = np.asarray(self._anc[ub, self._onto_row[ua]]).ravel() > 0
+        sib = np.asarray(self._par[ua].multiply(self._par[ub]).sum(1)).ravel() > 0
+        return up | down | sib | (ua == ub)
+
+    def wang_pairs(self, a, b) -> np.ndarray:
+        """Wang similarity of the pairs ``(a[i], b[i])`` ``(len(a),)``."""
+        ua, ub = self._pairs(a, b)
+        num = (np.asarray(self._s[ua].multiply(self._m[ub]).sum(1)).ravel()
+               + np.asarray(self._s[ub].multiply(self._m[ua]).sum(1)).ravel())
+        den = self._sv[ua] + self._sv[ub]
+        return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+    def unique_rows(self, idx) -> np.ndarray:
+        """Wang similarity of pathways ``idx`` against the distinct known terms ``(len(idx), n_unique)``
+        (zero rows for unknown terms)."""
+        u = self.term_index[np.asarray(idx, np.int64).ravel()]
+        has = u >= 0
+        out = np.zeros((len(u), self.n_unique))
+        if has.any():  # a known term's own S-value is 1, so the denominators are >= 2
+            s_rows, m_rows = self._s[u[has]], self._m[u[has]]
+            num = (s_rows @ self._m.T).toarray() + (m_rows @ self._s.T).toarray()
+            out[has] = num / (self._sv[u[has]][:, None] + self._sv[None, :])
+        return out
+
+    def dense(self) -> np.ndarray:
+        """Wang similarity of every pair of pathways ``(n, n)`` float32 (0 with an unknown term)."""
+        n = len(self.known)
+        out = np.zeros((n, n), np.float32)
+        k = np.flatnonzero(self.known)
+        if len(k):
+            u = self.unique_rows(k)
+            out[np.ix_(k, k)] = u[:, self.term_index[k]]
+        return out
+
+
+def label_support_shares(labels: np.ndarray, reps: dict, near: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                         ) -> dict[int, float]:
+    """Per cluster, the share of its members other than the label ``reps[c]`` for which
+    ``near(label rows, member rows)`` holds (``nan`` for singletons)."""
+    labels = np.asarray(labels)
+    rep = np.array([reps[int(c)] for c in labels], np.int64) if len(labels) else np.zeros(0, np.int64)
+    others = np.flatnonzero(rep != np.arange(len(labels)))
+    ok = near(rep[others], others) if len(others) else np.zeros(0, bool)
+    ids, inv = np.unique(labels, return_inverse=True)
+    n_other = np.bincount(inv[others], minlength=len(ids))
+    n_ok = np.bincount(inv[others], weights=ok.astype(float), minlength=len(ids))
+    return {int(c): (float(n_ok[i] / n_other[i]) if n_other[i] else float("nan")) for i, c in enumerate(ids)}

@@ -4,12 +4,15 @@ A random split of GO leaks: parent and child terms are near-duplicates in genes 
 model scores well by memorising the training twin of a test term. The splits here hold out test
 sets and then *remove* from training whatever is too close to them (``near_dup``: gene Jaccard >=
 0.5; ``family``: ontology ancestors and descendants; ``collection``: a whole held-out collection);
-``random`` leaks and is for comparison only. Validation is carved from the training side by the
-same rule; every :class:`TermSplit` carries ``info`` (rule, counts, seed). See ``docs/gtclip.md``.
+``random`` leaks and is for comparison only. Any kind takes a text cap (training texts with base
+cosine >= cap to a held-out text dropped); ``dev`` is a family split whose test terms avoid every
+reported test split's terms and families. Validation is carved from the training side by the same
+rules; every :class:`TermSplit` carries ``info`` (rule, counts, seed). See ``docs/gtclip.md``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -51,10 +54,30 @@ def max_jaccard_to(membership: sp.csr_matrix, rows: np.ndarray, against: np.ndar
     return out
 
 
+def max_cosine_to(features: np.ndarray, rows: np.ndarray, against: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """For each of ``rows``, the largest cosine of its feature row to any row of ``against``:
+    ``(len(rows),)`` float32 (rows are L2-normalised here; memory ``chunk x len(against)``)."""
+    x = np.asarray(features, np.float32)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    b = x[np.asarray(against, np.int64)]
+    out = np.full(len(rows), -1.0, np.float32)
+    if len(against) == 0:
+        return out
+    for s in range(0, len(rows), chunk):
+        out[s:s + chunk] = (x[rows[s:s + chunk]] @ b.T).max(axis=1)
+    return out
+
+
 def _holdout(rows: np.ndarray, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     rows = rng.permutation(rows)
     n_out = max(1, int(round(frac * len(rows))))
     return np.sort(rows[n_out:]), np.sort(rows[:n_out])
+
+
+def held_out_rows(n: int, test_frac: float = 0.1, seed: int = 0) -> np.ndarray:
+    """The test rows that ``random``, ``near_dup`` and ``family`` splits of an ``n``-set library
+    draw with ``seed`` (all three hold out the same rows first): ``(round(test_frac * n),)`` sorted."""
+    return _holdout(np.arange(n), test_frac, np.random.default_rng(seed))[1]
 
 
 def _drop_near_duplicates(membership, keep: np.ndarray, held: np.ndarray, threshold: float) -> np.ndarray:
@@ -120,11 +143,29 @@ def _related_mask(ontology, terms: list[str], held_rows: np.ndarray) -> np.ndarr
     return related[idx]
 
 
-def family_split(library, ontology, test_frac: float = 0.1, val_frac: float = 0.05, seed: int = 0) -> TermSplit:
-    """GO family-disjoint split: no ancestor or descendant of a test (or validation) term trains."""
+def family_split(library, ontology, test_frac: float = 0.1, val_frac: float = 0.05, seed: int = 0,
+                 avoid: np.ndarray | None = None) -> TermSplit:
+    """GO family-disjoint split: no ancestor or descendant of a test (or validation) term trains.
+
+    ``avoid``: rows whose terms and families may not be drawn as test (the development split);
+    the test part is then ``round(test_frac * n)`` terms drawn from the rest (all of them when
+    fewer remain). Without ``avoid`` the split is exactly the one of earlier versions.
+    """
     _check(library, test_frac, val_frac)
     rng = np.random.default_rng(seed)
-    rest, test = _holdout(np.arange(len(library)), test_frac, rng)
+    n_avoided = 0
+    if avoid is None:
+        rest, test = _holdout(np.arange(len(library)), test_frac, rng)
+    else:
+        banned = _related_mask(ontology, library.terms, np.asarray(avoid, np.int64))
+        eligible = np.flatnonzero(~banned)
+        n_avoided = int(banned.sum())
+        if len(eligible) == 0:
+            raise InputError("no term is left for the test part: every term is a reported test term or in "
+                             "the family of one")
+        n_test = min(len(eligible), max(1, int(round(test_frac * len(library)))))
+        test = np.sort(rng.permutation(eligible)[:n_test])
+        rest = np.setdiff1d(np.arange(len(library)), test)
     rel = _related_mask(ontology, library.terms, test)
     n_rest = len(rest)
     rest = rest[~rel[rest]]
@@ -140,7 +181,42 @@ def family_split(library, ontology, test_frac: float = 0.1, val_frac: float = 0.
     return TermSplit(rest, val, test, {"split": "go_family_disjoint", "relations": list(ontology.relations)
                                        if hasattr(ontology, "relations") else None, "test_frac": test_frac,
                                        "val_frac": val_frac, "seed": seed, "n_dropped_related_test": int(dropped_test),
-                                       "n_dropped_related_val": int(dropped_val)})
+                                       "n_dropped_related_val": int(dropped_val),
+                                       **({"n_avoided": n_avoided} if avoid is not None else {})})
+
+
+def development_split(library, ontology, reported_seeds: Sequence[int] = (0, 1, 2), test_frac: float = 0.1,
+                      val_frac: float = 0.05, seed: int = 1000) -> TermSplit:
+    """The development split: family-disjoint, drawn with its own ``seed``, its test terms outside
+    the test terms of every reported split (``random``/``near_dup``/``family`` with
+    ``reported_seeds``, see :func:`held_out_rows`) and outside their families (ancestors and
+    descendants). Every recipe decision is made on it; see docs/evaluation.md."""
+    seeds = [int(x) for x in reported_seeds]
+    if int(seed) in seeds:
+        raise InputError(f"the development seed {seed} is one of the reported test seeds {seeds}; "
+                         "give it its own seed")
+    avoid = (np.unique(np.concatenate([held_out_rows(len(library), test_frac, x) for x in seeds]))
+             if seeds else np.zeros(0, np.int64))
+    out = family_split(library, ontology, test_frac, val_frac, seed, avoid=avoid)
+    out.info = {**out.info, "split": "development", "reported_seeds": seeds, "n_reported_test_terms": int(len(avoid))}
+    return out
+
+
+def apply_text_cap(split: TermSplit, text_features: np.ndarray, cap: float = 0.9) -> TermSplit:
+    """Drop training and validation terms whose text has cosine >= ``cap`` (base-encoder features,
+    one row per library set) to any test text, then training terms that close to a validation
+    text. Returns a new :class:`TermSplit`; ``info`` gains ``text_cap`` and the two counts."""
+    if not 0 < cap <= 1:
+        raise InputError(f"text_cap must be in (0, 1], got {cap}")
+    train, val, test = split.train, split.val, split.test
+    n_train, n_val = len(train), len(val)
+    train = train[max_cosine_to(text_features, train, test) < cap]
+    val = val[max_cosine_to(text_features, val, test) < cap]
+    dropped_test = (n_train - len(train)) + (n_val - len(val))
+    n_train = len(train)
+    train = train[max_cosine_to(text_features, train, val) < cap]
+    return TermSplit(train, val, test, {**split.info, "text_cap": float(cap), "n_dropped_text_test": int(dropped_test),
+                                        "n_dropped_text_val": int(n_train - len(train))})
 
 
 def collection_split(library, test_collections, val_frac: float = 0.05, threshold: float = 0.5,
@@ -173,19 +249,39 @@ def collection_split(library, test_collections, val_frac: float = 0.05, threshol
 
 
 def make_term_split(kind: str, library, *, ontology=None, test_collections=None, test_frac: float = 0.1,
-                    val_frac: float = 0.05, threshold: float = 0.5, seed: int = 0) -> TermSplit:
-    """One door to every split kind: ``random``, ``near_dup``, ``family``, ``collection``."""
+                    val_frac: float = 0.05, threshold: float = 0.5, seed: int = 0,
+                    text_features: np.ndarray | None = None, text_cap: float | None = None,
+                    reported_seeds: Sequence[int] = (0, 1, 2)) -> TermSplit:
+    """One door to every split kind: ``random``, ``near_dup``, ``family``, ``collection``, ``dev``.
+
+    ``text_cap`` (e.g. 0.9, default off) with ``text_features`` ``(len(library), d)`` base-encoder
+    text vectors also drops training/validation terms whose text is that close to a held-out text
+    (:func:`apply_text_cap`). ``dev``: :func:`development_split` avoiding ``reported_seeds``.
+    """
+    if text_cap is not None:
+        if text_features is None:
+            raise InputError("text_cap needs text_features (base-encoder vectors of the library's texts)")
+        if np.ndim(text_features) != 2 or len(text_features) != len(library):
+            raise InputError(f"text_features has shape {np.shape(text_features)}, expected one row per "
+                             f"gene set ({len(library)}, d)")
+        if not 0 < text_cap <= 1:
+            raise InputError(f"text_cap must be in (0, 1], got {text_cap}")
     if kind == "random":
-        return random_split(library, test_frac, val_frac, seed)
-    if kind in {"near_dup", "near_duplicate_free", "a"}:
-        return near_duplicate_split(library, test_frac, val_frac, threshold, seed)
-    if kind in {"family", "go_family_disjoint", "b"}:
+        split = random_split(library, test_frac, val_frac, seed)
+    elif kind in {"near_dup", "near_duplicate_free", "a"}:
+        split = near_duplicate_split(library, test_frac, val_frac, threshold, seed)
+    elif kind in {"family", "go_family_disjoint", "b", "dev", "development"}:
         if ontology is None:
-            raise InputError("the family split needs an ontology (load_ontology('GO'))")
-        return family_split(library, ontology, test_frac, val_frac, seed)
-    if kind in {"collection", "cross_collection", "c"}:
-        return collection_split(library, test_collections, val_frac, threshold, seed)
-    raise InputError(f"unknown split {kind!r}; choose random, near_dup, family or collection")
+            raise InputError(f"the {kind} split needs an ontology (load_ontology('GO'))")
+        if kind in {"family", "go_family_disjoint", "b"}:
+            split = family_split(library, ontology, test_frac, val_frac, seed)
+        else:
+            split = development_split(library, ontology, reported_seeds, test_frac, val_frac, seed)
+    elif kind in {"collection", "cross_collection", "c"}:
+        split = collection_split(library, test_collections, val_frac, threshold, seed)
+    else:
+        raise InputError(f"unknown split {kind!r}; choose random, near_dup, family, collection or dev")
+    return split if text_cap is None else apply_text_cap(split, text_features, text_cap)
 
 
 # deprecated aliases (the pair splits of interaction networks are evaluate.associations.PairSplit)

@@ -184,6 +184,19 @@ def share_like_umask(folder: Path) -> None:
             os.chmod(os.path.join(root, f), 0o666 & ~mask)
 
 
+def swap_folder(src: Path, dest: Path) -> None:
+    """Rename the finished folder ``src`` to ``dest``, replacing an existing one (the old folder is
+    moved aside first, so ``dest`` is never half-written)."""
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        dest.rename(old)
+        src.rename(dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        src.rename(dest)
+
+
 def save_model_folder(model: nn.Module, path: str | os.PathLike, half: bool = False,
                       extra_files: dict[str, str] | None = None) -> None:
     """Write ``model.safetensors`` (fp16 floats with ``half=True``) + ``config.json`` (+ ``vocab.txt``
@@ -203,14 +216,7 @@ def save_model_folder(model: nn.Module, path: str | os.PathLike, half: bool = Fa
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
         share_like_umask(tmp)
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            dest.rename(old)
-            tmp.rename(dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(dest)
+        swap_folder(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

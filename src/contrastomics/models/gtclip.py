@@ -4,8 +4,9 @@ Two towers, open_clip style: a GSFM encoder (:mod:`.gsfm`) -> dropout -> Linear 
 a sentence-transformers model (:class:`~contrastomics.models.text.TextEncoder`, frozen and cached by
 default) -> Linear -> GELU -> dropout -> Linear for texts; both L2-normalised, learnable logit
 scale. A folder holds ``config.json`` (``model_type: "gtclip"``), ``model.safetensors`` and
-``vocab.txt``; the base text encoder is saved only when fine-tuned (``text_encoder/``). Details in
-``docs/gtclip.md``; training in :mod:`contrastomics.training.gtclip`.
+``vocab.txt``; a fine-tuned text encoder adds only its top layers as a delta over the installed base
+(``text_encoder_delta.safetensors``). Details in ``docs/gtclip.md``; training in
+:mod:`contrastomics.training.gtclip`.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Sequence
@@ -25,9 +27,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import InputError
-from .base import ModelConfig, Pretrained, read_vocab, register_model, save_model_folder, share_like_umask
+from .base import (ModelConfig, Pretrained, read_vocab, register_model, save_model_folder, share_like_umask,
+                   swap_folder)
 from .gsfm import GSFM, GSFMConfig, SPECIAL_TOKENS
-from .text import DEFAULT_TEXT_MODEL, TextEncoder
+from .text import DEFAULT_TEXT_MODEL, TextEncoder, check_delta_base
+from .text_finetune import DELTA_FILE, read_delta, write_delta
 
 #: Folder of the model shipped inside the package (``contrastomics gtclip train --preset default``).
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "models" / "gtclip-default"
@@ -45,6 +49,10 @@ class GtClipConfig(ModelConfig):
     freezes it). ``text_encoder``: the base
     sentence-transformers model (alias, hub id or folder; a path relative to the model folder is
     resolved there). ``text_mode``: which pathway text the model was trained on.
+    ``trainable_text_layers``: how many of the text encoder's top transformer layers are (or were)
+    fine-tuned; ``text_delta``: written on save when they were, naming the base they are a delta
+    over (``base`` model id, ``hidden_size``, ``num_layers``, ``layers``, ``base_fingerprint``) and
+    the delta file's ``sha1``; empty for a frozen text encoder.
     """
 
     embed_dim: int = 128
@@ -58,6 +66,7 @@ class GtClipConfig(ModelConfig):
     gene_tower: dict = field(default_factory=lambda: {"d_model": 256, "hidden_dims": [512]})
     trainable_gsfm_layers: int = 4
     trainable_text_layers: int = 0
+    text_delta: dict = field(default_factory=dict)
     has_decoder: bool = True
     pooling: str = "sum"
     init_std: float | None = None
@@ -74,6 +83,8 @@ class GtClipConfig(ModelConfig):
             raise InputError(f"pooling must be 'sum' (GSFM multi-hot) or 'mean', not {self.pooling!r}")
         if not 0 < self.init_temperature < 1:
             raise InputError(f"init_temperature must be in (0, 1), not {self.init_temperature}")
+        if int(self.trainable_text_layers) < 0:
+            raise InputError(f"trainable_text_layers must be >= 0, not {self.trainable_text_layers}")
 
 
 @register_model
@@ -118,6 +129,7 @@ class GtClip(Pretrained, nn.Module):
                                        nn.Dropout(config.dropout), nn.Linear(config.text_hidden, config.embed_dim))
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.init_temperature)))
         self._text_encoder: TextEncoder | None = None
+        self._text_delta: dict | None = None  # fine-tuned text layers read from a folder, applied on first use
         self._folder: Path | None = None
         self.last_report: dict = {}
         self.set_trainable(config.trainable_gsfm_layers)
@@ -147,8 +159,20 @@ class GtClip(Pretrained, nn.Module):
             if enc.dim != self.config.text_dim:
                 raise InputError(f"text encoder {name!r} gives {enc.dim}-d embeddings but this gtCLIP model "
                                  f"expects {self.config.text_dim}-d")
+            if self._text_delta is not None:
+                enc.apply_delta(self._text_delta, self.config.text_delta, self._folder)
             self._text_encoder = enc
         return self._text_encoder
+
+    @property
+    def cache_key(self) -> str | None:
+        """Extra identity for embedding caches (``cluster.embed.model_key``): the fine-tuned text
+        layers' fingerprint, so their vectors never mix with the base encoder's; ``None`` (the
+        model's weights alone) for a frozen text encoder."""
+        if self.config.text_delta.get("sha1"):
+            return f"gtclip+text-delta-{self.config.text_delta['sha1'][:16]}"
+        enc = self._text_encoder
+        return f"gtclip+text-{enc.delta_id}" if enc is not None and enc.delta_id else None
 
     def attach_text_encoder(self, encoder: TextEncoder) -> None:
         """Use an already-loaded text encoder (e.g. one being fine-tuned)."""
@@ -294,28 +318,50 @@ class GtClip(Pretrained, nn.Module):
     def save_pretrained(self, path: str | os.PathLike, half: bool = False, include_decoder: bool = True) -> None:
         """Write ``model.safetensors`` (fp16 with ``half=True``), ``config.json`` and ``vocab.txt``
         to the folder ``path`` atomically. ``include_decoder=False`` drops the GSFM decoder (only
-        needed for training) to make the folder small. A fine-tuned text encoder is written to
-        ``path/text_encoder``."""
+        needed for training) to make the folder small. Fine-tuned text layers are written as a
+        delta over the installed base (``text_encoder_delta.safetensors``, fp16, the base named in
+        ``config.text_delta``), never the whole text encoder."""
         model = self
         if not include_decoder and self.gene_tower.decoder is not None:
-            model = copy.deepcopy(self)
+            with self._without_text_top():  # the encoder is shared, not copied
+                model = copy.deepcopy(self, memo={id(self._text_encoder): self._text_encoder})
             model.gene_tower.decoder = None
             model.config = GtClipConfig(**{**self.config.to_dict(), "has_decoder": False})
         enc = self._text_encoder
-        if enc is not None and enc.trainable_layers > 0:
-            tmp = Path(tempfile.mkdtemp(prefix=".gtclip-text."))
-            try:
-                enc.save(tmp / "text_encoder")
-                model.config = GtClipConfig(**{**model.config.to_dict(), "text_encoder": "text_encoder",
-                                               "trainable_text_layers": 0})
+        if enc is not None and enc.delta_layers:
+            tensors, record = enc.delta_state()
+        elif self._text_delta is not None:  # loaded from a folder, encoder never used: copy the delta
+            tensors, record = self._text_delta, dict(self.config.text_delta)
+        else:
+            with model._without_text_top():
                 save_model_folder(model, path, half=half)
-                dest = Path(path) / "text_encoder"
-                shutil.copytree(tmp / "text_encoder", dest)
-                share_like_umask(dest)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
             return
-        save_model_folder(model, path, half=half)
+        live_config = model.config
+        model.config = GtClipConfig(**{**live_config.to_dict(), "text_delta": record,
+                                       "trainable_text_layers": len(record["layers"])})
+        dest = Path(path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.stage."))
+        try:
+            with model._without_text_top():
+                save_model_folder(model, stage / "m", half=half)
+            write_delta(stage / "m" / DELTA_FILE, tensors, record)
+            share_like_umask(stage / "m")
+            swap_folder(stage / "m", dest)
+        finally:
+            model.config = live_config
+            shutil.rmtree(stage, ignore_errors=True)
+
+    @contextmanager
+    def _without_text_top(self):
+        """Hide the fine-tuning view of the text layers (:mod:`contrastomics.training.gtclip`
+        registers them as ``text_top`` while training) from the saved state."""
+        top = self._modules.pop("text_top", None)
+        try:
+            yield
+        finally:
+            if top is not None:
+                self._modules["text_top"] = top
 
     @classmethod
     def build_from_folder(cls, config: GtClipConfig, folder: Path, state: dict) -> "GtClip":
@@ -324,6 +370,10 @@ class GtClip(Pretrained, nn.Module):
         config.trainable_gsfm_layers = 0
         model = cls(config, read_vocab(folder, "gtCLIP"))
         model._folder = folder
+        if config.text_delta:
+            f = folder / config.text_delta.get("file", DELTA_FILE)
+            check_delta_base(config.text_delta, config.text_encoder, folder / "config.json")
+            model._text_delta = read_delta(f, config.text_delta)
         return model.eval()
 
     @classmethod

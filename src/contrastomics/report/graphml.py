@@ -20,6 +20,20 @@ def graphml_text(result) -> str:
         return path.read_text(encoding="utf-8")
 
 
+def edge_pairs(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kNN-graph edges of a :class:`~contrastomics.cluster.ClusterResult` as rows of its
+    :attr:`table`: ``(a, b, weight)`` with ``a < b`` in input order, one entry per undirected edge."""
+    tab = result.table
+    if result.graph is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    order = result.order if result.order is not None else np.arange(len(tab))
+    pos = np.empty(len(order), dtype=np.int64)
+    pos[order] = np.arange(len(order))
+    g = result.graph.tocoo()
+    keep = g.row < g.col
+    return pos[g.row[keep]], pos[g.col[keep]], g.data[keep]
+
+
 def write_graphml(result, path: str | Path) -> None:
     """The pathway network as GraphML for Cytoscape (File > Import > Network from File) or igraph /
     networkx: one node per pathway in :attr:`table` order with its table columns (term, name,
@@ -27,13 +41,9 @@ def write_graphml(result, path: str | Path) -> None:
     one undirected edge per kNN-graph pair with its similarity as ``weight``; written to ``path``."""
     import igraph as ig
     tab = result.table
-    order = result.order if result.order is not None else np.arange(len(tab))
-    pos = np.empty(len(order), dtype=np.int64)
-    pos[order] = np.arange(len(order))
-    g = result.graph.tocoo()
-    keep = g.row < g.col
-    net = ig.Graph(n=len(tab), edges=np.column_stack([pos[g.row[keep]], pos[g.col[keep]]]).tolist())
-    net.es["weight"] = np.round(g.data[keep].astype(float), 6).tolist()
+    a, b, w = edge_pairs(result)
+    net = ig.Graph(n=len(tab), edges=np.column_stack([a, b]).tolist())
+    net.es["weight"] = np.round(w.astype(float), 6).tolist()
     for col in tab.columns:
         if col == "text":  # long descriptions: in clusters.tsv
             continue

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .figures import cluster_color, is_big, is_up, map_figure, plot_html, shorten
 from .heatmap import heatmap_figure
-from .tables import format_metric, method_rows, nes_by_condition
+from .tables import metric_rows, nes_by_condition
 
 #: caps for large reports: cluster-table rows, members listed per cluster
 MAX_TABLE_ROWS = 5000
@@ -20,6 +20,12 @@ def _theme_text(theme, support) -> str:
     if not isinstance(theme, str) or not theme:
         return ""
     return f"{theme} ({support:.0%})" if isinstance(support, float) and support == support else theme
+
+
+def _support_text(rec) -> str:
+    """``; label support 40%`` for a cluster record with a label support, else empty."""
+    sup = rec.get("label_support", float("nan")) if hasattr(rec, "get") else float("nan")
+    return f"; label support {sup:.0%}" if _finite(sup) else ""
 
 
 #: longer cell texts (10,000-character pathway names) are cut with an ellipsis, in full on hover
@@ -74,10 +80,12 @@ document.querySelectorAll('details.cl').forEach(d=>{d.style.display=d.dataset.s.
 """
 
 
-def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title: str = "contrastomics cluster") -> str:
-    """``report.html``: map + metrics + sortable/searchable cluster table + member lists, offline."""
+def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title: str = "contrastomics cluster",
+              edges=None) -> str:
+    """``report.html``: map + metrics + sortable/searchable cluster table + member lists, offline.
+    ``edges``: the network's ``(a, b)`` table rows, drawn on the map (:func:`~.figures.map_figure`)."""
     big = is_big(table, clusters)
-    fig = map_figure(table, clusters)
+    fig = map_figure(table, clusters, edges=edges)
     config = {"displaylogo": False, "responsive": True}
     plot = (plot_html(fig, "map", config) if big else
             fig.to_html(full_html=False, include_plotlyjs=True, config=config))
@@ -86,21 +94,12 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
     if len(conds) > 1:
         heat = "<h2>NES per condition</h2>" + heatmap_figure(nes_by_condition(table, clusters, conds), conds).to_html(
             full_html=False, include_plotlyjs=False, config=config)
-    m = summary.get("metrics", {})
-    metric_rows = "".join(
-        f"<tr><td>{html.escape(a)}</td><td>{html.escape(str(b))}</td></tr>"
-        for a, b in [("pathways", summary.get("n_significant")), ("FDR cut-off", summary.get("fdr_cutoff")),
-                     *method_rows(summary),
-                     ("clusters (≥ 2 members)", m.get("n_clusters", "n/a")), ("singletons", m.get("n_singletons", "n/a")),
-                     ("coverage", format_metric(m.get("coverage"))),
-                     ("NES sign coherence (chance; adjusted)",
-                      f"{format_metric(m.get('nes_coherence'))} ({format_metric(m.get('nes_coherence_chance'))}; "
-                      f"{format_metric(m.get('nes_coherence_adjusted'))})"),
-                     ("gene Jaccard within / between", f"{format_metric(m.get('jaccard_within'))} / {format_metric(m.get('jaccard_between'))}"),
-                     ("silhouette gene-Jaccard / GO semantic",
-                      f"{format_metric(m.get('silhouette_gene_jaccard'))} / {format_metric(m.get('silhouette_go_semantic'))}")])
+    metric_html = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape('n/a' if b is None else str(b))}</td></tr>"
+                          for a, b in metric_rows(summary))
     themed = "theme" in clusters.columns
-    head = (["cluster", "label", "keywords"] + (["GO slim theme (share of members)"] if themed else [])
+    supported = "label_support" in clusters.columns
+    head = (["cluster", "label"] + (["label support"] if supported else []) + ["keywords"]
+            + (["theme (share of members)"] if themed else [])
             + ["shared leading-edge genes", "size", "up", "down", "mean NES", "min FDR"] + [f"NES {c}" for c in conds])
     shown = clusters.head(MAX_TABLE_ROWS)
     body = []
@@ -108,7 +107,11 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
         c = int(rec["cluster"])
         has_nes = _finite(rec["mean_nes"])  # over-representation results have no NES: no up / down
         cells = [f'<td data-v="{c}"><span class="sw" style="background:{cluster_color(c, rec["singleton"])}"></span>{c}</td>',
-                 _cell(rec["label"]), _cell(rec["keywords"])]
+                 _cell(rec["label"])]
+        if supported:
+            sup = rec["label_support"]
+            cells.append(f'<td data-v="{sup if _finite(sup) else -1}">{_number(sup, ".0%")}</td>')
+        cells.append(_cell(rec["keywords"]))
         if themed:
             cells.append(_cell(_theme_text(rec["theme"], rec["theme_support"])))
         cells += [_cell(rec.get("top_genes", "")), f"<td>{rec['size']}</td>",
@@ -153,7 +156,7 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
                              quote=True)
         details.append(f'<details class="cl" data-s="{search}"><summary><span class="sw" style="background:'
                        f'{cluster_color(int(c), bool(rec["singleton"]))}"></span>cluster {c}: '
-                       f'{_short_html(rec["label"])} ({b - a})</summary><ul>{items}{more}</ul></details>')
+                       f'{_short_html(rec["label"])} ({b - a}{_support_text(rec)})</summary><ul>{items}{more}</ul></details>')
     members_note = (f'<p class="muted">Clusters of the table with &ge; 2 members; each lists at most '
                     f"{MAX_MEMBERS_SHOWN} pathways (the search covers all of them).</p>" if big else "")
     how = ("click the legend to hide the clustered pathways or the singletons; the cluster table finds any "
@@ -165,7 +168,7 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
 <h1>{html.escape(title)}</h1>
 <p class="muted">Pathways grouped by contrastomics ({html.escape(str(summary.get('method')))}). Hover a point for its
 pathway; {how}. Metric definitions: docs/clustering.md.</p>
-<table class="metrics">{metric_rows}</table>{f'<ul class="muted">{notes}</ul>' if notes else ''}
+<table class="metrics">{metric_html}</table>{f'<ul class="muted">{notes}</ul>' if notes else ''}
 {plot}
 {heat}
 <h2>Clusters</h2>

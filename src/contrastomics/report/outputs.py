@@ -13,8 +13,8 @@ import warnings
 from pathlib import Path
 
 from ..cluster import ClusterResult, run_clustering
-from .figures import png_bytes
-from .graphml import GRAPHML_MAX, write_graphml
+from .figures import EDGES_MAX, png_bytes
+from .graphml import GRAPHML_MAX, edge_pairs, write_graphml
 from .heatmap import heatmap_png
 from .html import html_text
 from .tables import json_text, jsonable, nes_by_condition, summary_table, tsv_text
@@ -76,7 +76,9 @@ def _render(result, stage: Path, report: bool, title: str) -> list[str]:
     if report:
         if "x" not in result.table.columns:
             raise ValueError("report needs 2-D coordinates: run the clustering with layout=True")
-        texts["report.html"] = html_text(result.table, result.clusters, result.summary, title)
+        a, b, _ = edge_pairs(result)
+        texts["report.html"] = html_text(result.table, result.clusters, result.summary, title,
+                                         edges=(a, b) if len(result.table) <= EDGES_MAX else None)
     conds = result.summary.get("conditions") or []
     by_cond = nes_by_condition(result.table, result.clusters, conds) if len(conds) > 1 else None
     for name, text in texts.items():

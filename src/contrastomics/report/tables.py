@@ -63,17 +63,21 @@ def jsonable(v):
     return v
 
 
-def summary_table(summary: dict) -> str:
-    """Human-readable metrics table (markdown) for the terminal and ``summary.md``."""
+def metric_rows(summary: dict) -> list[tuple[str, str]]:
+    """``(metric, value)`` rows shared by ``summary.md``, the terminal and ``report.html``."""
     m = summary.get("metrics", {})
+    n_clusters = m.get("n_clusters", summary.get("n_clusters"))
+    coh = format_metric(m.get("nes_coherence"))
+    if m.get("nes_coherence_can_fail") is False:
+        coh += " (cannot fail here: the leading-edge gate never links an up- and a down-regulated pathway)"
     rows = [
         ("pathways clustered", summary.get("n_significant")),
         ("FDR cut-off", summary.get("fdr_cutoff")),
         *method_rows(summary),
-        ("clusters (>= 2 members)", m.get("n_clusters")),
-        ("singletons", m.get("n_singletons")),
+        ("clusters (>= 2 members)", n_clusters),
+        ("singletons", m.get("n_singletons", summary.get("n_singletons"))),
         ("coverage (in non-singleton clusters)", format_metric(m.get("coverage"))),
-        ("NES sign coherence", format_metric(m.get("nes_coherence"))),
+        ("NES sign coherence", coh),
         ("  chance (same cluster sizes)", format_metric(m.get("nes_coherence_chance"))),
         ("  chance-adjusted", format_metric(m.get("nes_coherence_adjusted"))),
         ("gene Jaccard within / between", f"{format_metric(m.get('jaccard_within'))} / {format_metric(m.get('jaccard_between'))}"
@@ -82,7 +86,19 @@ def summary_table(summary: dict) -> str:
     ]
     if "silhouette_go_semantic" in m:
         rows.append(("silhouette, GO semantic (simGIC) distance", format_metric(m.get("silhouette_go_semantic"))))
-    lines = ["| metric | value |", "|---|---|"] + [f"| {a} | {'n/a' if b is None else b} |" for a, b in rows]
+    if "silhouette_go_wang" in m:
+        rows.append(("silhouette, GO graph (Wang) distance", format_metric(m.get("silhouette_go_wang"))))
+    if "label_support_mean" in m:
+        rows.append(("label support (mean over clusters)", format_metric(m.get("label_support_mean"))))
+        rows.append((f"  labels with support < {m.get('label_support_low_cutoff', 1 / 3):.2f}",
+                     f"{m.get('labels_low_support')} of {m.get('labels_scored')}"))
+    return rows
+
+
+def summary_table(summary: dict) -> str:
+    """Human-readable metrics table (markdown) for the terminal and ``summary.md``."""
+    lines = ["| metric | value |", "|---|---|"] + [f"| {a} | {'n/a' if b is None else b} |"
+                                                  for a, b in metric_rows(summary)]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,211 @@
+"""Cluster keywords and title themes: whole phrases taken from member titles (never descriptions).
+
+A title is cut into noun chunks at punctuation and function words ("regulation of double-strand
+break repair via homologous recombination": "regulation", "double-strand break repair", "homologous
+recombination"); a phrase is a chunk or a tail of it ("break repair", "repair": English noun phrases
+end with their head) holding a content word. :func:`title_keywords` ranks them by class-based TF-IDF
+over member titles; :func:`shared_phrase` is the phrase in the most member titles (the theme of
+non-GO clusters). Rules: docs/clustering.md ("Labels").
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+#: Words that occur in most pathway titles and say nothing about a cluster (never a keyword alone).
+DOMAIN_STOP_WORDS = frozenset("""
+process processes regulation regulated regulating positive negative cellular cell cells involved
+pathway pathways activity response via mediated signaling signalling establishment maintenance
+biological organism multicellular metabolic catabolic biosynthetic compound compounds part
+protein proteins gene genes expression go reactome kegg hallmark wp biocarta pid term set
+containing complex dependent assembly organization level levels system including
+any result results resulting chemical reactions reaction stops prevents reduces increases
+activates frequency rate extent occurs occur consequence change state stimulus
+directly modulates modulating involving type types specific form formation""".split())
+#: Function words a title is cut at (they never sit inside a phrase).
+SEPARATORS = frozenset("""
+of to in into via by and or from with without during at on for the a an as through involved
+containing between within upon other than its their that which not onto toward towards across
+after before under over among against along beyond like per vs versus using""".split())
+#: Generic heads dropped from the end of a chunk ("Wnt signaling pathway" also gives "Wnt signaling"),
+#: as are trailing numbers ("... pathway 2").
+TRAILING_GENERIC = frozenset({"pathway", "pathways", "stimulus"})
+#: English articles and pronouns that are no content either
+_FILLER = frozenset("a an the it its this these those their other any some such".split())
+MAX_WORDS = 5
+#: endings of English adjectives ("mitotic", "nuclear", "neural", "cytosolic", "endocytic")
+_ADJECTIVE_ENDINGS = ("ic", "al", "ar", "ous", "ive", "ary", "ory", "ed", "ible", "able")
+
+_SEGMENT = re.compile(r"[,;:()\[\]{}]|\s-\s|\.\s")
+_STRIP = "\"'.,;:!?*"
+
+
+def _chunks(title: str) -> list[list[str]]:
+    """Noun chunks of a title as word lists (see the module docstring)."""
+    out = []
+    for seg in _SEGMENT.split(str(title)):
+        chunk: list[str] = []
+        for w in seg.split():
+            w = w.strip(_STRIP)
+            if not w:
+                continue
+            if w.lower() in SEPARATORS:
+                if chunk:
+                    out.append(chunk)
+                chunk = []
+            else:
+                chunk.append(w)
+        if chunk:
+            out.append(chunk)
+    return out
+
+
+def _spans(words: list[str], max_words: int, tails_only: bool):
+    """``(lower-case, written)`` word runs of one chunk, also without a trailing generic head; only
+    its tails with ``tails_only``. Runs never start right after a bound short word ("T cell") nor
+    consist of generic words only."""
+    variants = [words]
+    while len(variants[-1]) > 1 and (variants[-1][-1].lower() in TRAILING_GENERIC or variants[-1][-1].isdigit()):
+        variants.append(variants[-1][:-1])  # "Wnt signaling pathway" is also "Wnt signaling"
+    for ws in variants:
+        low = [w.lower() for w in ws]
+        n = len(ws)
+        for a in range(n):
+            if low[a] in _FILLER or not re.search(r"[a-z0-9]", low[a]) or (a and len(low[a - 1]) <= 2):
+                continue
+            ends = [n] if tails_only else range(a + 1, min(n, a + max_words) + 1)
+            for b in ends:
+                if b - a > max_words or (b - a == 1 and len(low[a]) < 2):
+                    continue
+                if all(w in DOMAIN_STOP_WORDS or w in _FILLER for w in low[a:b]):
+                    continue
+                yield " ".join(low[a:b]), " ".join(ws[a:b])
+
+
+def title_phrases(title: str, max_words: int = MAX_WORDS) -> dict[str, str]:
+    """``{lower-case phrase: phrase as written}`` of one title on its own: every tail of up to
+    ``max_words`` words of every chunk that holds a content word."""
+    out: dict[str, str] = {}
+    for words in _chunks(title):
+        for low, written in _spans(words, max_words, True):
+            out.setdefault(low, written)
+    return out
+
+
+def phrase_sets(titles: Sequence[str], max_words: int = MAX_WORDS) -> list[dict[str, str]]:
+    """:func:`title_phrases` of every title, plus the inner runs of its chunks that end in a content
+    word ("MYC targets" in "MYC targets V1", never "mRNA catabolic"; single words only when they do
+    not look like adjectives: "E2F", "interferon", not "mitotic") or are a whole phrase (a chunk tail) of some title of ``titles``
+    ("T cell" inside "T cell receptor signaling" once another title ends with it)."""
+    chunks = [_chunks(t) for t in titles]
+    valid = {low for cs in chunks for words in cs for low, _ in _spans(words, max_words, True)}
+    out = []
+    for cs in chunks:
+        d: dict[str, str] = {}
+        for words in cs:
+            for low, written in _spans(words, max_words, False):
+                last = low.rsplit(" ", 1)[-1]
+                content_end = not (last in DOMAIN_STOP_WORDS or last in _FILLER)
+                # one word from inside a chunk only when it is no adjective: "E2F", "interferon", not
+                # "mitotic" or "nuclear"
+                noun_like = " " in low or written != low or not low.endswith(_ADJECTIVE_ENDINGS)
+                if low in valid or (content_end and noun_like):
+                    d.setdefault(low, written)
+        out.append(d)
+    return out
+
+
+def _phrase_counts(labels: np.ndarray, sets: Sequence[dict[str, str]]):
+    """Per cluster, how many member titles hold each phrase (``{cluster: Counter}``), how many titles
+    hold it over all clusters, and each phrase's most common written form."""
+    per: dict[int, Counter] = {}
+    forms: dict[str, Counter] = {}
+    for c, ph in zip(np.asarray(labels).tolist(), sets):
+        per.setdefault(int(c), Counter()).update(ph.keys())
+        for k, v in ph.items():
+            forms.setdefault(k, Counter())[v] += 1
+    total: Counter = Counter()
+    for cnt in per.values():
+        total.update(cnt)
+    written = {k: f.most_common(1)[0][0] for k, f in forms.items()}
+    return per, total, written
+
+
+def _generic_end(p: str) -> bool:
+    last = p.rsplit(" ", 1)[-1]
+    return last in TRAILING_GENERIC or last.isdigit()
+
+
+def _maximal(cnt: Counter) -> dict[str, int]:
+    """Phrases not always seen inside one longer phrase of the same cluster ("DNA" dropped when
+    every member title holding it says "DNA repair"); a phrase that only adds a generic head
+    ("Wnt signaling pathway" beside "Wnt signaling") gives way to the shorter one instead."""
+    keep = dict(cnt)
+    for p, k in cnt.items():
+        words = p.split()
+        for a in range(len(words)):
+            for b in range(a + 1, len(words) + 1):
+                sub = " ".join(words[a:b])
+                if sub == p or cnt.get(sub) != k:
+                    continue
+                if a == 0 and all(w in TRAILING_GENERIC or w.isdigit() for w in words[b:]):
+                    keep.pop(p, None)
+                else:
+                    keep.pop(sub, None)
+    return keep
+
+
+def _contains(longer: str, shorter: str) -> bool:
+    return f" {shorter} " in f" {longer} "
+
+
+def title_keywords(labels: np.ndarray, titles: Sequence[str], n_keywords: int = 4,
+                   min_cluster_size: int = 2, *, phrases: Sequence[dict[str, str]] | None = None
+                   ) -> dict[int, list[str]]:
+    """Up to ``n_keywords`` title phrases of each cluster with ``>= min_cluster_size`` members.
+
+    Score = c-TF-IDF on member titles: ``tf`` = share of the cluster's titles holding the phrase,
+    ``idf = log(1 + mean cluster size / titles holding it over all clusters)``. Only phrases shared
+    by at least two member titles count; a phrase inside (or around) one already chosen is
+    skipped; ties go to the longer phrase. ``phrases``: :func:`phrase_sets` of ``titles`` when
+    already made."""
+    labels = np.asarray(labels)
+    per, total, written = _phrase_counts(labels, phrase_sets(titles) if phrases is None else phrases)
+    sizes = Counter(labels.tolist())
+    mean_size = float(np.mean(list(sizes.values()))) if sizes else 1.0
+    out = {}
+    for c, cnt in per.items():
+        if sizes[c] < min_cluster_size:
+            continue
+        cand = {p: k for p, k in _maximal(cnt).items() if k >= 2}
+        scored = sorted(cand, key=lambda p: (-(cand[p] / sizes[c]) * np.log1p(mean_size / total[p]),
+                                             -len(p.split()), p))
+        chosen: list[str] = []
+        for p in scored:
+            if any(_contains(q, p) or _contains(p, q) for q in chosen):
+                continue
+            chosen.append(p)
+            if len(chosen) >= n_keywords:
+                break
+        out[c] = [written[p] for p in chosen]
+    return out
+
+
+def shared_phrase(sets: Sequence[dict[str, str]], prefer: dict[str, str] | None = None) -> tuple[str, float]:
+    """The phrase held by the most member titles (their :func:`phrase_sets`) and the share of titles
+    holding it. Ties: a phrase of ``prefer`` (the representative's phrases), one without a generic
+    head ("pathway", a number), the longer phrase, then alphabetical. With no phrase at all, ``("", nan)``."""
+    cnt: Counter = Counter()
+    forms: dict[str, str] = {}
+    for ph in sets:
+        cnt.update(ph.keys())
+        for k, v in ph.items():
+            forms.setdefault(k, v)
+    if not cnt:
+        return "", float("nan")
+    own = set(prefer or ())
+    best = min(cnt, key=lambda p: (-cnt[p], p not in own, _generic_end(p), -len(p.split()), p))
+    return forms[best], cnt[best] / max(len(sets), 1)

@@ -1,0 +1,214 @@
+"""Cluster labels (issue 15): title phrases, themes for every cluster, generic terms, label support,
+GO relations / Wang pairs, the metrics that can fail, summary keys and ``--n-clusters K``."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from contrastomics.cluster.communities import merge_to, n_clusters_of, split_to
+from contrastomics.cluster.keywords import phrase_sets, shared_phrase, title_keywords, title_phrases
+from contrastomics.cluster.labels import (cluster_themes, generic_terms, label_support, representatives,
+                                          support_summary, support_threshold)
+from contrastomics.data.ontology import read_obo
+from contrastomics.evaluate.cluster_metrics import (GoPairs, cluster_metrics, label_support_shares,
+                                                    opposite_pairs_joinable, silhouette)
+from contrastomics.evaluate.semantic import wang_similarity
+
+MINI_OBO = Path(__file__).parent / "data" / "ontology_mini.obo"
+# mini: 0001 root; 0002 cell death (is_a root); 0003 apoptotic (is_a 0002); 0004 execution phase
+# (part_of 0002); 0005 caspase cascade (is_a 0003, part_of 0004); 0006 regulation (is_a root)
+
+
+@pytest.fixture(scope="module")
+def onto():
+    return read_obo(MINI_OBO)
+
+
+# ---------------------------------------------------------------------- phrases and keywords
+def test_title_phrases_are_whole_noun_phrases_never_fragments():
+    ph = title_phrases("regulation of double-strand break repair via homologous recombination")
+    assert {"double-strand break repair", "break repair", "repair", "homologous recombination"} <= set(ph)
+    for fragment in ("regulation", "repair via homologous", "double-strand break repair via", "of double-strand"):
+        assert fragment not in ph
+    # a bound short word keeps its head ("T cell" never becomes "cell receptor"), generic tails drop
+    ph = title_phrases("T cell receptor signaling pathway")
+    assert "T cell receptor signaling" in ph.values() and "cell receptor signaling" not in ph
+    assert title_phrases("positive regulation of cellular process") == {}
+    assert set(title_phrases("mRNA splicing, via spliceosome")) == {"mrna splicing", "splicing", "spliceosome"}
+
+
+def test_inner_runs_count_when_they_end_in_a_content_word_or_are_a_phrase_elsewhere():
+    titles = ["Golgi to plasma membrane protein transport", "establishment of protein localization to plasma membrane",
+              "nuclear-transcribed mRNA catabolic process"]
+    sets = phrase_sets(titles)
+    assert "plasma membrane" in sets[0] and "plasma membrane" in sets[1]      # a tail of title 2
+    assert "mrna catabolic" not in sets[2]              # ends in a generic modifier: never a phrase
+    assert "nuclear-transcribed mrna" in sets[2]        # ends in a content word
+    t_cell = phrase_sets(["T cell receptor signaling pathway", "activation of T cell"])
+    assert "t cell" in t_cell[0]  # ends in "cell" (generic) but is a whole phrase of title 2
+    assert "t cell" not in phrase_sets(["T cell receptor signaling pathway"])[0]
+
+
+
+def test_keywords_are_shared_title_phrases_ranked_by_class_tfidf():
+    titles = ["DNA repair", "double-strand break repair", "regulation of DNA repair", "mismatch repair",
+              "Wnt signaling pathway", "canonical Wnt signaling pathway", "regulation of Wnt signaling pathway",
+              "planar cell polarity"]
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    kw = title_keywords(labels, titles, n_keywords=3)
+    # "repair" is in 4 of 4 titles of cluster 0; "DNA repair" (2 titles) is inside/around it: skipped
+    assert kw[0] == ["repair"]
+    # "Wnt signaling pathway" and "Wnt signaling" are in the same 3 titles: the one without the
+    # generic head
+    assert kw[1][0] == "Wnt signaling"
+    assert all(k.lower() in " ".join(titles).lower() for ks in kw.values() for k in ks)
+    assert title_keywords(np.array([0, 1]), ["DNA repair", "Wnt signaling"]) == {}  # singletons: none
+
+
+def test_shared_phrase_gives_the_phrase_in_most_titles_and_its_share():
+    sets = phrase_sets(["DNA repair", "mismatch repair", "DNA replication", "telomere maintenance"])
+    assert shared_phrase(sets) == ("DNA", 0.5)  # tie with "repair" (2 of 4): the alphabetical first
+    own = phrase_sets(["mismatch repair"])[0]
+    assert shared_phrase(sets, prefer=own) == ("repair", 0.5)  # ties go to the representative's phrase
+    assert shared_phrase([]) [0] == ""
+
+
+def test_every_cluster_gets_a_theme_non_go_from_title_phrases():
+    titles = ["E2F targets", "E2F target genes", "G2M checkpoint", "interferon alpha response",
+              "interferon gamma response", "KRAS signaling up"]
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    th = cluster_themes(labels, titles, {0: 0, 1: 3, 2: 5}, ["HALLMARK_X"] * 6)
+    assert th[0] == {"theme": "E2F", "theme_id": "", "theme_support": pytest.approx(2 / 3),
+                     "theme_source": "title phrase"}
+    assert th[1]["theme"] == "interferon" and th[1]["theme_support"] == 1.0
+    assert th[2]["theme"] and th[2]["theme_support"] == 1.0  # a singleton: a phrase of its own title
+
+
+def test_go_themes_fall_back_to_a_title_phrase_without_a_slim_term(onto):
+    onto.subsets["goslim_generic"] = ["GO:0000002"]
+    terms = ["GO:0000003", "GO:0000005", "GO:0000006", "GO:0000006"]
+    titles = ["apoptotic process", "caspase cascade", "regulation of apoptotic process", "regulation of cascade"]
+    th = cluster_themes(np.array([0, 0, 1, 1]), titles, {0: 0, 1: 2}, terms, ontology=onto)
+    assert th[0]["theme"] == "cell death" and th[0]["theme_source"] == "GO slim" and th[0]["theme_support"] == 1.0
+    assert th[1]["theme_source"] == "title phrase" and th[1]["theme_support"] == 0.5
+
+
+# ---------------------------------------------------------------------- representatives
+def test_generic_terms_by_descendants_and_set_size(onto):
+    terms = ["GO:0000001", "GO:0000002", "GO:0000005", "HALLMARK_X", None]
+    sizes = np.array([10, 10, 10, 800, 10])
+    # root: 5 descendants; cell death: 3; caspase cascade: 0
+    assert generic_terms(terms, sizes, ontology=onto, max_descendants=3, max_set_size=750).tolist() == \
+        [True, False, False, True, False]
+    assert generic_terms(terms, sizes, ontology=onto, max_descendants=2, max_set_size=900).tolist() == \
+        [True, True, False, False, False]
+
+
+def test_representative_skips_generic_members_unless_all_are():
+    sim = np.array([[1, .9, .9, 0], [.9, 1, .2, 0], [.9, .2, 1, 0], [0, 0, 0, 1]], float)
+    labels, fdr = np.array([0, 0, 0, 1]), np.array([.01, .02, .03, .04])
+    assert representatives(labels, None, fdr, fdr, similarity=sim)[0] == 0
+    reps = representatives(labels, None, fdr, fdr, similarity=sim, eligible=np.array([False, True, True, True]))
+    assert reps[0] == 1  # 1 and 2 tie on centrality (0.55): the lower FDR
+    reps = representatives(labels, None, fdr, fdr, "significant", eligible=np.array([False, False, True, False]))
+    assert reps == {0: 2, 1: 3}  # the ineligible cluster 1 still gets its only member
+
+
+# ---------------------------------------------------------------------- GO pairs, label support
+def test_go_pairs_relations_and_wang_match_the_dense_similarity(onto):
+    ids = ["GO:0000002", "GO:0000003", "GO:0000004", "GO:0000005", "GO:0000006", "GO:9999999"]
+    gp = GoPairs(ids, onto)
+    assert gp.known.tolist() == [True] * 5 + [False]
+    a, b = np.array([1, 1, 3, 0, 1, 4]), np.array([2, 3, 0, 4, 4, 4])
+    # siblings (shared parent 0002), descendant, ancestor, siblings under the root, unrelated, self
+    assert gp.related(a, b).tolist() == [True, True, True, True, False, True]
+    dense, _ = wang_similarity(ids, onto)
+    assert np.allclose(gp.wang_pairs(a, b), dense[a, b], atol=1e-6)
+    assert np.allclose(gp.dense(), dense, atol=1e-6)
+    with pytest.raises(ValueError):
+        gp.related(np.array([5]), np.array([0]))
+
+
+def test_label_support_shares_count_other_members_only():
+    labels = np.array([0, 0, 0, 0, 1, 1, 2])
+    near = lambda a, b: b != 3  # noqa: E731 - member 3 is far from its label
+    s = label_support_shares(labels, {0: 0, 1: 4, 2: 6}, near)
+    assert s[0] == pytest.approx(2 / 3) and s[1] == 1.0 and np.isnan(s[2])
+    summ = support_summary(s)
+    assert summ["labels_scored"] == 2 and summ["labels_low_support"] == 0
+    assert summ["label_support_mean"] == pytest.approx((2 / 3 + 1) / 2)
+
+
+def test_label_support_in_a_similarity_space_uses_the_random_pair_quantile():
+    rng = np.random.default_rng(0)
+    n = 40
+    sim = rng.uniform(0, 0.5, (n, n))
+    sim = (sim + sim.T) / 2
+    sim[0, 1:4] = sim[1:4, 0] = 0.95  # the label of cluster 0 is close to 3 of its 5 other members
+    labels = np.r_[np.zeros(6, int), np.ones(n - 6, int)]
+    thr = support_threshold(sim, n, quantile=0.99)
+    assert 0.45 < thr < 0.5
+    shares, info = label_support(labels, {0: 0, 1: 6}, space=sim, quantile=0.99)
+    assert shares[0] == pytest.approx(3 / 5)
+    assert info["label_support_threshold"] == pytest.approx(thr) and "0.99 quantile" in info["label_support_basis"]
+
+
+def test_label_support_for_go_terms_uses_the_neighbourhood_or_wang(onto):
+    ids = ["GO:0000003", "GO:0000004", "GO:0000005", "GO:0000006"]
+    gp = GoPairs(ids, onto)
+    labels = np.zeros(4, int)
+    shares, info = label_support(labels, {0: 0}, go=gp, wang=1.01)  # the neighbourhood only
+    assert shares[0] == pytest.approx(2 / 3)  # sibling 0004 and descendant 0005; not 0006
+    w = gp.wang_pairs(np.array([0]), np.array([3]))[0]
+    shares, _ = label_support(labels, {0: 0}, go=gp, wang=float(w))
+    assert shares[0] == 1.0 and "Wang" in info["label_support_basis"]
+
+
+# ---------------------------------------------------------------------- metrics that can fail
+def test_opposite_pairs_joinable_counts_shared_genes_and_exempt_rows():
+    gate = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]], np.float32))
+    nes = np.array([2.0, -1.0, -2.0, -1.5])
+    # up: 0; down: 1 (shares gene 1), 2 (nothing shared), 3 (no genes: exempt) -> 2 of 3
+    assert opposite_pairs_joinable(nes, gate) == pytest.approx(2 / 3)
+    assert opposite_pairs_joinable(nes, None) == 1.0
+    assert np.isnan(opposite_pairs_joinable(np.abs(nes), gate))
+    est = opposite_pairs_joinable(nes, gate, exact_max_n=1, n_sample=20000)
+    assert est == pytest.approx(2 / 3, abs=0.02)
+    m = cluster_metrics(np.array([0, 0, 1, 1]), nes, gate=sp.csr_matrix((4, 3)), n_random=10)
+    assert m["nes_opposite_pairs_joinable"] == 1.0 and m["nes_coherence_can_fail"] is True
+
+
+def test_wang_silhouette_exact_and_estimated(onto):
+    ids = ["GO:0000003", "GO:0000005", "GO:0000004", "GO:0000006", "GO:0000002", "GO:0000001"] * 3
+    gp = GoPairs(ids, onto)
+    labels = np.array([0, 0, 1, 1, 2, 2] * 3)
+    nes = np.ones(len(ids))
+    m = cluster_metrics(labels, nes, go_wang=gp, n_random=10)
+    dense, _ = wang_similarity(ids, onto)
+    assert m["silhouette_go_wang"] == pytest.approx(silhouette(labels, 1.0 - dense), abs=1e-6)
+    est = cluster_metrics(labels, nes, go_wang=gp, n_random=10, exact_max_n=5, sample_size=len(ids))
+    assert est["metrics_exact"] is False
+    assert est["silhouette_go_wang"] == pytest.approx(m["silhouette_go_wang"], abs=1e-6)
+    assert est["go_wang_within"] == pytest.approx(m["go_wang_within"], abs=1e-6)
+
+
+# ---------------------------------------------------------------------- --n-clusters K
+def _two_level_graph(n_groups=6, per=5):
+    """``n_groups`` cliques of ``per`` nodes, joined in pairs by weaker edges."""
+    group = np.repeat(np.arange(n_groups), per)
+    w = (group[:, None] == group[None, :]) * 1.0 + (group[:, None] // 2 == group[None, :] // 2) * 0.3
+    np.fill_diagonal(w, 0)
+    return sp.csr_matrix(w), w, group
+
+
+def test_split_and_merge_reach_exactly_k_clusters():
+    adj, w, group = _two_level_graph()
+    pairs = group // 2  # 3 clusters of 10
+    split = split_to(pairs, 6, adj, min_size=3)
+    assert n_clusters_of(split) == 6
+    assert len({(a, b) for a, b in zip(split, group)}) == 6  # the cliques, exactly
+    merged = merge_to(group, 3, similarity=w)
+    assert n_clusters_of(merged) == 3
+    assert len({(a, b) for a, b in zip(merged, pairs)}) == 3  # each clique joined its pair partner
+    assert n_clusters_of(merge_to(group, 3, similarity=w, groups=np.where(group < 3, 1, -1))) == 3
