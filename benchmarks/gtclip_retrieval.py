@@ -93,6 +93,12 @@ VARIANTS = {
     "recon": ({"has_decoder": True}, {"recon_weight": 0.274}, False),
     "overlap_coef": ({}, {"similarity": "overlap"}, False),
     "text_finetune": ({"trainable_text_layers": 2}, {}, False),
+    # issue 14 development round 1 (benchmarks/decisions/gtclip.md, 2026-12-07): GO-proximity soft
+    # targets (simGIC top-20; half of each batch drawn as (set, GO neighbour) pairs) and fine-tuning
+    # of the text encoder's top layer
+    "onto_0.1_pairs": ({}, {"ontology_weight": 0.1, "ontology_pair_frac": 0.5}, False),
+    "onto_0.2_pairs": ({}, {"ontology_weight": 0.2, "ontology_pair_frac": 0.5}, False),
+    "ft1": ({"trainable_text_layers": 1}, {}, False),
 }
 
 
