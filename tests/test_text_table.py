@@ -59,3 +59,13 @@ def test_table_of_other_weights_is_ignored(model, tmp_path, caplog):
         next(p for n, p in model.named_parameters() if n.startswith("text")).add_(1.0)
     assert read_text_table(model) == {}
     assert "other model weights" in caplog.text
+
+
+def test_model_embeds_shipped_texts_from_the_table_without_its_encoder(model, tmp_path, monkeypatch):
+    """`gtclip describe` on a built-in library: every text is in the table, the text encoder is
+    never even loaded (issue 17 #13: the first describe took 190 s of encoding)."""
+    write_text_table(model, ["DNA repair", "cell cycle"], tmp_path / TABLE_FILE)
+    monkeypatch.delattr(model, "embed_texts")  # back to GtClip.embed_texts
+    out = model.embed_texts(["cell cycle", "DNA repair"])
+    assert np.allclose(out, fake_embed(["cell cycle", "DNA repair"]), atol=2e-3)
+    assert model._text_encoder is None

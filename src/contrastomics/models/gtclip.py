@@ -31,6 +31,7 @@ from .base import (ModelConfig, Pretrained, read_vocab, register_model, save_mod
                    swap_folder)
 from .gsfm import GSFM, GSFMConfig, SPECIAL_TOKENS
 from .text import DEFAULT_TEXT_MODEL, TextEncoder, check_delta_base
+from .text_table import read_text_table, text_digest
 from .text_finetune import DELTA_FILE, read_delta, write_delta
 
 #: Folder of the model shipped inside the package (``contrastomics gtclip train --preset default``).
@@ -282,10 +283,23 @@ class GtClip(Pretrained, nn.Module):
     def embed_texts(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
         """Embed pathway texts: ``(n, embed_dim)`` float32, L2-normalised.
 
-        The base encoder's vectors come from the on-disk cache (a text is never encoded twice).
+        Texts in the table shipped beside the model (every built-in GO/DO text,
+        :mod:`~contrastomics.models.text_table`) are read from it; the others are encoded, the base
+        encoder's vectors coming from its on-disk cache (a text is never encoded twice).
         """
-        feats = self.text_encoder.encode(texts, batch_size=batch_size, progress=progress, normalize=True)
-        return self.project_text_features(feats)
+        texts = list(texts)
+        table = read_text_table(self)
+        keys = [text_digest(t).hex() for t in texts] if table else []
+        todo = [i for i, k in enumerate(keys) if k not in table] if table else list(range(len(texts)))
+        out = np.zeros((len(texts), self.config.embed_dim), np.float32)
+        if todo:
+            feats = self.text_encoder.encode([texts[i] for i in todo], batch_size=batch_size, progress=progress,
+                                             normalize=True)
+            out[todo] = self.project_text_features(feats)
+        for i, k in enumerate(keys):
+            if k in table:
+                out[i] = table[k]
+        return out
 
     @torch.no_grad()
     def project_text_features(self, features: np.ndarray, batch_size: int = 4096) -> np.ndarray:

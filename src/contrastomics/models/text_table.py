@@ -53,16 +53,26 @@ def write_text_table(model, texts: Iterable[str], path: str | Path, *, batch_siz
 
 def read_text_table(model) -> dict[str, np.ndarray]:
     """``{sha1 hex of text: (embed_dim,) float32}`` from the table beside ``model`` (its folder), or
-    ``{}`` when the model has no table or the table was made with other weights."""
+    ``{}`` when the model has no table or the table was made with other weights. Kept on the model
+    while its text weights stay the same."""
     folder = getattr(model, "_folder", None)
     if folder is None or not (Path(folder) / TABLE_FILE).is_file():
         return {}
+    fingerprint = weights_fingerprint(model)
+    kept = getattr(model, "_text_table", None)
+    if kept is not None and kept[0] == fingerprint:
+        return kept[1]
+    table = _read(Path(folder) / TABLE_FILE, fingerprint)
+    model._text_table = (fingerprint, table)
+    return table
+
+
+def _read(path: Path, fingerprint: str) -> dict[str, np.ndarray]:
     from safetensors import safe_open
 
-    path = Path(folder) / TABLE_FILE
     try:
         with safe_open(str(path), framework="numpy") as f:
-            if (f.metadata() or {}).get("weights") != weights_fingerprint(model):
+            if (f.metadata() or {}).get("weights") != fingerprint:
                 log.warning("ignoring %s: made with other model weights", path)
                 return {}
             keys, vectors = f.get_tensor("keys"), f.get_tensor("vectors")
