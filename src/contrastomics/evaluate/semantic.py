@@ -206,12 +206,11 @@ def wang_s_values(term_ids: Sequence[str | None], ontology, weights: dict[str, f
     term ``t`` (``S_A(A) = 1``; ``S_A(t) = max`` over children ``c`` of ``t`` in ``A``'s ancestor
     graph of ``w(t, c) * S_A(c)``). Returns ``(S (n, n_terms) float64 CSR, known (n,) bool)``."""
     weights = dict(WANG_WEIGHTS if weights is None else weights)
-    parents: list[list[tuple[int, float]]] = [[] for _ in range(len(ontology))]
+    parents = sp.csr_matrix((len(ontology), len(ontology)))  # [child, parent] = edge weight (best relation)
     for rel, w in weights.items():
         if rel in ontology.edges:
-            child, parent = ontology.edges[rel]
-            for c, q in zip(np.asarray(child).tolist(), np.asarray(parent).tolist()):
-                parents[c].append((q, float(w)))
+            parents = parents.maximum(ontology.parent_matrix([rel]) * float(w))
+    parents = parents.tocsr()
     rows = ontology_rows(term_ids, ontology)
     memo: dict[int, dict[int, float]] = {}
     indptr, indices, data = [0], [], []
@@ -231,7 +230,7 @@ def wang_s_values(term_ids: Sequence[str | None], ontology, weights: dict[str, f
     return m, rows >= 0
 
 
-def _wang_contributions(start: int, parents: list[list[tuple[int, float]]]) -> dict[int, float]:
+def _wang_contributions(start: int, parents: sp.csr_matrix) -> dict[int, float]:
     # max-product path from the term up to each ancestor: with weights <= 1 the largest value
     # popped first is final (Dijkstra on -log w)
     best = {start: 1.0}
@@ -242,7 +241,8 @@ def _wang_contributions(start: int, parents: list[list[tuple[int, float]]]) -> d
         if t in done:
             continue
         done.add(t)
-        for q, w in parents[t]:
+        lo, hi = parents.indptr[t], parents.indptr[t + 1]
+        for q, w in zip(parents.indices[lo:hi].tolist(), parents.data[lo:hi].tolist()):
             v = -neg * w
             if v > best.get(q, 0.0):
                 best[q] = v
