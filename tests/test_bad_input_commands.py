@@ -300,6 +300,20 @@ def test_probe_level_gct_without_chip_suggests_chip(tmp_path, capsys):
     assert_one_line_error(code, err, str(gct), "6 of 6 row ids look like microarray probe ids", "--chip")
 
 
+def test_missing_chip_file(tmp_path, capsys):
+    """A --chip path that does not exist: one error line naming it, not a raw FileNotFoundError."""
+    gct = tmp_path / "probes.gct"
+    rows = ["1007_s_at", "1053_at", "117_at", "121_at", "1255_g_at", "1294_at"]
+    gct.write_text("#1.2\n6\t6\nNAME\tDescription\t" + "\t".join(f"s{i}" for i in range(6)) + "\n"
+                   + "".join(f"{r}\tna\t" + "\t".join(str(i + j) for j in range(6)) + "\n" for i, r in enumerate(rows)))
+    cls = tmp_path / "c.cls"
+    cls.write_text("6 2 1\n# A B\nA A A B B B\n")
+    missing = tmp_path / "nope.chip"
+    code, _, err = run_cli(capsys, "gsea", gct, cls, "-l", small_library(tmp_path), "--chip", missing,
+                           "--out", tmp_path / "g")
+    assert_one_line_error(code, err, str(missing), "file not found")
+
+
 def test_readme_gsea_section_mentions_chip():
     """issue 17 #12: the README's gsea section says a probe-level table needs --chip."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -363,3 +363,17 @@ def test_cli_errors_print_one_line_exit_2(model_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["gsfm", "train", "--library", str(tmp_path / "nope.gmt"), "--out", str(tmp_path / "m")])
     assert e.value.code == 2 and not (tmp_path / "m").exists()
+
+
+def test_embedding_table_counts_what_was_embedded():
+    """n_genes / n_unknown of `gsfm embed` follow the tokenizer: an older symbol of a vocabulary
+    gene (AARS for AARS1) and a lower-case symbol are known, an unknown symbol is counted."""
+    from contrastomics.data.genesets import GeneSetLibrary
+    from contrastomics.models.gsfm import embedding_table
+
+    model = GSFM.from_genes(["AARS1", "TP53", "MDM2", "CDKN1A"], d_model=4)
+    lib = GeneSetLibrary.from_gene_sets({"S": ["AARS", "tp53", "NOTAGENE"], "T": ["MDM2", "CDKN1A"]})
+    with pytest.warns(UserWarning):
+        df = embedding_table(model, lib, source="x")
+    assert df.set_index("gene_set")[["n_genes", "n_unknown"]].to_dict("index") == {
+        "S": {"n_genes": 2, "n_unknown": 1}, "T": {"n_genes": 2, "n_unknown": 0}}

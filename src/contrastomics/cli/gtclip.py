@@ -79,7 +79,7 @@ def train(
     if preset is not None:
         if preset != "default":
             raise InputError(f"unknown preset {preset!r}; the only preset is 'default'")
-        info = train_default(check_output(out or DEFAULT_MODEL_DIR, folder=True), seed=seed)
+        info = train_default(out if out is not None else check_output(DEFAULT_MODEL_DIR, folder=True), seed=seed)
         typer.echo(json.dumps({k: info[k] for k in ("best_val_r5", "best_epoch", "total_seconds")}))
         return
     if out is None:

@@ -228,6 +228,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     x = None
     sim_for_attach = None
     go = None
+    w = None  # the joint-space weights actually used (None: not an embedding method)
     if o.method in METHOD_WEIGHTS:
         mdl = embedding_model(o.model)
         model_name = _model_name(o.model, mdl)
@@ -291,7 +292,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         "resolution": used_res, "split_direction": bool(o.split_direction),
         "min_cluster_size": int(o.min_cluster_size), "attached": info["attached"],
         "attach_threshold": info["attach_threshold"], "representative": o.representative, "seed": int(o.seed),
-        "weights": (o.weights or METHOD_WEIGHTS.get(o.method)) if o.method in METHOD_WEIGHTS else None,
+        "weights": w,
         "leading_edge_gate": bool(getattr(x, "gate", False)),
         "conditions": pw.conditions, "notes": notes,
         "n_full_sets_from_library": int(pw.has_full_sets.sum()),

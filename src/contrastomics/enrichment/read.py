@@ -21,6 +21,7 @@ import pandas as pd
 from ..data.genesets import gc_paused
 from ..errors import InputError
 from .convert import read_table, standardise
+from .gene_lists import split_genes
 from .gsea_desktop import is_report, read_gsea_desktop, reports_in
 from .layouts import FOLDER_FILES, FORMATS, detect_layout, normalise_format, reads_run_folder
 
@@ -359,8 +360,4 @@ def _gene_list(g) -> list[str]:
         return [str(x).strip() for x in g if str(x).strip()]
     if g is None or (isinstance(g, float) and np.isnan(g)):
         return []
-    s = str(g)
-    for sep in (";", "/", ",", " "):
-        if sep in s:
-            return [x.strip() for x in s.split(sep) if x.strip()]
-    return [s.strip()] if s.strip() else []
+    return split_genes(str(g))  # the readers' rule: any of ; / | , space, R c(...), NA dropped

@@ -223,7 +223,8 @@ def _refuse_probe_ids(ids: pd.Index, source: str) -> None:
 
 
 def _map_probes(values: pd.DataFrame, chip) -> pd.DataFrame:
-    table = pd.read_csv(chip, sep="\t", dtype=str, keep_default_na=False)
+    with open_text(chip) as fh:  # missing/empty/gzip/UTF-16 handled like every other input
+        table = pd.read_csv(fh, sep="\t", dtype=str, keep_default_na=False)
     if not {"Probe Set ID", "Gene Symbol"} <= set(table.columns):
         raise InputError(f"a .chip file needs 'Probe Set ID' and 'Gene Symbol' columns; found {list(table.columns)[:6]}",
                          chip)

@@ -268,5 +268,3 @@ def wang_similarity(term_ids: Sequence[str | None], ontology, weights: dict[str,
     sim = np.divide(num, den, out=np.zeros_like(num), where=den > 0).astype(np.float32)
     return sim, known
 
-
-_ontology_rows = ontology_rows  # old private name

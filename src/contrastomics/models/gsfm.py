@@ -431,7 +431,9 @@ def embedding_table(model: GSFM, library, normalize: bool = False, source=None):
     import pandas as pd
 
     sets = library.gene_sets
-    _, _, report = model.tokenize(sets)
+    idx, offsets, report = model.tokenize(sets)
+    # known genes per set as tokenize counts them (case, other-year symbols, duplicates once)
+    n_known = np.diff(np.append(offsets.numpy(), len(idx)))
     empty = set(report["empty_sets"])
     if len(empty) == len(sets):
         raise InputError(f"no gene set has a gene of the model vocabulary ({len(model.genes)} genes); "
@@ -444,10 +446,9 @@ def embedding_table(model: GSFM, library, normalize: bool = False, source=None):
                       f"(e.g. {library.terms[min(empty)]!r})")
     keep = [i for i in range(len(sets)) if i not in empty]
     z = model.embed([sets[i] for i in keep], normalize=normalize)
-    gi = model.gene_index
-    known = [sum(1 for g in sets[i] if gi.get(g, gi.get(str(g).strip().upper())) is not None) for i in keep]
+    known = [int(n_known[i]) for i in keep]
     df = pd.DataFrame(z.astype(np.float32), columns=[f"e{j}" for j in range(z.shape[1])])
-    df.insert(0, "n_unknown", [len(sets[i]) - k for i, k in zip(keep, known)])
+    df.insert(0, "n_unknown", [max(len(set(sets[i])) - k, 0) for i, k in zip(keep, known)])
     df.insert(0, "n_genes", known)
     df.insert(0, "gene_set", [library.terms[i] for i in keep])
     return df

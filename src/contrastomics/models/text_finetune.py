@@ -84,7 +84,7 @@ def layer_mask(auto, h, mask):
     return create_bidirectional_mask(config=auto.config, inputs_embeds=h, attention_mask=mask)
 
 
-def progress_iter(it, total: int, desc: str, show: bool):
+def progress_iter(it, total: int, desc: str, show: bool, unit: str = "batches"):
     """A tqdm bar on a terminal; elsewhere a plain line every 30 s and at the end; nothing when off."""
     if not show:
         return it
@@ -92,17 +92,17 @@ def progress_iter(it, total: int, desc: str, show: bool):
         from tqdm.auto import tqdm
 
         return tqdm(it, total=total, desc=desc, leave=False)
-    return plain_lines(it, total, desc)
+    return plain_lines(it, total, desc, unit=unit)
 
 
-def plain_lines(it, total: int, desc: str, interval: float = 30.0):
+def plain_lines(it, total: int, desc: str, interval: float = 30.0, unit: str = "batches"):
     t0 = last = time.perf_counter()
     for i, x in enumerate(it):
         yield x
         now = time.perf_counter()
         if now - last >= interval or i + 1 == total:
             last = now
-            print(f"{desc}: {i + 1}/{total} batches ({now - t0:.0f} s)", file=sys.stderr, flush=True)
+            print(f"{desc}: {i + 1}/{total} {unit} ({now - t0:.0f} s)", file=sys.stderr, flush=True)
 
 
 def write_delta(path: str | os.PathLike, tensors: dict, record: dict) -> None:

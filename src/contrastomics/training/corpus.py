@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from ..data.msigdb import read_msigdb
 from ..data.ontology import extract_go_id
 from ..errors import InputError
 from ..evaluate.semantic import SimGIC, information_content, ontology_rows
+from ..models.text_finetune import progress_iter
 from ..evaluate.splits import max_jaccard_to
 from ..models.base import read_recipe
 
@@ -252,7 +252,7 @@ def build_corpus(spec: str | Path | Mapping = CORPUS_SPEC, data_root: str | Path
     root = Path(data_root) if data_root is not None else Path(".")
     cache: dict = {}
     libs = []
-    for s in _steps(sources, "reading corpus sources", progress):
+    for s in progress_iter(sources, len(sources), "reading corpus sources", progress, unit="sources"):
         libs.append(_read_source(s, root, cache))
     vocab = _vocabulary(spec, libs)
     min_size, max_size = int(spec.get("min_size", 5)), int(spec.get("max_size", 500))
@@ -422,7 +422,8 @@ def ontology_proximity(library: GeneSetLibrary, *, top_k: int = 20, similarity: 
     sim = SimGIC([ids[i] for i in go], onto, ic, block=block)
     m, k = len(go), min(top_k, len(go) - 1)
     rows, cols, vals = [], [], []
-    for b in _steps(range(0, m, block), "GO proximity (simGIC top-k)", progress, total=-(-m // block)):
+    for b in progress_iter(range(0, m, block), -(-m // block), "GO proximity (simGIC top-k)", progress,
+                           unit="blocks"):
         idx = np.arange(b, min(b + block, m))
         r = sim.rows(idx)
         r[np.arange(len(idx)), idx] = -1.0  # never a neighbour of itself
@@ -489,19 +490,3 @@ class WeightedBatchSampler(torch.utils.data.Sampler):
                                        generator=self.generator).tolist()
         return batch + added
 
-
-def _steps(items, desc: str, progress: bool, total: int | None = None):
-    """Iterate with a bar on a terminal, plain lines (about every 10%) elsewhere, nothing when off."""
-    total = len(items) if total is None else total
-    if not progress:
-        yield from items
-        return
-    if sys.stderr.isatty():
-        from tqdm.auto import tqdm
-        yield from tqdm(items, desc=desc, total=total, leave=False)
-        return
-    t0, every = time.perf_counter(), max(1, total // 10)
-    for i, x in enumerate(items, 1):
-        yield x
-        if i % every == 0 or i == total:
-            print(f"{desc}: {i}/{total} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)

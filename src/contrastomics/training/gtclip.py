@@ -428,7 +428,8 @@ def train_with_default_recipe(library, out: Path, *, gsfm: str | None = None,
     recipe = read_recipe(DEFAULT_RECIPE)
     enc = TextEncoder(text_encoder, trainable_layers=trainable_text_layers)
     pre = GSFM.from_pretrained(gsfm) if gsfm else None
-    split = near_duplicate_split(library, test_frac=0.05, val_frac=0.0, seed=seed)
+    split = near_duplicate_split(library, test_frac=recipe["val_frac"], val_frac=0.0,
+                                 threshold=recipe["threshold"], seed=seed)
     model_opts = dict(recipe["model"])
     if train_overrides.get("recon_weight", 0) > 0:
         model_opts["has_decoder"] = True

@@ -28,6 +28,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
 
+from .._io import atomic_path
+
 log = logging.getLogger(__name__)
 
 StepFn = Callable[[torch.nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict]"]
@@ -143,10 +145,8 @@ def move_to(batch: Any, device: torch.device) -> Any:
 
 # ---------------------------------------------------------------------- checkpoints
 def _save_checkpoint(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def _rng_state() -> dict:
