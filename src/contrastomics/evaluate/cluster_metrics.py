@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .semantic import ontology_rows, wang_s_values
+from .semantic import wang_block, ontology_rows, wang_s_values
 
 #: largest number of pathways for which every metric is exact (dense ``n x n``)
 EXACT_MAX_N = 5000
@@ -500,10 +500,8 @@ class GoPairs:
         u = self.term_index[np.asarray(idx, np.int64).ravel()]
         has = u >= 0
         out = np.zeros((len(u), self.n_unique))
-        if has.any():  # a known term's own S-value is 1, so the denominators are >= 2
-            s_rows, m_rows = self._s[u[has]], self._m[u[has]]
-            num = (s_rows @ self._m.T).toarray() + (m_rows @ self._s.T).toarray()
-            out[has] = num / (self._sv[u[has]][:, None] + self._sv[None, :])
+        if has.any():
+            out[has] = wang_block(self._s[u[has]], self._s)
         return out
 
     def dense(self) -> np.ndarray:

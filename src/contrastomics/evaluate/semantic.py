@@ -259,12 +259,17 @@ def wang_similarity(term_ids: Sequence[str | None], ontology, weights: dict[str,
     pairs with an unknown term, 1 on the diagonal of known terms), ``known`` ``(n,)`` bool.
     """
     s, known = wang_s_values(term_ids, ontology, weights)
-    member = s.copy()
-    member.data[:] = 1.0
-    x = np.asarray((s @ member.T).todense(), np.float64)     # sum of S_A(t) over t shared with B
-    sv = np.asarray(s.sum(1)).ravel()
-    num = x + x.T
-    den = sv[:, None] + sv[None, :]
-    sim = np.divide(num, den, out=np.zeros_like(num), where=den > 0).astype(np.float32)
-    return sim, known
+    return wang_block(s, s).astype(np.float32), known
+
+
+def wang_block(s_a: sp.csr_matrix, s_b: sp.csr_matrix) -> np.ndarray:
+    """Wang's similarity between the terms of two S-value matrices (rows of
+    :func:`wang_s_values`), ``(n_a, n_b)`` float64; 0 where a row is empty (unknown term)."""
+    m_a, m_b = s_a.copy(), s_b.copy()
+    m_a.data[:] = 1.0
+    m_b.data[:] = 1.0
+    # shared ancestors t of A and B: S_A(t) summed over B's ancestors, plus S_B(t) over A's
+    num = (s_a @ m_b.T).toarray() + (m_a @ s_b.T).toarray()
+    den = np.asarray(s_a.sum(1)).ravel()[:, None] + np.asarray(s_b.sum(1)).ravel()[None, :]
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
