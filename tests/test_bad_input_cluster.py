@@ -500,3 +500,35 @@ def test_same_gene_set_under_two_names_joins_its_twin_cluster():
     # opposite NES signs under --split-direction stay apart
     labels, moved = join_identical(np.array([-1, -1, 0, 0, 0]), groups, np.zeros(5), sides=np.array([1, -1, 1, 1, 1]))
     assert labels[:2].tolist() == [-1, -1] and moved == 0
+
+
+def test_identical_gene_sets_stay_together_at_any_n_clusters(monkeypatch):
+    """issue 17 #24 with --n-clusters K: splitting clusters to reach K never separates two pathways
+    with the same gene set (they are joined after the splits, before the merges). The split here
+    is made to put one twin alone, as a Leiden re-partition may."""
+    import contrastomics.cluster.api as api
+    from contrastomics.cluster import run_clustering
+
+    real_split = api.split_to
+
+    def split_twins_apart(lab, k, adj, **kw):
+        lab = real_split(lab, k, adj, **kw).copy()
+        lab[-1] = lab.max() + 1  # the last pathway (TWIN) alone in a new cluster
+        return lab
+
+    monkeypatch.setattr(api, "split_to", split_twins_apart)
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for g in range(3):
+        pool = [f"G{g}_{j}" for j in range(40)]
+        for i in range(10):
+            rows.append({"term": f"P{g}_{i}", "name": f"pathway {g} {i}", "nes": 1.5, "fdr": 0.01,
+                         "genes": list(rng.choice(pool, size=12, replace=False))})
+    twin = list(rows[3]["genes"])
+    rows.append({"term": "TWIN", "name": "twin of P0_3", "nes": 1.5, "fdr": 0.02, "genes": twin})
+    df = pd.DataFrame(rows)
+    for k in (2, 3, 5, 8):
+        res = run_clustering(df, method="overlap-knn", n_clusters=k, fdr_cutoff=0.05, layout=False, metrics=False)
+        tab = res.table.set_index("term")
+        assert tab.loc["TWIN", "cluster"] == tab.loc["P0_3", "cluster"], k

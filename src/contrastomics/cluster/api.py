@@ -337,10 +337,14 @@ def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, 
             threshold = ATTACH_ANY
         lab, info = attach_small(raw, x, min_size=o.min_cluster_size, threshold=threshold,
                                  groups=forbid, similarity=None if x is not None else similarity)
-    lab, info["identical"] = join_identical(lab, same_sets, fdr, forbid)
-    if o.n_clusters and o.method != "overlap" and used_res is not None and o.resolution in ("auto", None):
-        # an explicit K: split or merge the Leiden clusters until K clusters of >= 2 members remain
+    # an explicit K (Leiden methods): split or merge the clusters until K clusters of >= 2 members
+    # remain; identical sets are joined after the splits (which could separate them) and before the
+    # merges (which only combine clusters)
+    exact_k = bool(o.n_clusters) and used_res is not None and o.resolution in ("auto", None)
+    if exact_k:
         lab = split_to(lab, int(o.n_clusters), adj, min_size=o.min_cluster_size, seed=o.seed)
+    lab, info["identical"] = join_identical(lab, same_sets, fdr, forbid)
+    if exact_k:
         lab = merge_to(lab, int(o.n_clusters), x=x, similarity=None if x is not None else similarity, groups=forbid)
     return order_labels(lab, fdr), used_res, info
 
