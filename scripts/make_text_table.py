@@ -3,7 +3,7 @@
 every pathway text the package ships, so clustering a GO/DO result and ``gtclip describe`` never
 encode them on first use.
 
-Texts: each built-in library (GO_BP, GO_MF, GO_CC, DO; every set size) in the two forms the package
+Texts: each built-in library (`data.builtin.LIBRARIES`: GO_BP, GO_MF, GO_CC, DO; every set size) in the two forms the package
 embeds: ``cluster``'s pathway text (:func:`contrastomics.cluster.pathways.pathway_text`) and
 ``GeneSetLibrary.texts(mode)`` with the model's text mode (``gtclip describe``). Deterministic for a
 given model (sorted distinct texts).
@@ -17,11 +17,9 @@ import time
 from pathlib import Path
 
 from contrastomics.cluster.pathways import pathway_text
-from contrastomics.data.builtin import load_library
+from contrastomics.data.builtin import LIBRARIES, load_library
 from contrastomics.models.gtclip import DEFAULT_MODEL_DIR, GtClip
 from contrastomics.models.text_table import TABLE_FILE, write_text_table
-
-LIBRARIES = ("GO_BP", "GO_MF", "GO_CC", "DO")
 
 
 def shipped_texts(text_mode: str) -> set[str]:

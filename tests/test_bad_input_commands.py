@@ -288,26 +288,27 @@ def test_model_folder_permissions_follow_the_umask(tmp_path):
 
 
 # ---------------------------------------------------------------- #12 probe ids
-def test_probe_level_gct_without_chip_suggests_chip(tmp_path, capsys):
-    """issue 17 #12: a probe-level .gct without --chip says to pass --chip (before gseapy)."""
+def probe_gct(tmp_path, rows):
+    """A 6-sample probe-level .gct with ``rows`` as ids and its two-class .cls."""
     gct = tmp_path / "probes.gct"
-    rows = ["1007_s_at", "1053_at", "117_at", "AFFX-BioB-5_at", "ILMN_1343291", "A_23_P100001"]
-    gct.write_text("#1.2\n6\t6\nNAME\tDescription\t" + "\t".join(f"s{i}" for i in range(6)) + "\n"
+    gct.write_text(f"#1.2\n{len(rows)}\t6\nNAME\tDescription\t" + "\t".join(f"s{i}" for i in range(6)) + "\n"
                    + "".join(f"{r}\tna\t" + "\t".join(str(i + j) for j in range(6)) + "\n" for i, r in enumerate(rows)))
     cls = tmp_path / "c.cls"
     cls.write_text("6 2 1\n# A B\nA A A B B B\n")
+    return gct, cls
+
+
+def test_probe_level_gct_without_chip_suggests_chip(tmp_path, capsys):
+    """issue 17 #12: a probe-level .gct without --chip says to pass --chip (before gseapy)."""
+    gct, cls = probe_gct(tmp_path, ["1007_s_at", "1053_at", "117_at", "AFFX-BioB-5_at", "ILMN_1343291",
+                                    "A_23_P100001"])
     code, _, err = run_cli(capsys, "gsea", gct, cls, "-l", small_library(tmp_path), "--out", tmp_path / "g")
     assert_one_line_error(code, err, str(gct), "6 of 6 row ids look like microarray probe ids", "--chip")
 
 
 def test_missing_chip_file(tmp_path, capsys):
     """A --chip path that does not exist: one error line naming it, not a raw FileNotFoundError."""
-    gct = tmp_path / "probes.gct"
-    rows = ["1007_s_at", "1053_at", "117_at", "121_at", "1255_g_at", "1294_at"]
-    gct.write_text("#1.2\n6\t6\nNAME\tDescription\t" + "\t".join(f"s{i}" for i in range(6)) + "\n"
-                   + "".join(f"{r}\tna\t" + "\t".join(str(i + j) for j in range(6)) + "\n" for i, r in enumerate(rows)))
-    cls = tmp_path / "c.cls"
-    cls.write_text("6 2 1\n# A B\nA A A B B B\n")
+    gct, cls = probe_gct(tmp_path, ["1007_s_at", "1053_at", "117_at", "121_at", "1255_g_at", "1294_at"])
     missing = tmp_path / "nope.chip"
     code, _, err = run_cli(capsys, "gsea", gct, cls, "-l", small_library(tmp_path), "--chip", missing,
                            "--out", tmp_path / "g")
