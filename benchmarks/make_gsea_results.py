@@ -81,6 +81,18 @@ DATASETS = {
                          "prerank": True},
     "p53_prerank": {"expr": "gsea/P53.txt", "cls": "gsea/P53.cls", "positive": "MUT", "prerank": True},
 }
+#: NCI-60 tissue of origin of the P53.txt cell lines (NCI DTP panel); ``nci60_<tissue>`` contrasts one
+#: tissue against the other 49-46 lines: new contrasts of the p53 expression data (issue 16), test
+#: results for the clustering benchmarks (p53 MUT vs WT stays development)
+NCI60 = {
+    "leukemia": ["CCRF-CEM", "K-562", "MOLT-4", "SR"],
+    "colon": ["COLO 205", "HCC-2998", "HCT-15", "HT29", "KM12", "SW-620", "HCT-116"],
+    "melanoma": ["M14", "SK-MEL-2", "LOX IMVI", "MALME-3M", "SK-MEL-5", "UACC-257", "UACC-62"],
+    "renal": ["786-0", "RXF-393", "SN12C", "A498", "ACHN", "CAKI-1", "UO-31"],
+    "cns": ["SF-268", "SF-295", "SNB-19", "SNB-75", "U251", "SF-539"],
+    "lung": ["EKVX", "HOP-62", "HOP-92", "NCI-H23", "NCI-H322M", "NCI-H522", "A549/ATCC", "NCI-H460"],
+}
+DATASETS.update({f"nci60_{t}": {"expr": "gsea/P53.txt", "tissue": t, "prerank": True} for t in NCI60})
 SEED = 20240601
 
 
@@ -105,9 +117,15 @@ def run_one(dataset: str, library: str, data: Path, permutations: int, seed: int
         return run_prerank(read_rnk(data / spec["rnk"]), gmt, permutations=permutations, seed=seed)
     if spec.get("prerank"):
         expr = read_expression(data / spec["expr"])
-        labels = read_cls(data / spec["cls"])
-        neg = next(c for c in dict.fromkeys(labels) if c != spec["positive"])
-        rnk = rank_genes(expr, labels, method="signal_to_noise", pos=spec["positive"], neg=neg)
+        if "tissue" in spec:
+            labels = [spec["tissue"] if c in NCI60[spec["tissue"]] else "rest" for c in expr.columns]
+            assert labels.count(spec["tissue"]) == len(NCI60[spec["tissue"]]), spec
+            pos, neg = spec["tissue"], "rest"
+        else:
+            labels = read_cls(data / spec["cls"])
+            pos = spec["positive"]
+            neg = next(c for c in dict.fromkeys(labels) if c != pos)
+        rnk = rank_genes(expr, labels, method="signal_to_noise", pos=pos, neg=neg)
         df = run_prerank(rnk, gmt, permutations=permutations, seed=seed)
         df.attrs["method"] = "prerank (gene-set permutations) on signal-to-noise"
         return df

@@ -12,7 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 from contrastomics import cluster_gsea
 from contrastomics.cluster import run_clustering
 from contrastomics.cluster.communities import attach_small, leiden_auto, mcl, order_labels, target_clusters
-from contrastomics.cluster.embed import StandInModel, joint_embedding
+from contrastomics.cluster.embed import DEFAULT_WEIGHTS, StandInModel, joint_embedding
 from contrastomics.cluster.graph import knn_from_embedding, knn_from_similarity
 from contrastomics.cluster.keywords import title_keywords
 from contrastomics.data.genesets import GeneSetLibrary
@@ -103,10 +103,14 @@ def test_split_direction_never_mixes_signs(model):
     # flip half of one theme: without splitting they share genes and cluster together
     flip = df.index[df["term"].str.startswith("ALPHA")][:6]
     df.loc[flip, "nes"] *= -1
-    mixed = cluster_gsea(df, model=model, n_clusters=4)
+    no_direction = {k: v for k, v in DEFAULT_WEIGHTS.items() if k != "direction"}
+    mixed = cluster_gsea(df, model=model, n_clusters=4, weights=no_direction)
     assert (mixed.groupby("cluster")["nes"].agg(lambda s: (s > 0).nunique()) > 1).any()
-    split = cluster_gsea(df, model=model, n_clusters=5, split_direction=True)
+    split = cluster_gsea(df, model=model, n_clusters=5, weights=no_direction, split_direction=True)
     assert (split.groupby("cluster")["nes"].agg(lambda s: (s > 0).nunique()) == 1).all()
+    # the default weighs direction in its similarity: the flipped half leaves its theme
+    default = cluster_gsea(df, model=model, n_clusters=5)
+    assert (default.groupby("cluster")["nes"].agg(lambda s: (s > 0).nunique()) == 1).all()
 
 
 @pytest.mark.parametrize("method", ["overlap", "overlap-knn", "kappa"])
@@ -417,7 +421,7 @@ def test_joint_space_is_weighted_ochiai_plus_towers_and_gate_follows_leading_edg
     texts = ["kinase cascade", "kinase signalling", "kinase cascade", "ribosome"]
     le_m, _, _ = _memberships(le, full)
     w = {"leading_edge_overlap": 0.5, "leading_edge": 0.0, "full_set": 0.25, "text": 0.25}
-    sp_ = joint_space(model, le, full, texts, le_m, w)
+    sp_ = joint_space(model, le, full, texts, le_m, w, gate_leading_edge=True)
     s = sp_.similarity(np.arange(4))
     fs = model.embed_gene_sets(full)
     tx = model.embed_texts(texts)
@@ -430,13 +434,13 @@ def test_joint_space_is_weighted_ochiai_plus_towers_and_gate_follows_leading_edg
     g = knn_from_embedding(sp_, 3).toarray()
     assert g[0, 2] == 0 and g[2, 0] == 0 and g[0, 1] > 0
     assert g[3].sum() > 0
-    off = joint_space(model, le, full, texts, le_m, w, gate_leading_edge=False)
-    assert knn_from_embedding(off, 3).toarray()[0, 2] > 0
+    off = joint_space(model, le, full, texts, le_m, w)  # the default: no gate
+    assert not off.gate and knn_from_embedding(off, 3).toarray()[0, 2] > 0
 
 
-def test_gate_keeps_opposite_directions_apart_without_reading_the_nes(model):
-    """Up and down pathways of one theme share text but not leading-edge genes (the leading edge sits
-    at opposite ends of the ranking): joint keeps them apart, text alone mixes them."""
+def test_joint_keeps_opposite_directions_apart(model):
+    """Up and down pathways of one theme share text but not leading-edge genes: joint keeps them
+    apart (its direction view, and the gate when asked for), text alone mixes them."""
     df, _ = synthetic_result(n_per=10)
     alpha = df["term"].str.startswith("ALPHA")
     down = df.index[alpha][:5]
@@ -445,6 +449,10 @@ def test_gate_keeps_opposite_directions_apart_without_reading_the_nes(model):
         df.at[r, "genes"] = [f"ALPHA_DOWN{j}" for j in np.random.default_rng(i).choice(30, 8, replace=False)]
     joint = cluster_gsea(df, model=model, n_clusters=5)
     assert joint.attrs["summary"]["metrics"]["nes_coherence_adjusted"] == pytest.approx(1.0)
+    assert joint.attrs["summary"]["metrics"]["nes_coherence_can_fail"]
+    no_direction = {k: v for k, v in DEFAULT_WEIGHTS.items() if k != "direction"}
+    gated = cluster_gsea(df, model=model, n_clusters=5, weights=no_direction, gate_leading_edge=True)
+    assert gated.attrs["summary"]["metrics"]["nes_coherence_adjusted"] == pytest.approx(1.0)
     text = cluster_gsea(df, model=model, method="text", n_clusters=4)
     assert text.attrs["summary"]["metrics"]["nes_coherence_adjusted"] < 0.9
 
@@ -630,8 +638,11 @@ def test_summary_keys_and_label_support_columns(model):
     res = run_clustering(df, model=model, n_clusters=4)
     s, m = res.summary, res.summary["metrics"]
     assert s["n_clusters"] == m["n_clusters"] == 4 and "k" not in s
-    # leading edges of opposite signs never share a gene here: the coherence cannot fail
-    assert m["nes_opposite_pairs_joinable"] == 0.0 and m["nes_coherence_can_fail"] is False
+    # no leading-edge gate by default: every up/down pair may be joined, so the coherence can fail
+    assert m["nes_opposite_pairs_joinable"] == 1.0 and m["nes_coherence_can_fail"] is True
+    # with the gate, leading edges of opposite signs never share a gene here: it cannot fail
+    mg = run_clustering(df, model=model, n_clusters=4, gate_leading_edge=True).summary["metrics"]
+    assert mg["nes_opposite_pairs_joinable"] == 0.0 and mg["nes_coherence_can_fail"] is False
     assert m["labels_scored"] == 4 and 0 <= m["label_support_mean"] <= 1
     assert "cluster_label_support" in res.table.columns and "label_support" in res.clusters.columns
     per = res.clusters.set_index("cluster")["label_support"]

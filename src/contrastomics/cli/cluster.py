@@ -8,7 +8,8 @@ import typer
 
 from ..errors import InputError
 
-METHOD_HELP = ("joint (leading-edge + full-set overlap + gtCLIP gene-set and text towers, leading-edge gate; default) | text | genes | overlap "
+METHOD_HELP = ("joint (GO ontology similarity for GO results + gene-set overlap + gtCLIP towers + NES "
+               "direction; default) | text | genes | overlap "
                "(EnrichmentMap + MCL) | overlap-knn (leading-edge Jaccard kNN + Leiden) | kappa (DAVID) | "
                "semantic (GO semantic similarity, GO results only)")
 
@@ -46,7 +47,8 @@ def cluster(
     resolution: str = typer.Option("auto", "--resolution", help="Leiden resolution, or 'auto' (~n/20 clusters)."),
     n_clusters: Optional[int] = typer.Option(None, "--n-clusters", help="Number of clusters (>= 2 members) to "
                                              "return; leftovers join their nearest cluster (--resolution auto)."),
-    split_direction: bool = typer.Option(False, "--split-direction", help="Keep up- and down-regulated pathways apart."),
+    split_direction: bool = typer.Option(False, "--split-direction", help="Never put up- and down-regulated pathways "
+                                         "in one cluster (joint already weighs direction in its similarity)."),
     min_cluster_size: int = typer.Option(3, "--min-cluster-size", help="Smaller clusters are dissolved and their "
                                          "members attached to the nearest cluster when similar enough."),
     gmt: Optional[str] = typer.Option(None, "--gmt", help="GMT with the full gene sets and descriptions "
@@ -182,7 +184,8 @@ def gsea(
     fdr: float = typer.Option(0.25, "--fdr", help="FDR cut-off for the clustering (GSEA's own suggestion, "
                               "0.25; `contrastomics cluster` defaults to 0.05)."),
     method: str = typer.Option("joint", "--method", "-m", help=METHOD_HELP),
-    split_direction: bool = typer.Option(False, "--split-direction", help="Keep up- and down-regulated pathways apart."),
+    split_direction: bool = typer.Option(False, "--split-direction", help="Never put up- and down-regulated pathways "
+                                         "in one cluster (joint already weighs direction in its similarity)."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html and clusters.png."),
 ) -> None:
     """Run GSEA with gseapy (prerank on a .rnk, two-class GSEA on EXPR CLASSES), then cluster the

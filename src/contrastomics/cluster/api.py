@@ -52,7 +52,8 @@ class ClusterOptions:
     Parameters
     ----------
     method
-        ``joint`` (leading-edge overlap + gtCLIP full-set and text towers, default), ``text``, ``genes``,
+        ``joint`` (GO ontology similarity for GO results + gene-set overlap + gtCLIP towers + NES
+        direction; default), ``text``, ``genes``,
         ``overlap`` (EnrichmentMap + MCL), ``overlap-knn``, ``kappa``, ``semantic`` (GO only).
     fdr_cutoff
         Keep pathways with FDR (or adjusted p-value) below this.
@@ -64,7 +65,8 @@ class ClusterOptions:
         results): members of dissolved small clusters join their most similar cluster whenever the
         similarity is positive (``attach_threshold="auto"`` otherwise keeps far ones single).
     split_direction
-        Never put up- and down-regulated pathways in one cluster.
+        Never put up- and down-regulated pathways in one cluster (``joint`` keeps them apart through
+        its ``direction`` view already; this makes it absolute, for every method).
     min_cluster_size
         Smaller clusters are dissolved and their members attached to the nearest cluster when
         similar enough (else they stay singletons).
@@ -82,8 +84,7 @@ class ClusterOptions:
         Share of the joint cosine per view for ``joint`` (default
         :data:`~contrastomics.cluster.embed.DEFAULT_WEIGHTS`).
     gate_leading_edge
-        Only pathways sharing a leading-edge gene may be neighbours (default: on when the
-        leading-edge overlap weight is positive).
+        Only pathways sharing a leading-edge gene may be neighbours (default off).
     representative
         ``central`` (closest to the cluster centre) or ``significant`` (lowest FDR).
     n_keywords
@@ -219,7 +220,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     nes = tab["nes"].to_numpy(float)
     fdr = tab["fdr"].to_numpy(float)
     sign = np.where(np.isnan(nes) | (nes >= 0), 1, -1)  # over-representation (no NES) counts as up
-    forbid = sign if o.split_direction else None
+    split = bool(o.split_direction)
+    forbid = sign if split else None
     k = default_k(n) if o.k is None else int(o.k)
     target = int(o.n_clusters) if o.n_clusters else target_clusters(n)
     model_name = None
@@ -234,7 +236,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         model_name = _model_name(o.model, mdl)
         w = o.weights if (o.weights is not None and o.method == "joint") else METHOD_WEIGHTS[o.method]
         x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
-                        gate_leading_edge=o.gate_leading_edge, full_matrix=pw.full_matrix)
+                        gate_leading_edge=o.gate_leading_edge, full_matrix=pw.full_matrix,
+                        terms=tab["term"].tolist(), sign=_direction_profile(tab, pw.conditions, sign))
         times["embed"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         adj = knn_from_embedding(x, k, forbid=forbid, seed=o.seed)
@@ -289,7 +292,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         "n_significant": int(n), "fdr_cutoff": o.fdr_cutoff, "knn_neighbours": int(k),
         "n_clusters": int((sizes >= 2).sum()), "n_singletons": int((sizes == 1).sum()),
         "target_clusters": int(target),
-        "resolution": used_res, "split_direction": bool(o.split_direction),
+        "resolution": used_res, "split_direction": bool(split),
         "min_cluster_size": int(o.min_cluster_size), "attached": info["attached"],
         "attach_threshold": info["attach_threshold"], "representative": o.representative, "seed": int(o.seed),
         "weights": w,
@@ -304,7 +307,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         summary["metrics"] = evaluate(labels, pw, nes, go=go, go_wang=gop, gate=_gate(o.method, x, pw),
                                       n_random=o.n_random, seed=o.seed)
         summary["metrics"].update(support_summary(support))
-        if o.split_direction:
+        if split:
             summary["metrics"]["nes_coherence_note"] = ("clusters were split by NES sign, so sign coherence is 1 "
                                                         "by construction; run without --split-direction to measure it")
         times["metrics"] = time.perf_counter() - t1
@@ -347,6 +350,18 @@ def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, 
     if exact_k:
         lab = merge_to(lab, int(o.n_clusters), x=x, similarity=None if x is not None else similarity, groups=forbid)
     return order_labels(lab, fdr), used_res, info
+
+
+def _direction_profile(tab: pd.DataFrame, conditions, sign: np.ndarray) -> np.ndarray:
+    """NES sign per condition ``(n, n_conditions)`` (0 where a condition did not test the pathway),
+    rows L2-normalised: the ``direction`` view compares these patterns (one condition: ``+-1``)."""
+    cols = [f"nes_{c}" for c in conditions or []]
+    if len(cols) < 2 or not all(c in tab for c in cols):
+        return sign.reshape(-1, 1).astype(np.float32)
+    prof = np.sign(np.nan_to_num(tab[cols].to_numpy(float)))
+    empty = ~prof.any(1)
+    prof[empty, 0] = sign[empty]
+    return (prof / np.linalg.norm(prof, axis=1, keepdims=True)).astype(np.float32)
 
 
 def _gate(method: str, x, pw: Pathways):

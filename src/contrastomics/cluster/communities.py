@@ -362,10 +362,26 @@ def merge_to(labels: np.ndarray, k: int, *, x=None, similarity=None, groups: np.
     return lab
 
 
+def _spectral_halves(sub: sp.csr_matrix) -> np.ndarray:
+    """0/1 halves of a graph at the median of the Fiedler vector of its normalised Laplacian."""
+    from scipy.sparse.csgraph import laplacian
+    a = sp.csr_matrix(sub, dtype=np.float64)
+    a = a.maximum(a.T)
+    lap = laplacian(a, normed=True).toarray()
+    _, vecs = np.linalg.eigh(lap)
+    f = vecs[:, 1] if lap.shape[0] > 1 else np.zeros(lap.shape[0])
+    order = np.argsort(f, kind="stable")
+    out = np.zeros(len(f), np.int64)
+    out[order[len(f) // 2:]] = 1
+    return out
+
+
 def split_to(labels: np.ndarray, k: int, adj: sp.csr_matrix, *, min_size: int = 3, seed: int = 0) -> np.ndarray:
     """Split clusters until ``k`` of ``>= 2`` members exist: the largest cluster that Leiden on its own
     subgraph (:func:`leiden_auto`, two parts wanted) cuts into parts of ``>= min_size`` members is
-    replaced by them (members of smaller parts join the largest part). Stops when none splits."""
+    replaced by them (members of smaller parts join the largest part); a cluster Leiden leaves whole
+    (a near-clique) is cut in two at the median of its subgraph's Fiedler vector. Stops when no
+    cluster has ``2 * min_size`` members."""
     lab = np.asarray(labels).copy()
     adj = sp.csr_matrix(adj)
     tried: set[tuple] = set()
@@ -381,6 +397,10 @@ def split_to(labels: np.ndarray, k: int, adj: sp.csr_matrix, *, min_size: int = 
             sub, _ = leiden_auto(adj[idx][:, idx].tocsr(), 2, min_size=min_size, seed=seed)
             part_sizes = np.bincount(sub)
             big = np.flatnonzero(part_sizes >= min_size)
+            if len(big) < 2:
+                sub = _spectral_halves(adj[idx][:, idx])
+                part_sizes = np.bincount(sub)
+                big = np.flatnonzero(part_sizes >= min_size)
             if len(big) < 2:
                 continue
             main = big[np.argmax(part_sizes[big])]

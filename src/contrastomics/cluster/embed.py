@@ -24,14 +24,18 @@ import scipy.sparse as sp
 
 from .._io import atomic_path, cache_root
 from ..errors import InputError
+from ..evaluate.semantic import ic_ancestor_vectors
 
 log = logging.getLogger(__name__)
 
 #: Share of the joint cosine given to each view; sums to 1. ``leading_edge_overlap`` and
 #: ``full_set_overlap`` are exact Ochiai coefficients of the leading edges and of the full library
-#: sets, the other three are gtCLIP tower cosines (chosen by benchmarks/cluster_tune.py, see the
-#: module docstring).
-DEFAULT_WEIGHTS = {"leading_edge_overlap": 0.2, "full_set_overlap": 0.5, "full_set": 0.15, "text": 0.15}
+#: sets, ``full_set`` and ``text`` gtCLIP tower cosines, ``ontology`` the IC-weighted GO ancestor
+#: cosine (GO results only; elsewhere the other views share its weight), ``direction`` +-0.2 for
+#: pathways of the same / opposite NES sign.
+#: Chosen on the development results (benchmarks/decisions/cluster.md, session 6).
+DEFAULT_WEIGHTS = {"leading_edge_overlap": 0.056, "full_set_overlap": 0.14, "full_set": 0.042, "text": 0.042,
+                   "ontology": 0.52, "direction": 0.2}
 
 #: Views used by each embedding method of ``contrastomics cluster --method``.
 METHOD_WEIGHTS = {
@@ -347,7 +351,7 @@ def joint_embedding(
     return np.hstack(parts).astype(np.float32)
 
 
-WEIGHT_KEYS = ("leading_edge_overlap", "full_set_overlap", "leading_edge", "full_set", "text")
+WEIGHT_KEYS = ("leading_edge_overlap", "full_set_overlap", "leading_edge", "full_set", "text", "ontology", "direction")
 
 
 def _check_weights(w: dict) -> None:
@@ -365,15 +369,17 @@ class JointSpace:
     ``dense`` ``(n, d)``: the ``sqrt(weight)``-scaled, L2-normalised tower embeddings
     (:func:`joint_embedding`). ``overlap`` ``(n, n_genes)`` CSR or ``None``: the 0/1 leading-edge
     rows, L2-normalised and scaled by ``sqrt(weight)`` (their dot product is the weighted Ochiai
-    coefficient). ``full_overlap``: the same for the full gene sets (optional). ``gate``: only
-    pathways sharing a leading-edge gene may be kNN neighbours. The joint cosine of ``i`` and ``j`` is
-    ``dense[i] . dense[j] + overlap[i] . overlap[j] + full_overlap[i] . full_overlap[j]``.
+    coefficient). ``full_overlap``: the same for the full gene sets; ``ontology``: the same for the
+    IC-weighted GO ancestor rows of GO results (both optional). ``gate``: only pathways sharing a
+    leading-edge gene may be kNN neighbours. The joint cosine of ``i`` and ``j`` is the sum of the
+    blocks' dot products.
     """
 
     dense: np.ndarray
     overlap: "sp.csr_matrix | None" = None
     gate: bool = False
     full_overlap: "sp.csr_matrix | None" = None
+    ontology: "sp.csr_matrix | None" = None
 
     def __len__(self) -> int:
         return self.dense.shape[0]
@@ -392,7 +398,7 @@ class JointSpace:
         return h
 
     def _sparse_blocks(self):
-        return [b for b in (self.overlap, self.full_overlap) if b is not None]
+        return [b for b in (self.overlap, self.full_overlap, self.ontology) if b is not None]
 
     def pair_similarity(self, rows, cols=None, *, gated: bool = True) -> np.ndarray:
         """Joint cosine ``(len(rows), len(cols))`` float32 (``cols=None``: every pathway); with
@@ -485,23 +491,36 @@ def leading_edge_block(le_matrix: sp.csr_matrix, weight: float) -> sp.csr_matrix
 
 def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, le_matrix: sp.csr_matrix,
                 weights: dict | None = None, *, gate_leading_edge: bool | None = None,
-                use_cache: bool = True, full_matrix: "sp.csr_matrix | None" = None) -> JointSpace:
+                use_cache: bool = True, full_matrix: "sp.csr_matrix | None" = None,
+                terms: Sequence[str] | None = None, sign: np.ndarray | None = None) -> JointSpace:
     """:class:`JointSpace` of ``n`` pathways (see the module docstring for the combination).
 
     ``weights`` keys: ``leading_edge_overlap`` (exact Ochiai of ``le_matrix`` rows),
     ``full_set_overlap`` (exact Ochiai of ``full_matrix`` rows, the library definitions),
-    ``leading_edge``, ``full_set`` (gene tower), ``text`` (text tower); normalised to sum 1.
-    ``gate_leading_edge`` (default: on when the leading-edge overlap weight is positive) restricts kNN
-    neighbours to pathways sharing a leading-edge gene.
+    ``leading_edge``, ``full_set`` (gene tower), ``text`` (text tower), ``ontology`` (IC-weighted GO
+    ancestor cosine of ``terms``; dropped for non-GO results), ``direction`` (``sign``: ``(n,)``
+    NES signs or ``(n, c)`` unit sign patterns over conditions; ``+w`` for the same direction, ``-w``
+    for opposite ones); normalised to sum 1 over the views the
+    result has. ``gate_leading_edge`` (default off) restricts kNN neighbours to pathways sharing
+    a leading-edge gene.
     """
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     _check_weights(w)
+    onto = None
+    if w.get("ontology", 0) > 0:
+        found = ic_ancestor_vectors(list(terms)) if terms is not None else None
+        onto = None if found is None else found[0]
+        if onto is None:
+            w["ontology"] = 0.0  # not a GO result: the other views share its weight
+
     total = sum(w.values())
     if total <= 0:
         raise InputError("embedding weights must have at least one positive value")
     w = {k: v / total for k, v in w.items()}
     w_o = w.pop("leading_edge_overlap", 0.0)
     w_f = w.pop("full_set_overlap", 0.0)
+    w_g = w.pop("ontology", 0.0)
+    w_d = w.pop("direction", 0.0)
     if w_f > 0 and full_matrix is None:
         raise InputError("the full_set_overlap weight needs the full gene sets (full_matrix)")
     tower = sum(w.values())
@@ -509,15 +528,27 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
         dense = joint_embedding(model, leading_edge, full_sets, texts, w, use_cache=use_cache) * np.float32(np.sqrt(tower))
     else:
         dense = np.zeros((len(texts), 1), np.float32)
+    if w_d > 0:
+        if sign is None:
+            raise InputError("the direction weight needs the pathways' NES signs")
+        dense = np.hstack([dense, np.sqrt(w_d) * np.asarray(sign, np.float32).reshape(len(texts), -1)])
     overlap = leading_edge_block(le_matrix, w_o) if w_o > 0 and le_matrix.nnz else None
     full = leading_edge_block(full_matrix, w_f) if w_f > 0 and full_matrix.nnz else None
-    gate = (w_o > 0) if gate_leading_edge is None else bool(gate_leading_edge)
+    gate = bool(gate_leading_edge)
     if gate and le_matrix.nnz == 0:
         gate = False
     if gate and overlap is None:
         overlap = leading_edge_block(le_matrix, 0.0)  # zero weight: kept only to evaluate the gate
         overlap.data[:] = 1e-12
-    return JointSpace(dense.astype(np.float32), overlap, gate, full)
+    return JointSpace(dense.astype(np.float32), overlap, gate, full, _row_block(onto, w_g) if w_g > 0 else None)
+
+
+def _row_block(m: sp.csr_matrix, weight: float) -> sp.csr_matrix:
+    """Weighted rows ``m`` L2-normalised and scaled by ``sqrt(weight)`` (zero rows stay zero)."""
+    m = sp.csr_matrix(m, dtype=np.float32, copy=True)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(1)).ravel()).astype(np.float32)
+    scale = np.divide(np.float32(np.sqrt(weight)), norms, out=np.zeros_like(norms), where=norms > 0)
+    return sp.csr_matrix(sp.diags(scale) @ m)
 
 
 def _l2(x: np.ndarray) -> np.ndarray:

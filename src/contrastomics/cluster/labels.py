@@ -266,19 +266,10 @@ def support_threshold(space, n: int, *, quantile: float = SUPPORT_QUANTILE, n_pa
     return float(np.quantile(v[np.isfinite(v)], quantile)) if np.isfinite(v).any() else float("nan")
 
 
-def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "GoPairs | None" = None,
-                  quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0
-                  ) -> tuple[dict[int, float], dict]:
-    """Share of each cluster's other members that sit near its label (representative); ``nan`` for
-    singletons. Returns ``(shares, info)``.
-
-    Near = for two GO terms (``go``: :class:`~contrastomics.evaluate.cluster_metrics.GoPairs` of the
-    pathways): ancestor, descendant or sibling (a shared direct ``is_a``/``part_of`` parent) of the
-    label, or Wang similarity >= ``wang``; for other pathways: similarity in the clustering's
-    ``space`` (:func:`pair_values`) at least the ``quantile`` of random pairs
-    (:func:`support_threshold`). ``info``: the basis and the thresholds used."""
-    labels = np.asarray(labels)
-    thr = support_threshold(space, len(labels), quantile=quantile, seed=seed) if space is not None else float("nan")
+def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0):
+    """``(near, threshold)``: ``near(a, b)`` -> ``(len(a),)`` bool, pathway ``b[i]`` sits near ``a[i]``:
+    for two GO terms (``go``) ancestor, descendant or sibling, or Wang similarity >= ``wang``; for other pathways similarity in ``space`` at least the ``quantile`` of random pairs."""
+    thr = support_threshold(space, n, quantile=quantile, seed=seed) if space is not None else float("nan")
 
     def near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ok = np.zeros(len(a), bool)
@@ -291,6 +282,22 @@ def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "
             v = pair_values(space, a[rest], b[rest])
             ok[rest] = (v >= thr) & (v > 0)
         return ok
+    return near, thr
+
+
+def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "GoPairs | None" = None,
+                  quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0
+                  ) -> tuple[dict[int, float], dict]:
+    """Share of each cluster's other members that sit near its label (representative); ``nan`` for
+    singletons. Returns ``(shares, info)``.
+
+    Near (:func:`support_near`): for two GO terms (``go``: :class:`~contrastomics.evaluate.cluster_metrics.GoPairs`)
+    ancestor, descendant or sibling (a shared direct ``is_a``/``part_of`` parent) of the label, or
+    Wang similarity >= ``wang``; for other pathways similarity in the clustering's ``space``
+    (:func:`pair_values`) at least the ``quantile`` of random pairs (:func:`support_threshold`).
+    ``info``: the basis and the thresholds used."""
+    labels = np.asarray(labels)
+    near, thr = support_near(space, len(labels), go, quantile=quantile, wang=wang, seed=seed)
     shares = label_support_shares(labels, reps, near)
     parts = []
     if go is not None and go.known.any():

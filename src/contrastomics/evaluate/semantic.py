@@ -185,6 +185,33 @@ def go_similarity_for(terms: Sequence[str], namespace: str = "GO_BP", *, max_den
     return simgic(ids, onto, ic)
 
 
+def ic_ancestor_vectors(terms: Sequence[str], namespace: str = "GO_BP") -> tuple[sp.csr_matrix, np.ndarray] | None:
+    """Sparse ``(n, n_terms)`` rows with ``sqrt(IC(t))`` for every ancestor ``t`` of each result
+    term (self included; zero rows for terms without a known GO id): the cosine of two rows is
+    ``sum IC(common ancestors) / sqrt(sum IC(ancestors A) * sum IC(ancestors B))``, the Ochiai
+    form of simGIC, usable as a feature block. ``(rows, known)``; ``None`` as
+    :func:`go_similarity_for`."""
+    ids = [extract_go_id(t) for t in terms]
+    if not is_go_result(ids):
+        return None
+    try:
+        onto = load_ontology("GO")
+        lib = load_library(namespace, min_size=1, max_size=None)
+    except Exception:  # noqa: BLE001 - a missing data carrier only removes this optional block
+        return None
+    ic = _ic_cached(onto, lib, namespace)
+    rows = ontology_rows(ids, onto)
+    known = rows >= 0
+    anc = onto.ancestor_matrix()
+    out = sp.csr_matrix((len(ids), len(onto)), dtype=np.float32)
+    if known.any():
+        block = (anc[rows[known]] @ sp.diags(np.sqrt(ic))).tocsr().astype(np.float32)
+        pick = sp.csr_matrix((np.ones(known.sum(), np.float32), (np.flatnonzero(known), np.arange(known.sum()))),
+                             shape=(len(ids), known.sum()))
+        out = (pick @ block).tocsr()
+    return out, known
+
+
 _IC: dict = {}
 
 
