@@ -181,6 +181,8 @@ def differences(part: str, units: dict) -> list[dict]:
                     continue
                 a = np.concatenate([p[0] for p in pairs])
                 b = np.concatenate([p[1] for p in pairs])
+                if not len(a) or not len(b):
+                    continue  # a method that left no cluster of >= 2 members has no purity
                 if judge == "wang":
                     ci = paired_bootstrap(a, b)
                     diff, lo, hi, n = ci["diff"], ci["low"], ci["high"], ci["n"]
@@ -219,8 +221,8 @@ def markdown(recs: list[dict]) -> str:
         for r in per:
             table.setdefault((r["dataset"], r["input"], r["method"]), {})[r["metric"]] = r["value"]
         for (ds, kind, meth), vals in table.items():
-            cells = ["" if vals.get(k) is None else (f"{vals[k]:.3f}" if isinstance(vals[k], float) else str(vals[k]))
-                     for k in metrics]
+            cells = ["" if vals.get(k) is None else (f"{vals[k]:.0f}" if k.startswith("n_") or k.endswith("can_fail")
+                                                     else f"{vals[k]:.3f}") for k in metrics]
             lines.append(f"| {ds} | {kind} | {meth} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
