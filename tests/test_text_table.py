@@ -69,3 +69,25 @@ def test_model_embeds_shipped_texts_from_the_table_without_its_encoder(model, tm
     out = model.embed_texts(["cell cycle", "DNA repair"])
     assert np.allclose(out, fake_embed(["cell cycle", "DNA repair"]), atol=2e-3)
     assert model._text_encoder is None
+
+
+def test_shipped_table_matches_the_shipped_model_and_warm_runs_skip_torch(tmp_path):
+    """The clustering trusts the shipped table without loading the model (no torch on warm runs), so
+    the table must have been made with the shipped weights: checked here, once, with torch."""
+    import subprocess
+    import sys
+
+    from contrastomics.cluster.embed import SHIPPED_MODEL_DIR
+    from contrastomics.models.gtclip import GtClip
+    from contrastomics.models.text_table import TABLE_FILE, read_text_table
+
+    if not (SHIPPED_MODEL_DIR / TABLE_FILE).is_file():
+        pytest.skip("no shipped text table")
+    assert read_text_table(GtClip.from_pretrained(SHIPPED_MODEL_DIR)), "shipped table made with other weights"
+    code = ("import sys, warnings; warnings.simplefilter('ignore');"
+            "from contrastomics.cluster.embed import embedding_model, _text_cache;"
+            "m = embedding_model(None); t = _text_cache(m).shipped_vectors(); "
+            "print(len(t), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "CONTRASTOMICS_CACHE": str(tmp_path)}).stdout.split()
+    assert int(out[0]) > 20000 and out[1] == "False"

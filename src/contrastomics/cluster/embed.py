@@ -69,21 +69,16 @@ def embedding_model(model: "str | os.PathLike | EmbeddingModel | None" = None) -
     name = None if model is None else str(model)
     if name == "standin":
         return StandInModel()
+    if name in (None, "default"):
+        if (SHIPPED_MODEL_DIR / "model.safetensors").is_file():
+            return _shipped_model()
+        warnings.warn(f"no default gtCLIP checkpoint in {SHIPPED_MODEL_DIR}; using the STAND-IN embedding "
+                      "(MiniLM text + hashed gene sets), not gtCLIP", stacklevel=2)
+        return StandInModel()
     try:
         from ..models import gtclip
     except ImportError:
         gtclip = None
-    if name in (None, "default"):
-        if gtclip is not None and hasattr(gtclip, "load_default"):
-            try:
-                return _default_gtclip()
-            except (FileNotFoundError, OSError) as e:
-                reason = f"no default gtCLIP checkpoint ({e})"
-        else:
-            reason = "contrastomics.models.gtclip is not available"
-        warnings.warn(f"{reason}; using the STAND-IN embedding (MiniLM text + hashed gene sets), "
-                      "not gtCLIP", stacklevel=2)
-        return StandInModel()
     if gtclip is None:
         raise InputError(f"cannot load model {name!r}: contrastomics.models.gtclip is not available")
     try:
@@ -96,11 +91,51 @@ def embedding_model(model: "str | os.PathLike | EmbeddingModel | None" = None) -
 load_model = embedding_model
 
 
+#: the gtCLIP model shipped inside the package (``contrastomics.models.gtclip.DEFAULT_MODEL_DIR``)
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "models" / "gtclip-default"
+
+
 @functools.lru_cache(maxsize=1)
 def _default_gtclip():
-    # loading takes ~0.4 s; warm calls (API users, benchmarks) reuse the shipped model
+    # loading takes ~0.4 s (plus importing torch); warm calls (API users, benchmarks) reuse it
     from ..models import gtclip
     return gtclip.load_default()
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_model() -> "ShippedModel":
+    return ShippedModel(SHIPPED_MODEL_DIR)
+
+
+class ShippedModel:
+    """The shipped gtCLIP model, loaded (and torch imported) only when a text or gene set misses
+    every cache: a warm run, or a GO result whose texts are in the shipped table, never starts torch.
+
+    ``cache_key`` is a digest of the shipped files (weights, config, text delta), so retrained
+    weights never hit a stale cache; :meth:`shipped_text_vectors` reads the shipped text table (its
+    match with the weights is checked by the test suite, not at run time)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        h = hashlib.sha1()
+        for f in sorted(self.folder.glob("*")):
+            if f.suffix in (".safetensors", ".json") and f.name != "text_table.safetensors":
+                h.update(f.name.encode())
+                h.update(f.read_bytes())
+        self.cache_key = f"gtclip-shipped-{h.hexdigest()[:16]}"
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        real = _default_gtclip()
+        with _encoder_cache_off(real):
+            return real.embed_texts(list(texts))
+
+    def embed_gene_sets(self, gene_sets: Sequence[Sequence[str]]) -> np.ndarray:
+        return _default_gtclip().embed_gene_sets(gene_sets)
+
+    def shipped_text_vectors(self) -> dict[str, np.ndarray]:
+        from ..models.text_table import TABLE_FILE, read_table_file  # torch-free, but models/ is a torch room
+        path = self.folder / TABLE_FILE
+        return read_table_file(path, None) if path.is_file() else {}
 
 
 @dataclass
@@ -217,8 +252,13 @@ class TextCache:
     def shipped_vectors(self) -> dict[str, np.ndarray]:
         """Vectors shipped with the model (texts of the built-in libraries), never rewritten."""
         if self._shipped is None:
-            from ..models.text_table import read_text_table  # torch-free, but models/ is a torch room
-            self._shipped = read_text_table(self.model) if hasattr(self.model, "config") else {}
+            if isinstance(self.model, ShippedModel):
+                self._shipped = self.model.shipped_text_vectors()
+            elif hasattr(self.model, "config"):
+                from ..models.text_table import read_text_table  # torch-free, but models/ is a torch room
+                self._shipped = read_text_table(self.model)
+            else:
+                self._shipped = {}
         return self._shipped
 
     def embed(self, texts: Sequence) -> np.ndarray:

@@ -62,17 +62,19 @@ def read_text_table(model) -> dict[str, np.ndarray]:
     kept = getattr(model, "_text_table", None)
     if kept is not None and kept[0] == fingerprint:
         return kept[1]
-    table = _read(Path(folder) / TABLE_FILE, fingerprint)
+    table = read_table_file(Path(folder) / TABLE_FILE, fingerprint)
     model._text_table = (fingerprint, table)
     return table
 
 
-def _read(path: Path, fingerprint: str) -> dict[str, np.ndarray]:
+def read_table_file(path: Path, fingerprint: str | None) -> dict[str, np.ndarray]:
+    """The table at ``path`` as ``{sha1 hex: vector}``; ``{}`` when unreadable or (``fingerprint``
+    given) made with other weights."""
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), framework="numpy") as f:
-            if (f.metadata() or {}).get("weights") != fingerprint:
+            if fingerprint is not None and (f.metadata() or {}).get("weights") != fingerprint:
                 log.warning("ignoring %s: made with other model weights", path)
                 return {}
             keys, vectors = f.get_tensor("keys"), f.get_tensor("vectors")
