@@ -83,6 +83,18 @@ def test_heldout_means_never_include_tuning_cohorts():
     assert out["mean (all main results)"] == pytest.approx(0.75)
 
 
+def test_cluster_defaults_test_part_never_holds_a_development_cohort():
+    """`cluster_defaults.py`: the joint v2 weights were chosen on p53 and leukemia (the demo is
+    leukemia GO BP); no result of those cohorts, nor the demo, may be scored as test."""
+    cd = bench("cluster_defaults")
+    dev = {d for d, _ in cd.PARTS["dev"]}
+    test = {d for d, _ in cd.PARTS["test"]}
+    assert {"p53_prerank", "leukemia_prerank"} <= dev
+    assert not dev & test
+    assert not any(d.startswith(("p53", "leukemia")) for d in test)
+    assert len({(d, lib) for d, lib in cd.PARTS["test"] if lib == "gobp"}) >= 6  # issue 16: >= 6 GO results
+
+
 def test_gene_rows_never_see_held_out_texts():
     """gtCLIP's text-initialised gene rows are computed from the training sets' texts only: a
     gene seen only in held-out sets starts from a zero row."""
