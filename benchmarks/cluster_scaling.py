@@ -214,8 +214,8 @@ def child(args) -> None:
 
 
 def knn_recall(space, adj, queries: int = 400, seed: int = 0) -> dict:
-    """Fraction of the exact ``k`` nearest admissible neighbours (exhaustive joint cosine with the
-    leading-edge gate, ``k = default_k(n)``) of ``queries`` random pathways that are neighbours of
+    """Fraction of the exact ``k`` nearest admissible neighbours (exhaustive joint cosine, with the
+    leading-edge gate when the space has one, ``k = default_k(n)``) of ``queries`` random pathways that are neighbours of
     them in the graph the run built (measured after the timed run, not part of it)."""
     from contrastomics.cluster.graph import default_k
     n = len(space)
@@ -377,11 +377,10 @@ WHY = {
               "5,000 pathways, a few WebGL traces above) and clusters.png, plus the 2-D map "
               "(`cluster/layout.py`: discs pushed apart among near pairs only); at small n mostly the fixed cost of "
               "rendering the HTML/PNG",
-    ("joint", "graph"): "`graph.gated_knn`: the candidates of each pathway are the pathways sharing a leading-edge "
-                        "gene, found by one fused sparse product + top-k (`sparse_dot_topn`), kept to the 128 largest "
-                        "overlaps and scored with the joint cosine (tower dot products, and the full-set overlap of "
-                        "each candidate pair: of the best 48 above 20,000 pathways); cost grows with the pairs sharing a gene "
-                        "(~sum over genes of pathways-per-gene squared), not n^2",
+    ("joint", "graph"): "`graph.knn_from_embedding` (no leading-edge gate since the v2 default): exhaustive joint "
+                        "cosine in row blocks up to 20,000 pathways; above, an inverted file over k-means cells of a "
+                        "sketch of the joint space, ~2 sqrt(cells) cells probed per cell, exact joint cosine of every "
+                        "candidate, in forked workers; cost ~ n^1.5",
     ("overlap", "graph"): "the all-pairs combined coefficient of EnrichmentMap over every pair of full gene sets "
                           "that share a gene (sparse, but the pairs grow as n^2)",
     "community": "`communities.leiden_auto` searches the resolution (secant steps; 2-5 one-pass Leiden runs on "
@@ -427,7 +426,7 @@ def markdown(runs: list[dict], meta: dict) -> str:
           "imports (igraph, leidenalg, scikit-learn, plotly, matplotlib); a cold first process pays ~5-10 CPU s of "
           "imports on top.", "",
           "**Times.** One BLAS/OMP/torch thread per process; the kNN search forks 2 worker processes at "
-          "n > 20,000 (`graph.gated_knn`), everything else runs in one process. The machine has 2 cores shared "
+          "n > 20,000 (`graph.knn_from_embedding`), everything else runs in one process. The machine has 2 cores shared "
           "with other jobs (1-minute load average beside each run), so wall-clock times are inflated and noisy. "
           "**CPU seconds** (utime + stime of the process and its worker processes, from /proc, sampled every "
           "10 ms and integrated over each stage's window) are what dedicated cores need; `idle 2-core s` = CPU s "
@@ -451,11 +450,11 @@ def markdown(runs: list[dict], meta: dict) -> str:
                  f"{r.get('n_clusters')} | {dominant(r)} |")
     rec_rows = [r for r in runs if r.get("knn_recall")]
     if rec_rows:
-        L += ["", "**kNN recall** (`joint`): the graph keeps, per pathway, the 128 candidates with the largest "
-              "leading-edge overlap and scores them with the joint cosine (above 20,000 pathways only the 48 best by "
-              "leading-edge overlap + towers also get the full-set overlap term; `graph.gated_knn`); recall = "
-              "fraction of the exact k nearest admissible neighbours (exhaustive joint cosine with the gate) of "
-              "random query pathways that are neighbours in the graph: " + "; ".join(
+        L += ["", "**kNN recall** (`joint`, no leading-edge gate since the v2 default): up to 20,000 pathways the "
+              "search is exhaustive (row blocks); above, an inverted file over k-means cells of a sketch of the joint "
+              "space (~2 sqrt(cells) cells probed per cell, forked workers; `graph.ivf_candidates`), every candidate "
+              "scored with the exact joint cosine; recall = fraction of the exact k nearest neighbours (exhaustive "
+              "joint cosine) of random query pathways that are neighbours in the graph: " + "; ".join(
                   f"n = {r['n']:,}: {r['knn_recall']['recall']:.3f} ({r['knn_recall']['queries']} queries, "
                   f"k = {r['knn_recall']['k']})" for r in rec_rows) + "."]
     big = [r for r in runs if r["n"] >= 100000 and r["method"] == "joint" and "stages" in r]

@@ -48,10 +48,14 @@ def knn_from_embedding(x, k: int, *, block: int = 2048, forbid: np.ndarray | Non
             i, j, v = _top_k(space, q, None, k, forbid)
             rows.append(i), cols.append(j), vals.append(v)
     else:
-        for q, cand in ivf_candidates(space, n_probe=n_probe, seed=seed):
-            for a in range(0, len(q), max(1, block // 4)):
-                i, j, v = _top_k(space, q[a:a + max(1, block // 4)], cand, k, forbid)
-                rows.append(i), cols.append(j), vals.append(v)
+        step = max(1, block // 4)
+        tasks = [(q[a:a + step], cand) for q, cand in ivf_candidates(space, n_probe=n_probe, seed=seed)
+                 for a in range(0, len(q), step)]
+        state = (space, k, forbid)
+        jobs = _n_jobs(n)
+        parts = _map_forked(_ivf_block, tasks, state, jobs) if jobs > 1 else [_ivf_block(state, t) for t in tasks]
+        for i, j, v in parts:
+            rows.append(i), cols.append(j), vals.append(v)
     return _symmetrize(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), n)
 
 
@@ -114,6 +118,12 @@ def gated_knn(space, k: int, *, forbid: np.ndarray | None = None, max_candidates
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
     return tuple(np.concatenate([p_[i] for p_ in parts]) for i in range(3))
+
+
+def _ivf_block(state, task):
+    space, k, forbid = state
+    q, cand = task
+    return _top_k(space, q, cand, k, forbid)
 
 
 def _gated_block(state, q: np.ndarray):
