@@ -284,6 +284,54 @@ def make_term_split(kind: str, library, *, ontology=None, test_collections=None,
     return split if text_cap is None else apply_text_cap(split, text_features, text_cap)
 
 
+def validation_gene_split(a, b, test_genes, val_frac: float = 0.2, seed: int = 0) -> dict:
+    """Carve a node-disjoint validation split of gene pairs from the training side only.
+
+    ``a``/``b``: pair gene indices; ``test_genes``: the held-out test genes. Only pairs with no end
+    in ``test_genes`` are eligible; ``val_frac`` of their genes become validation genes. Returns
+    bool masks over the pairs, ``fit`` (no end in test or validation genes) and ``val`` (both ends
+    validation genes; crossing pairs dropped), plus ``val_genes`` and ``info`` (counts, seed).
+    """
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    test_genes = np.asarray(test_genes, np.int64)
+    n = int(max(a.max(initial=-1), b.max(initial=-1), test_genes.max(initial=-1))) + 1
+    is_test = np.zeros(n, bool)
+    is_test[test_genes] = True
+    train_side = ~is_test[a] & ~is_test[b]
+    genes = np.unique(np.concatenate([a[train_side], b[train_side]]))
+    if len(genes) < 4:
+        raise InputError(f"too few training genes ({len(genes)}) to carve a validation split")
+    rng = np.random.default_rng(seed)
+    val_genes = np.sort(rng.choice(genes, size=max(2, int(round(val_frac * len(genes)))), replace=False))
+    is_val = np.zeros(n, bool)
+    is_val[val_genes] = True
+    fit = train_side & ~is_val[a] & ~is_val[b]
+    val = train_side & is_val[a] & is_val[b]
+    if val.sum() == 0:
+        raise InputError("no training pair has both genes among the validation genes; raise val_frac")
+    info = {"val_frac": val_frac, "seed": seed, "n_fit": int(fit.sum()), "n_val": int(val.sum()),
+            "n_val_genes": int(len(val_genes)), "n_cross_dropped": int((train_side & ~fit & ~val).sum()),
+            "n_touching_test": int((~train_side).sum())}
+    return {"fit": fit, "val": val, "val_genes": val_genes, "info": info}
+
+
 # deprecated aliases (the pair splits of interaction networks are evaluate.associations.PairSplit)
 Split = TermSplit
 make_split = make_term_split
+
+
+def corpus_near_duplicates(corpus, evaluated, threshold: float = 0.5) -> tuple[np.ndarray, dict[str, int]]:
+    """Leakage control of a pretraining corpus: ``(len(corpus),)`` bool, True for each corpus set
+    with gene Jaccard >= ``threshold`` to any set of an evaluated library (drop those), and how many
+    each library flags. ``evaluated``: ``{name: library}`` in any vocabulary; sets are compared over
+    the corpus genes. Used by ``benchmarks/gsfm_gene_function.py``."""
+    near = np.zeros(len(corpus), bool)
+    counts = {}
+    rows = np.arange(len(corpus))
+    for name, lib in evaluated.items():
+        other = sp.csr_matrix(lib.with_vocabulary(corpus.genes, min_size=1).membership, dtype=np.float32)
+        both = sp.vstack([sp.csr_matrix(corpus.membership, dtype=np.float32), other]).tocsr()
+        hit = max_jaccard_to(both, rows, len(corpus) + np.arange(other.shape[0])) >= threshold
+        counts[name] = int(hit.sum())
+        near |= hit
+    return near, counts
