@@ -68,14 +68,14 @@ def train(
     info: Optional[Path] = typer.Option(None, help="STRING protein.info file to map 9606.ENSP ids to symbols."),
     pca_dims: int = typer.Option(50, "--pca", help="Reduce features to this many principal components (0 = keep)."),
     genes_as: str = typer.Option("auto", help="rows | columns | auto (AnnData: var)."),
-    hidden: str = typer.Option("256", help="MLP hidden widths. Default: the fast configuration validated in "
-                                             "benchmarks/results/cal_speed.md (published: 1024,1024,1024)."),
+    hidden: str = typer.Option("256", help="MLP hidden widths. Default: chosen on a validation gene split "
+                                             "(benchmarks/decisions/cal.md; published: 1024,1024,1024)."),
     alpha: float = typer.Option(0.5, help="Residual mixing a in normalize(a x + (1-a) MLP(x))."),
     temperature: float = typer.Option(0.05, help="InfoNCE temperature."),
-    epochs: Optional[int] = typer.Option(None, show_default="10; 100 with --published", help="Training epochs. On "
-                                         "unseen genes 10 epochs generalised better than 100 (cal_speed.md)."),
+    epochs: Optional[int] = typer.Option(None, show_default="30; 100 with --published", help="Training epochs "
+                                         "(default chosen on a validation gene split, benchmarks/decisions/cal.md)."),
     batch_size: int = typer.Option(512, help="Pairs per batch (in-batch negatives)."),
-    lr: float = typer.Option(2e-3, help="AdamW learning rate (published 3e-4)."),
+    lr: float = typer.Option(4e-3, help="AdamW learning rate (published 3e-4)."),
     published: bool = typer.Option(False, "--published", help="Use the paper's recipe: hidden 1024,1024,1024, "
                                    "batch 512, lr 3e-4, 100 epochs unless --epochs is given (overrides --hidden, "
                                    "--batch-size, --lr)."),
@@ -99,7 +99,7 @@ def train(
     dims = PUBLISHED_RECIPE["hidden_dims"] if published else _hidden(hidden)
     if published:
         batch_size, lr = PUBLISHED_RECIPE["batch_size"], PUBLISHED_RECIPE["lr"]
-    epochs = epochs if epochs is not None else (PUBLISHED_RECIPE["epochs"] if published else 10)
+    epochs = epochs if epochs is not None else (PUBLISHED_RECIPE["epochs"] if published else 30)
     cfg = CALConfig(in_dim=feats.shape[1], hidden_dims=dims, alpha=alpha, temperature=temperature)
     model, res = train_cal(feats, p, cfg, cli_train_config(len(p), epochs, batch_size, lr, seed, device))
     model.save_pretrained(out)
