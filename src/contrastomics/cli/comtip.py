@@ -31,7 +31,7 @@ def train(
     string_info: Optional[Path] = typer.Option(None, help="STRING protein.info file for gene descriptions."),
     size_px: float = typer.Option(224.0, help="Patch side in full-resolution pixels."),
     image_size: int = typer.Option(48, help="Patch side fed to the ViT (pixels)."),
-    epochs: int = typer.Option(5, help="Epochs (5 is the setting benchmarked on HER2ST)."),
+    epochs: int = typer.Option(5, help="Epochs (the HER2ST benchmark stops each method on validation data, at most 20)."),
     batch_size: int = typer.Option(64),
     lr: float = typer.Option(1e-3),
     mfm: bool = typer.Option(True, help="Masked Feature Modeling."),

@@ -15,7 +15,7 @@ from ..data.patches import augment_patches
 from ..errors import InputError
 from ..losses import comtip_loss
 from ..models.comtip import CoMTIP, CoMTIPConfig
-from .loop import TrainConfig, fit
+from .loop import TrainConfig, fit, seed_everything
 
 
 # ---------------------------------------------------------------------- gene name embeddings
@@ -160,6 +160,7 @@ def train_comtip(patches: np.ndarray, values: np.ndarray, config: CoMTIPConfig,
         raise InputError("use_gene_names needs name embeddings (see gene_name_embeddings)")
     tc = train_config or TrainConfig(epochs=5, batch_size=64, lr=1e-3, weight_decay=0.05, warmup_steps=20,
                                      progress=False)
+    seed_everything(tc.seed)  # before the weights are initialised: same seed, same model
     model = CoMTIP(config, name_table)
     if pretrain_values is not None and len(pretrain_values):
         pretrain_gene_branch(model, pretrain_values, pretrain_config)
