@@ -1,20 +1,17 @@
-"""GSFM gene-function benchmark (paper 001 protocol, scaled to one CPU core).
+"""GSFM gene-function benchmark (paper 001 protocol, scaled to one CPU core), docs/evaluation.md.
 
-For each evaluated library (GO BP, KEGG, ChEA, OMIM expanded) a GSFM is pretrained on the diverse
-non-GO gene-set corpus of ``/work/shared/data/genesets`` with that library left out (and its
-near-duplicates, gene Jaccard >= 0.5 to any of its terms, dropped from the corpus). Each sampled
-term is split 50/50 per seed; every method scores all universe genes from the input half; AUROC
-of the held-out half vs every gene not in the input half; median over terms.
+One pretraining corpus (non-GO sets of ``/work/shared/data/genesets``, real human symbols) leaves
+the four evaluated libraries out, with every corpus set at gene Jaccard >= 0.5 to any of their
+terms (``evaluate.splits.corpus_near_duplicates``). Each library's eligible terms (10-500 universe
+genes) are split into a development sample and the reported test terms (GO BP: dev terms are never
+an ancestor/descendant of a test term). Seed ``s`` pretrains GSFM and splits each term's genes
+50/50. Dev: GSFM epoch and co-membership variant (raw, 1/size, IDF) per library; test: scored once.
 
-Run (main table, GO BP ablation, longer run, then the report; commands in ``RUN_COMMANDS`` below)::
+    nice -n 10 python benchmarks/gsfm_gene_function.py dev --seeds 0 1 2 3 4    # choices + snapshots
+    nice -n 10 python benchmarks/gsfm_gene_function.py test                     # scored once, then report
+    python benchmarks/gsfm_gene_function.py report                              # rewrite .json/.md
 
-    nice -n 10 python benchmarks/gsfm_gene_function.py run --tag main --variants 'softmax p=0.5 unseen' --epochs 6
-    nice -n 10 python benchmarks/gsfm_gene_function.py run --tag ablation --libraries GO_BP --no-baselines ...
-    nice -n 10 python benchmarks/gsfm_gene_function.py run --tag long --no-baselines ...
-    python benchmarks/gsfm_gene_function.py report
-
-Each run writes ``benchmarks/results/gsfm_gene_function_part_<tag>.json`` incrementally (after every
-method); ``report`` merges them into ``gsfm_gene_function.json`` and writes ``gsfm_gene_function.md``.
+Files: ``results/gsfm_gene_function_{dev,test}.json``, merged ``gsfm_gene_function.{json,md}``.
 """
 from __future__ import annotations
 
@@ -30,10 +27,12 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from contrastomics.data.io import atomic_write
+from contrastomics._io import atomic_write
 from contrastomics.data.genesets import GeneSetLibrary, normalize_symbol, read_gmt
 from contrastomics.evaluate.gene_function import (Queries, comembership_scores, evaluate_scores,
-                                                   frequency_scores, make_queries, random_scores, rank_blend)
+                                                   frequency_scores, make_queries, random_scores)
+from contrastomics.evaluate.splits import _related_mask, corpus_near_duplicates
+from contrastomics.evaluate.stats import ci_text, paired_bootstrap
 from contrastomics.models.gsfm import GSFM
 from contrastomics.training.gsfm import train_gsfm
 from contrastomics.training.loop import TrainConfig
@@ -42,6 +41,7 @@ DATA = Path("/work/shared/data/genesets")
 ENR = DATA / "enrichr"
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "gsfm_gene_function"
+SNAPSHOTS = Path("/tmp/gsfm/snapshots")
 
 #: pretraining pool: (tag, file, which MSigDB collections to keep); tags double as leave-out keys
 POOL = [
@@ -58,22 +58,23 @@ POOL = [
 ]
 #: corpus collections that are the same source as an evaluated library (left out with it)
 TWINS = {"KEGG": {"KEGG", "C2:CP:KEGG"}, "ChEA": {"ChEA"}, "GO_BP": set(), "OMIM_Expanded": set()}
-PAPER = {"ChEA": 0.734, "GO_BP": 0.906, "KEGG": 0.981, "OMIM_Expanded": 0.804}
-
 LIBRARIES = ["GO_BP", "KEGG", "ChEA", "OMIM_Expanded"]
-#: name: (model config, default epochs)
-VARIANTS = {
-    "published (p=0.8, bce, none)": (dict(partition=0.8, weighted_loss="none", loss="bce"), 15),
-    "bce p=0.5 none": (dict(partition=0.5, weighted_loss="none", loss="bce"), 15),
-    "bce p=0.5 unseen": (dict(partition=0.5, weighted_loss="unseen", loss="bce"), 15),
-    "bce p=0.5 balance": (dict(partition=0.5, weighted_loss="balance", loss="bce"), 15),
-    "softmax p=0.8 unseen": (dict(partition=0.8, weighted_loss="unseen", loss="softmax"), 15),
-    "softmax p=0.5 unseen": (dict(partition=0.5, weighted_loss="unseen", loss="softmax"), 15),
-    # prior bias: output bias starts at the genes' log prior (see models.gsfm.init_output_bias)
-    "bce p=0.5 unseen, prior bias": (dict(partition=0.5, weighted_loss="unseen", loss="bce", prior_bias=True), 15),
-    "bce p=0.8 none, prior bias": (dict(partition=0.8, weighted_loss="none", loss="bce", prior_bias=True), 15),
-    "softmax p=0.5 unseen, prior bias": (dict(partition=0.5, weighted_loss="unseen", loss="softmax",
-                                              prior_bias=True), 15),
+
+#: the one pre-declared GSFM run (benchmarks/decisions/gsfm.md): the runs table's long3 recipe;
+#: its epoch (1..EPOCHS) is chosen per seed and library on the development terms
+GSFM_NAME = "GSFM softmax p=0.5 unseen, prior bias"
+GSFM_CONFIG = dict(partition=0.5, weighted_loss="unseen", loss="softmax")
+EPOCHS, BATCH_SIZE, LR = 15, 256, 2e-3
+#: co-membership candidates, tuned on the same development terms (fewer candidates than GSFM's 15 epochs)
+COMEMBERSHIP = ("raw", "1/size", "IDF")
+#: term sampling: GO BP test = 300 eligible terms (sample seed 0, the sample of earlier versions),
+#: dev = 100 of the rest outside the test terms' GO families (seed 1); other libraries: 30% of the
+#: eligible terms (at most 100, seed 1) are dev, the rest (at most 300) test
+N_TEST, N_DEV, DEV_FRAC, TEST_SAMPLE_SEED, DEV_SEED = 300, 100, 0.3, 0, 1
+PAPER_ROWS = {  # paper 001 (median AUROC; ChEA / GO BP / GWAS / KEGG), see ../shared/notes/methods.md
+    "paper: GSFM-Rummagene": {"ChEA": 0.734, "GO_BP": 0.906, "OMIM_Expanded": 0.804, "KEGG": 0.981},
+    "paper: PrismEXP": {"ChEA": 0.651, "GO_BP": 0.840, "OMIM_Expanded": 0.772, "KEGG": 0.950},
+    "paper: GenePT": {"ChEA": 0.563, "GO_BP": 0.897, "OMIM_Expanded": 0.586, "KEGG": 0.921},
 }
 
 
@@ -167,36 +168,119 @@ def load_target(name: str) -> GeneSetLibrary:
         return read_gmt(ENR / f"{name}.gmt", on_duplicate="first", name=name)
 
 
-def max_jaccard(a: sp.csr_matrix, b: sp.csr_matrix, chunk: int = 2000) -> np.ndarray:
-    """For each row of ``a``, its largest gene Jaccard with any row of ``b`` (same columns)."""
-    a, b = sp.csr_matrix(a, dtype=np.float32), sp.csr_matrix(b, dtype=np.float32)
-    sa, sb = np.diff(a.indptr).astype(np.float32), np.diff(b.indptr).astype(np.float32)
-    out = np.zeros(a.shape[0], np.float32)
-    bt = b.T.tocsc()
-    for s in range(0, a.shape[0], chunk):
-        inter = (a[s:s + chunk] @ bt).tocoo()
-        j = inter.data / (sa[s + inter.row] + sb[inter.col] - inter.data)
-        np.maximum.at(out, s + inter.row, j)
-    return out
-
-
+# ---------------------------------------------------------------------- corpus and terms
 NEAR_DUPLICATE_JACCARD = 0.5
+near_duplicates = corpus_near_duplicates  # the leakage control (tests/test_benchmark_leakage.py)
 
 
-def near_duplicates(corpus: GeneSetLibrary, targets: dict[str, GeneSetLibrary],
-                    threshold: float = NEAR_DUPLICATE_JACCARD) -> tuple[np.ndarray, dict[str, int]]:
-    """Leakage control: corpus sets with gene Jaccard >= ``threshold`` to any term of an evaluated
-    library (``(n_corpus,)`` bool, True = drop) and how many each target library flags."""
-    near = np.zeros(len(corpus), bool)
-    per_target = {}
+def pretraining_corpus(corpus: GeneSetLibrary, targets: dict[str, GeneSetLibrary]) -> tuple[GeneSetLibrary, dict]:
+    """Leakage controls on the pooled corpus: sets of an evaluated library's own source are left
+    out (``TWINS``), then every set at gene Jaccard >= 0.5 to any term of an evaluated library
+    (all its terms: dev and test alike). Returns the corpus and the counts."""
+    twins = set().union(*(TWINS.get(n, set()) | {n} for n in targets))
+    keep = np.array([c not in twins for c in corpus.collections], bool)
+    info = {"left_out_sets": {c: int(sum(1 for x in corpus.collections if x == c)) for c in sorted(twins)}}
+    corpus = corpus.subset(np.flatnonzero(keep))
+    near, per_target = near_duplicates(corpus, targets, threshold=NEAR_DUPLICATE_JACCARD)
+    info["near_duplicates_dropped"], info["near_duplicates_per_target"] = int(near.sum()), per_target
+    return corpus.subset(np.flatnonzero(~near)), info
+
+
+def term_parts(membership: sp.csr_matrix, terms: list[str], name: str, ontology=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(dev_rows, test_rows)`` of a target library over the universe (sorted, disjoint)."""
+    sizes = np.diff(sp.csr_matrix(membership).indptr)
+    eligible = np.flatnonzero((sizes >= 10) & (sizes <= 500))
+    if ontology is not None:  # GO: test as before, dev outside the test terms and their families
+        test = eligible
+        if len(eligible) > N_TEST:
+            test = np.sort(np.random.default_rng(TEST_SAMPLE_SEED).choice(eligible, N_TEST, replace=False))
+        related = _related_mask(ontology, terms, test)  # the test terms, their ancestors and descendants
+        pool = eligible[~related[eligible]]
+        dev = np.sort(np.random.default_rng(DEV_SEED).choice(pool, min(N_DEV, len(pool)), replace=False))
+    else:
+        perm = np.random.default_rng(DEV_SEED).permutation(eligible)
+        n_dev = min(N_DEV, int(round(DEV_FRAC * len(eligible))))
+        dev, test = np.sort(perm[:n_dev]), np.sort(perm[n_dev:][:N_TEST])
+    assert not np.intersect1d(dev, test).size
+    return dev, test
+
+
+def build() -> tuple[GeneSetLibrary, dict, dict]:
+    """Corpus, ``{library: {"membership", "terms", "dev", "test"}}`` over the universe, metadata."""
+    human = human_symbols()
+    pool = load_pool()
+    raw = GeneSetLibrary.concat(pool, name="pool")
+    corpus, drop = to_human(raw, human, min_size=1)
+    n_before = len(corpus)
+    corpus = corpus.filter_size(5, 1000)
+    n_size = len(corpus)
+    corpus = corpus.deduplicate()
+    meta = {"pool_sets": {lib.name: len(lib) for lib in pool}, "vocabulary": drop,
+            "sets_after_symbol_mapping": n_before, "sets_size_5_1000": n_size,
+            "exact_duplicates_dropped": corpus.meta.get("n_duplicates_dropped")}
+    targets, tinfo = {}, {}
+    for name in LIBRARIES:
+        t = load_target(name)
+        th, tdrop = to_human(t, human, min_size=1)
+        targets[name] = th
+        tinfo[name] = {"n_target_terms": len(t), "target_symbols_not_human": tdrop["n_symbols_dropped"],
+                       "target_source": t.meta.get("loaded_with", str(ENR / f"{name}.gmt"))}
+    corpus, cinfo = pretraining_corpus(corpus, targets)
+    meta.update(cinfo)
+    used = np.flatnonzero(np.asarray(corpus.membership.sum(axis=0)).ravel() > 0)
+    genes = [corpus.genes[j] for j in used]
+    corpus = corpus.with_vocabulary(genes, min_size=1)
+    meta["corpus_sets"], meta["universe_genes"] = len(corpus), len(genes)
+    meta["corpus_collections"] = {str(k): int(v) for k, v in zip(*np.unique(corpus.collections, return_counts=True))}
+    from contrastomics.data.builtin import load_ontology
+
+    libs = {}
     for name, th in targets.items():
-        mj = max_jaccard(corpus.membership, th.with_vocabulary(corpus.genes, min_size=1).membership)
-        per_target[name] = int((mj >= threshold).sum())
-        near |= mj >= threshold
-    return near, per_target
+        tgt = th.with_vocabulary(genes, min_size=1)
+        dev, test = term_parts(tgt.membership, tgt.terms, name, load_ontology("GO") if name == "GO_BP" else None)
+        sizes = tgt.sizes
+        libs[name] = {"membership": tgt.membership, "terms": tgt.terms, "dev": dev, "test": test}
+        tinfo[name].update(n_eligible=int(((sizes >= 10) & (sizes <= 500)).sum()), n_dev=len(dev), n_test=len(test))
+        log(f"{name}: {tinfo[name]}")
+    meta["libraries"] = tinfo
+    log(f"corpus {corpus}; near-duplicates dropped {meta['near_duplicates_dropped']} {meta['near_duplicates_per_target']}")
+    return corpus, libs, meta
+
+
+def queries_for(lib: dict, part: str, seed: int) -> Queries:
+    """50/50 splits (split seed ``seed``) of the ``part`` terms; ``term_index`` = library rows."""
+    rows = lib[part]
+    q, kept = make_queries(lib["membership"][rows], seeds=[seed], n_terms=None, min_genes=10, max_genes=500)
+    assert len(kept) == len(rows)
+    q.term_index = rows[q.term_index]
+    return q
+
+
+def per_term(scores: np.ndarray, q: Queries) -> np.ndarray:
+    """Per-term AUROC in the order of the (sorted) term rows."""
+    return evaluate_scores(scores, q)["per_term"]
 
 
 # ---------------------------------------------------------------------- methods
+def comembership_variant(inputs: sp.csr_matrix, corpus: sp.csr_matrix, kind: str) -> np.ndarray:
+    """Co-membership scores ``(n, g)``. ``raw``: ``(X M^T) M`` (each (input gene, corpus set, gene)
+    triple counts 1); ``1/size``: each corpus set's count divided by its size; ``IDF``: each input
+    gene weighted by ``log(n_sets / sets holding it)`` (common input genes speak softer)."""
+    if kind == "raw":
+        return comembership_scores(inputs, corpus)
+    m = sp.csr_matrix(corpus, dtype=np.float32)
+    x = sp.csr_matrix(inputs, dtype=np.float32)
+    if kind == "IDF":
+        df = np.asarray(m.sum(axis=0)).ravel()
+        x = x @ sp.diags(np.log(m.shape[0] / np.maximum(df, 1)).astype(np.float32))
+    hits = x @ m.T
+    if kind == "1/size":
+        hits = hits @ sp.diags((1.0 / np.maximum(np.diff(m.indptr), 1)).astype(np.float32))
+    elif kind != "IDF":
+        raise ValueError(f"unknown co-membership variant {kind!r}")
+    return np.asarray((hits @ m).todense(), dtype=np.float32)
+
+
 def gsfm_scores(model: GSFM, inputs: sp.csr_matrix, batch: int = 512) -> np.ndarray:
     """Model scores for CSR inputs over the model's gene order (token = column + 2)."""
     model.eval()
@@ -211,407 +295,354 @@ def gsfm_scores(model: GSFM, inputs: sp.csr_matrix, batch: int = 512) -> np.ndar
     return np.concatenate(out)
 
 
-def train_model(corpus: GeneSetLibrary, cfg: dict, epochs: int, seed: int = 0, batch_size: int = 512,
-                lr: float = 1e-3, eval_fn=None):
-    tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.01, warmup_steps=50, seed=seed,
-                     device="cpu", progress=False)
-    t0 = time.perf_counter()
-    cfg = dict(cfg)
-    prior = cfg.pop("prior_bias", False)
-    model, res = train_gsfm(corpus, cfg, tc, eval_fn=eval_fn, prior_bias=prior)
-    return model, time.perf_counter() - t0, [round(h["loss"], 5) for h in res.history]
+def snapshot(folder: Path, seed: int, name: str) -> Path:
+    return folder / f"seed{seed}_{name}"
 
 
-# ---------------------------------------------------------------------- run
-def build(args) -> tuple[GeneSetLibrary, dict, dict]:
-    """Corpus (all evaluated libraries left out, with their near-duplicates), queries, metadata."""
-    human = human_symbols()
-    pool = load_pool()
-    raw = GeneSetLibrary.concat(pool, name="pool")
-    corpus, drop = to_human(raw, human, min_size=1)
-    n_before = len(corpus)
-    corpus = corpus.filter_size(5, 1000)
-    n_size = len(corpus)
-    corpus = corpus.deduplicate()
-    meta = {"pool_sets": {lib.name: len(lib) for lib in pool}, "vocabulary": drop,
-            "sets_after_symbol_mapping": n_before, "sets_size_5_1000": n_size,
-            "exact_duplicates_dropped": corpus.meta.get("n_duplicates_dropped")}
-    log(f"pool {raw} -> human symbols + size 5-1000 + dedupe {corpus}; dropped {drop['n_symbols_dropped']} "
-        f"of {drop['n_symbols_in']} symbols")
-    targets = {}
-    for name in LIBRARIES:
-        t = load_target(name)
-        th, tdrop = to_human(t, human, min_size=1)
-        targets[name] = (th, {"n_target_terms": len(t), "target_symbols_not_human": tdrop["n_symbols_dropped"],
-                              "target_source": t.meta.get("loaded_with", str(ENR / f"{name}.gmt"))})
-    twins = set().union(*(TWINS[n] | {n} for n in LIBRARIES))
-    keep = np.array([c not in twins for c in corpus.collections])
-    meta["left_out_sets"] = {c: int(sum(1 for x in corpus.collections if x == c)) for c in twins}
-    corpus = corpus.subset(keep)
-    near, per_target = near_duplicates(corpus, {n: th for n, (th, _) in targets.items()})
-    for name, (th, info) in targets.items():
-        info["near_duplicates_in_corpus"] = per_target[name]
-    corpus = corpus.subset(~near)
-    meta["near_duplicates_dropped"] = int(near.sum())
-    used = np.flatnonzero(np.asarray(corpus.membership.sum(axis=0)).ravel() > 0)
-    genes = [corpus.genes[j] for j in used]
-    corpus = corpus.with_vocabulary(genes, min_size=1)
-    meta["corpus_sets"], meta["universe_genes"] = len(corpus), len(genes)
-    meta["corpus_collections"] = dict(zip(*np.unique(corpus.collections, return_counts=True)))
-    queries = {}
-    for name, (th, info) in targets.items():
-        tgt = th.with_vocabulary(genes, min_size=1)
-        q, kept = make_queries(tgt.membership, seeds=args.seeds, n_terms=args.n_terms, min_genes=10,
-                               max_genes=500, sample_seed=0)
-        info.update(n_terms=len(kept), n_eligible=int(((tgt.sizes >= 10) & (tgt.sizes <= 500)).sum()),
-                    seeds=list(args.seeds))
-        queries[name] = q
-        meta[name] = info
-        log(f"{name}: {info}")
-    log(f"corpus {corpus}; near-duplicates dropped {meta['near_duplicates_dropped']}")
-    return corpus, queries, meta
-
-
-def curve_queries(q: Queries, n_terms: int) -> Queries:
-    """The first ``n_terms`` terms of ``q`` with its first seed only: a cheap per-epoch probe."""
-    first = q.seed == q.seed[0]
-    terms = np.unique(q.term_index[first])[:n_terms]
-    rows = np.flatnonzero(first & np.isin(q.term_index, terms))
-    return Queries(q.inputs[rows], q.heldout[rows], q.term_index[rows], q.seed[rows])
-
-
-def run(args) -> None:
-    torch.set_num_threads(args.threads)
-    t_start = time.perf_counter()
-    corpus, queries, meta = build(args)
-    queries = {n: q for n, q in queries.items() if n in args.libraries}
-    records: list[dict] = []
-    out = RESULTS / f"{NAME}_part_{args.tag}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta.update(python=platform.python_version(), torch=torch.__version__, threads=args.threads,
-                batch_size=args.batch_size, lr=args.lr, n_terms_requested=args.n_terms, tag=args.tag)
-
-    def flush():
-        # rewritten after every method so that a killed run still leaves every finished number
-        meta["seconds"] = round(time.perf_counter() - t_start, 1)
-        with atomic_write(out) as f:
-            f.write(json.dumps({"benchmark": NAME, "records": records, "meta": meta}, indent=1, default=_jsonable))
-
-    def add(name, method, scores, **extra):
-        q = queries[name]
-        r = evaluate_scores(scores, q)
-        records.append({"dataset": name, "split": f"50/50 gene split x {len(args.seeds)} seeds",
-                        "method": method, "metric": "median AUROC", "value": round(r["median"], 4),
-                        "mean_auroc": round(r["mean"], 4), "pool": corpus.membership.shape[1],
-                        "n": r["n_terms"], "seeds": list(args.seeds), **extra})
-        log(f"  {name:14s} {method}: median {r['median']:.4f} (mean {r['mean']:.4f})")
-        return r
-
-    como = {n: comembership_scores(q.inputs, corpus.membership) for n, q in queries.items()}
-    if args.baselines:
-        for n, q in queries.items():
-            add(n, "random", random_scores(q.inputs, 0))
-            add(n, "gene frequency", frequency_scores(q.inputs, corpus.membership))
-            add(n, "co-membership", como[n])
-            flush()
-    probe_name = "GO_BP" if "GO_BP" in queries else next(iter(queries))
-    probe = curve_queries(queries[probe_name], args.curve_terms)
-    for vname in args.variants:
-        cfg, epochs = VARIANTS[vname]
-        epochs = args.epochs or epochs
-        curve = []
-
-        def eval_fn(model):
-            t0 = time.perf_counter()
-            r = evaluate_scores(gsfm_scores(model, probe.inputs), probe)
-            curve.append(round(r["median"], 4))
-            log(f"    {vname} epoch {len(curve)}: {probe_name} probe ({r['n_terms']} terms, seed "
-                f"{probe.seed[0]}) median AUROC {r['median']:.4f} ({time.perf_counter() - t0:.0f}s eval)")
-            model.train()
-            return {"probe_auroc": r["median"]}
-
-        log(f"training {vname}: {cfg}, {epochs} epochs")
-        model, secs, losses = train_model(corpus, dict(cfg), epochs, batch_size=args.batch_size, lr=args.lr,
-                                          eval_fn=eval_fn if args.curve else None)
-        log(f"  trained in {secs:.0f}s; losses {losses}")
-        extra = {"config": cfg, "epochs": epochs, "train_seconds": round(secs, 1), "loss_history": losses,
-                 "probe": f"{probe_name}, {len(np.unique(probe.term_index))} terms, seed {probe.seed[0]}",
-                 "probe_auroc_by_epoch": curve, "device": "cpu", "threads": args.threads,
-                 "batch_size": args.batch_size, "lr": args.lr}
-        for n, q in queries.items():
-            s = gsfm_scores(model, q.inputs)
-            add(n, f"GSFM {vname}", s, **extra)
-            add(n, f"GSFM {vname} + co-membership (rank blend)", rank_blend(s, como[n]), **extra)
-            flush()
-        del model
-    flush()
-    log(f"wrote {out} ({meta['seconds']}s)")
+def _dump(path: Path, obj: dict) -> None:
+    with atomic_write(path) as f:
+        f.write(json.dumps(obj, indent=1, default=_jsonable))
 
 
 def _jsonable(x):
-    if isinstance(x, (np.integer,)):
+    if isinstance(x, np.integer):
         return int(x)
-    if isinstance(x, (np.floating,)):
+    if isinstance(x, np.floating):
         return float(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
     return str(x)
 
 
-PAPER_ROWS = {  # paper 001 (median AUROC; ChEA / GO BP / GWAS / KEGG), see ../shared/notes/methods.md
-    "paper: GSFM-Rummagene": {"ChEA": 0.734, "GO_BP": 0.906, "OMIM_Expanded": 0.804, "KEGG": 0.981},
-    "paper: PrismEXP": {"ChEA": 0.651, "GO_BP": 0.840, "OMIM_Expanded": 0.772, "KEGG": 0.950},
-    "paper: GenePT": {"ChEA": 0.563, "GO_BP": 0.897, "OMIM_Expanded": 0.586, "KEGG": 0.921},
-}
+def _rec(name: str, part: str, method: str, value: float, **extra) -> dict:
+    return {"dataset": name, "split": f"{part} terms, 50/50 gene split", "method": method, "metric": "median AUROC",
+            "value": round(float(value), 4), "part": part, **extra}
 
 
-def _fmt(x) -> str:
-    return "" if x is None else f"{x:.3f}"
+# ---------------------------------------------------------------------- development part
+def run_dev(args) -> None:
+    """Co-membership variant per library and GSFM epoch per seed and library, on dev terms only."""
+    torch.set_num_threads(1)
+    t_start = time.perf_counter()
+    corpus, libs, meta = build()
+    seeds = list(args.seeds)
+    pool = corpus.membership.shape[1]
+    out = RESULTS / f"{NAME}_dev.json"
+    common = {"pool": pool, "seeds": seeds, "device": "cpu"}
+    records: list[dict] = []
+    choices = {"comembership": {}, "gsfm_epoch": {}}
+    meta.update(python=platform.python_version(), torch=torch.__version__, threads=1, gsfm=GSFM_NAME, seeds=seeds,
+                gsfm_config=GSFM_CONFIG, epochs=args.epochs, batch_size=BATCH_SIZE, lr=LR,
+                snapshots=str(args.snapshots),
+                terms={n: {"dev": [lib["terms"][i] for i in lib["dev"]], "test": [lib["terms"][i] for i in lib["test"]]}
+                       for n, lib in libs.items()})
+    dev_q = {(n, s): queries_for(lib, "dev", s) for n, lib in libs.items() for s in seeds}
+
+    def flush():
+        meta["seconds"] = round(time.perf_counter() - t_start, 1)
+        _dump(out, {"benchmark": NAME, "records": records, "choices": choices, "meta": meta})
+
+    for n, lib in libs.items():
+        best = None
+        for kind in COMEMBERSHIP:
+            pt = np.mean([per_term(comembership_variant(dev_q[(n, s)].inputs, corpus.membership, kind),
+                                   dev_q[(n, s)]) for s in seeds], axis=0)
+            med = float(np.median(pt))
+            records.append(_rec(n, "dev", f"co-membership {kind}", med, n=len(pt), **common))
+            log(f"dev {n:14s} co-membership {kind}: {med:.4f}")
+            if best is None or med > best[1]:  # ties keep the earlier (simpler) variant
+                best = (kind, med)
+        choices["comembership"][n] = best[0]
+    flush()
+    args.snapshots.mkdir(parents=True, exist_ok=True)
+    for s in seeds:
+        curve = {n: [] for n in libs}
+        best = {n: (-np.inf, 0) for n in libs}
+
+        def eval_fn(model, s=s, curve=curve, best=best):
+            t0 = time.perf_counter()
+            epoch = len(curve[LIBRARIES[0]]) + 1
+            for n in libs:
+                q = dev_q[(n, s)]
+                med = float(np.median(per_term(gsfm_scores(model, q.inputs), q)))
+                curve[n].append(med)
+                if med > best[n][0]:  # ties keep the earlier epoch
+                    best[n] = (med, epoch)
+                    model.save_pretrained(snapshot(args.snapshots, s, n))
+            log(f"  seed {s} epoch {epoch}: dev " + ", ".join(f"{n} {c[-1]:.4f}" for n, c in curve.items())
+                + f" ({time.perf_counter() - t0:.0f}s eval)")
+            model.train()
+            return {}
+
+        tc = TrainConfig(epochs=args.epochs, batch_size=BATCH_SIZE, lr=LR, weight_decay=0.01, warmup_steps=50,
+                         seed=s, device="cpu", progress=False)
+        log(f"training seed {s}: {GSFM_NAME}, {args.epochs} epochs, batch {BATCH_SIZE}, lr {LR}")
+        t0 = time.perf_counter()
+        model, res = train_gsfm(corpus, dict(GSFM_CONFIG), tc, eval_fn=eval_fn, prior_bias=True)
+        secs = time.perf_counter() - t0
+        del model
+        for n in libs:
+            for e, v in enumerate(curve[n], 1):
+                records.append(_rec(n, "dev", GSFM_NAME, v, seed=s, epoch=e, n=len(libs[n]["dev"]), pool=pool,
+                                    device="cpu", train_seconds=round(secs, 1),
+                                    loss=round(res.history[e - 1]["loss"], 5), selected=e == best[n][1]))
+            choices["gsfm_epoch"].setdefault(n, {})[str(s)] = best[n][1]
+        log(f"  seed {s} trained in {secs:.0f}s; chosen epochs {dict((n, b[1]) for n, b in best.items())}")
+        flush()
+    log(f"wrote {out} ({meta['seconds']}s)")
+    print(decision_text(json.loads(out.read_text())))
 
 
-def write_report(tags=("main", "ablation", "long", "long2", "long3")) -> None:
-    """Merge ``NAME_part_<tag>.json`` files into ``NAME.json`` and write ``NAME.md``."""
-    parts = {}
-    for tag in tags:
-        f = RESULTS / f"{NAME}_part_{tag}.json"
-        if f.exists():
-            parts[tag] = json.loads(f.read_text())
-    if "main" not in parts:
-        sys.exit(f"no {NAME}_part_main.json: run the main benchmark first")
-    records = [{**r, "run": tag} for tag, d in parts.items() for r in d["records"]]
-    for r in records:  # keep records flat: the model config as one string
-        if isinstance(r.get("config"), dict):
-            r["config"] = ", ".join(f"{k}={v}" for k, v in r["config"].items())
-    meta = parts["main"]["meta"]
-    with atomic_write(RESULTS / f"{NAME}.json") as f:
-        f.write(json.dumps({"benchmark": NAME, "records": records,
-                            "meta": {t: d["meta"] for t, d in parts.items()}}, indent=1, default=_jsonable))
-    libs = [n for n in LIBRARIES if any(r["dataset"] == n for r in records)]
-    eps = [r["epochs"] for r in records if "epochs" in r] or [0]
-    ep_lo, ep_hi = min(eps), max(eps)
-    batches = sorted({r.get("batch_size", 256) for r in records if "epochs" in r})
-    def label(r):
-        if not r["method"].startswith("GSFM"):
-            return r["method"]
-        return f"{r['method']} [{r['run']}: {r['epochs']} ep, batch {r.get('batch_size', 256)}, lr {r.get('lr', 1e-3):g}]"
-
-    val = {}
-    for r in records:
-        val.setdefault((label(r), r["dataset"]), r)
-    methods = list(dict.fromkeys(label(r) for r in records))
-    voc = meta["vocabulary"]
-    L = ["# GSFM gene-function benchmark (paper 001 protocol, scaled down to one shared CPU core)", ""]
-    L += ["## Protocol", "",
-          "- **Task** (paper 001): for each term of a target library, its genes (restricted to the universe "
-          "below) are split 50/50 at random, once per seed; a method sees the input half and scores every "
-          "universe gene. **Metric**: AUROC of the held-out half (positives) against every universe gene not "
-          "in the input half (negatives), ties counted one half; per term the mean over seeds; reported: "
-          "the **median over terms** (mean in the JSON).",
-          f"- **Seeds**: {meta['KEGG']['seeds']} (the paper uses 5). **Terms**: terms with 10-500 universe genes; "
-          f"at most {meta.get('n_terms_requested', 300)} sampled per library (sample seed 0).",
-          f"- **Universe / pool**: the {meta['universe_genes']:,} genes of the pretraining corpus (after the "
-          "human-symbol restriction); every method ranks this same pool.",
-          "- **Baselines on identical splits**: *co-membership* = summed co-occurrence of each gene with the "
-          "input genes over the pretraining corpus, `(X M^T) M` (the PrismEXP / co-expression analogue); "
-          "*gene frequency* = number of corpus sets holding the gene (ignores the input); *random*.",
-          "- **Scaled down to the machine** (2 CPU cores shared by ~6 engineers, 1 torch thread per run): at "
-          "most 300 terms per library, 2 seeds instead of 5, one pretraining corpus for all four libraries "
-          f"(below), {ep_lo}-{ep_hi} epochs instead of the paper's ~50, batch {'/'.join(map(str, batches))}, "
-          "no hyper-parameter search beyond the runs listed.",
-          "- *GSFM + co-membership (rank blend)*: mean of the two methods' within-query ranks (a simple "
-          "ensemble, reported separately, not as GSFM).", ""]
-    L += ["## Pretraining corpus and leakage control", "",
-          "Pool (`/work/shared/data/genesets`): " + ", ".join(f"{k} {v:,}" for k, v in meta["pool_sets"].items())
-          + " sets (MSigDB = `msigdb_hs.gmt` collections C2/C4/C6/C8/H with membership; C5 = GO is never used).",
-          f"- **Vocabulary restricted to real human symbols** (MSigDB 2023.1 gene table `msigdb_hs_genes.tsv`, "
-          f"case-insensitive match to the canonical spelling): **{voc['n_symbols_dropped']:,} of "
-          f"{voc['n_symbols_in']:,} corpus symbols dropped** ({voc['n_memberships_dropped']:,} memberships; mostly "
-          f"ChEA/TRANSFAC-only identifiers, and outdated names such as {', '.join(voc['examples_dropped'][:6])}); "
-          f"{voc['n_sets_dropped']} sets left empty were removed.",
-          f"- Size filter 5-1000 genes, exact duplicate sets removed ({meta['exact_duplicates_dropped']:,}).",
-          "- **Leave-library-out**: every set from the same source as an evaluated library is removed: "
-          + ", ".join(f"{k} {v}" for k, v in meta["left_out_sets"].items() if v) + " sets. "
-          "Scaled down from the issue's leave-one-library-out: ONE corpus leaves all four evaluated libraries "
-          "out at once (stricter: e.g. ChEA is also absent when KEGG is evaluated), so one pretraining run "
-          "serves all four libraries.",
-          f"- **Near-duplicates removed**: corpus sets with gene Jaccard >= 0.5 to any term of an evaluated "
-          f"library: {meta['near_duplicates_dropped']} dropped ("
-          + ", ".join(f"{n} {meta[n]['near_duplicates_in_corpus']}" for n in LIBRARIES) + ").",
-          f"- Final corpus: **{meta['corpus_sets']:,} sets over {meta['universe_genes']:,} genes**.", ""]
-    L += ["| library | source | terms | eligible (10-500 universe genes) | evaluated | target symbols not human |",
-          "|---|---|---|---|---|---|"]
+def decision_text(dev: dict) -> str:
+    """The development numbers and choices as markdown lines for the decisions file."""
+    recs, ch = dev["records"], dev["choices"]
+    L = ["| library | dev terms | co-membership raw | 1/size | IDF | chosen | GSFM chosen epoch per seed | "
+         "GSFM dev median at chosen epoch, per seed |", "|---|---|---|---|---|---|---|---|"]
     for n in LIBRARIES:
-        i = meta[n]
-        L.append(f"| {n} | {i['target_source']} | {i['n_target_terms']:,} | {i['n_eligible']:,} | {i['n_terms']} | "
-                 f"{i['target_symbols_not_human']:,} |")
-    L += ["", "OMIM_Expanded stands in for the paper's GWAS library (no GWAS library offline): **a different "
-          "library**, so its paper column is only a rough reference. ChEA here is the 2013 Enrichr ChEA "
-          "(142 of 240 sets are mouse experiments, 184 have > 500 genes, hence few eligible terms), not the "
-          "paper's ChEA version.", ""]
-    L += ["## Results: median AUROC over terms", "",
-          "| method | " + " | ".join(libs) + " |", "|---|" + "---|" * len(libs)]
-    for m in methods:
-        row = [val.get((m, n)) for n in libs]
-        if not any(row):
-            continue
-        L.append(f"| {m} | " + " | ".join(_fmt(r["value"]) if r else "" for r in row) + " |")
-    for m, d in PAPER_ROWS.items():
-        L.append(f"| {m} (not our data) | " + " | ".join(_fmt(d.get(n)) for n in libs) + " |")
-    L += ["", "Paper columns: ChEA / GO BP / GWAS (shown under OMIM_Expanded, a different library) / KEGG, "
-          "trained on Rummagene (~800k sets) with a ~19k-gene vocabulary, 5 seeds, all terms.", ""]
-    gs = [r for r in records if r["method"].startswith("GSFM") and "blend" not in r["method"]]
-    if gs:
-        L += ["## GSFM runs (training cost, loss, probe curve)", "",
-              "Probe = GO BP, first 100 sampled terms, seed 0 only, evaluated after every epoch (cheap learning "
-              "curve; not the reported number).", "",
-              "| run | variant | epochs | batch | lr | train s (1 thread, shared) | final loss | GO BP probe by epoch | "
-              "GO BP median AUROC |", "|---|---|---|---|---|---|---|---|---|"]
-        seen = set()
-        for r in gs:
-            key = (r["run"], r["method"])
-            if key in seen:
-                continue
-            seen.add(key)
-            go = val.get((r["method"], "GO_BP"))
-            go = next((x for x in records if x["run"] == r["run"] and x["method"] == r["method"]
-                       and x["dataset"] == "GO_BP"), go)
-            L.append(f"| {r['run']} | {r['method'][5:]} | {r['epochs']} | {r.get('batch_size', 256)} | "
-                     f"{r.get('lr', 1e-3)} | {r['train_seconds']:.0f} | {r['loss_history'][-1] if r['loss_history'] else ''} | "
-                     f"{', '.join(f'{x:.3f}' for x in r.get('probe_auroc_by_epoch', []))} | "
-                     f"{_fmt(go['value']) if go else ''} |")
-        L.append("")
-    como = val.get(("co-membership", "GO_BP"))
-    best = max((r for r in gs if r["dataset"] == "GO_BP"), key=lambda r: r["value"], default=None)
-    L += ["## Findings", ""]
-    if best and como:
-        d = best["value"] - como["value"]
-        verdict = ("is level with (difference under 0.01, no confidence interval computed)" if abs(d) < 0.01
-                   else "beats" if d > 0 else "does **not** beat")
-        L.append(f"- Best GSFM on GO BP ({best['method'][5:]} [{best['run']}], {best['epochs']} epochs): "
-                 f"{best['value']:.3f}; it {verdict} the co-membership baseline ({como['value']:.3f}, {d:+.3f}); "
-                 f"paper's GSFM-Rummagene: 0.906.")
-    L += findings(records, meta) + NOTES + ["", "## Reproduce", "", "```bash"] + RUN_COMMANDS + ["```", ""]
+        c = {r["method"].split()[-1]: r["value"] for r in recs if r["dataset"] == n and r["method"].startswith("co-")}
+        g = [r for r in recs if r["dataset"] == n and r["method"] == GSFM_NAME and r.get("selected")]
+        ep = ch["gsfm_epoch"].get(n, {})
+        L.append(f"| {n} | {dev['meta']['libraries'][n]['n_dev']} | " + " | ".join(f"{c.get(k, float('nan')):.4f}"
+                                                                                      for k in COMEMBERSHIP)
+                 + f" | {ch['comembership'].get(n)} | " + ", ".join(f"{s}:{e}" for s, e in ep.items())
+                 + " | " + ", ".join(f"{r['value']:.4f}" for r in g) + " |")
+    return "\n".join(L)
+
+
+# ---------------------------------------------------------------------- test part
+COMO_TUNED = "co-membership (dev-tuned)"
+
+
+def run_test(args) -> None:
+    """Score the test terms once with the choices frozen in the dev JSON, then write the report."""
+    torch.set_num_threads(1)
+    t_start = time.perf_counter()
+    dev = json.loads((RESULTS / f"{NAME}_dev.json").read_text())
+    ch, seeds = dev["choices"], args.seeds or dev["meta"]["seeds"]
+    part = "dev" if args.check_on_dev else "test"  # --check-on-dev: run this code on dev terms only
+    corpus, libs, meta = build()
+    for n, lib in libs.items():  # the parts the choices were made on
+        for p in ("dev", "test"):
+            if [lib["terms"][i] for i in lib[p]] != dev["meta"]["terms"][n][p]:
+                sys.exit(f"{n} {p} terms differ from the development run's; rerun dev")
+        missing = [s for s in seeds if str(s) not in ch["gsfm_epoch"].get(n, {})]
+        if missing:
+            sys.exit(f"no chosen GSFM epoch for {n} seeds {missing}: the dev run did not finish them")
+    pool = corpus.membership.shape[1]
+    per: dict[tuple[str, str], list[np.ndarray]] = {}
+    for s in seeds:
+        for n, lib in libs.items():
+            q = queries_for(lib, part, s)
+            scores = {"random": random_scores(q.inputs, s), "gene frequency": frequency_scores(q.inputs, corpus.membership)}
+            for kind in COMEMBERSHIP:
+                scores[f"co-membership {kind}"] = comembership_variant(q.inputs, corpus.membership, kind)
+            model = GSFM.from_pretrained(snapshot(args.snapshots, s, n))
+            if model.vocab[2:] != list(corpus.genes):
+                sys.exit(f"snapshot {snapshot(args.snapshots, s, n)} has another vocabulary")
+            scores[GSFM_NAME] = gsfm_scores(model, q.inputs)
+            for m, sc in scores.items():
+                per.setdefault((n, m), []).append(per_term(sc, q))
+            log(f"{part} seed {s} {n}: " + ", ".join(f"{m} {np.median(per[(n, m)][-1]):.4f}" for m in scores))
+    records = []
+    for (n, m), runs in per.items():
+        runs = np.asarray(runs)  # (seeds, terms)
+        extra = {"n": runs.shape[1], "pool": pool, "seeds": seeds, "device": "cpu"}
+        if m == GSFM_NAME:
+            extra["epochs_chosen"] = ",".join(str(ch["gsfm_epoch"][n][str(s)]) for s in seeds)
+        if m.startswith("co-membership"):
+            extra["selected"] = m == f"co-membership {ch['comembership'][n]}"
+        records.append(_rec(n, part, m, np.median(runs.mean(0)), **extra))
+        for s, r in zip(seeds, runs):
+            records.append(_rec(n, part, m, np.median(r), seed=s, n=len(r), pool=pool, device="cpu"))
+    for n in libs:
+        g = np.mean(per[(n, GSFM_NAME)], axis=0)
+        tuned = f"co-membership {ch['comembership'][n]}"
+        for other, label in ((tuned, COMO_TUNED), ("co-membership raw", "co-membership raw"),
+                             ("gene frequency", "gene frequency")):
+            b = paired_bootstrap(g, np.mean(per[(n, other)], axis=0), statistic="median", n_boot=2000, seed=0)
+            records.append({"dataset": n, "split": f"{part} terms, 50/50 gene split", "method": f"GSFM - {label}",
+                            "metric": "median AUROC difference", "value": round(b["diff"], 4),
+                            "low": round(b["low"], 4), "high": round(b["high"], 4), "verdict": b["verdict"],
+                            "baseline": other, "n": b["n"], "pool": pool, "seeds": seeds, "device": "cpu",
+                            "part": part, "ci": "paired bootstrap over terms, 2000 resamples, seed 0, 95%"})
+            log(f"{part} {n} GSFM - {label} ({other}): {ci_text(b)}")
+    meta["seconds"], meta["seeds"] = round(time.perf_counter() - t_start, 1), seeds
+    if args.check_on_dev:
+        _dump(SNAPSHOTS.parent / "check_on_dev.json", {"benchmark": NAME, "records": records, "meta": meta})
+        return
+    _dump(RESULTS / f"{NAME}_test.json", {"benchmark": NAME, "records": records, "choices": ch, "meta": meta})
+    write_report()
+
+
+# ---------------------------------------------------------------------- report
+def _get(records, **keys) -> dict | None:
+    return next((r for r in records if all(r.get(k) == v for k, v in keys.items())), None)
+
+
+def write_report() -> None:
+    """Merge the dev and test JSON into ``NAME.json`` and write ``NAME.md`` from the records."""
+    dev = json.loads((RESULTS / f"{NAME}_dev.json").read_text())
+    tf = RESULTS / f"{NAME}_test.json"
+    test = json.loads(tf.read_text()) if tf.exists() else {"records": [], "meta": {}}
+    records = dev["records"] + test["records"]
+    _dump(RESULTS / f"{NAME}.json", {"benchmark": NAME, "records": records, "choices": dev["choices"],
+                                     "meta": {"dev": {k: v for k, v in dev["meta"].items() if k != "terms"},
+                                              "test": {k: v for k, v in test["meta"].items() if k != "terms"}}})
+    meta, ch = dev["meta"], dev["choices"]
+    seeds, li = meta["seeds"], meta["libraries"]
+    te = [r for r in test["records"] if "seed" not in r]
+    L = ["# GSFM gene-function benchmark (paper 001 protocol, one shared CPU core)", "",
+         "Protocol: `docs/evaluation.md`; choices and the test command: `benchmarks/decisions/gsfm.md`. "
+         "Every number below is a record of `benchmarks/results/gsfm_gene_function.json` (keys `dataset`, "
+         "`method`, `part`, and `seed` / `epoch` where shown).", "",
+         "## Protocol", "",
+         "- **Task** (paper 001): each term's genes (restricted to the universe) are split 50/50 at random; a "
+         "method sees the input half and scores every universe gene; AUROC of the held-out half against every "
+         "universe gene not in the input half (ties one half). Per term the mean over seeds; reported: the "
+         "**median over terms**.",
+         f"- **Seeds** {seeds}: seed `s` pretrains GSFM and draws the 50/50 gene splits (the same splits for every "
+         "method); the term samples are fixed.",
+         f"- **Development / test terms** per library (disjoint): GO BP test = {N_TEST} eligible terms (sample seed "
+         f"{TEST_SAMPLE_SEED}), dev = {N_DEV} eligible terms that are neither a test term nor an ancestor or "
+         f"descendant of one (seed {DEV_SEED}); KEGG, ChEA, OMIM: {DEV_FRAC:.0%} of the eligible terms are dev "
+         f"(seed {DEV_SEED}), the rest test. Eligible: 10-500 universe genes.",
+         f"- **GSFM, one pre-declared run**: {GSFM_NAME[5:]} (config {GSFM_CONFIG}, output bias at log gene "
+         f"frequency), {meta['epochs']}-epoch cosine schedule, batch {BATCH_SIZE}, lr {LR:g}, 1 torch thread. "
+         "Candidates: its epochs 1-15; per seed and library the epoch with the best dev median AUROC is kept.",
+         f"- **Co-membership baseline**, candidates {', '.join(COMEMBERSHIP)} (`comembership_variant`: raw "
+         "`(X M^T) M`; each corpus set weighted 1/size; each input gene weighted by its IDF over the corpus); per "
+         "library the best dev median AUROC is kept (3 candidates, fewer than GSFM's 15). Gene frequency and "
+         "random: no choice.",
+         "- **Differences**: paired bootstrap over test terms of the difference of medians "
+         "(`contrastomics.evaluate.stats.paired_bootstrap`, 2,000 resamples, seed 0, 95%); an interval "
+         "holding 0 is a **tie**.", "",
+         "## Pretraining corpus and leakage control", "",
+         "Pool (`/work/shared/data/genesets`): " + ", ".join(f"{k} {v:,}" for k, v in meta["pool_sets"].items())
+         + " sets (MSigDB = C2/C4/C6/C8/H; GO is never used). Vocabulary restricted to MSigDB 2023.1 human symbols "
+         f"({meta['vocabulary']['n_symbols_dropped']:,} of {meta['vocabulary']['n_symbols_in']:,} symbols dropped); "
+         f"size 5-1000; exact duplicates dropped ({meta['exact_duplicates_dropped']:,}). Left out as the evaluated "
+         "libraries' own sources: " + ", ".join(f"{k} {v}" for k, v in meta["left_out_sets"].items() if v) + " sets. "
+         f"**Near-duplicates** (gene Jaccard >= 0.5 to any term, dev or test, of an evaluated library; "
+         f"`evaluate.splits.corpus_near_duplicates`, pinned by `tests/test_gsfm_protocol.py`): "
+         f"{meta['near_duplicates_dropped']} dropped ("
+         + ", ".join(f"{k} {v}" for k, v in meta["near_duplicates_per_target"].items()) + "). "
+         f"Final corpus: **{meta['corpus_sets']:,} sets over {meta['universe_genes']:,} genes** (the scoring pool).", "",
+         "| library | source | terms | eligible | dev terms | test terms |", "|---|---|---|---|---|---|"]
+    for n in LIBRARIES:
+        i = li[n]
+        L.append(f"| {n} | {i['target_source']} | {i['n_target_terms']:,} | {i['n_eligible']:,} | {i['n_dev']} | "
+                 f"{i['n_test']} |")
+    L += ["", "OMIM_Expanded stands in for the paper's GWAS library (a different library); ChEA is the 2013 Enrichr "
+          "ChEA, not the paper's version.", ""]
+    if te:
+        L += _test_tables(test["records"], ch, seeds)
+    else:
+        L += ["## Test part", "", "Not scored yet.", ""]
+    L += _dev_tables(dev["records"], ch, seeds)
+    L += ["## Reproduce", "", "```bash",
+          f"nice -n 10 python benchmarks/gsfm_gene_function.py dev --seeds {' '.join(map(str, seeds))}",
+          "nice -n 10 python benchmarks/gsfm_gene_function.py test", "```", ""]
     with atomic_write(RESULTS / f"{NAME}.md") as f:
         f.write("\n".join(L))
     log(f"wrote {RESULTS / NAME}.json and .md ({len(records)} records)")
 
 
-def findings(records: list[dict], meta: dict | None = None) -> list[str]:
-    """Comparisons computed from the records (GO BP unless said otherwise)."""
-    out = []
-    gsfm = {}
-    for r in records:
-        if r["method"].startswith("GSFM") and "blend" not in r["method"]:
-            gsfm.setdefault((r["run"], r["method"][5:]), {})[r["dataset"]] = r
-    base = {(r["method"], r["dataset"]): r["value"] for r in records if not r["method"].startswith("GSFM")}
-    for (run, v), by in gsfm.items():
-        diffs = {n: r["value"] - c for n, r in by.items() if (c := base.get(("co-membership", n))) is not None}
-        if len(diffs) > 1:
-            out.append(f"- {v} ({run}, {next(iter(by.values()))['epochs']} epochs) minus co-membership, median "
-                       "AUROC: " + ", ".join(f"{n} {d:+.3f}" for n, d in diffs.items())
-                       + " (no confidence intervals were computed; treat differences under ~0.01 as ties).")
-    curves = {k: next(iter(by.values())).get("probe_auroc_by_epoch", []) for k, by in gsfm.items()}
-    rising = [k for k, c in curves.items() if len(c) >= 2 and c[-1] >= max(c[:-1]) - 0.002]
-    if curves:
-        out.append(f"- Training length: the GO BP probe was at (within 0.002 of) its best in the last epoch for {len(rising)} of "
-                   f"{len(curves)} runs; every run stopped because of the CPU budget, not convergence.")
-    e1 = {k: c[0] for k, c in curves.items() if c}
-    if e1:
-        out.append("- Probe after one epoch: " + "; ".join(f"{v} [{run}] {x:.3f}" for (run, v), x in e1.items()) + ".")
-    abl = sorted(((v, by["GO_BP"]["value"]) for (run, v), by in gsfm.items() if run == "ablation" and "GO_BP" in by),
-                 key=lambda x: -x[1])
-    if abl:
-        out.append("- Denoising rate / loss weighting at equal length (ablation, 3 epochs, GO BP median AUROC): "
-                   + "; ".join(f"{v} {x:.3f}" for v, x in abl) + ".")
-    main = {k[1]: c for k, c in curves.items() if k[0] == "main"}
-    long = {k: c for k, c in curves.items() if k[0].startswith("long")}
-    for (lrun, lv), lc in long.items():
-        for mv, mc in main.items():
-            n = min(len(lc), len(mc))
-            if n:
-                out.append(f"- {lv} [{lrun}, {len(lc)} epochs] vs {mv} [main, {len(mc)} epochs], GO BP "
-                           f"probe at epochs 1-{n}: " + ", ".join(f"{a:.3f}/{b:.3f}" for a, b in zip(lc[:n], mc[:n]))
-                           + (f"; final probe {lc[-1]:.3f} vs {mc[-1]:.3f}." if lc else "."))
-    best_run = max((r for r in records if r["method"].startswith("GSFM") and "blend" not in r["method"]
-                    and r["dataset"] == "GO_BP"), key=lambda r: r["value"], default={"run": "main"})["run"]
-    blend = {(r["run"], r["dataset"]): r["value"] for r in records if "rank blend" in r["method"] and r["run"] == best_run}
-    if blend:
-        out.append(f"- Rank blend GSFM + co-membership minus co-membership alone ({best_run} run): "
-                   + ", ".join(f"{n} {v - base[('co-membership', n)]:+.3f}" for (_, n), v in blend.items()
-                               if ("co-membership", n) in base)
-                   + " (negative: the equal-weight blend is worse than co-membership alone).")
-    if meta and "corpus_collections" in meta:
-        cc = {k: int(v) for k, v in meta["corpus_collections"].items()}
-        cmap = cc.get("CMAP_up", 0) + cc.get("CMAP_down", 0)
-        out.append(f"- Corpus composition: {cmap:,} of {sum(cc.values()):,} pretraining sets "
-                   f"({100 * cmap / max(1, sum(cc.values())):.0f}%) are CMAP drug up/down signatures of exactly 100 "
-                   "genes; the paper pretrained on ~800k Rummagene sets.")
-    return out
+def _test_tables(recs: list[dict], ch: dict, seeds: list) -> list[str]:
+    agg = [r for r in recs if "seed" not in r and r["metric"] == "median AUROC"]
+    methods = list(dict.fromkeys(r["method"] for r in agg))
+    L = ["## Test part: median AUROC over test terms (scored once)", "",
+         "Scored with the choices frozen in `gsfm_gene_function_dev.json`. A smoke-test bug scored these terms "
+         "once before the decisions entry with the dev numbers was written (after the choices were frozen); "
+         "the official run reproduced it exactly; see `benchmarks/decisions/gsfm.md`.", "",
+         "Value: median over terms of the per-term mean over seeds; in brackets the range of the per-seed medians. "
+         "Co-membership variants: * = the one chosen on dev (the others are shown for reference, not chosen).", "",
+         "| method | " + " | ".join(LIBRARIES) + " |", "|---|" + "---|" * len(LIBRARIES)]
+    for m in methods:
+        cells = []
+        for n in LIBRARIES:
+            r = _get(agg, dataset=n, method=m)
+            ps = [x["value"] for x in recs if x["dataset"] == n and x["method"] == m and "seed" in x]
+            star = "*" if r and r.get("selected") else ""
+            cells.append(f"{r['value']:.3f}{star} ({min(ps):.3f}-{max(ps):.3f})" if r else "")
+        L.append(f"| {m} | " + " | ".join(cells) + " |")
+    for m, d in PAPER_ROWS.items():
+        L.append(f"| {m} (not our data) | " + " | ".join(f"{d[n]:.3f}" for n in LIBRARIES) + " |")
+    L += ["", "Paper columns (ChEA / GO BP / GWAS under OMIM_Expanded / KEGG): pretrained on ~800k Rummagene sets, "
+          "5 seeds, all terms; not comparable to our corpus of ~20k sets.", "",
+          "## Test part: GSFM minus baseline (difference of medians, 95% paired bootstrap CI over terms)", "",
+          "| library | vs co-membership (dev-tuned) | vs co-membership raw | vs gene frequency | GSFM epochs chosen (per seed) |",
+          "|---|---|---|---|---|"]
+    diffs = [r for r in recs if r["metric"] == "median AUROC difference"]
+    for n in LIBRARIES:
+        c = []
+        for label in (COMO_TUNED, "co-membership raw", "gene frequency"):
+            r = _get(diffs, dataset=n, method=f"GSFM - {label}")
+            c.append(_ci(r) + (f" [{r['baseline'][14:]}]" if label == COMO_TUNED else "") if r else "")
+        g = _get(agg, dataset=n, method=GSFM_NAME)
+        L.append(f"| {n} | " + " | ".join(c) + f" | {g.get('epochs_chosen', '') if g else ''} |")
+    L += ["", "## Findings (from the rows above)", ""]
+    for n in LIBRARIES:
+        r, g = _get(diffs, dataset=n, method=f"GSFM - {COMO_TUNED}"), _get(agg, dataset=n, method=GSFM_NAME)
+        if not r or not g:
+            continue
+        b = _get(agg, dataset=n, method=r["baseline"])
+        word = {"better": "GSFM is better", "worse": "GSFM is **worse**", "tie": "a **tie**"}[r["verdict"]]
+        L.append(f"- {n}: GSFM {g['value']:.3f} vs {r['baseline']} {b['value']:.3f}: {_ci(r)}: {word}.")
+    L.append("")
+    return L
 
 
-#: interpretation of the runs (written after looking at them; every number in the tables comes from the JSON)
-NOTES: list[str] = [
-    "",
-    "### Interpretation (written after the runs; the numbers are in the lines above)",
-    "- **Compute is the binding limit.** An epoch over the corpus took 1-7 min on one CPU core shared with "
-    "other jobs (depending on their load), so runs stopped after a few to 15 epochs (the paper: ~50 epochs "
-    "over ~40x more sets). Every probe curve is still rising or flat only where the cosine schedule has taken "
-    "the learning rate to zero; more optimizer steps (smaller batch, higher learning rate, more epochs) gave "
-    "the largest gains of anything tried (compare the runs table).",
-    "- **Denoising rate and loss weighting** move GO BP by one to two percentage points at equal length (3-epoch "
-    "ablation), far less than the number of optimizer steps does. BCE with the `unseen` mask starts slowest (it must "
-    "learn gene popularity from the few positives it scores); `balance` (positives, i.e. rare genes of each "
-    "set, up-weighted) and the multinomial `softmax` loss start fastest.",
-    "- **Output-bias prior** (ours, not in the published recipe; `train_gsfm(prior_bias=True)`, "
-    "`contrastomics gsfm train --prior-bias`): the decoder bias starts at each gene's log frequency, so the "
-    "model begins at the gene-frequency ranking and spends its few steps on co-membership structure; its "
-    "probe is ahead of the same loss without it at every epoch (confounded with the longer cosine schedule of "
-    "that run: no clean single-factor run was affordable).",
-    "- **Vocabulary noise**: the corpus is restricted to real human symbols (above); most dropped identifiers "
-    "occur only in ChEA (which includes mouse experiments) or TRANSFAC/JASPAR, the rest are outdated human "
-    "names (the 2013 Enrichr / MSigDB v7.1 files predate the 2023.1 gene table).",
-    "- **What should help further, not run here for lack of compute**: training to convergence (tens of "
-    "epochs; minutes on a GPU), a larger and more diverse corpus than this one (mostly CMAP signatures; the "
-    "paper used ~800k Rummagene sets), and width / learning-rate tuning. Check the co-membership rows: where "
-    "GSFM does not beat them, use the simpler baseline.",
-]
-RUN_COMMANDS = [
-    "nice -n 10 python benchmarks/gsfm_gene_function.py run --tag main --variants 'softmax p=0.5 unseen' --epochs 6",
-    "nice -n 10 python benchmarks/gsfm_gene_function.py run --tag ablation --libraries GO_BP --no-baselines "
-    "--epochs 3 --variants 'published (p=0.8, bce, none)' 'bce p=0.5 unseen' 'bce p=0.5 balance' 'softmax p=0.8 unseen'",
-    "nice -n 10 python benchmarks/gsfm_gene_function.py run --tag long --no-baselines "
-    "--variants 'softmax p=0.5 unseen, prior bias' --epochs 9",
-    "nice -n 10 python benchmarks/gsfm_gene_function.py run --tag long2 --no-baselines "
-    "--variants 'softmax p=0.5 unseen, prior bias' --epochs 8 --batch-size 256 --lr 2e-3",
-    "nice -n 10 python benchmarks/gsfm_gene_function.py run --tag long3 --no-baselines "
-    "--variants 'softmax p=0.5 unseen, prior bias' --epochs 15 --batch-size 256 --lr 2e-3",
-    "python benchmarks/gsfm_gene_function.py report",
-]
+def _ci(r: dict) -> str:
+    return f"{r['value']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}] ({r['verdict']})"
+
+
+def _dev_tables(recs: list[dict], ch: dict, seeds: list) -> list[str]:
+    L = ["## Development part (all choices)", "",
+         "| library | co-membership raw | 1/size | IDF | chosen |", "|---|---|---|---|---|"]
+    for n in LIBRARIES:
+        c = [_get(recs, dataset=n, method=f"co-membership {k}") for k in COMEMBERSHIP]
+        L.append(f"| {n} | " + " | ".join(f"{r['value']:.3f}" if r else "" for r in c) + f" | {ch['comembership'].get(n, '')} |")
+    g = [r for r in recs if r["method"] == GSFM_NAME]
+    if g:
+        L += ["", "GSFM dev median AUROC by epoch (mean over the seeds that reached it); chosen epoch per seed "
+              "(best dev median, ties to the earlier epoch):", "",
+              "| library | " + " | ".join(str(e) for e in range(1, max(r["epoch"] for r in g) + 1))
+              + " | chosen epochs |", "|---|" + "---|" * (max(r["epoch"] for r in g) + 1)]
+        for n in LIBRARIES:
+            by = {}
+            for r in g:
+                if r["dataset"] == n:
+                    by.setdefault(r["epoch"], []).append(r["value"])
+            ep = ch["gsfm_epoch"].get(n, {})
+            L.append(f"| {n} | " + " | ".join(f"{np.mean(by[e]):.3f}" for e in sorted(by)) + " | "
+                     + ", ".join(f"seed {s}: {e}" for s, e in ep.items()) + " |")
+        secs = {r["seed"]: r["train_seconds"] for r in g}
+        L += ["", "Training seconds per seed (1 shared thread, dev probe included): "
+              + ", ".join(f"{s}: {v:.0f}" for s, v in secs.items()) + "."]
+    L.append("")
+    return L
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run")
-    r.add_argument("--variants", nargs="*", default=["softmax p=0.5 unseen"], choices=list(VARIANTS))
-    r.add_argument("--n-terms", type=int, default=300)
-    r.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    r.add_argument("--epochs", type=int, default=None, help="override every variant's epochs")
-    r.add_argument("--threads", type=int, default=1)
-    r.add_argument("--no-baselines", dest="baselines", action="store_false")
-    r.add_argument("--no-curve", dest="curve", action="store_false", help="skip the per-epoch GO BP eval")
-    r.add_argument("--tag", default="main")
-    r.add_argument("--libraries", nargs="+", default=LIBRARIES, choices=LIBRARIES,
-                   help="libraries to evaluate (the corpus always leaves all four out)")
-    r.add_argument("--batch-size", type=int, default=512)
-    r.add_argument("--lr", type=float, default=1e-3)
-    r.add_argument("--curve-terms", type=int, default=100, help="terms of the per-epoch probe")
-    sub.add_parser("report")
+    d = sub.add_parser("dev", help="development part: co-membership variant and GSFM epochs, snapshots")
+    d.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    d.add_argument("--epochs", type=int, default=EPOCHS)
+    d.add_argument("--snapshots", type=Path, default=SNAPSHOTS)
+    t = sub.add_parser("test", help="test part, scored once with the choices of the dev JSON; then report")
+    t.add_argument("--snapshots", type=Path, default=SNAPSHOTS)
+    t.add_argument("--seeds", type=int, nargs="+", default=None, help="default: every seed of the dev run")
+    t.add_argument("--check-on-dev", action="store_true", help="smoke-test this code on the dev terms; no results")
+    sub.add_parser("report", help="merge dev and test JSON into gsfm_gene_function.{json,md}")
     args = p.parse_args(argv)
-    if args.cmd == "run":
-        run(args)
+    if args.cmd == "dev":
+        run_dev(args)
+    elif args.cmd == "test":
+        run_test(args)
     else:
         write_report()
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     main()
