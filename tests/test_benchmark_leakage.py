@@ -2,28 +2,13 @@
 (docs/evaluation.md, section 5). Benchmark scripts are imported from benchmarks/ by path."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import anndata
 import numpy as np
 import pandas as pd
 import pytest
 
 from contrastomics.data.genesets import GeneSetLibrary
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def bench(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from benchmark_scripts import bench
 
 
 def test_gsfm_corpus_never_holds_a_near_duplicate_of_an_evaluated_term():

@@ -3,10 +3,6 @@ the training genes only, never touches a test gene, and the per-pair AUROC units
 paired bootstrap add up to the AUROC. Toy graphs only; the benchmark is imported by path."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,18 +12,7 @@ from contrastomics.data.string import Pairs
 from contrastomics.errors import InputError
 from contrastomics.evaluate.associations import make_pair_split, pair_key
 from contrastomics.evaluate.splits import validation_gene_split
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def bench(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from benchmark_scripts import bench
 
 
 def toy_pairs(n_genes: int = 80, n_pairs: int = 600, seed: int = 0) -> Pairs:

@@ -2,10 +2,6 @@
 test spots or patients, and the development part never holds a test spot. Fast, synthetic data."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import anndata
 import numpy as np
 import pandas as pd
@@ -14,20 +10,13 @@ import torch
 from contrastomics.models.comtip import CoMTIPConfig
 from contrastomics.training.comtip import train_comtip
 from contrastomics.training.loop import TrainConfig
+from benchmark_scripts import bench as load_benchmark
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 GENES = tuple(f"G{i}" for i in range(6))
 
 
 def bench():
-    name = "comtip_her2st"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("comtip_her2st")
 
 
 def _tiny_run(seed: int, noise_seed: int):

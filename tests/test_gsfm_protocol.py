@@ -3,30 +3,19 @@ Jaccard >= 0.5 to an evaluated term (dev or test) enters pretraining; dev and te
 disjoint and, for GO, never ancestor/descendant of each other; the co-membership variants."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from contrastomics.data.genesets import GeneSetLibrary
 from contrastomics.data.ontology import Ontology
 from contrastomics.evaluate.splits import corpus_near_duplicates
+from benchmark_scripts import bench as load_benchmark
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 GENES = [f"G{i}" for i in range(60)]
 
 
 def bench():
-    name = "gsfm_gene_function"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("gsfm_gene_function")
 
 
 def _toy():
