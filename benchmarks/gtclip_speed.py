@@ -101,7 +101,9 @@ def main(argv=None):
     device = f"CPU ({platform.machine()}), 1 thread, shared 2-core machine under load"
     load = time_loading(args.repeats)
     look = time_cached_lookup(args.n_texts, args.repeats)
-    size_mb = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.rglob("*") if p.is_file()) / 2**20
+    size_mb = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.rglob("*") if p.is_file()) / 1e6
+    assets = DEFAULT_MODEL_DIR.parents[1]  # the package's assets/ folder (every shipped file)
+    assets_mb = sum(p.stat().st_size for p in assets.rglob("*") if p.is_file()) / 1e6
     records = []
     for metric, vals, target, n in (("seconds_load_default", load["load_default"], 3.0, 1),
                                     ("cpu_seconds_load_default", load["load_default_cpu"], None, 1),
@@ -116,7 +118,9 @@ def main(argv=None):
                             "split": "none", "method": "gtclip", "metric": f"{metric}_{stat}", "value": v,
                             "n": n, "repeats": len(vals), "target": target, "device": device})
     records.append({"dataset": "gtclip-default", "split": "none", "method": "gtclip", "metric": "model_folder_MB",
-                    "value": size_mb, "n": 1, "target": 12.0, "device": device})
+                    "value": size_mb, "n": 1, "target": None, "device": device})
+    records.append({"dataset": "package assets", "split": "none", "method": "gtclip", "metric": "package_assets_MB",
+                    "value": assets_mb, "n": 1, "target": 30.0, "device": device})
     out = Path(args.out)
     with atomic_write(out) as fh:
         json.dump({"benchmark": NAME, "records": records}, fh, indent=1)
@@ -134,7 +138,8 @@ def main(argv=None):
             mx = next(x for x in records if x["metric"] == r["metric"].replace("_median", "_max"))
             tgt = f"< {r['target']:g} s" if r["target"] else ""
             lines.append(f"| {r['metric'][:-7]} | {r['value']:.3f} s | {mx['value']:.3f} s | {tgt} |")
-    lines.append(f"| model folder size | {size_mb:.1f} MB | | <= 12 MB |")
+    lines.append(f"| shipped gtCLIP folder size (model + text table) | {size_mb:.1f} MB | | |")
+    lines.append(f"| package assets in all (issue 14 budget) | {assets_mb:.1f} MB | | <= 30 MB |")
     with atomic_write(out.with_suffix(".md")) as fh:
         fh.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -440,7 +440,7 @@ def test_cal_train_epochs_help_shows_its_default(capsys):
     """issue 17 #17: `cal train --help` shows the --epochs default (rich markup ate it)."""
     code, out, _ = run_cli(capsys, "cal", "train", "--help")
     assert code == 0
-    assert "10; 100 with --published" in " ".join(out.split())
+    assert "30; 100 with --published" in " ".join(out.split())
 
 
 # ---------------------------------------------------------------- #14 leukemia: data, not our call

@@ -1,4 +1,4 @@
-"""Every loss of the package: contrastive (gtCLIP, CAL, CoMTIP), GSFM reconstruction, CoMTIP's total.
+"""Every loss of the package: contrastive (gtCLIP, CAL, CoMTIP), text distillation, reconstruction, CoMTIP's total.
 
 Contrastive losses take L2-normalised features ``(batch, dim)`` from two towers and a logit scale
 (``1 / temperature``). Under DDP, :func:`gather_features` concatenates features from every rank
@@ -156,12 +156,25 @@ class ClipLoss(nn.Module):
         return info_nce(a, b, logit_scale, targets)
 
 
+def text_distillation_loss(text: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """MSE between the in-batch cosine matrices of the text tower's output ``text`` and of the frozen
+    base-encoder vectors ``base`` (both ``(b, d)``, any scale; rows are normalised here), over the
+    off-diagonal pairs: 0 when the tower keeps the base geometry. Local batch (not gathered)."""
+    t = F.normalize(text, dim=-1)
+    b = F.normalize(base.to(t.dtype), dim=-1)
+    n = t.shape[0]
+    if n < 2:
+        return t.sum() * 0.0
+    off = ~torch.eye(n, dtype=torch.bool, device=t.device)
+    return F.mse_loss((t @ t.T)[off], (b @ b.T)[off])
+
+
 class GtClipLoss(nn.Module):
     """gtCLIP objective: (soft-target) symmetric InfoNCE + ``recon_weight`` * reconstruction BCE.
 
-    ``loss = ClipLoss(gene, text) + recon_weight * BCE(recon_logits, recon_target)``, where the
-    reconstruction term (the GSFM decoder rebuilding each set's multi-hot) keeps the gene-set
-    encoder from drifting away from gene content while it is aligned with text.
+    ``loss = ClipLoss(gene, text) + recon_weight * BCE(recon_logits, recon_target) + distill_weight *
+    text_distillation_loss(text, base_text)``: the reconstruction term anchors the gene-set encoder
+    to gene content, the distillation term the text tower to the base encoder's geometry.
 
     Parameters
     ----------
@@ -173,24 +186,35 @@ class GtClipLoss(nn.Module):
         Weight of the reconstruction BCE (0: off).
     ontology_weight, proximity
         Ontology part of the soft targets (see :class:`ClipLoss`).
+    distill_weight
+        Weight of :func:`text_distillation_loss` (0: off).
     """
 
     def __init__(self, overlap_weight: float = 0.0, similarity: str = "jaccard", recon_weight: float = 0.0,
-                 ontology_weight: float = 0.0, proximity=None):
+                 ontology_weight: float = 0.0, proximity=None, distill_weight: float = 0.0):
         super().__init__()
+        if distill_weight < 0:
+            raise ValueError(f"distill_weight must be >= 0, not {distill_weight}")
         self.clip = ClipLoss(overlap_weight, similarity, ontology_weight, proximity)
         self.recon_weight = recon_weight
+        self.distill_weight = distill_weight
 
     def forward(self, gene: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
                 membership: torch.Tensor | None = None, recon_logits: torch.Tensor | None = None,
-                recon_target: torch.Tensor | None = None, set_ids: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, dict]:
-        """Returns ``(loss, {"contrastive": float, "recon": float})``; ``membership`` ``(b, g)`` 0/1
-        feeds the overlap targets, ``set_ids`` ``(b,)`` the ontology ones, ``recon_logits``/
-        ``recon_target`` ``(b, g')`` the BCE."""
+                recon_target: torch.Tensor | None = None, set_ids: torch.Tensor | None = None,
+                base_text: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """Returns ``(loss, {"contrastive", "recon", "distill": float})``; ``membership`` ``(b, g)``
+        0/1 feeds the overlap targets, ``set_ids`` ``(b,)`` the ontology ones, ``recon_logits``/
+        ``recon_target`` ``(b, g')`` the BCE, ``base_text`` ``(b, d_base)`` the distillation."""
         contrastive = self.clip(gene, text, logit_scale, membership, set_ids)
         logs = {"contrastive": float(contrastive.detach())}
         loss = contrastive
+        if self.distill_weight > 0:
+            if base_text is None:
+                raise ValueError("distill_weight > 0 needs the batch's base text vectors")
+            distill = text_distillation_loss(text, base_text)
+            loss = loss + self.distill_weight * distill
+            logs["distill"] = float(distill.detach())
         if self.recon_weight > 0 and recon_logits is not None:
             if recon_target is None:
                 raise ValueError("recon_target is needed with recon_logits")

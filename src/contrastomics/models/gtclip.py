@@ -38,6 +38,22 @@ from .text_finetune import DELTA_FILE, read_delta, write_delta
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "models" / "gtclip-default"
 
 TEXT_MODES = ("both", "title", "description")
+TEXT_HEADS = ("mlp", "residual")
+
+
+class ResidualTextHead(nn.Module):
+    """Text head ``x + f(x)`` (``f``: Linear -> GELU -> dropout -> Linear, its last layer zero at
+    init): a new tower starts exactly at the base encoder's geometry and training adds a
+    correction. Needs ``embed_dim == text_dim``."""
+
+    def __init__(self, dim: int, hidden: int, dropout: float):
+        super().__init__()
+        self.f = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+        nn.init.zeros_(self.f[-1].weight)
+        nn.init.zeros_(self.f[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.f(x)
 
 
 @dataclass
@@ -53,7 +69,8 @@ class GtClipConfig(ModelConfig):
     ``trainable_text_layers``: how many of the text encoder's top transformer layers are (or were)
     fine-tuned; ``text_delta``: written on save when they were, naming the base they are a delta
     over (``base`` model id, ``hidden_size``, ``num_layers``, ``layers``, ``base_fingerprint``) and
-    the delta file's ``sha1``; empty for a frozen text encoder.
+    the delta file's ``sha1``; empty for a frozen text encoder. ``text_head``: ``"mlp"`` (the
+    published head) or ``"residual"`` (:class:`ResidualTextHead`, needs ``embed_dim == text_dim``).
     """
 
     embed_dim: int = 128
@@ -64,6 +81,7 @@ class GtClipConfig(ModelConfig):
     init_temperature: float = 0.0154
     max_logit_scale: float = 100.0
     text_mode: str = "both"
+    text_head: str = "mlp"
     gene_tower: dict = field(default_factory=lambda: {"d_model": 256, "hidden_dims": [512]})
     trainable_gsfm_layers: int = 4
     trainable_text_layers: int = 0
@@ -80,6 +98,8 @@ class GtClipConfig(ModelConfig):
     def __post_init__(self):
         if self.text_mode not in TEXT_MODES:
             raise InputError(f"text_mode must be one of {', '.join(TEXT_MODES)}, not {self.text_mode!r}")
+        if self.text_head not in TEXT_HEADS:
+            raise InputError(f"text_head must be one of {', '.join(TEXT_HEADS)}, not {self.text_head!r}")
         if self.pooling not in {"sum", "mean"}:
             raise InputError(f"pooling must be 'sum' (GSFM multi-hot) or 'mean', not {self.pooling!r}")
         if not 0 < self.init_temperature < 1:
@@ -126,8 +146,15 @@ class GtClip(Pretrained, nn.Module):
             self.gene_tower.decoder = None
         d_gene = gsfm.config.d_model
         self.gene_proj = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(d_gene, config.embed_dim))
-        self.text_proj = nn.Sequential(nn.Linear(config.text_dim, config.text_hidden), nn.GELU(),
-                                       nn.Dropout(config.dropout), nn.Linear(config.text_hidden, config.embed_dim))
+        if config.text_head == "residual":
+            if config.embed_dim != config.text_dim:
+                raise InputError(f"text_head 'residual' needs embed_dim == text_dim, got {config.embed_dim} and "
+                                 f"{config.text_dim}")
+            self.text_proj = ResidualTextHead(config.text_dim, config.text_hidden, config.dropout)
+        else:
+            self.text_proj = nn.Sequential(nn.Linear(config.text_dim, config.text_hidden), nn.GELU(),
+                                           nn.Dropout(config.dropout),
+                                           nn.Linear(config.text_hidden, config.embed_dim))
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.init_temperature)))
         self._text_encoder: TextEncoder | None = None
         self._text_delta: dict | None = None  # fine-tuned text layers read from a folder, applied on first use

@@ -51,7 +51,9 @@ class GtClipTrainConfig:
     ``epoch_size``: draws per epoch with sample weights or pairing (default: the training sets).
     ``text_layer_cache``: when the text encoder is fine-tuned (``GtClipConfig.trainable_text_layers``
     > 0), run its frozen lower layers once and keep their token states in RAM (fp16; checked
-    against the full model first), so each batch runs only the top layers.
+    against the full model first), so each batch runs only the top layers. ``distill_weight``:
+    weight of the text distillation term (:func:`contrastomics.losses.text_distillation_loss`, in-batch
+    text cosines of the tower vs the frozen base encoder's; 0: off).
     """
 
     epochs: int = 30
@@ -69,6 +71,7 @@ class GtClipTrainConfig:
     ontology_pair_frac: float = 0.0
     epoch_size: int | None = None
     recon_weight: float = 0.274
+    distill_weight: float = 0.0
     recon_negatives: int = 1024
     gene_dropout: float = 0.0
     patience: int | None = 5
@@ -125,6 +128,8 @@ def _check_soft_targets(tc: GtClipTrainConfig) -> None:
         raise InputError(f"overlap_weight ({w_o}) and ontology_weight ({w_k}) must be in [0, 1] with a sum <= 1")
     if not 0 <= tc.ontology_pair_frac <= 1:
         raise InputError(f"ontology_pair_frac must be in [0, 1], got {tc.ontology_pair_frac}")
+    if not tc.distill_weight >= 0:
+        raise InputError(f"distill_weight must be >= 0, got {tc.distill_weight}")
     if tc.ontology_similarity != "simgic":
         raise InputError(f"ontology_similarity {tc.ontology_similarity!r} is not a training signal: only "
                          "'simgic' (Wang's similarity is reserved as the independent judge)")
@@ -286,8 +291,10 @@ def train_gtclip(library, config: GtClipConfig | None = None, train_config: GtCl
     layer_cache = text_layer_cache(text_encoder, texts, config.trainable_text_layers, tc) if finetune else None
     if not finetune and text_features is None:
         text_features = text_encoder.encode(texts, progress=tc.progress)
-    elif finetune and text_features is None and config.gene_init == "text" and gsfm is None:
-        text_features = base_text_features(text_encoder, texts, layer_cache, tc.progress)  # for init_from_text
+    elif finetune and text_features is None and (config.gene_init == "text" and gsfm is None
+                                                  or tc.distill_weight > 0):
+        # for init_from_text and the distillation targets
+        text_features = base_text_features(text_encoder, texts, layer_cache, tc.progress)
     if text_features is not None:
         text_features = np.asarray(text_features, np.float32)
         if text_features.shape != (len(library), config.text_dim):
@@ -318,7 +325,8 @@ def train_gtclip(library, config: GtClipConfig | None = None, train_config: GtCl
     if proximity is not None and proximity.shape != (len(library), len(library)):
         raise InputError(f"proximity has shape {proximity.shape}, expected ({len(library)}, {len(library)})")
     loss_fn = GtClipLoss(tc.overlap_weight, tc.similarity, tc.recon_weight, ontology_weight=tc.ontology_weight,
-                         proximity=proximity if tc.ontology_weight > 0 else None)
+                         proximity=proximity if tc.ontology_weight > 0 else None, distill_weight=tc.distill_weight)
+    base_text = torch.from_numpy(text_features) if tc.distill_weight > 0 else None  # library rows
 
     vocab_size = model.gene_tower.config.vocab_size
     use_recon = tc.recon_weight > 0 and model.gene_tower.decoder is not None
@@ -340,7 +348,8 @@ def train_gtclip(library, config: GtClipConfig | None = None, train_config: GtCl
         out = m(indices, offsets, text, recon_columns=cols)
         recon = out["recon_logits"] if use_recon else None
         return loss_fn(out["gene"], out["text"], out["logit_scale"], target, recon,
-                       target[:, cols] if use_recon else None, set_ids=ids)
+                       target[:, cols] if use_recon else None, set_ids=ids,
+                       base_text=base_text[ids.cpu()].to(out["text"].device) if base_text is not None else None)
 
     fit_cfg = TrainConfig(epochs=tc.epochs, batch_size=tc.batch_size, lr=tc.lr_proj, weight_decay=tc.weight_decay,
                           warmup_steps=tc.warmup_steps, seed=tc.seed, device=tc.device, drop_last=True,
@@ -431,6 +440,8 @@ def train_with_default_recipe(library, out: Path, *, gsfm: str | None = None,
     split = near_duplicate_split(library, test_frac=recipe["val_frac"], val_frac=0.0,
                                  threshold=recipe["threshold"], seed=seed)
     model_opts = dict(recipe["model"])
+    if model_opts.get("text_head") == "residual":
+        model_opts["embed_dim"] = enc.dim  # the residual head keeps the base encoder's width
     if train_overrides.get("recon_weight", 0) > 0:
         model_opts["has_decoder"] = True
     tower = {k: v for k, v in recipe["gene_tower"].items() if k != "partition"}
