@@ -15,12 +15,12 @@ part_of 0.6, structure only; no gtCLIP recipe trains on it). Parts (``--part``):
   (``contrastomics.cluster.run_clustering``), judged by the silhouette under 1 - Wang, with paired
   CIs across pseudo-results vs ``semantic`` and ``overlap-knn``; a random partition with the text
   clustering's sizes gives the chance level.
-- ``reactome``: no Reactome hierarchy (top-level pathway per pathway) exists offline (../shared/data
-  has the 2024 GMT with stable ids but no ReactomePathwaysRelation.txt), so the grouping of Reactome
-  pathways cannot be judged here. What is measured, for a model that never saw Reactome (the
-  shipped model trains on GO only; ``--train`` trains on split (c)): retrieval R@5 at pool 1,000
-  on the 1,654 MSigDB C2:CP:REACTOME sets and, descriptively, the Spearman of the text-tower
-  cosine with gene Jaccard and with the gene-set tower among them (agreement, not meaning).
+- ``reactome``: for a model that never saw Reactome (``--train`` trains on split (c)): retrieval R@5
+  at pool 1,000 on the held-out MSigDB C2:CP:REACTOME sets; descriptively, the Spearman of the
+  text-tower cosine with gene Jaccard and with the gene-set tower among them; and the clustering of
+  pseudo-results of held-out Reactome sets (as for GO; ``text``, ``joint``, ``overlap-knn``, random)
+  judged by Reactome top-level purity (gene containment, imported from cluster_defaults.py), with
+  paired CIs vs ``overlap-knn`` per seed and pooled over seeds.
 
 The model (``--model PATH``, ``{seed}`` in PATH is replaced; default the shipped model) should not
 have trained on the held-out terms: a folder written by ``gtclip_retrieval.py --save-models`` carries
@@ -58,6 +58,7 @@ MEASURES = ("text", "gene_set", "tower_mean", "joint_space", "base_text", "jacca
 REFS = ("jaccard", "simgic", "base_text")  # per-term CIs of every model measure against these
 MODEL_MEASURES = ("text", "gene_set", "tower_mean", "joint_space")
 CLUSTER_METHODS = ("text", "joint", "semantic", "overlap-knn")
+REACTOME_METHODS = ("text", "joint", "overlap-knn")  # no GO terms: no ``semantic``
 CLUSTERS_PER = 15  # matched k: n_terms / 15 clusters
 KEY = ("part", "model", "section", "method", "metric", "judge", "namespace", "seed", "result", "vs")
 
@@ -284,7 +285,7 @@ def clustering_records(lib, rows, wang, model, base, args, seed):
 
 
 # ---------------------------------------------------------------------- reactome
-def reactome_records(model, library, split, base):
+def reactome_records(model, library, split, base, args):
     from scipy.stats import spearmanr
 
     from contrastomics.data.genesets import jaccard_dense
@@ -306,6 +307,52 @@ def reactome_records(model, library, split, base):
         recs.append({**base, "section": "reactome_agreement", "method": "text", "metric": "spearman",
                      "judge": name, "namespace": "REACTOME", "value": float(spearmanr(tt[upper], other[upper]).statistic),
                      "n": int(upper.sum())})
+    if args.n_results > 0 and len(test) >= 2 * CLUSTERS_PER:
+        recs += reactome_clustering_records(test, model, base, args, base["seed"])
+    return recs
+
+
+def reactome_clustering_records(test, model, base, args, seed):
+    """Pseudo-results of held-out Reactome sets clustered by ``REACTOME_METHODS`` at matched k, judged
+    by Reactome top-level purity (cluster_defaults.py's gene-containment judge), CIs vs overlap-knn."""
+    from cluster_defaults import purity_per_cluster, top_level_sets
+
+    from contrastomics.evaluate.cluster_metrics import coverage
+    from contrastomics.evaluate.stats import paired_bootstrap
+
+    tops = top_level_sets()
+    rows = np.arange(len(test))
+    inside = [any(len(set(s) & g) >= 0.95 * len(set(s)) for g in tops.values()) for s in test.gene_sets]
+    recs = [{**base, "section": "reactome_clustering", "method": "judge", "metric": "share_inside_a_top_level",
+             "judge": "reactome_top_level", "namespace": "REACTOME", "value": float(np.mean(inside)), "n": len(test)}]
+    scores = {m: [] for m in (*REACTOME_METHODS, "random")}
+    rng = np.random.default_rng(seed)
+    draws = pseudo_results(test, rows, args.n_results, args.n_terms, seed)
+    for i, (pick, table) in enumerate(draws):
+        k = max(2, int(round(len(pick) / CLUSTERS_PER)))
+        labels = {m: cluster_labels(table, m, model, k, seed) for m in REACTOME_METHODS}
+        labels["random"] = rng.permutation(labels["text"])
+        sets = [test.gene_sets[j] for j in pick]
+        for m, lab in labels.items():
+            pur = purity_per_cluster(lab, sets, tops)
+            val = float(pur.mean()) if len(pur) else float("nan")
+            scores[m].append(val)
+            common = {**base, "section": "reactome_clustering", "method": m, "judge": "reactome_top_level",
+                      "namespace": "REACTOME", "result": i, "n": int(len(pick)), "n_clusters_target": k}
+            recs += [{**common, "metric": "purity", "value": val},
+                     {**common, "metric": "coverage", "value": float(coverage(lab))},
+                     {**common, "metric": "n_clusters", "value": int((np.bincount(lab - lab.min()) >= 2).sum())}]
+        log(f"  reactome pseudo-result {i + 1}/{len(draws)}: " +
+            ", ".join(f"{m} {scores[m][-1]:.3f}" for m in scores))
+    for m in scores:
+        common = {**base, "section": "reactome_clustering", "method": m, "judge": "reactome_top_level",
+                  "namespace": "REACTOME", "n": len(draws)}
+        recs.append({**common, "metric": "mean_purity", "value": float(np.nanmean(scores[m])),
+                     "per_result": [float(x) for x in scores[m]]})
+        if m != "overlap-knn":
+            res = paired_bootstrap(scores[m], scores["overlap-knn"])
+            recs.append({**common, "metric": "purity_diff", "vs": "overlap-knn", "value": res["diff"],
+                         "low": res["low"], "high": res["high"], "verdict": res["verdict"], "n": res["n"]})
     return recs
 
 
@@ -330,7 +377,7 @@ def run_part(part, seed, args, go, onto, feats_go):
             **({"max_steps": args.max_steps} if args.max_steps else {})}
     log(part, seed, model_name, split.summary())
     if part == "reactome":
-        return reactome_records(model, library, split, base), split.summary()
+        return reactome_records(model, library, split, base, args), split.summary()
     held = go.subset(split.test)
     namespace_of = [go.collections[i] for i in split.test]
     t0 = time.time()
@@ -343,6 +390,31 @@ def run_part(part, seed, args, go, onto, feats_go):
     if args.n_results > 0 and len(bp) >= 2 * CLUSTERS_PER:
         recs += clustering_records(held, bp, sims["wang"], model, base, args, seed)
     return recs, split.summary()
+
+
+def reactome_pooled(records):
+    """Per model: paired CIs vs overlap-knn over the pseudo-results of every seed run (``seed: pooled``)."""
+    from contrastomics.evaluate.stats import paired_bootstrap
+
+    per = {}
+    for r in records:
+        if r["section"] == "reactome_clustering" and r["metric"] == "mean_purity" and r["seed"] != "pooled":
+            per.setdefault(r["model"], {}).setdefault(r["method"], {})[r["seed"]] = (r["per_result"], r)
+    out = []
+    for model, by in per.items():
+        seeds = sorted(by.get("overlap-knn", {}))
+        ref = np.concatenate([by["overlap-knn"][s][0] for s in seeds]) if seeds else []
+        for m, runs in by.items():
+            if m == "overlap-knn" or sorted(runs) != seeds or not seeds:
+                continue
+            res = paired_bootstrap(np.concatenate([runs[s][0] for s in seeds]), ref)
+            first = runs[seeds[0]][1]
+            out.append({**{k: first.get(k) for k in ("dataset", "part", "split", "model", "section", "method",
+                                                   "judge", "namespace", "seen_in_training")},
+                        "seed": "pooled", "seeds": seeds, "metric": "purity_diff", "vs": "overlap-knn",
+                        "value": res["diff"], "low": res["low"], "high": res["high"], "verdict": res["verdict"],
+                        "n": res["n"]})
+    return out
 
 
 def _key(r):
@@ -359,6 +431,7 @@ def merge_into_results(results: Path, records, meta):
         old = json.loads(final.read_text()) if final.exists() else {"records": [], "meta": {}}
         merged = {_key(r): r for r in old["records"]}
         merged.update({_key(r): r for r in records})
+        merged.update({_key(r): r for r in reactome_pooled(list(merged.values()))})
         m = {**old.get("meta", {})}
         m["splits"] = {**m.get("splits", {}), **meta.get("splits", {})}
         m.update({k: v for k, v in meta.items() if k != "splits"})
@@ -413,8 +486,11 @@ def main(argv=None):
     feats_go = gr.text_features(go, "both")
     meta = {"splits": {}, "joint_space_weights": JOINT_WEIGHTS, "n_results": args.n_results,
             "n_terms": args.n_terms, "clusters_per": CLUSTERS_PER,
-            "reactome_hierarchy": "not available offline: /work/shared/data/genesets has the Reactome 2024 GMT "
-                                  "(stable ids) but no pathway hierarchy (ReactomePathwaysRelation.txt)"}
+            "reactome_hierarchy": "top-level purity by gene containment (benchmarks/cluster_defaults.py "
+                                  "top_level_sets/purity_per_cluster: per non-singleton cluster, share of members "
+                                  "whose genes lie >= 95% inside its most common of the 29 top-level pathways of "
+                                  "ReactomePathways_2024-09-18.gmt; mean over clusters; no pathway hierarchy file "
+                                  "is offline)"}
     for part in parts:
         for seed in seeds:
             try:
@@ -469,6 +545,27 @@ def _summary_lines(records):
     return lines + [""]
 
 
+def _reactome_clustering_lines(recs):
+    from contrastomics.evaluate.stats import ci_text
+
+    cl = [r for r in recs if r["section"] == "reactome_clustering"]
+    if not cl:
+        return []
+    judge = _fmt([r["value"] for r in cl if r["metric"] == "share_inside_a_top_level"])
+    lines = ["### Clustering of held-out Reactome pseudo-results (Reactome top-level purity)", "",
+             f"Share of held-out sets inside (>= 95% of genes) some top-level pathway: {judge}.", "",
+             "| method | mean purity (mean ± sd over seeds) | coverage | clusters (>= 2 members) | minus overlap-knn [95% CI], "
+             "per seed | pooled over seeds |", "|---|---|---|---|---|---|"]
+    for m in (*REACTOME_METHODS, "random"):
+        one = [r for r in cl if r["method"] == m and r["seed"] != "pooled"]
+        cells = [_fmt([r["value"] for r in one if r["metric"] == k]) for k in ("mean_purity", "coverage", "n_clusters")]
+        ds = sorted((r for r in one if r["metric"] == "purity_diff"), key=lambda r: r["seed"])
+        pooled = [r for r in cl if r["method"] == m and r["seed"] == "pooled"]
+        lines.append(f"| {m} | " + " | ".join(cells) + " | " + "; ".join(f"s{r['seed']}: {ci_text(_ci(r))}" for r in ds)
+                     + " | " + "; ".join(f"{ci_text(_ci(r))} (seeds {r['seeds']})" for r in pooled) + " |")
+    return lines + [""]
+
+
 def render_md(records, meta):
     from contrastomics.evaluate.stats import ci_text
 
@@ -491,7 +588,7 @@ def render_md(records, meta):
     for r in records:
         by_part.setdefault((r["part"], r["model"]), []).append(r)
     for (part, model), recs in sorted(by_part.items()):
-        seeds = sorted({r["seed"] for r in recs})
+        seeds = sorted({r["seed"] for r in recs if r["seed"] != "pooled"})
         seen = sorted({r.get("seen_in_training") for r in recs}, key=str)
         smoke = any("max_steps" in r for r in recs)
         lines += [f"## part `{part}`, model `{model}`", "",
@@ -502,11 +599,12 @@ def render_md(records, meta):
                     ("Spearman text-tower cosine vs gene Jaccard (agreement, not meaning)", "reactome_agreement",
                      "jaccard"),
                     ("Spearman text-tower cosine vs gene-set-tower cosine", "reactome_agreement", "gene_set")]
-            lines += ["| measure on the 1,654 held-out Reactome sets | value (mean ± sd over seeds) |", "|---|---|"]
+            lines += ["| measure on the held-out Reactome sets | value (mean ± sd over seeds) |", "|---|---|"]
             for label, section, which in rows:
                 vals = [r["value"] for r in recs if r["section"] == section and which in (r["namespace"], r.get("judge"))]
                 lines.append(f"| {label} | {_fmt(vals)} |")
             lines.append("")
+            lines += _reactome_clustering_lines(recs)
             continue
         for judge in ("wang", "simgic"):
             sp_ = [r for r in recs if r["section"] == "spearman" and r.get("judge") == judge]
@@ -549,8 +647,11 @@ def render_md(records, meta):
                     cis.append("; ".join(f"s{r['seed']}: {ci_text(_ci(r))}" for r in ds))
                 lines.append(f"| {m} | {sil} | {cov} | {cis[0]} | {cis[1]} |")
             lines.append("")
-    lines += [f"Reactome hierarchy: {meta.get('reactome_hierarchy')}; part `reactome` reports what can be measured "
-              "without it, beside gtclip_retrieval split (c).", ""]
+    lines += [f"Reactome judge: {meta.get('reactome_hierarchy')}. Part `reactome` (model trained on gtclip_retrieval "
+              "split (c), Reactome held out): retrieval, agreement and the clustering of "
+              f"{meta.get('n_results')} pseudo-results of {meta.get('n_terms')} held-out Reactome sets per seed at "
+              f"n / {meta.get('clusters_per')} clusters; CIs paired over pseudo-results. `trained:ours` = the "
+              "shipped v2 recipe (`resid_distill_gr2`), `trained:shipped_v1` = the v1 recipe.", ""]
     return "\n".join(lines) + "\n"
 
 
