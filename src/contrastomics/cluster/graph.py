@@ -48,7 +48,7 @@ def knn_from_embedding(x, k: int, *, block: int = 2048, forbid: np.ndarray | Non
             i, j, v = _top_k(space, q, None, k, forbid)
             rows.append(i), cols.append(j), vals.append(v)
     else:
-        step = max(1, block // 4)
+        step = max(1, block // 16)  # 128 queries x ~n/8 candidates per task: bounded memory per worker
         tasks = [(q[a:a + step], cand) for q, cand in ivf_candidates(space, n_probe=n_probe, seed=seed)
                  for a in range(0, len(q), step)]
         state = (space, k, forbid)
