@@ -3,9 +3,11 @@
     nice -n 10 python benchmarks/cluster_scaling.py            # -> benchmarks/results/cluster_scaling.{json,md,png}
     python benchmarks/cluster_scaling.py --sizes 100 1000 --methods joint   # a quick look
 
-Data: ``n`` = 100, 1,000, 10,000, 100,000 pathways sampled (seed 0) from the built-in GO BP/MF/CC
-(11,342 distinct sets of 5-500 genes; :func:`build_pool` says why only these). Above the pool size sets
-are drawn again with a new leading edge and a suffixed name (``__rep2``...), so texts repeat there.
+Data: ``n`` = 100, 1,000, 10,000, 100,000 pathways sampled (seed 0) from a pool of 100,000 distinct
+gene sets of 5-500 genes (:func:`build_pool`: the built-in GO BP/MF/CC, every shared library - MSigDB,
+C2, Reactome, C8, Hallmark, Enrichr with CMAP - then unions of two random pooled sets; ~93,000
+distinct texts). No set repeats. The texts of the pool are encoded once before the timed runs
+(``text_cache_fill``, reported: the cost a first run on new texts pays, ~200 texts/s here).
 Synthetic GSEA result per n (gseapy layout, read by the public reader): NES sign + with
 probability 0.6, ``|NES|`` ~ U(1.4, 3.0), FDR ~ U(0, 0.05), leading edge = a random 20-60% of the
 set; full sets and descriptions come from a GMT written beside it (``--gmt``), as a user would pass.
@@ -39,6 +41,7 @@ import resource
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -66,28 +69,58 @@ SHARED_GMTS = ("genesets/msigdb_hs.gmt", "genesets/ReactomePathways_2024-09-18.g
 
 
 # ---------------------------------------------------------------------- data
-def build_pool(data: Path | None = None) -> list[tuple[str, str, str, list[str]]]:
-    """(term, name, description, genes) of the built-in GO BP, MF and CC sets (5-500 genes).
+#: the shared libraries pooled beside the built-in GO (issue 16: distinct sets, not copies)
+SHARED_GMTS = ("genesets/msigdb_hs.gmt", "genesets/c2.all.v7.1.symbols.gmt", "genesets/ReactomePathways_2024-09-18.gmt",
+               "genesets/c8.all.v2023.2.Hs.symbols.gmt", "genesets/h.all.v7.1.symbols.gmt")
+POOL_SIZE = 100_000
 
-    Only these libraries because their texts ("name. definition") are in the text tower's cache: a
-    cold text fill of the ~18,000 other shared sets (MSigDB, Reactome, Enrichr) measured ~5 texts/s
-    on this shared machine (about an hour), which would swamp the pipeline being timed. Term ids are
-    written as ``BP0000002`` (not ``GO:0000002``) so the run treats the result as a generic library
-    (a GO-id result would also trigger the dense ``n x n`` GO-semantic metric; see the .md).
-    """
+
+def build_pool(data: Path | None = None, size: int = POOL_SIZE, seed: int = 0) -> list[tuple[str, str, str, list[str]]]:
+    """``size`` distinct gene sets (term, name, description, genes), 5-500 genes, no two with the same
+    genes: the built-in GO BP/MF/CC, then every shared library (MSigDB, C2, Reactome, C8, Hallmark and
+    the Enrichr libraries, CMAP included), then unions of two random pooled sets (a random 500 of
+    them when larger; name "A + B") until ``size``. Term ids are ``P000001``... so a run treats the
+    result as a generic library (GO ids would trigger the dense GO-semantic metric; see the .md)."""
     from contrastomics.data.builtin import load_library
+    from contrastomics.data.genes import species_of_id
+    from contrastomics.data.genesets import humanize_term, read_gmt
+    data = Path(data or SHARED)
     pool, seen = [], set()
+
+    def add(name, desc, genes):
+        # human sets only: some shared libraries (Enrichr CMAP, C8) hold mouse symbols, and a result
+        # mixing species is refused by the reader, as it should be
+        genes = sorted({g for g in genes if species_of_id(g) != "mouse"})
+        key = hash(tuple(genes))
+        if not (5 <= len(genes) <= 500) or key in seen:
+            return
+        seen.add(key)
+        pool.append((f"P{len(pool) + 1:06d}", name, desc, genes))
+
     for lib_name in ("GO_BP", "GO_MF", "GO_CC"):
         lib = load_library(lib_name)
-        tag = lib_name[-2:]
-        for i, t in enumerate(lib.terms):
-            genes = lib._genes_row(i)
-            term = tag + t.split(":")[-1]
-            if term in seen or not (5 <= len(genes) <= 500):
-                continue
-            seen.add(term)
-            pool.append((term, lib.names[i], " ".join(str(lib.descriptions[i]).split()), list(genes)))
-    return pool
+        for i in range(len(lib.terms)):
+            add(lib.names[i], " ".join(str(lib.descriptions[i]).split()), lib._genes_row(i))
+    gmts = [data / g for g in SHARED_GMTS] + sorted((data / "genesets" / "enrichr").glob("*.gmt"))
+    for g in gmts:
+        if not g.exists():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lib = read_gmt(g, on_duplicate="first")
+        for t, genes in zip(lib.terms, lib.gene_sets):
+            name = humanize_term(t)
+            add(name, name, genes)  # no description in these GMTs: the text is the name
+    n_library = len(pool)
+    rng = np.random.default_rng(seed)
+    while len(pool) < size:
+        i, j = rng.integers(0, n_library, 2)
+        genes = sorted(set(pool[i][3]) | set(pool[j][3]))
+        if len(genes) > 500:
+            genes = sorted(rng.choice(genes, 500, replace=False).tolist())
+        name = f"{pool[i][1]} + {pool[j][1]}"
+        add(name, name, genes)
+    return pool[:size]
 
 
 def write_inputs(pool, n: int, out: Path, seed: int = 0) -> tuple[Path, Path]:
@@ -166,6 +199,10 @@ def child(args) -> None:
         t0 = time.time()
         cache.embed(pw.texts)
         marks["text_cache_fill"] = [t0, time.time()]
+        from contrastomics.cluster.embed import _set_cache  # the gene tower's library sets, likewise
+        t0 = time.time()
+        _set_cache(model).embed([b if len(b) else a for a, b in zip(pw.leading_edge, pw.full_sets)])
+        marks["geneset_cache_fill"] = [t0, time.time()]
         out["text_cache_new_texts"] = new
         out["distinct_texts"] = len(set(pw.texts))
         del pw
@@ -359,7 +396,7 @@ def records_of(runs: list[dict]) -> list[dict]:
             kr = r["knn_recall"]
             recs.append({**base, "metric": "knn_recall", "value": kr["recall"], "queries": kr["queries"],
                          "k": kr["k"], "edges_checked": kr["edges_checked"]})
-        for st in STAGES + ("model_load", "text_cache_fill"):
+        for st in STAGES + ("model_load", "text_cache_fill", "geneset_cache_fill"):
             s = r["stages"].get(st)
             if s:
                 recs.append({**base, "metric": f"{st}_seconds", "value": s["seconds"]})
@@ -416,9 +453,9 @@ def markdown(runs: list[dict], meta: dict) -> str:
     if not meta.get("finished"):
         L += ["**PARTIAL RUN**: only the runs finished so far.", ""]
     L += [f"`python benchmarks/cluster_scaling.py` ({meta.get('finished_utc') or 'partial'} UTC). Pool: "
-          f"{meta['pool_size']:,} distinct gene sets of the built-in GO BP/MF/CC (5-500 genes; see the script's "
-          "docstring for why these), sampled without replacement up to the pool size and again with new leading "
-          "edges above it; synthetic NES/FDR/leading edges (seed 0); FDR < 0.05 keeps all; full sets and "
+          f"{meta['pool_size']:,} distinct gene sets (5-500 genes; built-in GO, the shared MSigDB / C2 / Reactome / "
+          "C8 / Hallmark / Enrichr libraries incl. CMAP, then unions of two random sets; see the script's "
+          "docstring), sampled without replacement; synthetic NES/FDR/leading edges (seed 0); FDR < 0.05 keeps all; full sets and "
           "descriptions from a GMT passed as `gene_sets` (as `--gmt`). Each run is a fresh process calling "
           "`run_clustering` as the CLI does (metrics and layout on) and then `write_outputs` (TSV, JSON, "
           "report.html, PNG). Warm (issue 5's definition): the model is loaded, the texts are in the embedding "
@@ -623,7 +660,7 @@ def main(argv=None) -> None:
                if "stages" in r}
     for n in args.sizes:
         result, gmt = WORK / f"result_{n}.tsv", WORK / f"sets_{n}.gmt"
-        if not (result.exists() and gmt.exists()):
+        if args.fresh or not (result.exists() and gmt.exists()):  # --fresh: inputs from the current pool
             result, gmt = write_inputs(pool, n, WORK)
         for method in args.methods:
             if (method, n) in old:
