@@ -323,6 +323,11 @@ def _top_k(space, q: np.ndarray, cand: np.ndarray | None, k: int, forbid):
     return _select(q, np.broadcast_to(cols, s.shape), s, k)
 
 
+#: random-projection width of the sparse blocks in the inverted-file sketch: on 100,000 distinct
+#: gene sets 64 gave kNN recall 0.50, 256 gave 0.78 for ~30% more search time (cluster_scaling)
+SKETCH_DIM = 256
+
+
 def default_probe(n_cells: int) -> int:
     """Cells searched per cell: ``~2 sqrt(n_cells)``, at least 8 (all cells when fewer)."""
     return int(min(n_cells, max(8, round(2 * np.sqrt(n_cells)))))
@@ -335,7 +340,7 @@ def ivf_candidates(space, *, n_cells: int | None = None, n_probe: int | None = N
     n = len(space)
     n_cells = int(n_cells or max(1, round(np.sqrt(n))))
     n_probe = int(n_probe or default_probe(n_cells))
-    z = space.sketch(seed=seed)
+    z = space.sketch(dim=SKETCH_DIM, seed=seed)
     z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
     rng = np.random.default_rng(seed)
     fit = z[np.sort(rng.choice(n, min(n, max(sample, 20 * n_cells)), replace=False))]
