@@ -110,10 +110,16 @@ def library_for(lib: str):
         return lf(lib, DATA)
 
 
-def run_part(part: str, log=print) -> tuple[list[dict], dict]:
-    tops = top_level_sets()
-    recs, units = [], {}
+KINDS = ("leading edges", "full sets")
+
+
+def inputs(part: str, libs=None, log=print):
+    """``(dataset, library, input kind, result table, gene sets)`` for every result of ``part`` (in
+    ``libs`` when given) with >= 20 pathways at FDR < 0.25: as read, then with its leading edges
+    removed (full library sets only)."""
     for ds, lib in PARTS[part]:
+        if libs is not None and lib not in libs:
+            continue
         path = CACHE / f"{ds}__{lib}.tsv"
         if not path.exists():
             log(f"missing {path.name}: run benchmarks/make_gsea_results.py --datasets {ds} --libraries {lib}")
@@ -125,43 +131,53 @@ def run_part(part: str, log=print) -> tuple[list[dict], dict]:
             log(f"skip {path.name}: {(df['fdr'] < 0.25).sum()} pathways at FDR < 0.25")
             continue
         gs = library_for(lib)
-        for kind in ("leading edges", "full sets"):
-            d = df.copy()
-            if kind == "full sets":
-                d["genes"] = [[] for _ in range(len(d))]
+        for kind in KINDS:
+            yield ds, lib, kind, df.copy() if kind == KINDS[0] else df.assign(genes=[[] for _ in range(len(df))]), gs
+
+
+def input_order_labels(res) -> np.ndarray:
+    """Cluster id of each pathway in the run's input order (``ClusterResult.order``)."""
+    lab = np.empty(len(res.order), np.int64)
+    lab[res.order] = res.table["cluster"].to_numpy()
+    return lab
+
+
+def run_part(part: str, log=print) -> tuple[list[dict], dict]:
+    tops = top_level_sets()
+    recs, units = [], {}
+    for ds, lib, kind, d, gs in inputs(part, log=log):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pw = prepare(d, fdr_cutoff=0.25, gene_sets=gs)
+        gop = go_pairs(pw.table["term"].tolist()) if lib == "gobp" else None
+        for name, kw in METHODS.items():
+            if name in GO_ONLY and gop is None:
+                continue
+            t0 = time.time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pw = prepare(d, fdr_cutoff=0.25, gene_sets=gs)
-            gop = go_pairs(pw.table["term"].tolist()) if lib == "gobp" else None
-            for name, kw in METHODS.items():
-                if name in GO_ONLY and gop is None:
-                    continue
-                t0 = time.time()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    res = run_clustering(d, fdr_cutoff=0.25, gene_sets=gs, n_random=50, **kw)
-                lab = np.empty(len(pw.table), np.int64)
-                lab[res.order] = res.table["cluster"].to_numpy()
-                m = res.summary["metrics"]
-                values = {"n_pathways": m["n_pathways"], "n_clusters": m["n_clusters"], "coverage": m["coverage"],
-                          "nes_coherence_adjusted": m["nes_coherence_adjusted"],
-                          "nes_coherence_can_fail": float(bool(m.get("nes_coherence_can_fail"))),
-                          "label_support_mean": m.get("label_support_mean"),
-                          "labels_low_support_share": (m.get("labels_low_support") or 0) / max(m.get("labels_scored") or 1, 1)}
-                if gop is not None:
-                    values["silhouette_go_wang"] = m.get("silhouette_go_wang")
-                    units[(part, ds, lib, kind, name, "wang")] = wang_samples(lab, gop)
-                if lib == "reactome":
-                    pur = purity_per_cluster(lab, pw.full_sets, tops)
-                    values["reactome_top_level_purity"] = float(pur.mean()) if len(pur) else float("nan")
-                    units[(part, ds, lib, kind, name, "purity")] = pur
-                for metric, v in values.items():
-                    recs.append({"dataset": f"{ds}/{lib}", "split": part, "part": part, "input": kind, "method": name,
-                                 "metric": metric, "value": None if v is None else round(float(v), 4), "seed": 0,
-                                 "n": int(m["n_pathways"])})
-                log(f"{part} {ds}/{lib} [{kind}] {name}: k={m['n_clusters']} cov={m['coverage']:.2f} "
-                    f"coh={m['nes_coherence_adjusted']:.2f} wang={values.get('silhouette_go_wang')} "
-                    f"purity={values.get('reactome_top_level_purity')} ({time.time() - t0:.1f} s)")
+                res = run_clustering(d, fdr_cutoff=0.25, gene_sets=gs, n_random=50, **kw)
+            lab = input_order_labels(res)
+            m = res.summary["metrics"]
+            values = {"n_pathways": m["n_pathways"], "n_clusters": m["n_clusters"], "coverage": m["coverage"],
+                      "nes_coherence_adjusted": m["nes_coherence_adjusted"],
+                      "nes_coherence_can_fail": float(bool(m.get("nes_coherence_can_fail"))),
+                      "label_support_mean": m.get("label_support_mean"),
+                      "labels_low_support_share": (m.get("labels_low_support") or 0) / max(m.get("labels_scored") or 1, 1)}
+            if gop is not None:
+                values["silhouette_go_wang"] = m.get("silhouette_go_wang")
+                units[(part, ds, lib, kind, name, "wang")] = wang_samples(lab, gop)
+            if lib == "reactome":
+                pur = purity_per_cluster(lab, pw.full_sets, tops)
+                values["reactome_top_level_purity"] = float(pur.mean()) if len(pur) else float("nan")
+                units[(part, ds, lib, kind, name, "purity")] = pur
+            for metric, v in values.items():
+                recs.append({"dataset": f"{ds}/{lib}", "split": part, "part": part, "input": kind, "method": name,
+                             "metric": metric, "value": None if v is None else round(float(v), 4), "seed": 0,
+                             "n": int(m["n_pathways"])})
+            log(f"{part} {ds}/{lib} [{kind}] {name}: k={m['n_clusters']} cov={m['coverage']:.2f} "
+                f"coh={m['nes_coherence_adjusted']:.2f} wang={values.get('silhouette_go_wang')} "
+                f"purity={values.get('reactome_top_level_purity')} ({time.time() - t0:.1f} s)")
     return recs, units
 
 
@@ -169,7 +185,7 @@ def differences(part: str, units: dict) -> list[dict]:
     """`joint` minus each method, pooled over the part's results, per input kind."""
     recs = []
     rng = np.random.default_rng(0)
-    for kind in ("leading edges", "full sets"):
+    for kind in KINDS:
         for judge in ("wang", "purity"):
             keys = [k for k in units if k[0] == part and k[3] == kind and k[5] == judge and k[4] == "joint"]
             for other in METHODS:

@@ -6,113 +6,42 @@ Usage: python dev_joint.py --stage A|B|ref [--weights JSON]
 """
 import argparse, json, sys, warnings, time
 from pathlib import Path
-import numpy as np
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from gsea_cohorts import library_for  # noqa: E402
-from contrastomics.enrichment import read_gsea_result  # noqa: E402
+from cluster_defaults import input_order_labels, inputs, purity_per_cluster, top_level_sets, wang_samples  # noqa: E402
 from contrastomics.cluster import run_clustering, prepare  # noqa: E402
-from contrastomics.data.genesets import read_gmt  # noqa: E402
-
-DATA = Path("/work/shared/data")
-TOP = ["Autophagy", "Cell Cycle", "Cell-Cell communication", "Cellular responses to stimuli", "Chromatin organization",
-       "Circadian Clock", "DNA Repair", "DNA Replication", "Developmental Biology", "Digestion and absorption", "Disease",
-       "Drug ADME", "Extracellular matrix organization", "Gene expression (Transcription)", "Hemostasis", "Immune System",
-       "Metabolism", "Metabolism of RNA", "Metabolism of proteins", "Muscle contraction", "Neuronal System",
-       "Organelle biogenesis and maintenance", "Programmed Cell Death", "Protein localization", "Reproduction",
-       "Sensory Perception", "Signal Transduction", "Transport of small molecules", "Vesicle-mediated transport"]
-
-
-def top_levels():
-    lib = read_gmt(DATA / "genesets/ReactomePathways_2024-09-18.gmt")
-    out = {}
-    for t, genes in zip(lib.terms, lib.gene_sets if hasattr(lib, "gene_sets") else lib.sets):
-        if t in TOP:
-            out[t] = set(genes)
-    assert len(out) == len(TOP), sorted(set(TOP) - set(out))
-    return out
-
-
-def purity_per_cluster(labels, full_sets, tops):
-    """Per non-singleton cluster: share of members inside (>= 95% of genes) its most common top level."""
-    inside = np.zeros((len(full_sets), len(tops)), bool)
-    for j, (t, g) in enumerate(tops.items()):
-        for i, s in enumerate(full_sets):
-            if len(s):
-                inside[i, j] = len(set(s) & g) >= 0.95 * len(set(s))
-    out = []
-    for c in np.unique(labels):
-        m = labels == c
-        if m.sum() < 2:
-            continue
-        out.append(inside[m].sum(0).max() / m.sum())
-    return np.array(out)
-
-
-def results():
-    for ds in ("p53_prerank", "leukemia_prerank"):
-        for lib in ("gobp", "reactome", "hallmark", "kegg", "c2cp"):
-            path = ROOT / "benchmarks/cache/gsea" / f"{ds}__{lib}.tsv"
-            assert not path.name.startswith("mds")
-            if not path.exists():
-                continue
-            df = read_gsea_result(path)
-            if (df.fdr < 0.25).sum() < 20:
-                continue
-            yield ds, lib, df
-
-
-def per_pathway_silhouette(labels, go_wang):
-    from sklearn.metrics import silhouette_samples
-    mask = go_wang.known
-    d = 1.0 - np.asarray(go_wang.dense(), np.float64)[np.ix_(mask, mask)]
-    np.fill_diagonal(d, 0)
-    lab = labels[mask]
-    if len(np.unique(lab)) < 2:
-        return np.zeros(mask.sum())
-    return silhouette_samples(d, lab, metric="precomputed")
 
 
 def run(configs, libs, out_path):
     from contrastomics.cluster.metrics import go_pairs
-    tops = top_levels() if "reactome" in libs else None
+    tops = top_level_sets() if "reactome" in libs else None
     recs = []
-    for ds, lib, df in results():
-        if lib not in libs:
-            continue
+    for ds, lib, kind, d, gs in inputs("dev", libs=libs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gs = library_for(lib, DATA)
-        for kind in ("leading edges", "full sets"):
-            d = df.copy()
-            if kind == "full sets":
-                d["genes"] = [[] for _ in range(len(d))]
+            pw = prepare(d, fdr_cutoff=0.25, gene_sets=gs)
+        gop = go_pairs(pw.table["term"].tolist()) if lib == "gobp" else None
+        for name, kw in configs.items():
+            t = time.time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pw = prepare(d, fdr_cutoff=0.25, gene_sets=gs)
-            gop = go_pairs(pw.table["term"].tolist()) if lib == "gobp" else None
-            for name, kw in configs.items():
-                t = time.time()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    res = run_clustering(d, fdr_cutoff=0.25, gene_sets=gs, n_random=50, **kw)
-                n = len(pw.table)
-                lab = np.empty(n, np.int64)
-                lab[res.order] = res.table["cluster"].to_numpy()
-                m = res.summary["metrics"]
-                sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().tolist() \
-                    if "label_support" in res.clusters else []
-                rec = dict(result=f"{ds}__{lib}", input=kind, config=name, n=n, n_clusters=m["n_clusters"], support=sup,
-                           coverage=m["coverage"], coh_adj=m["nes_coherence_adjusted"], sil_wang=m.get("silhouette_go_wang"),
-                           sil_simgic=m.get("silhouette_go_semantic"), seconds=round(time.time() - t, 1))
-                if tops is not None and lib == "reactome":
-                    pur = purity_per_cluster(lab, pw.full_sets, tops)
-                    rec["purity"] = float(pur.mean()); rec["purity_clusters"] = pur.tolist()
-                if gop is not None:
-                    rec["sil_samples"] = per_pathway_silhouette(lab, gop).tolist()
-                recs.append(rec)
-                print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rec.items()
-                       if k not in ("purity_clusters", "sil_samples")}, flush=True)
+                res = run_clustering(d, fdr_cutoff=0.25, gene_sets=gs, n_random=50, **kw)
+            n = len(pw.table)
+            lab = input_order_labels(res)
+            m = res.summary["metrics"]
+            sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().tolist() \
+                if "label_support" in res.clusters else []
+            rec = dict(result=f"{ds}__{lib}", input=kind, config=name, n=n, n_clusters=m["n_clusters"], support=sup,
+                       coverage=m["coverage"], coh_adj=m["nes_coherence_adjusted"], sil_wang=m.get("silhouette_go_wang"),
+                       sil_simgic=m.get("silhouette_go_semantic"), seconds=round(time.time() - t, 1))
+            if tops is not None and lib == "reactome":
+                pur = purity_per_cluster(lab, pw.full_sets, tops)
+                rec["purity"] = float(pur.mean()); rec["purity_clusters"] = pur.tolist()
+            if gop is not None:
+                rec["sil_samples"] = wang_samples(lab, gop).tolist()
+            recs.append(rec)
+            print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rec.items()
+                   if k not in ("purity_clusters", "sil_samples")}, flush=True)
     Path(out_path).write_text(json.dumps(recs))
 
 

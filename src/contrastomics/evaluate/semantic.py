@@ -170,15 +170,10 @@ def go_similarity_for(terms: Sequence[str], namespace: str = "GO_BP", *, max_den
     converted); ``None`` when fewer than half of ``terms`` carry a GO id (not a GO result) or the
     built-in ontology is unavailable.
     """
-    ids = [extract_go_id(t) for t in terms]
-    if not is_go_result(ids):
+    found = _go_ids_with_ic(terms, namespace)
+    if found is None:
         return None
-    try:
-        onto = load_ontology("GO")
-        lib = load_library(namespace, min_size=1, max_size=None)
-    except Exception:  # noqa: BLE001 - a missing data carrier only removes this optional metric
-        return None
-    ic = _ic_cached(onto, lib, namespace)
+    ids, onto, ic = found
     if max_dense is not None and len(ids) > max_dense:
         sim = SimGIC(ids, onto, ic)
         return sim, sim.known.copy()
@@ -191,25 +186,31 @@ def ic_ancestor_vectors(terms: Sequence[str], namespace: str = "GO_BP") -> tuple
     ``sum IC(common ancestors) / sqrt(sum IC(ancestors A) * sum IC(ancestors B))``, the Ochiai
     form of simGIC, usable as a feature block. ``(rows, known)``; ``None`` as
     :func:`go_similarity_for`."""
+    found = _go_ids_with_ic(terms, namespace)
+    if found is None:
+        return None
+    ids, onto, ic = found
+    rows = ontology_rows(ids, onto)
+    known = rows >= 0
+    # unknown terms take row 0 and are zeroed by the known mask
+    out = sp.diags(known.astype(np.float32)) @ onto.ancestor_matrix()[np.maximum(rows, 0)] @ sp.diags(np.sqrt(ic))
+    out = sp.csr_matrix(out, dtype=np.float32)
+    out.eliminate_zeros()
+    return out, known
+
+
+def _go_ids_with_ic(terms: Sequence[str], namespace: str):
+    """``(GO ids of terms, built-in GO, IC per GO term)``; ``None`` for a non-GO result or without
+    the built-in ontology / annotation (the GO measures are optional)."""
     ids = [extract_go_id(t) for t in terms]
     if not is_go_result(ids):
         return None
     try:
         onto = load_ontology("GO")
         lib = load_library(namespace, min_size=1, max_size=None)
-    except Exception:  # noqa: BLE001 - a missing data carrier only removes this optional block
+    except Exception:  # noqa: BLE001 - a missing data carrier only removes these optional measures
         return None
-    ic = _ic_cached(onto, lib, namespace)
-    rows = ontology_rows(ids, onto)
-    known = rows >= 0
-    anc = onto.ancestor_matrix()
-    out = sp.csr_matrix((len(ids), len(onto)), dtype=np.float32)
-    if known.any():
-        block = (anc[rows[known]] @ sp.diags(np.sqrt(ic))).tocsr().astype(np.float32)
-        pick = sp.csr_matrix((np.ones(known.sum(), np.float32), (np.flatnonzero(known), np.arange(known.sum()))),
-                             shape=(len(ids), known.sum()))
-        out = (pick @ block).tocsr()
-    return out, known
+    return ids, onto, _ic_cached(onto, lib, namespace)
 
 
 _IC: dict = {}
