@@ -652,3 +652,17 @@ def test_summary_keys_and_label_support_columns(model):
     lib = GeneSetLibrary.from_gene_sets(dict(zip(df["term"], df["full"])))
     m2 = run_clustering(full, model=model, n_clusters=4, gene_sets=lib).summary["metrics"]
     assert m2["nes_opposite_pairs_joinable"] == 1.0 and m2["nes_coherence_can_fail"] is True
+
+
+def test_msigdb_spelled_go_names_match_the_library():
+    # MSigDB writes GO names as GOBP_2FE_2S_..., NADPLUS, dropped hyphens: matched by a name key
+    from contrastomics.cluster.pathways import _match_library
+    from types import SimpleNamespace
+    lib = SimpleNamespace(terms=["GO:1", "GO:2", "GO:3", "GO:4", "GO:5"],
+                          names=["2Fe-2S cluster assembly", "NAD+ binding", "T-cell activation", "T cell activation",
+                                 "DNA repair"])
+    terms = ["GOBP_2FE_2S_CLUSTER_ASSEMBLY", "GOMF_NADPLUS_BINDING", "GOBP_T_CELL_ACTIVATION", "GOBP_DNA_REPAIR",
+             "GOBP_UNKNOWN_PROCESS"]
+    rows = _match_library(lib, terms, terms)
+    # the two spellings of T cell activation share a key: ambiguous, so the exact-name look-up decides
+    assert rows.tolist() == [0, 1, 3, 4, -1]

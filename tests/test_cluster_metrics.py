@@ -274,3 +274,18 @@ def test_go_similarity_for_is_lazy_above_max_dense():
     assert isinstance(dense[0], np.ndarray) and isinstance(lazy[0], SimGIC)
     assert np.array_equal(np.asarray(lazy[0]), dense[0]) and np.array_equal(lazy[1], dense[1])
     assert not lazy[1][-1] and dense[0][0, 0] == pytest.approx(1.0)
+
+
+def test_silhouette_precomputed_equals_scikit_learn():
+    from sklearn.metrics import silhouette_score
+
+    from contrastomics.evaluate.cluster_metrics import silhouette_precomputed
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        n = int(rng.integers(3, 40))
+        x = rng.normal(size=(n, 3))
+        d = np.linalg.norm(x[:, None] - x[None], axis=2)
+        lab = rng.integers(0, int(rng.integers(2, 6)), n)  # singletons included
+        if len(np.unique(lab)) < 2:
+            continue
+        assert silhouette_precomputed(d, lab) == pytest.approx(silhouette_score(d, lab, metric="precomputed"), abs=1e-12)

@@ -177,11 +177,11 @@ _BLAS = None
 
 def _blas_controller():
     """One ``threadpoolctl`` controller per process (finding the loaded BLAS libraries took ~25 ms
-    per run)."""
+    per run). scikit-learn brings no BLAS of its own (it uses SciPy's), so it is not imported here
+    (0.7 s per run)."""
     global _BLAS
     if _BLAS is None:
-        import scipy.linalg  # noqa: F401 - load every BLAS a run uses (SciPy's own OpenBLAS, sklearn's)
-        import sklearn.cluster  # noqa: F401
+        import scipy.linalg  # noqa: F401 - load every BLAS a run uses (NumPy's and SciPy's OpenBLAS)
         from threadpoolctl import ThreadpoolController
         _BLAS = ThreadpoolController()
     return _BLAS
@@ -237,7 +237,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         w = o.weights if (o.weights is not None and o.method == "joint") else METHOD_WEIGHTS[o.method]
         x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
                         gate_leading_edge=o.gate_leading_edge, full_matrix=pw.full_matrix,
-                        terms=tab["term"].tolist(), sign=_direction_profile(tab, pw.conditions, sign))
+                        terms=pw.go_terms or tab["term"].tolist(), sign=_direction_profile(tab, pw.conditions, sign))
         times["embed"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         adj = knn_from_embedding(x, k, forbid=forbid, seed=o.seed)
@@ -262,11 +262,12 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
 
     t1 = time.perf_counter()
     space = x if x is not None else _similarity_matrix(sim_for_attach if sim_for_attach is not None else adj)
-    go_ids = [extract_go_id(str(t)) for t in tab["term"]]
+    go_terms = pw.go_terms or tab["term"].tolist()
+    go_ids = [extract_go_id(str(t)) for t in go_terms]
     gop = None
     if is_go_result(go_ids):
         gop = go_pairs(go_ids)
-        go = go if go is not None else go_similarity_for(tab["term"].tolist())
+        go = go if go is not None else go_similarity_for(go_terms)
     generic = generic_terms(go_ids, np.diff(pw.full_matrix.indptr))
     # GO results: the member most central in simGIC (development: closer to its members in Wang's
     # similarity than the joint-space medoid); the clustering's space otherwise and above 5,000

@@ -97,6 +97,6 @@ def baseline_graph(method: str, pathways, k: int, forbid: np.ndarray | None = No
         s = kappa_matrix(pathways.full_matrix)
         return threshold_graph(s, DAVID_KAPPA_CUTOFF, forbid), s, None
     if method == "semantic":
-        go = semantic_similarity(pathways.table["term"].tolist())
+        go = semantic_similarity(pathways.go_terms or pathways.table["term"].tolist())
         return knn_from_similarity(go[0], k, forbid=forbid), go[0], go
     raise InputError(f"unknown baseline method {method!r}; choose overlap, overlap-knn, kappa or semantic")

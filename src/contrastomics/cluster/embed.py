@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import logging
 import os
 import warnings
@@ -108,8 +109,9 @@ def _shipped_model() -> "ShippedModel":
 
 
 class ShippedModel:
-    """The shipped gtCLIP model, loaded (and torch imported) only when a text or gene set misses
-    every cache: a warm run, or a GO result whose texts are in the shipped table, never starts torch.
+    """The shipped gtCLIP model: gene sets go through its gene tower in NumPy
+    (:class:`~contrastomics.models.numpy_tower.NumpyGeneTower`); torch is imported only when a text
+    misses the shipped table and every cache.
 
     ``cache_key`` is a digest of the shipped files (weights, config, text delta), so retrained
     weights never hit a stale cache; :meth:`shipped_text_vectors` reads the shipped text table (its
@@ -123,14 +125,33 @@ class ShippedModel:
                 h.update(f.name.encode())
                 h.update(f.read_bytes())
         self.cache_key = f"gtclip-shipped-{h.hexdigest()[:16]}"
+        self._tower = None  # the NumPy gene tower, made on first use (False: not this architecture)
+        self._text = None  # (base encoder folder, NumPy text head), made on first use (False: none)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        real = _default_gtclip()
-        with _encoder_cache_off(real):
-            return real.embed_texts(list(texts))
+        light = self._light_text()
+        if light is None:
+            real = _default_gtclip()
+            with _encoder_cache_off(real):
+                return real.embed_texts(list(texts))
+        from ..models.text import encode_frozen
+        folder, head = light
+        return head(encode_frozen(folder, list(texts)))
+
+    def _light_text(self):
+        from ..models.numpy_tower import light_text_tower  # torch-free, but models/ is a torch room
+        if self._text is None:
+            self._text = light_text_tower(self.folder) or False
+        return self._text or None
 
     def embed_gene_sets(self, gene_sets: Sequence[Sequence[str]]) -> np.ndarray:
-        return _default_gtclip().embed_gene_sets(gene_sets)
+        from ..models.numpy_tower import NumpyGeneTower  # torch-free, but models/ is a torch room
+        if self._tower is None:
+            cfg = json.loads((self.folder / "config.json").read_text())
+            self._tower = NumpyGeneTower(self.folder) if NumpyGeneTower.supports(cfg) else False
+        if self._tower is False:
+            return _default_gtclip().embed_gene_sets(gene_sets)
+        return self._tower.embed_gene_sets(gene_sets)
 
     def shipped_text_vectors(self) -> dict[str, np.ndarray]:
         from ..models.text_table import TABLE_FILE, read_table_file  # torch-free, but models/ is a torch room

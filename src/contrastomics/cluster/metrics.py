@@ -24,9 +24,9 @@ def evaluate(labels: np.ndarray, pw: Pathways, nes: np.ndarray, *, go=None, go_w
     :class:`~contrastomics.evaluate.cluster_metrics.GoPairs` of the terms (default: made here for GO
     results); ``gate``: the memberships a leading-edge gate used (``None``: no gate)."""
     if go is None:
-        go = go_similarity_for(pw.table["term"].tolist())
+        go = go_similarity_for(pw.go_terms or pw.table["term"].tolist())
     if go_wang is None and go is not None:
-        go_wang = go_pairs(pw.table["term"].tolist())
+        go_wang = go_pairs(pw.go_terms or pw.table["term"].tolist())
     return cluster_metrics(labels, nes, full_sets=pw.full_matrix, leading_edge=pw.le_matrix,
                            go_similarity=None if go is None else go[0], go_mask=None if go is None else go[1],
                            n_random=n_random, seed=seed, go_wang=go_wang, gate=gate)

@@ -49,6 +49,9 @@ class Pathways:
     n_input: int = 0
     #: readable titles (:func:`pathway_title`): what labels and keywords are made of
     titles: list[str] = field(default_factory=list)
+    #: the GO id of each pathway where one is known (in its term or name, its built-in GO row, or
+    #: its MSigDB name matched to the built-in GO), else its term: what GO measures are given
+    go_terms: list[str] = field(default_factory=list)
 
 
 def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFrame:
@@ -83,6 +86,10 @@ def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFram
     return sig
 
 
+#: MSigDB's GO set names: GOBP_/GOCC_/GOMF_ (2022 on) and GO_ (v7); they carry no GO id
+MSIGDB_GO = re.compile(r"^GO(BP|CC|MF)?_[A-Z0-9]")
+
+
 def _library(gene_sets, terms: Sequence[str], tables: Mapping[str, pd.DataFrame] | None = None
              ) -> GeneSetLibrary | None:
     """The gene-set library for full sets and texts: given, read by
@@ -94,7 +101,7 @@ def _library(gene_sets, terms: Sequence[str], tables: Mapping[str, pd.DataFrame]
         if len(own) == 1:
             log.info("full gene sets from %s (the run folder's own gene sets)", own[0])
             return read_library(own[0])
-        n_go = sum(extract_go_id(t) is not None for t in terms)
+        n_go = sum(extract_go_id(t) is not None or bool(MSIGDB_GO.match(t)) for t in terms)
         if n_go < len(terms) / 2:
             return None
         gene_sets = "GO"
@@ -116,6 +123,7 @@ def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarra
     by_term = {t: i for i, t in enumerate(lib.terms)}
     by_upper: dict | None = None
     by_name: dict | None = None
+    by_key: dict | None = None
     out = np.full(len(terms), -1)
     for k, (t, nm) in enumerate(zip(terms, names)):
         i = by_term.get(t)
@@ -135,7 +143,31 @@ def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarra
                 for j, nm2 in enumerate(lib.names):
                     by_name.setdefault(nm2.lower(), j)
             i = by_name.get(nm.lower(), by_name.get(humanize_term(t).lower()))
+        if i is None:  # MSigDB spelling: "GOBP_2FE_2S_CLUSTER_ASSEMBLY", "GOMF_NADPLUS_..."
+            if by_key is None:
+                by_key = _name_keys(lib.names)
+            i = by_key.get(_name_key(nm), by_key.get(_name_key(humanize_term(t))))
         out[k] = -1 if i is None else i
+    return out
+
+
+def _name_key(name: str) -> str:
+    """A name without case, punctuation or spaces, ``+`` read as ``plus`` (MSigDB's way of writing
+    GO names in set names)."""
+    return _norm(name.replace("+", "plus"))
+
+
+def _name_keys(names: Sequence[str]) -> dict[str, int]:
+    """:func:`_name_key` -> row, for keys that name one row only (an ambiguous key matches nothing)."""
+    out: dict[str, int] = {}
+    seen: set[str] = set()
+    for j, nm in enumerate(names):
+        key = _name_key(nm or "")
+        if not key or key in seen:
+            out.pop(key, None)
+            continue
+        seen.add(key)
+        out[key] = j
     return out
 
 
@@ -214,12 +246,30 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
         triples = list(zip(table["term"].tolist(), table["name"].tolist(), rows.tolist()))
         texts = [pathway_text(t, n, lib, r) for t, n, r in triples]
         titles = [pathway_title(t, n, lib, r) for t, n, r in triples]
+        go_terms = go_terms_of(table["term"].tolist(), table["name"].tolist(), lib, rows)
         le_m, full_m, vocab = _view_memberships(le, le_codes, le_genes, full_rows,
                                                 lib.genes if lib is not None else [])
     for n in notes:
         log.info(n)
     return Pathways(table, le, full, texts, rows >= 0, vocab, le_m, full_m, conds if len(conds) > 1 else [], notes,
-                    n_input, titles)
+                    n_input, titles, go_terms)
+
+
+def go_terms_of(terms: Sequence[str], names: Sequence[str], lib=None, rows=None) -> list[str]:
+    """The GO id of each pathway, else its term: from the term or name, else the library row's
+    term when it is a GO id, else (MSigDB names such as ``GOBP_APOPTOTIC_PROCESS``, which carry
+    none) the built-in GO term of that name (:func:`_match_library`)."""
+    out = [extract_go_id(str(t)) or extract_go_id(str(n)) for t, n in zip(terms, names)]
+    if lib is not None and rows is not None:
+        out = [g or (lib.terms[r] if r >= 0 and extract_go_id(lib.terms[r]) == lib.terms[r] else None)
+               for g, r in zip(out, rows)]
+    todo = [i for i, g in enumerate(out) if g is None and MSIGDB_GO.match(str(terms[i]))]
+    if todo:
+        go = _builtin_library("GO")
+        found = _match_library(go, [terms[i] for i in todo], [names[i] for i in todo])
+        for i, r in zip(todo, found):
+            out[i] = go.terms[r] if r >= 0 else None
+    return [g or str(t) for g, t in zip(out, terms)]
 
 
 def _stand_in_notes(lib_name: str, rows: np.ndarray, no_le: np.ndarray) -> list[str]:

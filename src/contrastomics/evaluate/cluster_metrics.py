@@ -139,7 +139,6 @@ def within_between(labels: np.ndarray, sim: np.ndarray) -> dict:
 
 def silhouette(labels: np.ndarray, dist: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Silhouette with precomputed distances over pathways in non-singleton clusters (and ``mask``)."""
-    from sklearn.metrics import silhouette_score
     labels = np.asarray(labels)
     keep = cluster_sizes(labels) >= 2
     if mask is not None:
@@ -150,7 +149,23 @@ def silhouette(labels: np.ndarray, dist: np.ndarray, mask: np.ndarray | None = N
         return float("nan")
     d = np.asarray(dist[np.ix_(idx, idx)], dtype=np.float64)
     np.fill_diagonal(d, 0)
-    return float(silhouette_score(d, lab, metric="precomputed"))
+    return silhouette_precomputed(d, lab)
+
+
+def silhouette_precomputed(d: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of a square distance matrix (scikit-learn's ``silhouette_score(d, labels,
+    metric="precomputed")``, equal to it in the tests): here because importing scikit-learn took
+    0.5 s of a 3.5 s ``cluster`` run. Members of a cluster of one score 0."""
+    _, codes, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    onehot = np.zeros((len(codes), len(sizes)))
+    onehot[np.arange(len(codes)), codes] = 1.0
+    mean_to = (d @ onehot) / sizes  # mean distance of each point to each cluster (self included)
+    own = sizes[codes]
+    a = mean_to[np.arange(len(codes)), codes] * own / np.maximum(own - 1, 1)
+    mean_to[np.arange(len(codes)), codes] = np.inf
+    b = mean_to.min(axis=1)
+    s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+    return float(np.nan_to_num(s).mean())
 
 
 # ---------------------------------------------------------------- estimated path (n > exact_max_n)

@@ -19,11 +19,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.gene_tables import other_symbols
 from ..errors import InputError
 from .base import ModelConfig, Pretrained, read_vocab, register_model
+from .numpy_tower import SPECIAL_TOKENS, gene_index_of, token_codes
 
-SPECIAL_TOKENS = ("<unk>", "<pad>")
 
 
 @dataclass
@@ -188,10 +187,7 @@ class GSFM(Pretrained, nn.Module):
             config.vocab_size = len(vocab)
         self.config = config
         self.vocab = vocab
-        self.gene_index = {}
-        for i, g in enumerate(vocab[2:], start=2):
-            self.gene_index.setdefault(g, i)
-            self.gene_index.setdefault(g.upper(), i)
+        self.gene_index = gene_index_of(vocab)
         dims = [config.vocab_size, *config.hidden_dims, config.d_model]
         self.encoder = _Stack(_mlp(dims, config.dropout, gene_input=True))
         self.decoder = _Stack(_mlp([config.d_model, *config.decoder_hidden_dims, config.vocab_size], config.dropout))
@@ -215,35 +211,8 @@ class GSFM(Pretrained, nn.Module):
 
         Vectorised: one hash lookup of every symbol (pandas ``Index.get_indexer``), a second one of
         the upper-cased misses; a symbol repeated within a set counts once (first occurrence kept)."""
-        import pandas as pd
-        sets = [s if isinstance(s, (list, tuple)) else list(s) for s in gene_sets]
-        lens = np.fromiter((len(s) for s in sets), np.int64, len(sets))
-        flat = [g for s in sets for g in s]
-        lookup = getattr(self, "_lookup", None)
-        if lookup is None or lookup[2] is not self.gene_index or len(lookup[0]) != len(self.gene_index):
-            keys = pd.Index(list(self.gene_index))
-            lookup = self._lookup = (keys, np.fromiter(self.gene_index.values(), np.int64, len(keys)), self.gene_index)
-        keys, values = lookup[0], lookup[1]
-        pos = keys.get_indexer(flat) if flat else np.zeros(0, np.int64)
-        miss = np.flatnonzero(pos < 0)
-        if len(miss):
-            pos[miss] = keys.get_indexer([str(flat[i]).strip().upper() for i in miss])
-        for i in np.flatnonzero(pos < 0):  # the gene under its name of another year (AARS1 / AARS)
-            hit = keys.get_indexer(list(other_symbols(str(flat[i])))) if str(flat[i]).strip() else []
-            pos[i] = next((int(h) for h in hit if h >= 0), -1)
-        codes = np.where(pos >= 0, values[np.maximum(pos, 0)], -1)
-        rows = np.repeat(np.arange(len(sets)), lens)
-        unknown: dict[str, int] = {}
-        for i in np.flatnonzero(codes < 0):
-            unknown[flat[i]] = unknown.get(flat[i], 0) + 1
-        ok = np.flatnonzero(codes >= 0)
-        _, first = np.unique(rows[ok] * (int(values.max(initial=0)) + 1) + codes[ok], return_index=True)
-        keep = ok[np.sort(first)]  # first occurrence of each gene in each set, in input order
-        idx, r = codes[keep], rows[keep]
-        offsets = np.searchsorted(r, np.arange(len(sets)))
-        empty = np.flatnonzero(np.bincount(r, minlength=len(sets)) == 0).tolist()
-        report = {"n_unknown": sum(unknown.values()), "unknown": unknown, "empty_sets": empty}
-        return torch.from_numpy(idx.astype(np.int64)), torch.from_numpy(offsets.astype(np.int64)), report
+        idx, offsets, report, self._lookup = token_codes(gene_sets, self.gene_index, getattr(self, "_lookup", None))
+        return torch.from_numpy(idx), torch.from_numpy(offsets), report
 
     # ------------------------------------------------------------------ forward
     def encode(self, indices: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:

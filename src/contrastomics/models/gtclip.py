@@ -15,7 +15,6 @@ import math
 import os
 import shutil
 import tempfile
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from ..errors import InputError
 from .base import (ModelConfig, Pretrained, read_vocab, register_model, save_model_folder, share_like_umask,
                    swap_folder)
 from .gsfm import GSFM, GSFMConfig, SPECIAL_TOKENS
+from .numpy_tower import warn_vocabulary
 from .text import DEFAULT_TEXT_MODEL, TextEncoder, check_delta_base
 from .text_table import read_text_table, text_digest
 from .text_finetune import DELTA_FILE, read_delta, write_delta
@@ -295,13 +295,7 @@ class GtClip(Pretrained, nn.Module):
             out.append(self.encode_gene_sets(idx.to(dev), off.to(dev)).float().cpu())
         self.last_report = {"n_sets": len(gene_sets), "n_unknown": sum(unknown.values()), "unknown": unknown,
                             "empty_sets": empty}
-        if unknown:
-            warnings.warn(f"{sum(unknown.values())} gene occurrence(s) ({len(unknown)} distinct symbols, e.g. "
-                          f"{', '.join(list(unknown)[:5])}) are not in the gtCLIP vocabulary "
-                          f"({len(self.genes)} genes) and were ignored", stacklevel=2)
-        if empty:
-            warnings.warn(f"{len(empty)} gene set(s) have no gene in the vocabulary; their embeddings carry no "
-                          f"gene information (rows {empty[:5]})", stacklevel=2)
+        warn_vocabulary(unknown, empty, len(self.genes))
         if not out:
             return np.zeros((0, self.config.embed_dim), np.float32)
         return torch.cat(out).numpy().astype(np.float32)

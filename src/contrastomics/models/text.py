@@ -90,6 +90,52 @@ def resolve_text_model(name_or_path: str | os.PathLike | None) -> tuple[str, Pat
     return key, folder
 
 
+def mean_pooled_modules(folder: Path) -> int | None:
+    """``max_seq_length`` when the sentence-transformers folder is Transformer -> mean Pooling
+    (-> Normalize) only, else ``None``: then :func:`encode_frozen` gives what the full library does."""
+    try:
+        mods = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+        pool = json.loads((folder / "1_Pooling" / "config.json").read_text())
+        max_len = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    modes = [k for k, v in pool.items() if k.startswith("pooling_mode") and v]
+    ok = mods[:2] == ["Transformer", "Pooling"] and set(mods[2:]) <= {"Normalize"} and modes == ["pooling_mode_mean_tokens"]
+    return max_len if ok else None
+
+
+def encode_frozen(folder: Path, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
+    """L2-normalised embeddings of a mean-pooled sentence model (:func:`mean_pooled_modules`)
+    through transformers alone: what sentence-transformers computes, without the 3 s of importing
+    it, for a run that encodes a few texts with frozen weights. Longest texts first, as it does."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    max_len = mean_pooled_modules(folder)
+    if max_len is None:
+        raise InputError("not a mean-pooled sentence-transformers folder", folder)
+    texts = [("" if t is None else str(t)).strip() for t in texts]
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    model = AutoModel.from_pretrained(str(folder)).eval()
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), model.config.hidden_size), np.float32)
+    n_trunc = 0
+    with torch.no_grad():
+        starts = range(0, len(texts), batch_size)
+        for s in progress_iter(starts, len(starts), "encoding texts", progress and len(texts) > batch_size):
+            idx = order[s:s + batch_size]
+            batch = tok([texts[i] for i in idx], padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+            long_ = [texts[i] for i in idx if len(texts[i]) > max_len]  # >= 1 character per token
+            if long_:
+                n_trunc += sum(len(x) > max_len for x in tok(long_, add_special_tokens=True, verbose=False)["input_ids"])
+            h = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(h.dtype)
+            out[idx] = ((h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).numpy()
+    if n_trunc:
+        warnings.warn(f"{n_trunc} text(s) longer than {max_len} tokens were truncated ({folder.name})", stacklevel=2)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
 def text_key(text: str) -> str:
     """Cache key of one text (sha1 of its UTF-8 bytes)."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
