@@ -666,3 +666,24 @@ def test_msigdb_spelled_go_names_match_the_library():
     rows = _match_library(lib, terms, terms)
     # the two spellings of T cell activation share a key: ambiguous, so the exact-name look-up decides
     assert rows.tolist() == [0, 1, 3, 4, -1]
+
+
+def test_msigdb_named_go_result_without_leading_edges_uses_the_builtin_go():
+    # fgsea (msigdbr) / GSEA desktop reports name GO sets GOBP_..., with no GO id: the built-in GO
+    # gives full sets and GO ids, so no --gmt is needed and the GO measures apply
+    import re
+
+    from contrastomics.data.builtin import load_library
+    lib = load_library("GO_BP", min_size=15, max_size=200)
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(lib.terms), 40, replace=False)
+    names = ["GOBP_" + re.sub(r"[^A-Za-z0-9]+", "_", lib.names[i]).strip("_").upper() for i in pick]
+    df = pd.DataFrame({"term": names, "nes": rng.choice([-2.0, 2.0], 40), "fdr": 0.01,
+                       "genes": [[] for _ in names]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_clustering(df)
+    s = res.summary
+    assert s["n_clusters"] >= 2
+    assert "silhouette_go_wang" in s["metrics"]  # GO ids were found for the MSigDB names
+    assert not any("no gene-set library" in n for n in s["notes"])

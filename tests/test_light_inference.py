@@ -36,7 +36,8 @@ def test_light_text_path_equals_the_torch_model():
 
     texts = ["zebra stripe patterning signaling", "Cell Cycle Checkpoints of the ocelot", "x " * 300]  # not in the table
     shipped = ShippedModel(SHIPPED_MODEL_DIR)
-    assert shipped._light_text() is not None
+    from contrastomics.models.numpy_tower import light_text_tower
+    assert light_text_tower(SHIPPED_MODEL_DIR) is not None
     with pytest.warns(UserWarning, match="truncated"):
         got = shipped.embed_texts(texts)
     real = GtClip.from_pretrained(SHIPPED_MODEL_DIR)
@@ -81,3 +82,17 @@ def test_the_shipped_table_covers_hallmark_and_msigdb_go_names():
     lib = _library(None, names)
     for t, r in zip(names, _match_library(lib, names, names)):
         assert text_digest(pathway_text(t, t, lib, int(r))).hex() in table
+
+
+def test_a_text_in_the_table_under_another_case_is_read_not_encoded(monkeypatch):
+    # the base encoder lower-cases: "Cellular response to lectin" (MSigDB, humanised) is the table's
+    # "cellular response to lectin" (Enrichr); nothing is encoded
+    from contrastomics.models import text as text_mod
+    from contrastomics.models.text_table import text_digest
+
+    shipped = ShippedModel(SHIPPED_MODEL_DIR)
+    table = shipped.shipped_text_vectors()
+    assert text_digest("cellular response to lectin").hex() in table
+    monkeypatch.setattr(text_mod, "encode_frozen", lambda *a, **k: pytest.fail("encoded a text found in the table"))
+    got = shipped.embed_texts(["Cellular response to lectin"])
+    assert np.array_equal(got[0], table[text_digest("cellular response to lectin").hex()])

@@ -237,7 +237,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         w = o.weights if (o.weights is not None and o.method == "joint") else METHOD_WEIGHTS[o.method]
         x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
                         gate_leading_edge=o.gate_leading_edge, full_matrix=pw.full_matrix,
-                        terms=pw.go_terms or tab["term"].tolist(), sign=_direction_profile(tab, pw.conditions, sign))
+                        terms=pw.go_terms or tab["term"].tolist(), sign=_direction_profile(tab, pw.conditions, sign),
+                        names=tab["name"].tolist())
         times["embed"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         adj = knn_from_embedding(x, k, forbid=forbid, seed=o.seed)
@@ -275,7 +276,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     reps = representatives(labels, x, fdr, nes, o.representative, similarity=rep_sim, eligible=~generic)
     phrases = phrase_sets(pw.titles)
     keywords = title_keywords(labels, pw.titles, n_keywords=o.n_keywords, phrases=phrases)
-    themes = cluster_themes(labels, pw.titles, reps, go_ids, phrases=phrases)
+    themes = cluster_themes(labels, pw.titles, reps, go_ids, phrases=phrases,
+                            reactome=(tab["term"].tolist(), tab["name"].tolist()))
     support, support_info = label_support(labels, reps, space=space, go=gop, seed=o.seed)
     times["labels"] = time.perf_counter() - t1
 

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._io import atomic_path, cache_root
+from ..data.reactome import reactome_ancestor_vectors
 from ..errors import InputError
 from ..evaluate.semantic import ic_ancestor_vectors
 
@@ -32,8 +33,9 @@ log = logging.getLogger(__name__)
 #: Share of the joint cosine given to each view; sums to 1. ``leading_edge_overlap`` and
 #: ``full_set_overlap`` are exact Ochiai coefficients of the leading edges and of the full library
 #: sets, ``full_set`` and ``text`` gtCLIP tower cosines, ``ontology`` the IC-weighted GO ancestor
-#: cosine (GO results only; elsewhere the other views share its weight), ``direction`` +-0.2 for
-#: pathways of the same / opposite NES sign.
+#: cosine (GO results; on Reactome results the IC-weighted Reactome ancestor cosine, weight
+#: ``reactome`` if given, else ``ontology``; elsewhere the other views share its weight),
+#: ``direction`` +-0.2 for pathways of the same / opposite NES sign.
 #: Chosen on the development results (benchmarks/decisions/cluster.md, session 6).
 DEFAULT_WEIGHTS = {"leading_edge_overlap": 0.056, "full_set_overlap": 0.14, "full_set": 0.042, "text": 0.042,
                    "ontology": 0.52, "direction": 0.2}
@@ -126,23 +128,18 @@ class ShippedModel:
                 h.update(f.read_bytes())
         self.cache_key = f"gtclip-shipped-{h.hexdigest()[:16]}"
         self._tower = None  # the NumPy gene tower, made on first use (False: not this architecture)
-        self._text = None  # (base encoder folder, NumPy text head), made on first use (False: none)
+        self._text = None  # the LightTextTower, made on first use (False: none)
+        self._table = None  # the shipped text table, read on first use
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        light = self._light_text()
-        if light is None:
-            real = _default_gtclip()
-            with _encoder_cache_off(real):
-                return real.embed_texts(list(texts))
-        from ..models.text import encode_frozen
-        folder, head = light
-        return head(encode_frozen(folder, list(texts)))
-
-    def _light_text(self):
         from ..models.numpy_tower import light_text_tower  # torch-free, but models/ is a torch room
         if self._text is None:
             self._text = light_text_tower(self.folder) or False
-        return self._text or None
+        if self._text:
+            return self._text.embed(list(texts), self.shipped_text_vectors())
+        real = _default_gtclip()
+        with _encoder_cache_off(real):
+            return real.embed_texts(list(texts))
 
     def embed_gene_sets(self, gene_sets: Sequence[Sequence[str]]) -> np.ndarray:
         from ..models.numpy_tower import NumpyGeneTower  # torch-free, but models/ is a torch room
@@ -155,8 +152,10 @@ class ShippedModel:
 
     def shipped_text_vectors(self) -> dict[str, np.ndarray]:
         from ..models.text_table import TABLE_FILE, read_table_file  # torch-free, but models/ is a torch room
-        path = self.folder / TABLE_FILE
-        return read_table_file(path, None) if path.is_file() else {}
+        if self._table is None:
+            path = self.folder / TABLE_FILE
+            self._table = read_table_file(path, None) if path.is_file() else {}
+        return self._table
 
 
 @dataclass
@@ -412,7 +411,8 @@ def joint_embedding(
     return np.hstack(parts).astype(np.float32)
 
 
-WEIGHT_KEYS = ("leading_edge_overlap", "full_set_overlap", "leading_edge", "full_set", "text", "ontology", "direction")
+WEIGHT_KEYS = ("leading_edge_overlap", "full_set_overlap", "leading_edge", "full_set", "text", "ontology", "reactome",
+               "direction")
 
 
 def _check_weights(w: dict) -> None:
@@ -552,28 +552,28 @@ def leading_edge_block(le_matrix: sp.csr_matrix, weight: float) -> sp.csr_matrix
 
 def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, le_matrix: sp.csr_matrix,
                 weights: dict | None = None, *, gate_leading_edge: bool | None = None,
-                use_cache: bool = True, full_matrix: "sp.csr_matrix | None" = None,
-                terms: Sequence[str] | None = None, sign: np.ndarray | None = None) -> JointSpace:
+                use_cache: bool = True, full_matrix: "sp.csr_matrix | None" = None, sign: np.ndarray | None = None,
+                terms: Sequence[str] | None = None, names: Sequence[str] | None = None) -> JointSpace:
     """:class:`JointSpace` of ``n`` pathways (see the module docstring for the combination).
 
     ``weights`` keys: ``leading_edge_overlap`` (exact Ochiai of ``le_matrix`` rows),
     ``full_set_overlap`` (exact Ochiai of ``full_matrix`` rows, the library definitions),
     ``leading_edge``, ``full_set`` (gene tower), ``text`` (text tower), ``ontology`` (IC-weighted GO
-    ancestor cosine of ``terms``; dropped for non-GO results), ``direction`` (``sign``: ``(n,)``
+    ancestor cosine of ``terms``; for non-GO results the Reactome ancestor cosine of ``terms`` /
+    ``names``, weight ``reactome`` if given, else dropped), ``direction`` (``sign``: ``(n,)``
     NES signs or ``(n, c)`` unit sign patterns over conditions; ``+w`` for the same direction, ``-w``
-    for opposite ones); normalised to sum 1 over the views the
-    result has. ``gate_leading_edge`` (default off) restricts kNN neighbours to pathways sharing
-    a leading-edge gene.
+    for opposite ones); normalised to sum 1 over the views the result has. ``gate_leading_edge``
+    (default off) restricts kNN neighbours to pathways sharing a leading-edge gene.
     """
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     _check_weights(w)
-    onto = None
-    if w.get("ontology", 0) > 0:
-        found = ic_ancestor_vectors(list(terms)) if terms is not None else None
-        onto = None if found is None else found[0]
-        if onto is None:
-            w["ontology"] = 0.0  # not a GO result: the other views share its weight
-
+    w_r = w.pop("reactome", None)
+    found = ic_ancestor_vectors(list(terms)) if terms is not None and w.get("ontology", 0) > 0 else None
+    if found is None:  # not a GO result: the Reactome view on a Reactome result, else none
+        w_r = w.get("ontology", 0.0) if w_r is None else w_r
+        found = reactome_ancestor_vectors(list(terms), names) if terms is not None and w_r > 0 else None
+        w["ontology"] = w_r if found is not None else 0.0  # no view: the other views share its weight
+    onto = None if found is None else found[0]
     total = sum(w.values())
     if total <= 0:
         raise InputError("embedding weights must have at least one positive value")

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from ..data.builtin import load_ontology
 from ..data.ontology import extract_go_id, is_go_result
+from ..data.reactome import top_level_themes
 from ..evaluate.cluster_metrics import GoPairs, label_support_shares
 from .keywords import DOMAIN_STOP_WORDS, phrase_sets, shared_phrase, title_keywords  # noqa: F401  (DOMAIN_STOP_WORDS moved)
 
@@ -227,12 +228,15 @@ def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=
 
 def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, int],
                    terms: Sequence[str | None] | None = None, *, ontology=None,
-                   phrases: Sequence[dict[str, str]] | None = None) -> dict[int, dict]:
+                   phrases: Sequence[dict[str, str]] | None = None,
+                   reactome: tuple[Sequence[str], Sequence[str]] | None = None) -> dict[int, dict]:
     """A theme for every cluster: ``{cluster: {"theme", "theme_id", "theme_support", "theme_source"}}``.
 
     GO results (half the pathways or more carry a GO id): the GO slim term above most members
     (:func:`go_slim_themes`, singletons included), source ``"GO slim"``. Every other cluster (non-GO
-    results, GO clusters without a slim term above any member): the phrase shared by the most
+    results, GO clusters without a slim term above any member): on Reactome results (``reactome``:
+    the result's terms and names, matching the shipped hierarchy) the top-level pathway above most members,
+    source ``"Reactome top level"``; otherwise the phrase shared by the most
     member titles (:func:`~contrastomics.cluster.keywords.shared_phrase`; ties: a phrase of the
     representative's title), source ``"title phrase"``. ``theme_support``: share of members under
     the slim term / holding the phrase. ``phrases``: :func:`~contrastomics.cluster.keywords.phrase_sets`
@@ -244,6 +248,9 @@ def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, in
     if ids and is_go_result(ids):
         out.update({c: {**rec, "theme_source": "GO slim"}
                     for c, rec in go_slim_themes(ids, labels, ontology=ontology, min_size=1).items()})
+    elif reactome is not None:
+        out.update({c: {**rec, "theme_source": "Reactome top level"}
+                    for c, rec in top_level_themes(list(reactome[0]), list(reactome[1]), labels).items()})
     g, members = _groups(labels)
     for c, idx in zip(g.tolist(), members):
         if c in out:

@@ -7,12 +7,14 @@ the tables; here they are filtered by FDR, merged over conditions, matched to a 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import warnings
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -21,7 +23,7 @@ import scipy.sparse as sp
 
 from ..data.builtin import load_library
 from ..data.gene_tables import is_human_symbol, other_symbols
-from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term
+from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term, unique_key_index
 from ..data.library import is_builtin_name, read_library
 from ..data.ontology import extract_go_id
 from ..enrichment.convert import sign_ties
@@ -146,9 +148,25 @@ def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarra
         if i is None:  # MSigDB spelling: "GOBP_2FE_2S_CLUSTER_ASSEMBLY", "GOMF_NADPLUS_..."
             if by_key is None:
                 by_key = _name_keys(lib.names)
-            i = by_key.get(_name_key(nm), by_key.get(_name_key(humanize_term(t))))
+            keys = (_name_key(nm), _name_key(humanize_term(t)))
+            i = by_key.get(keys[0], by_key.get(keys[1]))
+            if i is None:  # a newer GO name of a built-in term (GO_ALIASES)
+                aliases = go_name_aliases()
+                i = by_term.get(aliases.get(keys[0], aliases.get(keys[1], "")))
         out[k] = -1 if i is None else i
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def go_name_aliases() -> dict[str, str]:
+    """:func:`_name_key` of a GO name of a newer release -> its GO id, for names the built-in GO
+    (2019) spells otherwise ("mitotic spindle checkpoint signaling": GO:0071174); shipped in
+    ``assets/go/name_aliases.json`` (made by ``scripts/make_go_aliases.py``)."""
+    path = Path(__file__).resolve().parents[1] / "assets" / "go" / "name_aliases.json"
+    try:
+        return json.loads(path.read_text())["aliases"]
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def _name_key(name: str) -> str:
@@ -159,16 +177,7 @@ def _name_key(name: str) -> str:
 
 def _name_keys(names: Sequence[str]) -> dict[str, int]:
     """:func:`_name_key` -> row, for keys that name one row only (an ambiguous key matches nothing)."""
-    out: dict[str, int] = {}
-    seen: set[str] = set()
-    for j, nm in enumerate(names):
-        key = _name_key(nm or "")
-        if not key or key in seen:
-            out.pop(key, None)
-            continue
-        seen.add(key)
-        out[key] = j
-    return out
+    return unique_key_index(names, _name_key)
 
 
 def _norm(s: str, _drop=bytes(c for c in range(128) if not (48 <= c <= 57 or 97 <= c <= 122))) -> str:

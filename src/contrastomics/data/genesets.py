@@ -328,6 +328,21 @@ _ID_SUFFIX = re.compile(r"\s*\((GO|R-HSA|WP|HP|DOID)[:\-_][^)]*\)\s*$")
 _WORD_SEP = re.compile(r"[_\s]+")
 
 
+def unique_key_index(values: Sequence[str], key) -> dict[str, int]:
+    """``key(value)`` -> position, for keys that name one position only: an ambiguous (or empty)
+    key matches nothing (used to match set names across spellings)."""
+    out: dict[str, int] = {}
+    seen: set[str] = set()
+    for j, v in enumerate(values):
+        k = key(v or "")
+        if not k or k in seen:
+            out.pop(k, None)
+            continue
+        seen.add(k)
+        out[k] = j
+    return out
+
+
 def humanize_term(term: str) -> str:
     """Readable text from a term id: ``HALLMARK_E2F_TARGETS`` -> ``E2F targets``,
     ``GOBP_DNA_REPAIR`` -> ``DNA repair``, ``apoptotic process (GO:0006915)`` -> unchanged text part,

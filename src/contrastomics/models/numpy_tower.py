@@ -154,11 +154,47 @@ class NumpyTextHead:
         return (z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def light_text_tower(folder: str | Path):
-    """``(base encoder folder, NumpyTextHead)`` when a saved gtCLIP's text tower is a residual head
-    over a frozen, mean-pooled base encoder: then texts are encoded through transformers alone
-    (:func:`~contrastomics.models.text.encode_frozen`), 3 s less than loading sentence-transformers
-    and the torch model; ``None`` otherwise."""
+class LightTextTower:
+    """A saved gtCLIP's text tower without torch models: the frozen base encoder through
+    transformers alone (:func:`~contrastomics.models.text.encode_frozen`), then
+    :class:`NumpyTextHead`. With an uncased base, an ASCII text missing from the shipped table is
+    read from it under its lower-cased form ("Cellular response to lectin" is "cellular response to
+    lectin" to the tokenizer), so only texts new in every spelling are encoded."""
+
+    def __init__(self, base: Path, head: NumpyTextHead, uncased: bool):
+        self.base, self.head, self.uncased = base, head, uncased
+
+    def embed(self, texts: Sequence[str], table: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        import hashlib
+
+        from .text import encode_frozen
+        out = np.zeros((len(texts), self.head.w2.shape[0]), np.float32)
+        todo = []
+        for i, t in enumerate(texts):
+            folded = hashlib.sha1(t.lower().encode()).hexdigest() if self.uncased and t.isascii() else None
+            if table and folded in table:
+                out[i] = table[folded]
+            else:
+                todo.append(i)
+        if todo:
+            out[todo] = self.head(encode_frozen(self.base, [texts[i] for i in todo]))
+        return out
+
+
+def _uncased(base: Path) -> bool:
+    """The base tokenizer lower-cases every text (BERT-style ``do_lower_case``)."""
+    try:
+        cfg = json.loads((base / "tokenizer_config.json").read_text())
+        norm = json.loads((base / "tokenizer.json").read_text()).get("normalizer") or {}
+    except (OSError, ValueError):
+        return False
+    return bool(cfg.get("do_lower_case")) and bool(norm.get("lowercase"))
+
+
+def light_text_tower(folder: str | Path) -> LightTextTower | None:
+    """The :class:`LightTextTower` of a saved gtCLIP whose text tower is a residual head over a
+    frozen, mean-pooled base encoder (3 s less than loading sentence-transformers and the torch
+    model); ``None`` otherwise."""
     folder = Path(folder)
     cfg = json.loads((folder / "config.json").read_text())
     if not NumpyTextHead.supports(cfg) or any(folder.glob("text_encoder_delta*")):
@@ -168,4 +204,4 @@ def light_text_tower(folder: str | Path):
         base = resolve_text_model(cfg.get("text_encoder"))[1]
     except Exception:  # noqa: BLE001 - the full model path raises the clear error
         return None
-    return (base, NumpyTextHead(folder)) if mean_pooled_modules(base) else None
+    return LightTextTower(base, NumpyTextHead(folder), _uncased(base)) if mean_pooled_modules(base) else None
