@@ -6,7 +6,9 @@
 Input: a 542-pathway GO BP result like the largest one of issue 15, made from a development result
 (``benchmarks/cache/gsea/leukemia_prerank__gobp.tsv``, gseapy prerank, built by
 ``benchmarks/make_gsea_results.py``): its 542 rows of lowest FDR, written in the same layout, read with
-``--fdr 0.25`` (all 542 pass; checked from ``summary.json``).
+``--fdr 0.25`` (all 542 pass; checked from ``summary.json``). Two namings of the same rows: as gseapy
+writes them (Enrichr GO names with their GO id) and the MSigDB way fgsea / GSEA desktop users have
+(``GOBP_`` + the name upper-cased, every run of other characters one ``_``, ``+`` as ``PLUS``; no id).
 
 Protocol: each run is a fresh subprocess of the installed ``contrastomics`` command (``cluster FILE
 --fdr 0.25 --method M --out DIR``, report and every output file written), timed from start to exit.
@@ -65,6 +67,32 @@ def make_input(n: int = N_PATHWAYS) -> Path:
     return path
 
 
+def msigdb_name(term: str) -> str:
+    """``"regulation of NAD+ binding (GO:0000001)"`` -> ``"GOBP_REGULATION_OF_NADPLUS_BINDING"``."""
+    import re
+    name = re.sub(r"\s*\(GO:\d+\)\s*$", "", term).replace("+", "PLUS")
+    return "GOBP_" + re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+
+
+def msigdb_input(n: int = N_PATHWAYS) -> Path:
+    """:func:`make_input`'s rows with MSigDB-style names (the gseapy ``Term`` column renamed)."""
+    import pandas as pd
+
+    from contrastomics._io import atomic_write
+    path = WORK / f"leukemia_gobp_{n}_msigdb_names.tsv"
+    if not path.exists():
+        raw = pd.read_csv(make_input(n), sep="\t")
+        raw["Term"] = [msigdb_name(t) for t in raw["Term"]]
+        if raw["Term"].duplicated().any():
+            raise SystemExit("two GO names give one MSigDB name")
+        with atomic_write(path) as fh:
+            raw.to_csv(fh, sep="\t", index=False)
+    return path
+
+
+INPUTS = {"GO ids": make_input, "MSigDB names": msigdb_input}
+
+
 def command() -> list[str]:
     exe = shutil.which("contrastomics")
     return [exe] if exe else [sys.executable, "-c", "from contrastomics.cli import main; main()"]
@@ -88,6 +116,7 @@ def one_run(path: Path, method: str, cache: Path, out: Path) -> dict:
 
 def measure(path: Path, method: str, cold: bool, repeats: int, tmp: Path) -> list[dict]:
     runs = []
+    tmp.mkdir(parents=True, exist_ok=True)
     warm_cache = tmp / f"cache_warm_{method}"
     if not cold:
         one_run(path, method, warm_cache, tmp / "out")  # fills the cache: not timed
@@ -105,6 +134,7 @@ def write(out_dir: Path, results: list[dict], meta: dict) -> None:
     for r in results:
         secs = [x["seconds"] for x in r["runs"]]
         recs.append({"dataset": f"leukemia_prerank GO BP, {N_PATHWAYS} lowest-FDR pathways", "split": "development",
+                     "input": r["input"],
                      "method": r["method"], "metric": f"cli_seconds_{'cold' if r['cold'] else 'warm'}",
                      "value": statistics.median(secs), "n": N_PATHWAYS, "repeats": len(secs), "all_seconds": secs,
                      "load_average_before": [x["load_average_before"] for x in r["runs"]],
@@ -118,9 +148,10 @@ def write(out_dir: Path, results: list[dict], meta: dict) -> None:
              f"Made by `python benchmarks/{NAME}.py` (protocol in its docstring) on {meta['finished_utc']} UTC, "
              f"{meta['device']}, commit {meta['commit']}. Median of {recs[0]['repeats'] if recs else 0} "
              "subprocess runs; load average (1 min) before each run beside it.", "",
-             "| method | condition | median s | runs (s) | load average before | clusters |", "|---|---|---|---|---|---|"]
+             "| input naming | method | condition | median s | runs (s) | load average before | clusters |",
+             "|---|---|---|---|---|---|---|"]
     for r in recs:
-        lines.append(f"| `{r['method']}` | {r['metric'].rsplit('_', 1)[1]} | {r['value']:.2f} | "
+        lines.append(f"| {r['input']} | `{r['method']}` | {r['metric'].rsplit('_', 1)[1]} | {r['value']:.2f} | "
                      f"{', '.join(f'{s:.1f}' for s in r['all_seconds'])} | "
                      f"{', '.join(f'{x:.1f}' for x in r['load_average_before'])} | {r['n_clusters']} |")
     lines += ["", "Cold: an empty `CONTRASTOMICS_CACHE` per run (the first run after install); warm: the cache "
@@ -134,9 +165,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--methods", nargs="*", default=list(METHODS))
+    ap.add_argument("--inputs", nargs="*", default=list(INPUTS), help=f"input namings: {list(INPUTS)}")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args()
-    path = make_input()
+    paths = {name: make for name, make in INPUTS.items() if name in args.inputs}
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     dirty = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
@@ -145,10 +177,12 @@ def main() -> None:
             "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
     results = []
     with tempfile.TemporaryDirectory(prefix="cli_speed.") as d:
-        for cold in (True, False):
-            for method in args.methods:
-                results.append({"method": method, "cold": cold,
-                                "runs": measure(path, method, cold, args.repeats, Path(d))})
+        for name, make in paths.items():
+            path = make()
+            for cold in (True, False):
+                for method in args.methods:
+                    results.append({"input": name, "method": method, "cold": cold,
+                                    "runs": measure(path, method, cold, args.repeats, Path(d) / name.replace(" ", "_"))})
     meta["finished_utc"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     write(args.out, results, meta)
 
