@@ -289,3 +289,17 @@ def test_silhouette_precomputed_equals_scikit_learn():
         if len(np.unique(lab)) < 2:
             continue
         assert silhouette_precomputed(d, lab) == pytest.approx(silhouette_score(d, lab, metric="precomputed"), abs=1e-12)
+
+
+def test_ic_ancestor_vectors_weigh_mf_terms_by_their_own_annotation():
+    # IC from all three GO namespaces: two kinase activities are closer than a kinase and a
+    # transporter activity (with IC from GO BP alone every MF term was "as rare as a one-gene term")
+    from contrastomics.evaluate.semantic import ic_ancestor_vectors
+    found = ic_ancestor_vectors(["GO:0004672", "GO:0004674", "GO:0022857"])
+    if found is None:
+        pytest.skip("no built-in GO")
+    rows, known = found
+    assert known.all()
+    x = rows.toarray()
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    assert x[0] @ x[1] > 0.9 and x[0] @ x[2] < 0.05  # from GO BP alone: 0.96 and 0.16

@@ -161,14 +161,16 @@ class SimGIC:
         return dense if dtype is None else dense.astype(dtype, copy=False)
 
 
-def go_similarity_for(terms: Sequence[str], namespace: str = "GO_BP", *, max_dense: int | None = 5000
+def go_similarity_for(terms: Sequence[str], namespace: str = "auto", *, max_dense: int | None = 5000
                       ) -> tuple[np.ndarray | SimGIC, np.ndarray] | None:
     """simGIC for result terms that carry GO ids (built-in GO + human annotation for IC).
 
     Returns ``(sim, known)``: ``sim`` the dense ``(n, n)`` float32 matrix when ``n <= max_dense``
     (or ``max_dense`` is ``None``), else a lazy :class:`SimGIC` (never ``n x n`` in memory unless
     converted); ``None`` when fewer than half of ``terms`` carry a GO id (not a GO result) or the
-    built-in ontology is unavailable.
+    built-in ontology is unavailable. IC comes from the built-in ``namespace`` library; ``"auto"``:
+    GO_BP for BP terms (whose ancestors are all BP), all three namespaces otherwise (MF and CC terms
+    have ancestors in other namespaces; the three libraries share one gene vocabulary).
     """
     found = _go_ids_with_ic(terms, namespace)
     if found is None:
@@ -180,7 +182,7 @@ def go_similarity_for(terms: Sequence[str], namespace: str = "GO_BP", *, max_den
     return simgic(ids, onto, ic)
 
 
-def ic_ancestor_vectors(terms: Sequence[str], namespace: str = "GO_BP") -> tuple[sp.csr_matrix, np.ndarray] | None:
+def ic_ancestor_vectors(terms: Sequence[str], namespace: str = "auto") -> tuple[sp.csr_matrix, np.ndarray] | None:
     """Sparse ``(n, n_terms)`` rows with ``sqrt(IC(t))`` for every ancestor ``t`` of each result
     term (self included; zero rows for terms without a known GO id): the cosine of two rows is
     ``sum IC(common ancestors) / sqrt(sum IC(ancestors A) * sum IC(ancestors B))``, the Ochiai
@@ -207,10 +209,17 @@ def _go_ids_with_ic(terms: Sequence[str], namespace: str):
         return None
     try:
         onto = load_ontology("GO")
+        if namespace == "auto":  # MF terms have BP ancestors (part_of): they need every namespace's IC
+            spaces = {onto.namespaces[r] for r in ontology_rows(ids, onto) if r >= 0}
+            namespace = "GO_BP" if spaces <= {"biological_process"} else "GO"
+        key = (id(onto), len(onto), namespace)
+        if key in _IC:
+            return ids, onto, _IC[key]
         lib = load_library(namespace, min_size=1, max_size=None)
     except Exception:  # noqa: BLE001 - a missing data carrier only removes these optional measures
         return None
     return ids, onto, _ic_cached(onto, lib, namespace)
+
 
 
 _IC: dict = {}
