@@ -687,3 +687,14 @@ def test_msigdb_named_go_result_without_leading_edges_uses_the_builtin_go():
     assert s["n_clusters"] >= 2
     assert "silhouette_go_wang" in s["metrics"]  # GO ids were found for the MSigDB names
     assert not any("no gene-set library" in n for n in s["notes"])
+
+
+def test_an_identifier_in_the_gmt_description_column_is_not_the_text():
+    # Reactome's own GMT puts the stable id in column 2: the pathway is embedded by its name
+    from types import SimpleNamespace
+
+    from contrastomics.cluster.pathways import pathway_text
+    lib = SimpleNamespace(terms=["Cell Cycle Checkpoints", "X"], names=["Cell Cycle Checkpoints", "X"],
+                          descriptions=["R-HSA-69620", "Genes of the X pathway"])
+    assert pathway_text("Cell Cycle Checkpoints", "Cell Cycle Checkpoints", lib, 0) == "Cell Cycle Checkpoints"
+    assert pathway_text("X", "X", lib, 1) == "Genes of the X pathway"

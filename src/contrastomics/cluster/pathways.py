@@ -185,9 +185,16 @@ def _norm(s: str, _drop=bytes(c for c in range(128) if not (48 <= c <= 57 or 97 
     return s.lower().encode("ascii", "ignore").translate(None, _drop).decode("ascii")
 
 
+#: a GMT's second column that is only an identifier (Reactome's "R-HSA-164843", "GO:0006915",
+#: "WP554", "hsa04110", "M5890"): not a text to embed
+_BARE_ID = re.compile(r"^[A-Za-z]{0,8}[-_:]?[A-Za-z]{0,4}[-_:]?\d+([._-]\d+)*$")
+
+
 def _useful_description(lib, row: int) -> str:
     desc = (lib.descriptions[row] or "").strip()
-    return desc if desc and not desc.startswith("http") and desc.lower() not in ("na", "none") else ""
+    if not desc or desc.startswith("http") or desc.lower() in ("na", "none") or _BARE_ID.match(desc):
+        return ""
+    return desc
 
 
 def _strip_id_suffix(title: str) -> str:
