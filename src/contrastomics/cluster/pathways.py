@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..data.builtin import load_library
-from ..data.gene_tables import is_human_symbol, other_symbols
+from ..data.gene_tables import human_symbols_upper, is_human_symbol, other_symbols
 from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term, unique_key_index
 from ..data.library import is_builtin_name, read_library
 from ..data.ontology import extract_go_id
@@ -434,11 +433,11 @@ def _view_memberships(le: list[list[str]], le_codes: np.ndarray, le_genes: list[
     return le_m, _binary_csr(rows, cols, shape), vocab
 
 
-@functools.lru_cache(maxsize=1)
 def _human_reference() -> frozenset:
-    """Upper-case human symbols annotated in the built-in GO (19.7k); empty if unavailable."""
+    """Upper-case human symbols (the shipped msigdbr table, 63.6k; with their previous symbols
+    through :func:`is_human_symbol`): never builds the built-in GO for a non-GO result."""
     try:
-        return frozenset(g.upper() for g in load_library("GO_BP").genes)
+        return human_symbols_upper()
     except Exception:  # noqa: BLE001 - the check is advisory
         return frozenset()
 

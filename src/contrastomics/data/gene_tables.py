@@ -87,3 +87,8 @@ def is_human_symbol(symbol: str) -> bool:
 @functools.lru_cache(maxsize=1)
 def _upper_symbols() -> frozenset[str]:
     return frozenset(s.upper() for s in human_symbols())
+
+
+def human_symbols_upper() -> frozenset[str]:
+    """:func:`human_symbols` upper-cased (cached)."""
+    return _upper_symbols()
