@@ -698,3 +698,12 @@ def test_an_identifier_in_the_gmt_description_column_is_not_the_text():
                           descriptions=["R-HSA-69620", "Genes of the X pathway"])
     assert pathway_text("Cell Cycle Checkpoints", "Cell Cycle Checkpoints", lib, 0) == "Cell Cycle Checkpoints"
     assert pathway_text("X", "X", lib, 1) == "Genes of the X pathway"
+
+
+def test_reactome_ids_and_species_prefixes_leave_titles_and_texts():
+    from contrastomics.cluster.pathways import pathway_text, pathway_title
+    for name in ("Cell Cycle Checkpoints R-HSA-69620", "Homo sapiens: Cell Cycle Checkpoints",
+                 "Cell Cycle Checkpoints (R-HSA-69620)"):
+        assert pathway_title(name, name, None, -1) == "Cell Cycle Checkpoints"
+        assert pathway_text(name, name, None, -1) == "Cell Cycle Checkpoints"
+    assert pathway_title("WP554", "WP554", None, -1) == "WP554"  # an id alone stays

@@ -197,9 +197,19 @@ def _useful_description(lib, row: int) -> str:
 
 
 def _strip_id_suffix(title: str) -> str:
-    if "(" not in title:  # the id suffix below needs one
-        return title
-    return re.sub(r"\s*\((GO|R-HSA|WP|HP)[:\-_][^)]*\)\s*$", "", title)
+    """Without a trailing id ("(GO:0006915)", Enrichr's "R-HSA-69620", "WP554") and reactome.db's
+    "Homo sapiens: " prefix."""
+    if title[:1] in "Hh" and _SPECIES_PREFIX.match(title):
+        title = _SPECIES_PREFIX.sub("", title)
+    if "(" in title:
+        title = re.sub(r"\s*\((GO|R-HSA|WP|HP)[:\-_][^)]*\)\s*$", "", title)
+    if "R-HSA" in title or "WP" in title:
+        title = _BARE_SUFFIX.sub("", title) or title
+    return title
+
+
+_SPECIES_PREFIX = re.compile(r"^homo sapiens:\s*", re.IGNORECASE)
+_BARE_SUFFIX = re.compile(r"\s+(R-HSA-\d+(\.\d+)?|WP\d+)$")
 
 
 def pathway_text(term: str, name: str, lib, row: int) -> str:
