@@ -115,8 +115,16 @@ def encode_frozen(folder: Path, texts: Sequence[str], batch_size: int = 64, prog
     if max_len is None:
         raise InputError("not a mean-pooled sentence-transformers folder", folder)
     texts = [("" if t is None else str(t)).strip() for t in texts]
+    from transformers.utils import logging as hf_logging
+
     tok = AutoTokenizer.from_pretrained(str(folder))
-    model = AutoModel.from_pretrained(str(folder)).eval()
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a bar for loading 103 tensors of a local model is noise
+    try:
+        model = AutoModel.from_pretrained(str(folder)).eval()
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     order = np.argsort([-len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), model.config.hidden_size), np.float32)
     n_trunc = 0
