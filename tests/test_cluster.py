@@ -707,3 +707,20 @@ def test_reactome_ids_and_species_prefixes_leave_titles_and_texts():
         assert pathway_title(name, name, None, -1) == "Cell Cycle Checkpoints"
         assert pathway_text(name, name, None, -1) == "Cell Cycle Checkpoints"
     assert pathway_title("WP554", "WP554", None, -1) == "WP554"  # an id alone stays
+
+
+def test_a_go_result_with_its_own_gmt_is_embedded_by_the_builtin_go_texts():
+    # a GSEA desktop folder's gene_sets.gmt (MSigDB names, URL descriptions) holds no text worth
+    # embedding: pathways whose GO id is known get the built-in name + definition
+    from contrastomics.cluster.pathways import prepare
+    from contrastomics.data.builtin import load_library
+    go = load_library("GO_BP", min_size=1, max_size=None)
+    idx = [go.terms.index(t) for t in ("GO:0006281", "GO:0006915")]
+    names = ["GOBP_DNA_REPAIR", "GOBP_APOPTOTIC_PROCESS"]
+    own = GeneSetLibrary.from_gene_sets({n: go.gene_sets[i] for n, i in zip(names, idx)})
+    df = pd.DataFrame({"term": names, "nes": [2.0, -2.0], "fdr": 0.01, "genes": [list(go.gene_sets[i])[:10] for i in idx]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pw = prepare(df, gene_sets=own)
+    assert pw.texts[0].startswith("DNA repair. ") and pw.texts[1].startswith("apoptotic process. ")
+    assert pw.go_terms == ["GO:0006281", "GO:0006915"]

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from ..data.gene_tables import human_symbols_upper, is_human_symbol, other_symbols
 from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term, unique_key_index
 from ..data.library import is_builtin_name, read_library
-from ..data.ontology import extract_go_id
+from ..data.ontology import extract_go_id, is_go_result
 from ..enrichment.convert import sign_ties
 from ..enrichment.gene_lists import first_per_row, lists_from_codes
 from ..enrichment.read import read_conditions
@@ -272,12 +272,27 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
         texts = [pathway_text(t, n, lib, r) for t, n, r in triples]
         titles = [pathway_title(t, n, lib, r) for t, n, r in triples]
         go_terms = go_terms_of(table["term"].tolist(), table["name"].tolist(), lib, rows)
+        texts = _builtin_go_texts(texts, go_terms, triples, lib)
         le_m, full_m, vocab = _view_memberships(le, le_codes, le_genes, full_rows,
                                                 lib.genes if lib is not None else [])
     for n in notes:
         log.info(n)
     return Pathways(table, le, full, texts, rows >= 0, vocab, le_m, full_m, conds if len(conds) > 1 else [], notes,
                     n_input, titles, go_terms)
+
+
+def _builtin_go_texts(texts: list[str], go_terms: Sequence[str], triples, lib) -> list[str]:
+    """A GO result whose library is not the built-in GO (a GSEA desktop folder's own GMT, ``--gmt``
+    with MSigDB's C5 file: names and URLs only) is embedded by the built-in GO texts, name and
+    definition, where a pathway's GO id is known; texts of the built-in library stay."""
+    if lib is not None and (lib.meta.get("builtin") or lib is _builtin_library("GO")):
+        return texts
+    ids = [g if extract_go_id(g) == g else None for g in go_terms]
+    if not is_go_result(ids):
+        return texts
+    go = _builtin_library("GO")
+    row = {t: i for i, t in enumerate(go.terms)}
+    return [pathway_text(t, n, go, row[g]) if g in row else x for x, g, (t, n, _) in zip(texts, ids, triples)]
 
 
 def go_terms_of(terms: Sequence[str], names: Sequence[str], lib=None, rows=None) -> list[str]:
