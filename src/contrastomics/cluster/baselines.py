@@ -72,13 +72,14 @@ def threshold_graph(s: "np.ndarray | sp.spmatrix", cutoff: float, forbid: np.nda
     return g.maximum(g.T).tocsr()
 
 
-def semantic_similarity(terms) -> tuple:
+def semantic_similarity(terms, source: str | None = None) -> tuple:
     """simGIC between the GO terms of a result, ``(sim, known)``
     (:func:`~contrastomics.evaluate.semantic.go_similarity_for`); an error for a non-GO result."""
     go = go_similarity_for(list(terms))
     if go is None:
-        raise InputError("--method semantic needs a GO result (terms with GO ids); this result has "
-                         "too few, use another method")
+        raise InputError("--method semantic needs a GO result (GO ids, or MSigDB GO names such as "
+                         "GOBP_APOPTOTIC_PROCESS); fewer than half of these pathways are GO terms: use another method",
+                         source)
     return go
 
 
@@ -97,6 +98,6 @@ def baseline_graph(method: str, pathways, k: int, forbid: np.ndarray | None = No
         s = kappa_matrix(pathways.full_matrix)
         return threshold_graph(s, DAVID_KAPPA_CUTOFF, forbid), s, None
     if method == "semantic":
-        go = semantic_similarity(pathways.go_terms or pathways.table["term"].tolist())
+        go = semantic_similarity(pathways.go_terms or pathways.table["term"].tolist(), pathways.source)
         return knn_from_similarity(go[0], k, forbid=forbid), go[0], go
     raise InputError(f"unknown baseline method {method!r}; choose overlap, overlap-knn, kappa or semantic")

@@ -25,6 +25,7 @@ from ..data.gene_tables import human_symbols_upper, is_human_symbol, other_symbo
 from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term, unique_key_index
 from ..data.library import is_builtin_name, read_library
 from ..data.ontology import extract_go_id, is_go_result
+from ..data.reactome import load_hierarchy, reactome_rows
 from ..enrichment.convert import sign_ties
 from ..enrichment.gene_lists import first_per_row, lists_from_codes
 from ..enrichment.read import read_conditions
@@ -53,6 +54,8 @@ class Pathways:
     #: the GO id of each pathway where one is known (in its term or name, its built-in GO row, or
     #: its MSigDB name matched to the built-in GO), else its term: what GO measures are given
     go_terms: list[str] = field(default_factory=list)
+    #: the file(s) the results were read from (error messages); empty for data frames
+    source: str | None = None
 
 
 def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFrame:
@@ -88,7 +91,7 @@ def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFram
 
 
 #: MSigDB's GO set names: GOBP_/GOCC_/GOMF_ (2022 on) and GO_ (v7); they carry no GO id
-MSIGDB_GO = re.compile(r"^GO(BP|CC|MF)?_[A-Z0-9]")
+MSIGDB_GO = re.compile(r"^GO(BP|CC|MF)?_[A-Z0-9]", re.IGNORECASE)
 
 
 def _library(gene_sets, terms: Sequence[str], tables: Mapping[str, pd.DataFrame] | None = None
@@ -143,11 +146,12 @@ def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarra
                 by_name = {}
                 for j, nm2 in enumerate(lib.names):
                     by_name.setdefault(nm2.lower(), j)
-            i = by_name.get(nm.lower(), by_name.get(humanize_term(t).lower()))
+            ht = humanize_term(t.upper() if MSIGDB_GO.match(t) else t)  # "gobp_dna_repair" too
+            i = by_name.get(nm.lower(), by_name.get(ht.lower()))
         if i is None:  # MSigDB spelling: "GOBP_2FE_2S_CLUSTER_ASSEMBLY", "GOMF_NADPLUS_..."
             if by_key is None:
                 by_key = _name_keys(lib.names)
-            keys = (_name_key(nm), _name_key(humanize_term(t)))
+            keys = (_name_key(nm), _name_key(ht))
             i = by_key.get(keys[0], by_key.get(keys[1]))
             if i is None:  # a newer GO name of a built-in term (GO_ALIASES)
                 aliases = go_name_aliases()
@@ -232,11 +236,16 @@ def pathway_text(term: str, name: str, lib, row: int) -> str:
 
 def pathway_title(term: str, name: str, lib, row: int) -> str:
     """The title labels and keywords are made of: the name the result shows (the cluster label is
-    one of them), else the library's name, else the humanised term; never a description."""
+    one of them), else the library's name, else the humanised term; never a description. An
+    MSigDB GO name ("GOBP_T_CELL_RECEPTOR_SIGNALING_PATHWAY") shows its library spelling ("T cell
+    receptor signaling pathway", hyphens and case kept) when the two name the same words."""
+    lib_name = lib.names[row] if row >= 0 and lib is not None and lib.names[row] != lib.terms[row] else ""
     if name and name != term:
+        if lib_name and MSIGDB_GO.match(term) and _name_key(lib_name) == _name_key(name):
+            return lib_name
         return _strip_id_suffix(name)
-    if row >= 0 and lib is not None and lib.names[row] and lib.names[row] != lib.terms[row]:
-        return lib.names[row]
+    if lib_name:
+        return lib_name
     return _strip_id_suffix(humanize_term(term))
 
 
@@ -266,19 +275,20 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
             notes.append("no gene-set library for this result (pass --gmt): full sets = leading edges")
         if not any(le) and not any(full):
             raise InputError("no pathway has leading-edge genes and none is in a gene-set library; pass the "
-                             "GMT used for the analysis with --gmt")
+                             "GMT used for the analysis with --gmt", _sources(tables))
         _check_genes(le, human_genes, le_genes)
         triples = list(zip(table["term"].tolist(), table["name"].tolist(), rows.tolist()))
         texts = [pathway_text(t, n, lib, r) for t, n, r in triples]
         titles = [pathway_title(t, n, lib, r) for t, n, r in triples]
         go_terms = go_terms_of(table["term"].tolist(), table["name"].tolist(), lib, rows)
         texts = _builtin_go_texts(texts, go_terms, triples, lib)
+        titles, texts = _reactome_id_names(titles, texts, triples)
         le_m, full_m, vocab = _view_memberships(le, le_codes, le_genes, full_rows,
                                                 lib.genes if lib is not None else [])
     for n in notes:
         log.info(n)
     return Pathways(table, le, full, texts, rows >= 0, vocab, le_m, full_m, conds if len(conds) > 1 else [], notes,
-                    n_input, titles, go_terms)
+                    n_input, titles, go_terms, _sources(tables))
 
 
 def _builtin_go_texts(texts: list[str], go_terms: Sequence[str], triples, lib) -> list[str]:
@@ -293,6 +303,25 @@ def _builtin_go_texts(texts: list[str], go_terms: Sequence[str], triples, lib) -
     go = _builtin_library("GO")
     row = {t: i for i, t in enumerate(go.terms)}
     return [pathway_text(t, n, go, row[g]) if g in row else x for x, g, (t, n, _) in zip(texts, ids, triples)]
+
+
+def _reactome_id_names(titles: list[str], texts: list[str], triples) -> tuple[list[str], list[str]]:
+    """Pathways named only by a Reactome id ("R-HSA-69620") take their name from the shipped
+    hierarchy, as title and text."""
+    bare = [i for i, t in enumerate(titles) if _RHSA_ONLY.match(t)]
+    if not bare:
+        return titles, texts
+    h = load_hierarchy()
+    rows = reactome_rows([triples[i][0] for i in bare], [triples[i][1] for i in bare], h) if h else []
+    titles, texts = list(titles), list(texts)
+    for i, r in zip(bare, rows):
+        if r >= 0:
+            titles[i] = h.names[r]
+            texts[i] = h.names[r] if _RHSA_ONLY.match(texts[i]) else texts[i]
+    return titles, texts
+
+
+_RHSA_ONLY = re.compile(r"^\s*R-HSA-\d+(\.\d+)?\s*$", re.IGNORECASE)
 
 
 def go_terms_of(terms: Sequence[str], names: Sequence[str], lib=None, rows=None) -> list[str]:
@@ -310,6 +339,12 @@ def go_terms_of(terms: Sequence[str], names: Sequence[str], lib=None, rows=None)
         for i, r in zip(todo, found):
             out[i] = go.terms[r] if r >= 0 else None
     return [g or str(t) for g, t in zip(out, terms)]
+
+
+def _sources(tables: Mapping[str, pd.DataFrame]) -> str | None:
+    """The file(s) the results were read from, for an error message (``None`` for data frames)."""
+    src = [str(t.attrs["source"]) for t in tables.values() if t.attrs.get("source")]
+    return ", ".join(dict.fromkeys(src)) or None
 
 
 def _stand_in_notes(lib_name: str, rows: np.ndarray, no_le: np.ndarray) -> list[str]:
@@ -505,8 +540,12 @@ def pathway_key(term: str, name: str = "") -> str:
 
 def _keys(df: pd.DataFrame) -> pd.Series:
     """:func:`pathway_key` of each row; distinct terms of one table that share a name key keep apart."""
-    keys = pd.Series([pathway_key(t, n) for t, n in zip(df["term"].tolist(), df["name"].tolist())],
-                     index=df.index, dtype=object)
+    terms, names = df["term"].astype(str).tolist(), df["name"].astype(str).tolist()
+    keys = pd.Series([pathway_key(t, n) for t, n in zip(terms, names)], index=df.index, dtype=object)
+    msig = [i for i, (k, t) in enumerate(zip(keys, terms)) if not k.startswith("GO:") and MSIGDB_GO.match(t)]
+    if msig:  # MSigDB's GOBP_... names meet the same term under its GO id in another condition
+        ids = go_terms_of([terms[i] for i in msig], [names[i] for i in msig])
+        keys.iloc[msig] = [g if g.startswith("GO:") else k for g, k in zip(ids, keys.iloc[msig])]
     shared = df.groupby(keys.to_numpy())["term"].transform("nunique").to_numpy() > 1
     shared &= ~keys.str.startswith("GO:").to_numpy()
     if shared.any():

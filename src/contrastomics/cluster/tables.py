@@ -22,7 +22,8 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
     """
     tab = pw.table
     sizes = np.bincount(labels)
-    label_of = {c: tab["name"].iloc[i] for c, i in reps.items()}
+    titles = pw.titles or tab["name"].tolist()  # readable: no trailing ids, species prefixes or empty names
+    label_of = {c: titles[i] for c, i in reps.items()}
     rep_rows = set(reps.values())
     out = pd.DataFrame({
         "cluster": labels,

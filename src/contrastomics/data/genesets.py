@@ -359,6 +359,8 @@ def humanize_term(term: str) -> str:
             return t
         t = "_".join(t.split())  # "SENSORY PERCEPTION": words as in an upper-case id
     if "_" in t:
+        if t.islower() and _PREFIXES.match(t.upper()):  # "gobp_dna_repair": MSigDB's name, lower-cased
+            t = t.upper()
         t = _PREFIXES.sub("", t)
     # printable and no space: no whitespace at all (every other whitespace character is unprintable)
     words = [w for w in (t.split("_") if t.isprintable() else _WORD_SEP.split(t)) if w]

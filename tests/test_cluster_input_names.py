@@ -1,0 +1,104 @@
+"""Result files as users name their pathways: MSigDB GO names in any case, conditions named two ways,
+Reactome names with species prefixes or trailing ids, ids without names; errors that name the file.
+(From a robustness sweep of session 7: each test failed on 8c60b69.)"""
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from contrastomics.cluster import run_clustering
+from contrastomics.cluster.pathways import go_terms_of, prepare
+from contrastomics.errors import InputError
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+GO_PAIRS = [("GO:0006281", "DNA repair"), ("GO:0006915", "apoptotic process"), ("GO:0006397", "mRNA processing"),
+            ("GO:0030198", "extracellular matrix organization"), ("GO:0006338", "chromatin remodeling"),
+            ("GO:0008380", "RNA splicing")]
+
+
+def _msig(name, prefix="GOBP_"):
+    return prefix + re.sub(r"[^A-Z0-9]+", "_", name.upper().replace("+", "PLUS")).strip("_")
+
+
+def _go_genes(go_id, n=15):
+    from contrastomics.data.builtin import load_library
+    lib = load_library("GO_BP", min_size=1, max_size=None)
+    return sorted(lib.gene_sets[lib.terms.index(go_id)])[:n]
+
+
+def _frame(terms, names=None, nes=None):
+    n = len(terms)
+    return pd.DataFrame({"term": terms, "name": names if names is not None else terms,
+                         "nes": nes if nes is not None else [2.0, -2.0] * (n // 2) + [2.0] * (n % 2),
+                         "fdr": 0.01, "genes": [_go_genes(g) for g, _ in GO_PAIRS[:n]]})
+
+
+def test_lower_case_msigdb_go_names_are_go_names():
+    terms = [_msig(nm).lower() for _, nm in GO_PAIRS]  # "gobp_dna_repair"
+    assert go_terms_of(terms, terms) == [g for g, _ in GO_PAIRS]
+    pw = prepare(_frame(terms))
+    assert not any("no gene-set library" in n for n in pw.notes)
+    assert pw.has_full_sets.all()
+
+
+def test_mixed_case_msigdb_go_names_are_go_names():
+    terms = ["GOBP_" + "_".join(w.capitalize() for w in _msig(nm)[5:].split("_")) for _, nm in GO_PAIRS]
+    assert go_terms_of(terms, terms) == [g for g, _ in GO_PAIRS]
+
+
+def test_conditions_named_the_msigdb_way_and_by_go_id_merge():
+    a = _frame([_msig(nm) for _, nm in GO_PAIRS])
+    b = _frame([f"{nm} (GO:{g[3:]})" for g, nm in GO_PAIRS])
+    pw = prepare({"A": a, "B": b})
+    assert len(pw.table) == len(GO_PAIRS)
+    assert pw.table["nes_A"].notna().all() and pw.table["nes_B"].notna().all()
+
+
+def test_conditions_msigdb_2023_and_v7_names_merge():
+    a = _frame([_msig(nm) for _, nm in GO_PAIRS])
+    b = _frame([_msig(nm, "GO_") for _, nm in GO_PAIRS])
+    pw = prepare({"new": a, "v7": b})
+    assert len(pw.table) == len(GO_PAIRS)
+
+
+def test_cluster_labels_drop_species_prefix_and_trailing_reactome_id():
+    names = ["Cell Cycle Checkpoints", "Mitotic Spindle Checkpoint", "DNA Replication", "Apoptosis",
+             "Programmed Cell Death", "Intrinsic Pathway for Apoptosis"]
+    rng = np.random.default_rng(0)
+    pool = _go_genes("GO:0006281", 60) + _go_genes("GO:0006915", 60)
+    for spelled in ([f"Homo sapiens: {n}" for n in names], [f"{n} R-HSA-{100 + i}" for i, n in enumerate(names)]):
+        df = pd.DataFrame({"term": spelled, "nes": [2.0] * 3 + [-2.0] * 3, "fdr": 0.01,
+                           "genes": [list(rng.choice(pool, 20, replace=False)) for _ in names]})
+        t = run_clustering(df, n_clusters=2, min_cluster_size=2).table
+        labels = set(t["cluster_label"])
+        assert not any(l.startswith("Homo sapiens") or re.search(r"R-HSA-\d+$", l) for l in labels), labels
+
+
+@pytest.mark.parametrize("name", ["", None])
+def test_cluster_label_of_a_go_id_without_name_is_the_go_name(name):
+    # not '' (API, empty name) or 'GO:0006281' (clusterProfiler file, empty Description)
+    ids = [g for g, _ in GO_PAIRS]
+    df = _frame(ids, names=[name or g for g in ids])  # None: the name is the id, as the readers give it
+    t = run_clustering(df, n_clusters=2, min_cluster_size=2).table
+    go_names = {nm for _, nm in GO_PAIRS}
+    assert set(t["cluster_label"]) <= go_names, set(t["cluster_label"])
+
+
+def test_a_bare_reactome_id_is_titled_by_the_shipped_hierarchy():
+    # the hierarchy gives the name: title and text are not the id
+    ids = ["R-HSA-69620", "R-HSA-68886"]
+    df = pd.DataFrame({"term": ids, "nes": [2.0, 2.0], "fdr": 0.01,
+                       "genes": [_go_genes("GO:0006281"), _go_genes("GO:0006915")]})
+    pw = prepare(df)
+    assert pw.titles == ["Cell Cycle Checkpoints", "M Phase"] and pw.texts == pw.titles
+
+
+def test_no_leading_edge_error_names_the_file(tmp_path):
+    p = tmp_path / "kegg_no_genes.tsv"
+    pd.DataFrame({"Term": ["KEGG_CELL_CYCLE", "KEGG_APOPTOSIS"], "ES": 0.5, "NES": [2.0, -2.0], "NOM p-val": 0.001,
+                  "FDR q-val": 0.01, "Lead_genes": ["", ""]}).to_csv(p, sep="\t", index=False)
+    with pytest.raises(InputError, match="kegg_no_genes"):
+        prepare(str(p))
