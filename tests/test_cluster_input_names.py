@@ -102,3 +102,12 @@ def test_no_leading_edge_error_names_the_file(tmp_path):
                   "FDR q-val": 0.01, "Lead_genes": ["", ""]}).to_csv(p, sep="\t", index=False)
     with pytest.raises(InputError, match="kegg_no_genes"):
         prepare(str(p))
+
+
+def test_msigdb_reactome_names_are_shown_and_embedded_in_reactomes_spelling():
+    terms = ["REACTOME_CLASS_A_1_RHODOPSIN_LIKE_RECEPTORS", "REACTOME_CELL_CYCLE_CHECKPOINTS"]
+    df = pd.DataFrame({"term": terms, "nes": [2.0, 2.0], "fdr": 0.01,
+                       "genes": [_go_genes("GO:0006281"), _go_genes("GO:0006915")]})
+    pw = prepare(df)
+    assert pw.titles == ["Class A/1 (Rhodopsin-like receptors)", "Cell Cycle Checkpoints"]
+    assert pw.texts == pw.titles

@@ -26,6 +26,7 @@ from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term, unique_key
 from ..data.library import is_builtin_name, read_library
 from ..data.ontology import extract_go_id, is_go_result
 from ..data.reactome import load_hierarchy, reactome_rows
+from ..data.reactome import name_key as reactome_name_key
 from ..enrichment.convert import sign_ties
 from ..enrichment.gene_lists import first_per_row, lists_from_codes
 from ..enrichment.read import read_conditions
@@ -282,7 +283,7 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
         titles = [pathway_title(t, n, lib, r) for t, n, r in triples]
         go_terms = go_terms_of(table["term"].tolist(), table["name"].tolist(), lib, rows)
         texts = _builtin_go_texts(texts, go_terms, triples, lib)
-        titles, texts = _reactome_id_names(titles, texts, triples)
+        titles, texts = _reactome_names(titles, texts, triples, lib)
         le_m, full_m, vocab = _view_memberships(le, le_codes, le_genes, full_rows,
                                                 lib.genes if lib is not None else [])
     for n in notes:
@@ -305,19 +306,28 @@ def _builtin_go_texts(texts: list[str], go_terms: Sequence[str], triples, lib) -
     return [pathway_text(t, n, go, row[g]) if g in row else x for x, g, (t, n, _) in zip(texts, ids, triples)]
 
 
-def _reactome_id_names(titles: list[str], texts: list[str], triples) -> tuple[list[str], list[str]]:
-    """Pathways named only by a Reactome id ("R-HSA-69620") take their name from the shipped
-    hierarchy, as title and text."""
+def _reactome_names(titles: list[str], texts: list[str], triples, lib) -> tuple[list[str], list[str]]:
+    """Reactome's own spelling from the shipped hierarchy: for a pathway named only by its id
+    ("R-HSA-69620"), and, without a library, for a name that is the hierarchy's words in another
+    spelling (MSigDB's "Class A 1 Rhodopsin like receptors" is "Class A/1 (Rhodopsin-like
+    receptors)"), as title and text."""
     bare = [i for i, t in enumerate(titles) if _RHSA_ONLY.match(t)]
-    if not bare:
+    todo = bare if lib is not None else list(range(len(titles)))
+    h = load_hierarchy() if todo else None
+    if h is None:
         return titles, texts
-    h = load_hierarchy()
-    rows = reactome_rows([triples[i][0] for i in bare], [triples[i][1] for i in bare], h) if h else []
+    rows = reactome_rows([triples[i][0] for i in todo], [triples[i][1] for i in todo], h)
+    if not bare and (rows >= 0).sum() < len(rows) / 2:  # not a Reactome result
+        return titles, texts
     titles, texts = list(titles), list(texts)
-    for i, r in zip(bare, rows):
-        if r >= 0:
+    for i, r in zip(todo, rows):
+        if r < 0:
+            continue
+        if _RHSA_ONLY.match(titles[i]):
             titles[i] = h.names[r]
             texts[i] = h.names[r] if _RHSA_ONLY.match(texts[i]) else texts[i]
+        elif lib is None and reactome_name_key(titles[i]) == reactome_name_key(h.names[r]):
+            titles[i] = texts[i] = h.names[r]
     return titles, texts
 
 
