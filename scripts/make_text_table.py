@@ -9,10 +9,9 @@ embeds: ``cluster``'s pathway text (:func:`contrastomics.cluster.pathways.pathwa
 text of the GO and Hallmark set names of the libraries GSEA users run that the built-in GO (2019)
 lacks or spells otherwise (``--names``: MSigDB 2023.1 C5 GO and H set names, Enrichr GO BP 2021
 terms; from ``../shared/data``, names only): a first run on such a result then loads no text
-encoder. Stored compactly (int8, ``--compact-names``): the text of Reactome pathway names as Reactome
-writes them (its 2024-09-18 GMT; fgsea / reactome.db, Enrichr without the id) and as MSigDB 2023.1
-does (``REACTOME_...``, humanised), and MSigDB's legacy KEGG names, as a result without a library
-gives them. Deterministic for a given model (sorted distinct texts).
+encoder. Plus the Reactome pathway names as Reactome writes them (its 2024-09-18 GMT, ``--reactome``:
+``cluster`` gives Reactome results their hierarchy spelling, MSigDB's ``REACTOME_...`` names
+included). Deterministic for a given model (sorted distinct texts).
 
 Run: ``python scripts/make_text_table.py [--model FOLDER] [--names ...]`` (default: the shipped
 model and the name lists below).
@@ -56,19 +55,7 @@ def set_names(path: Path) -> list[str]:
         return [line.split("\t", 1)[0] for line in fh if line.strip()]
 
 
-COMPACT_LISTS = [SHARED / "genesets" / "ReactomePathways_2024-09-18.gmt", SHARED / "genesets" / "msigdb_hs_sets.tsv"]
-COMPACT_MSIGDB = ("CP:REACTOME", "CP:KEGG")
-
-
-def compact_names(path: Path) -> list[str]:
-    """Reactome / KEGG set names: a GMT's first column, or MSigDB's :data:`COMPACT_MSIGDB` sets."""
-    import pandas as pd
-
-    if path.suffix == ".tsv":
-        t = pd.read_csv(path, sep="\t", usecols=["name", "subcollection"])
-        return t.loc[t["subcollection"].isin(COMPACT_MSIGDB), "name"].tolist()
-    with open(path) as fh:
-        return [line.split("\t", 1)[0] for line in fh if line.strip()]
+REACTOME_GMT = SHARED / "genesets" / "ReactomePathways_2024-09-18.gmt"
 
 
 def result_texts(names: list[str]) -> set[str]:
@@ -90,10 +77,10 @@ def main(argv=None) -> None:
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     ap.add_argument("--names", type=Path, nargs="*", default=NAME_LISTS,
                     help="MSigDB set tables (.tsv) or GMT files whose set names are added (none: built-in texts only)")
-    ap.add_argument("--compact-names", type=Path, nargs="*", default=COMPACT_LISTS,
-                    help="GMT files or MSigDB set tables whose Reactome / KEGG names are stored in int8")
+    ap.add_argument("--reactome", type=Path, nargs="*", default=[REACTOME_GMT],
+                    help="Reactome GMT(s) whose pathway names are added as they are written (none: skip)")
     args = ap.parse_args(argv)
-    missing = [p for p in [*args.names, *args.compact_names] if not p.is_file()]
+    missing = [p for p in [*args.names, *args.reactome] if not p.is_file()]
     if missing:
         raise SystemExit(f"name list not found: {missing[0]} (pass --names with other files, or none)")
     t0 = time.time()
@@ -106,9 +93,9 @@ def main(argv=None) -> None:
         extra = result_texts(go) | result_texts([n for n in names if n.startswith("HALLMARK_")])
         print(f"{path.name}: {len(names)} names, {len(extra - texts)} new texts")
         texts |= extra
-    compact = {pathway_text(t, t, None, -1) for path in args.compact_names for t in compact_names(path)}
-    print(f"compact (int8): {len(compact - texts)} texts")
-    n = write_text_table(model, texts, args.model / TABLE_FILE, compact_texts=compact)
+    reactome = {name for path in args.reactome for name in set_names(path)}
+    print(f"Reactome names: {len(reactome - texts)} new texts")
+    n = write_text_table(model, texts | reactome, args.model / TABLE_FILE)
     size = (args.model / TABLE_FILE).stat().st_size
     print(f"{n} texts -> {args.model / TABLE_FILE} ({size / 1e6:.1f} MB) in {time.time() - t0:.0f} s")
 

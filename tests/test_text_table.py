@@ -94,16 +94,3 @@ def test_shipped_table_matches_the_shipped_model_and_warm_runs_skip_torch(tmp_pa
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "CONTRASTOMICS_CACHE": str(tmp_path)}).stdout.split()
     assert int(out[0]) > 20000 and out[1] == "False"
-
-
-def test_compact_rows_are_int8_and_read_back_close(model, tmp_path):
-    from safetensors import safe_open
-
-    n = write_text_table(model, ["DNA repair"], tmp_path / TABLE_FILE, compact_texts=["cell cycle", "DNA repair"])
-    assert n == 2
-    with safe_open(str(tmp_path / TABLE_FILE), framework="numpy") as f:
-        assert f.get_tensor("vectors_q8").dtype == np.int8 and f.get_tensor("keys_q8").shape == (1, 20)
-    table = read_text_table(model)
-    got = table[hashlib.sha1(b"cell cycle").hexdigest()]
-    want = fake_embed(["cell cycle"])[0]
-    assert np.allclose(got, want, atol=np.abs(want).max() / 127)

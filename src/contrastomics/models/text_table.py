@@ -1,8 +1,7 @@
 """Precomputed joint-space text embeddings shipped beside a gtCLIP model (``text_table.safetensors``):
 every pathway text the package ships (built-in GO and DO), so a first run never encodes them.
 
-Keys are SHA-1 digests of the texts ``(n, 20)`` uint8; vectors ``(n, embed_dim)`` fp16 (names of
-other libraries: ``keys_q8`` / ``vectors_q8`` int8 with ``scales_q8``, one per row). The
+Keys are SHA-1 digests of the texts ``(n, 20)`` uint8; vectors ``(n, embed_dim)`` fp16. The
 metadata names the model weights the table was made with; a table that does not match the loaded
 model is ignored. Made by ``scripts/make_text_table.py``.
 """
@@ -38,26 +37,17 @@ def weights_fingerprint(model) -> str:
     return h.hexdigest()
 
 
-def write_text_table(model, texts: Iterable[str], path: str | Path, *, batch_size: int = 256,
-                     compact_texts: Iterable[str] = ()) -> int:
+def write_text_table(model, texts: Iterable[str], path: str | Path, *, batch_size: int = 256) -> int:
     """Embed ``texts`` with ``model`` (distinct, sorted) and write the table to ``path`` (fp16);
-    ``compact_texts`` not among them are stored in int8 with one scale per row (half the size, cosine
-    error ~1e-3: for names of libraries the package does not ship). Returns the number of texts."""
+    returns the number of texts."""
     from safetensors.numpy import save_file
 
     distinct = sorted(set(texts))
-    compact = sorted(set(compact_texts) - set(distinct))
     tensors = {"keys": _keys(distinct),
                "vectors": np.asarray(model.embed_texts(distinct, batch_size=batch_size), np.float16)}
-    if compact:
-        x = np.asarray(model.embed_texts(compact, batch_size=batch_size), np.float32)
-        scale = np.maximum(np.abs(x).max(axis=1), 1e-12) / 127.0
-        tensors.update(keys_q8=_keys(compact), vectors_q8=np.round(x / scale[:, None]).astype(np.int8),
-                       scales_q8=scale.astype(np.float32))
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"weights": weights_fingerprint(model),
-                                               "n": str(len(distinct) + len(compact))})
-    return len(distinct) + len(compact)
+        save_file(tensors, str(tmp), metadata={"weights": weights_fingerprint(model), "n": str(len(distinct))})
+    return len(distinct)
 
 
 def _keys(texts: Sequence[str]) -> np.ndarray:
@@ -91,10 +81,6 @@ def read_table_file(path: Path, fingerprint: str | None) -> dict[str, np.ndarray
                 log.warning("ignoring %s: made with other model weights", path)
                 return {}
             keys, vectors = f.get_tensor("keys"), f.get_tensor("vectors").astype(np.float32)
-            if "keys_q8" in f.keys():
-                keys = np.concatenate([keys, f.get_tensor("keys_q8")])
-                vectors = np.concatenate([vectors, f.get_tensor("vectors_q8").astype(np.float32)
-                                          * f.get_tensor("scales_q8")[:, None]])
     except Exception as e:  # noqa: BLE001 - a broken table only costs encoding time
         log.warning("ignoring unreadable text table %s (%s)", path, e)
         return {}
