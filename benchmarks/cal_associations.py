@@ -67,8 +67,8 @@ import torch
 from contrastomics.data.features import cosine_of_pairs, pca
 from contrastomics.data.io import atomic_write
 from contrastomics.data.string import read_pairs
-from contrastomics.evaluate.associations import SPLITS, PairSplit, adjacency, evaluate_split, negatives, pair_metrics
-from contrastomics.evaluate.associations import neighbourhood_scores
+from contrastomics.evaluate.associations import SPLITS, PairSplit, evaluate_split, negatives, pair_metrics
+from contrastomics.evaluate.associations import baseline_scorers
 from contrastomics.evaluate.associations import make_pair_split as make_split, pair_key as _key
 from contrastomics.evaluate.splits import validation_gene_split
 from contrastomics.evaluate.stats import ci_text, paired_bootstrap
@@ -584,15 +584,7 @@ def pair_table(split, x: np.ndarray, degree: np.ndarray, exclude: np.ndarray, sc
     the scores that ``evaluate_split`` summarises, kept for paired bootstraps over pairs. Edge
     splits add common neighbours / Adamic-Adar on the split's training graph."""
     n = x.shape[0]
-    adj = adjacency(split.train_a, split.train_b, n)
-    deg_train = np.asarray(adj.sum(1)).ravel()
-    every = {"raw_cosine": lambda a, b: cosine_of_pairs(x, a, b),
-             "degree_train": lambda a, b: deg_train[a] * deg_train[b],
-             "degree_full_diagnostic": lambda a, b: degree[a].astype(float) * degree[b]}
-    if split.name != "node_disjoint":
-        every["common_neighbours"] = lambda a, b: neighbourhood_scores(adj, a, b)["common_neighbours"]
-        every["adamic_adar"] = lambda a, b: neighbourhood_scores(adj, a, b)["adamic_adar"]
-    every.update(scorers)
+    every = {**baseline_scorers(split, x, degree), **scorers}
     out = []
     for k_i, kind in enumerate(KINDS):
         if kind not in kinds:

@@ -12,15 +12,11 @@ import pytest
 from contrastomics.data.string import Pairs
 from contrastomics.evaluate.associations import make_pair_split, pair_key
 from benchmark_scripts import bench
+from test_cal_protocol import toy_pairs as cal_protocol_toy_pairs
 
 
-def toy_pairs(n_genes: int = 70, n_pairs: int = 700, seed: int = 0) -> Pairs:
-    rng = np.random.default_rng(seed)
-    a, b = rng.integers(0, n_genes, n_pairs), rng.integers(0, n_genes, n_pairs)
-    keep = a != b
-    lo, hi = np.minimum(a, b)[keep], np.maximum(a, b)[keep]
-    _, first = np.unique(pair_key(lo, hi, n_genes), return_index=True)
-    return Pairs([f"G{i}" for i in range(n_genes)], lo[first], hi[first], np.full(len(first), 950.0))
+def toy_pairs(seed: int = 0) -> Pairs:
+    return cal_protocol_toy_pairs(n_genes=70, n_pairs=700, seed=seed)
 
 
 def directed(a, b) -> set:

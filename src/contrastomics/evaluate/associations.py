@@ -188,6 +188,21 @@ def neighbourhood_scores(adj: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> di
     return {"common_neighbours": cn, "adamic_adar": aa}
 
 
+def baseline_scorers(split: PairSplit, features: np.ndarray, degree_full: np.ndarray) -> dict:
+    """name -> ``f(a, b) -> scores`` of the baselines beside every model: raw cosine of the
+    features, degree product on the training graph and on the full graph (a diagnostic) and, except
+    on ``node_disjoint``, common neighbours / Adamic-Adar on the training graph."""
+    adj = adjacency(split.train_a, split.train_b, features.shape[0])
+    deg_train = np.asarray(adj.sum(1)).ravel()
+    out = {"raw_cosine": lambda a, b: cosine_of_pairs(features, a, b),
+           "degree_train": lambda a, b: deg_train[a] * deg_train[b],
+           "degree_full_diagnostic": lambda a, b: degree_full[a].astype(float) * degree_full[b]}
+    if split.name != "node_disjoint":
+        out["common_neighbours"] = lambda a, b: neighbourhood_scores(adj, a, b)["common_neighbours"]
+        out["adamic_adar"] = lambda a, b: neighbourhood_scores(adj, a, b)["adamic_adar"]
+    return out
+
+
 # ---------------------------------------------------------------------- one full evaluation
 def evaluate_split(split: PairSplit, features: np.ndarray, degree_full: np.ndarray, exclude_keys: np.ndarray,
                    scorers: dict, seed: int = 0, kinds=NEGATIVES, window=(-0.2, 0.2)) -> list[dict]:
@@ -198,15 +213,7 @@ def evaluate_split(split: PairSplit, features: np.ndarray, degree_full: np.ndarr
     are added here. Returns one record per (negatives, method, metric).
     """
     n = features.shape[0]
-    adj = adjacency(split.train_a, split.train_b, n)
-    deg_train = np.asarray(adj.sum(1)).ravel()
-    all_scorers = {"raw_cosine": lambda a, b: cosine_of_pairs(features, a, b),
-                   "degree_train": lambda a, b: deg_train[a] * deg_train[b],
-                   "degree_full_diagnostic": lambda a, b: degree_full[a].astype(float) * degree_full[b]}
-    if split.name != "node_disjoint":
-        all_scorers["common_neighbours"] = lambda a, b: neighbourhood_scores(adj, a, b)["common_neighbours"]
-        all_scorers["adamic_adar"] = lambda a, b: neighbourhood_scores(adj, a, b)["adamic_adar"]
-    all_scorers.update(scorers)
+    all_scorers = {**baseline_scorers(split, features, degree_full), **scorers}
     records = []
     for k_i, kind in enumerate(kinds):
         na, nb = negatives(kind, split, degree_full, n, exclude_keys, seed=seed * 101 + k_i)
