@@ -25,7 +25,9 @@ inside its most common of the 29 top-level pathways of ReactomePathways_2024-09-
 clusters; gene containment, which the Reactome view adopted in round 7 also reads: for `joint` on
 Reactome results purity is not independent of the method), coverage, cluster count, label
 support (the package's measure, reported, not a judge). Differences: `joint` minus each method,
-paired bootstrap 95% CI over GO pathways (Wang silhouette), unpaired over clusters (purity).
+paired bootstrap 95% CI over GO pathways (Wang silhouette), unpaired over clusters (purity, label
+support of every result's non-singleton clusters). Round 10 (Ward partition) adds `joint_leiden`
+(the same pipeline partitioned by Leiden, the default before) and `semantic_split_ward`.
 """
 from __future__ import annotations
 
@@ -72,15 +74,18 @@ V1 = {"leading_edge_overlap": 0.2, "full_set_overlap": 0.5, "full_set": 0.15, "t
 METHODS = {
     "joint": dict(method="joint"),
     "joint_no_tower": dict(method="joint", weights={k: v for k, v in DEFAULT_WEIGHTS.items() if k not in ("full_set", "text")}),
-    "joint_v1": dict(method="joint", weights=V1, gate_leading_edge=True, split_direction=False),
+    "joint_v1": dict(method="joint", weights=V1, gate_leading_edge=True, split_direction=False, partition="leiden"),
     "overlap-knn": dict(method="overlap-knn"),
     "text": dict(method="text"),
     "semantic": dict(method="semantic"),
     "semantic_split": dict(method="semantic", split_direction=True),
     # round 7 (Reactome view): the no-view ablation; last, so the other comparisons' draws are unchanged
     "joint_no_reactome_view": dict(method="joint", weights={**DEFAULT_WEIGHTS, "reactome": 0.0}),
+    # round 10 (Ward partition): the round-4 pipeline with Leiden, and the issue's reference cut by Ward
+    "joint_leiden": dict(method="joint", partition="leiden"),
+    "semantic_split_ward": dict(method="semantic", split_direction=True, partition="ward"),
 }
-GO_ONLY = ("semantic", "semantic_split")
+GO_ONLY = ("semantic", "semantic_split", "semantic_split_ward")
 
 
 def top_level_sets() -> dict[str, set]:
@@ -171,6 +176,9 @@ def run_part(part: str, log=print) -> tuple[list[dict], dict]:
             if gop is not None:
                 values["silhouette_go_wang"] = m.get("silhouette_go_wang")
                 units[(part, ds, lib, kind, name, "wang")] = wang_samples(lab, gop)
+            if "label_support" in res.clusters:
+                units[(part, ds, lib, kind, name, "support")] = \
+                    res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
             if lib == "reactome":
                 pur = purity_per_cluster(lab, pw.full_sets, tops)
                 values["reactome_top_level_purity"] = float(pur.mean()) if len(pur) else float("nan")
@@ -189,8 +197,9 @@ def differences(part: str, units: dict) -> list[dict]:
     """`joint` minus each method, pooled over the part's results, per input kind."""
     recs = []
     rng = np.random.default_rng(0)
+    rng_support = np.random.default_rng(1)  # its own stream: the purity rows' draws stay as committed
     for kind in KINDS:
-        for judge in ("wang", "purity"):
+        for judge in ("wang", "purity", "support"):
             keys = [k for k in units if k[0] == part and k[3] == kind and k[5] == judge and k[4] == "joint"]
             for other in METHODS:
                 if other == "joint":
@@ -207,9 +216,11 @@ def differences(part: str, units: dict) -> list[dict]:
                     ci = paired_bootstrap(a, b)
                     diff, lo, hi, n = ci["diff"], ci["low"], ci["high"], ci["n"]
                 else:  # clusters differ between methods: unpaired resampling of clusters
-                    boots = [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(2000)]
+                    r = rng if judge == "purity" else rng_support
+                    boots = [r.choice(a, len(a)).mean() - r.choice(b, len(b)).mean() for _ in range(2000)]
                     diff, (lo, hi), n = a.mean() - b.mean(), np.percentile(boots, [2.5, 97.5]), len(a) + len(b)
-                metric = "silhouette_go_wang_per_pathway" if judge == "wang" else "reactome_top_level_purity"
+                metric = {"wang": "silhouette_go_wang_per_pathway", "purity": "reactome_top_level_purity",
+                          "support": "label_support_per_cluster"}[judge]
                 verdict = "better" if lo > 0 else "worse" if hi < 0 else "tie"
                 recs.append({"dataset": f"all {part} results ({len(pairs)})", "split": part, "part": part, "input": kind,
                              "method": f"joint - {other}", "metric": f"diff {metric}", "value": round(float(diff), 4),

@@ -45,6 +45,8 @@ def cluster(
     fdr: float = typer.Option(0.05, "--fdr", help="Keep pathways with FDR / adjusted p-value below this."),
     method: str = typer.Option("joint", "--method", "-m", help=METHOD_HELP),
     resolution: str = typer.Option("auto", "--resolution", help="Leiden resolution, or 'auto' (~n/20 clusters)."),
+    partition: str = typer.Option("auto", "--partition", help="auto (Ward for joint/text/genes, Leiden for the "
+                                  "graph baselines) | ward | average | leiden."),
     n_clusters: Optional[int] = typer.Option(None, "--n-clusters", help="Number of clusters (>= 2 members) to "
                                              "return; leftovers join their nearest cluster (--resolution auto)."),
     split_direction: bool = typer.Option(False, "--split-direction", help="Never put up- and down-regulated pathways "
@@ -111,7 +113,7 @@ def cluster(
     with console.status("clustering pathways…"):
         res, written = cluster_to_folder(
             arg, out, report=report, title=title, method=method, fdr_cutoff=fdr, resolution=res_value,
-            n_clusters=n_clusters, split_direction=split_direction, min_cluster_size=min_cluster_size, model=model,
+            partition=partition, n_clusters=n_clusters, split_direction=split_direction, min_cluster_size=min_cluster_size, model=model,
             gene_sets=gmt, names=_split_names(names), format=fmt, k=k, representative=representative, seed=seed)
     console.print(summary_table(res.summary))
     top = res.clusters[~res.clusters["singleton"]].head(10)

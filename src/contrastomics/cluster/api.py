@@ -25,8 +25,8 @@ from ..data.ontology import extract_go_id, is_go_result
 from ..errors import InputError
 from ..evaluate.semantic import go_similarity_for
 from . import baselines as bl
-from .communities import (attach_small, identical_groups, join_identical, leiden, leiden_auto, mcl, merge_to,
-                          n_clusters_of, order_labels, split_to, target_clusters)
+from .communities import (LINKAGE_MAX_N, attach_small, identical_groups, join_identical, leiden, leiden_auto,
+                          linkage_partition, mcl, merge_to, n_clusters_of, order_labels, split_to, target_clusters)
 from .embed import METHOD_WEIGHTS, StandInModel, embedding_model, joint_space
 from .graph import default_k, knn_from_embedding
 from .keywords import phrase_sets, title_keywords
@@ -36,6 +36,7 @@ from .metrics import evaluate, go_pairs
 from .pathways import Pathways, prepare
 from .tables import result_tables
 
+PARTITIONS = ("auto", "leiden", "ward", "average")
 METHODS = ("joint", "text", "genes", "overlap", "overlap-knn", "kappa", "semantic")
 #: attach threshold with an explicit ``n_clusters``: any positive similarity to a cluster
 ATTACH_ANY = 1e-9
@@ -64,6 +65,11 @@ class ClusterOptions:
         the run returns about that many clusters of ``>= 2`` members (+- 10% on the development
         results): members of dissolved small clusters join their most similar cluster whenever the
         similarity is positive (``attach_threshold="auto"`` otherwise keeps far ones single).
+    partition
+        ``leiden`` (communities of the kNN graph), ``ward`` or ``average`` (a linkage tree of the
+        space cut at ``n_clusters``; up to 5,000 pathways, Leiden above), or ``auto``: Ward for the
+        embedding methods (``joint``, ``text``, ``genes``), Leiden for the graph baselines as their
+        peers do. ``overlap`` always uses MCL; a numeric ``resolution`` means Leiden.
     split_direction
         Never put up- and down-regulated pathways in one cluster (``joint`` keeps them apart through
         its ``direction`` view already; this makes it absolute, for every method).
@@ -109,6 +115,7 @@ class ClusterOptions:
     fdr_cutoff: float = 0.05
     resolution: float | str = "auto"
     n_clusters: int | None = None
+    partition: str = "auto"
     split_direction: bool = False
     min_cluster_size: int = 3
     attach_threshold: float | str = "auto"
@@ -129,6 +136,8 @@ class ClusterOptions:
     def __post_init__(self):
         if self.method not in METHODS:
             raise InputError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.partition not in PARTITIONS:
+            raise InputError(f"unknown partition {self.partition!r}; choose one of {', '.join(PARTITIONS)}")
         if self.representative not in ("central", "significant"):
             raise InputError(f"unknown representative rule {self.representative!r}; choose central or significant")
         if not (0 < self.fdr_cutoff <= 1):
@@ -295,7 +304,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         "n_significant": int(n), "fdr_cutoff": o.fdr_cutoff, "knn_neighbours": int(k),
         "n_clusters": int((sizes >= 2).sum()), "n_singletons": int((sizes == 1).sum()),
         "target_clusters": int(target),
-        "resolution": used_res, "split_direction": bool(split),
+        "partition": info["partition"], "resolution": used_res, "split_direction": bool(split),
         "min_cluster_size": int(o.min_cluster_size), "attached": info["attached"],
         "attach_threshold": info["attach_threshold"], "representative": o.representative, "seed": int(o.seed),
         "weights": w,
@@ -320,13 +329,21 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
 
 def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, forbid, o: ClusterOptions,
                same_sets: np.ndarray):
-    """``(labels, resolution used, attach info)``: Leiden (MCL for ``overlap``), small clusters
+    """``(labels, resolution used, attach info)``: Leiden or a linkage cut (``partition``; MCL for
+    ``overlap``; resolution ``None`` when Leiden did not run), small clusters
     attached, pathways with identical gene sets (``same_sets``: group ids) joined, cluster ids
     ordered by size (0 = largest)."""
+    auto = o.resolution in ("auto", None)
+    linkage = partition_rule(o.method, o.partition)
+    used = "mcl" if o.method == "overlap" else "leiden"
     if o.method == "overlap":
         raw = mcl(adj)
         used_res = None
-    elif o.resolution == "auto" or o.resolution is None:
+    elif auto and linkage and len(fdr) <= LINKAGE_MAX_N and (x is not None or similarity is not None):
+        raw = linkage_partition(x, target, method=linkage, min_size=o.min_cluster_size, groups=forbid,
+                                similarity=similarity if x is None else None)
+        used_res, used = None, linkage
+    elif auto:
         raw, used_res = leiden_auto(adj, target, min_size=o.min_cluster_size, seed=o.seed)
     else:
         used_res = float(o.resolution)
@@ -346,13 +363,23 @@ def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, 
     # an explicit K (Leiden methods): split or merge the clusters until K clusters of >= 2 members
     # remain; identical sets are joined after the splits (which could separate them) and before the
     # merges (which only combine clusters)
-    exact_k = bool(o.n_clusters) and used_res is not None and o.resolution in ("auto", None)
+    exact_k = bool(o.n_clusters) and o.method != "overlap" and auto
     if exact_k:
         lab = split_to(lab, int(o.n_clusters), adj, min_size=o.min_cluster_size, seed=o.seed)
     lab, info["identical"] = join_identical(lab, same_sets, fdr, forbid)
     if exact_k:
         lab = merge_to(lab, int(o.n_clusters), x=x, similarity=None if x is not None else similarity, groups=forbid)
+    info["partition"] = used
     return order_labels(lab, fdr), used_res, info
+
+
+def partition_rule(method: str, partition: str = "auto") -> str | None:
+    """The linkage (``"ward"``/``"average"``) a run of ``method`` cuts, or ``None`` for Leiden / MCL."""
+    if method == "overlap" or partition == "leiden":
+        return None
+    if partition == "auto":
+        return "ward" if method in METHOD_WEIGHTS else None
+    return partition
 
 
 def _direction_profile(tab: pd.DataFrame, conditions, sign: np.ndarray) -> np.ndarray:

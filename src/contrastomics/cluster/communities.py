@@ -1,6 +1,7 @@
 """Communities on pathway graphs: Leiden with an automatic resolution, MCL, small-cluster handling.
 
-:func:`leiden_auto` tunes the resolution to :func:`target_clusters`; :func:`attach_small` dissolves
+:func:`leiden_auto` tunes the resolution to :func:`target_clusters`; :func:`linkage_partition` cuts a
+Ward / average-linkage tree of the joint space at that count instead; :func:`attach_small` dissolves
 clusters below ``min_cluster_size`` and attaches their members to the nearest cluster when close
 enough; :func:`join_identical` puts pathways with identical gene sets in one cluster;
 :func:`split_to` / :func:`merge_to` reach an exact cluster count (``--n-clusters K``);
@@ -113,6 +114,57 @@ def leiden_auto(adj: sp.csr_matrix, target: int, *, min_size: int = 3, seed: int
         return best[2], res
     # the search used one refinement pass per try; the result gets leidenalg's default two
     return leiden(g, res, seed=seed), res
+
+
+#: Above this many pathways a hierarchical partition would need the ``n x n`` distances: Leiden instead.
+LINKAGE_MAX_N = 5_000
+
+
+def linkage_partition(x, target: int, *, method: str = "ward", min_size: int = 3, similarity=None,
+                      groups: np.ndarray | None = None) -> np.ndarray:
+    """Agglomerative partition cut where it first gives ``target`` clusters of ``>= min_size`` members.
+
+    The space is a :class:`~contrastomics.cluster.embed.JointSpace` ``x`` (or an ``(n, d)`` array), or a
+    precomputed ``similarity`` ``(n, n)``. ``ward``: Ward linkage on the Euclidean distances
+    ``sqrt(s_ii + s_jj - 2 s_ij)`` (exact for ``x``: every block of the joint cosine; a precomputed
+    similarity's diagonal is taken as ``max(1, max s)``); ``average``:
+    UPGMA on ``1 - s_ij``. ``groups`` (NES sign under ``--split-direction``): pathways of different
+    groups merge only above every within-group merge. Needs the ``n x n`` similarities
+    (:data:`LINKAGE_MAX_N`). Returns raw labels ``(n,)``; small clusters are left to :func:`attach_small`."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    if similarity is not None:
+        s = similarity.toarray() if sp.issparse(similarity) else np.array(similarity, np.float64)
+        np.fill_diagonal(s, max(1.0, float(np.max(s, initial=0.0))))  # a pathway is most similar to itself
+    else:
+        s = x.similarity(slice(None)) if hasattr(x, "similarity") else np.asarray(x) @ np.asarray(x).T
+    s = np.asarray(s, np.float64)
+    n = s.shape[0]
+    if n < 2 or target <= 1:
+        return np.zeros(n, np.int64)
+    s = (s + s.T) / 2
+    if method == "ward":
+        sq = np.diag(s)
+        d = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * s, 0.0))
+    elif method == "average":
+        d = np.maximum(1.0 - s, 0.0)
+    else:
+        raise ValueError(f"unknown linkage {method!r}; choose ward or average")
+    if groups is not None:
+        g = np.asarray(groups)
+        d = d + (g[:, None] != g[None, :]) * (10.0 * n * (d.max() + 1.0))
+    np.fill_diagonal(d, 0.0)
+    tree = linkage(squareform(d, checks=False), method=method)
+    best = None
+    for t in range(min(target, n), n + 1):
+        lab = fcluster(tree, t, criterion="maxclust") - 1
+        got = n_real_clusters(lab, min_size)
+        if best is None or abs(got - target) < abs(best[0] - target):
+            best = (got, lab)
+        if got >= target:
+            break
+    return np.asarray(best[1], np.int64)
 
 
 def attach_small(labels: np.ndarray, x: np.ndarray | None, *, min_size: int = 3,

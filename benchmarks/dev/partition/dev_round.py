@@ -1,0 +1,103 @@
+"""Development round 9 (benchmarks/decisions/cluster.md): the partition step of `joint`, Leiden on
+the kNN graph vs a Ward / average-linkage cut of the joint space, on the development results only.
+
+    nice -n 10 python benchmarks/dev/partition/dev_round.py   # -> dev_round.{json,md} beside it
+"""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import cluster_defaults as cd  # noqa: E402
+
+from contrastomics.cluster import run_clustering  # noqa: E402
+from contrastomics.cluster.metrics import go_pairs  # noqa: E402
+from contrastomics.cluster.pathways import prepare  # noqa: E402
+from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
+
+CANDIDATES = ("leiden", "ward", "average")
+
+
+def unpaired_ci(a, b, n_boot: int = 2000, seed: int = 0):
+    """Mean(a) - mean(b) with a 95% percentile CI, a and b resampled independently."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    rng = np.random.default_rng(seed)
+    d = np.array([rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(n_boot)])
+    return [float(a.mean() - b.mean()), float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))]
+
+
+def main() -> None:
+    tops = cd.top_level_sets()
+    recs, wang_units, purity, support = [], {}, {}, {}
+    for part in CANDIDATES:
+        for ds, lib, kind, df, gs in cd.inputs("dev"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
+                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=50, partition=part)
+            lab = cd.input_order_labels(res)
+            m, s = res.summary["metrics"], res.summary
+            sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
+            support.setdefault(part, []).extend(sup.tolist())
+            rec = {"partition": part, "dataset": f"{ds}/{lib}", "input": kind, "n": len(lab),
+                   "n_clusters": s["n_clusters"], "coverage": m.get("coverage"),
+                   "nes_coherence_adjusted": m.get("nes_coherence_adjusted"),
+                   "label_support_mean": float(sup.mean()) if len(sup) else None,
+                   "labels_low_share": float((sup < 1 / 3).mean()) if len(sup) else None}
+            if lib == "gobp":
+                u = cd.wang_samples(lab, go_pairs(pw.table["term"].tolist()))
+                wang_units[(part, ds, kind)] = u
+                rec["wang"] = float(u.mean())
+            if lib == "reactome":
+                pur = cd.purity_per_cluster(lab, pw.full_sets, tops)
+                purity.setdefault(part, []).extend(pur.tolist())
+                rec["purity"] = float(pur.mean())
+            recs.append(rec)
+            print(json.dumps(rec), flush=True)
+    summary = {}
+    for part in CANDIDATES:
+        rows = [r for r in recs if r["partition"] == part]
+        big = [r for r in rows if r["n"] >= 100]
+        ok = all(r["n_clusters"] <= r["n"] / 15 and r["nes_coherence_adjusted"] >= 0.95 and r["coverage"] >= 0.95
+                 for r in big)
+        keys = sorted(k for k in wang_units if k[0] == part)
+        a = np.concatenate([wang_units[k] for k in keys])
+        b = np.concatenate([wang_units[("leiden",) + k[1:]] for k in keys])
+        ci = paired_bootstrap(a, b)
+        summary[part] = {"qualifies": ok, "mean_wang_gobp": float(np.mean([r["wang"] for r in rows if "wang" in r])),
+                         "wang_vs_leiden": [ci["diff"], ci["low"], ci["high"]],
+                         "purity": float(np.mean(purity[part])),
+                         "purity_vs_leiden": unpaired_ci(purity[part], purity["leiden"]),
+                         "label_support": float(np.mean(support[part])),
+                         "support_vs_leiden": unpaired_ci(support[part], support["leiden"]),
+                         "low_support_share": float(np.mean(np.asarray(support[part]) < 1 / 3)),
+                         "max_clusters_over_n15": max(r["n_clusters"] / (r["n"] / 15) for r in big),
+                         "min_coherence_big": min(r["nes_coherence_adjusted"] for r in big),
+                         "min_coverage_big": min(r["coverage"] for r in big)}
+    (HERE / "dev_round.json").write_text(json.dumps({"records": recs, "summary": summary}, indent=1))
+
+    def c(v):
+        return f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]"
+    lines = ["| partition | qualifies | min coherence / coverage (n >= 100) | max clusters / (n/15) | mean Wang (4 GO BP) "
+             "| vs leiden | Reactome purity | vs leiden | label support | vs leiden | share < 1/3 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p, s in summary.items():
+        lines.append(f"| {p} | {s['qualifies']} | {s['min_coherence_big']:.3f} / {s['min_coverage_big']:.3f} | "
+                     f"{s['max_clusters_over_n15']:.2f} | {s['mean_wang_gobp']:.3f} | {c(s['wang_vs_leiden'])} | "
+                     f"{s['purity']:.3f} | {c(s['purity_vs_leiden'])} | {s['label_support']:.3f} | "
+                     f"{c(s['support_vs_leiden'])} | {s['low_support_share']:.2f} |")
+    (HERE / "dev_round.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
