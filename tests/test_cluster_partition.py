@@ -9,6 +9,7 @@ from contrastomics.cluster import api, run_clustering
 from contrastomics.cluster.communities import linkage_partition
 from contrastomics.cluster.embed import JointSpace
 from contrastomics.errors import InputError
+from contrastomics.report.tables import summary_table
 
 from test_cluster import FakeModel, labels_in_input_order, synthetic_result
 
@@ -66,6 +67,7 @@ def test_default_partition_is_ward_for_embeddings_and_leiden_for_graph_baselines
     model = FakeModel()
     res = run_clustering(df, model=model, metrics=False)
     assert res.summary["partition"] == "ward" and res.summary["resolution"] is None
+    assert "| partition | Ward cut |" in summary_table(res.summary)
     assert run_clustering(df, method="overlap-knn", metrics=False).summary["partition"] == "leiden"
     assert run_clustering(df, method="overlap", metrics=False).summary["partition"] == "mcl"
     assert run_clustering(df, method="overlap-knn", partition="ward", metrics=False).summary["partition"] == "ward"

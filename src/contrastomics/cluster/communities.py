@@ -143,17 +143,25 @@ def linkage_partition(x, target: int, *, method: str = "ward", min_size: int = 3
     n = s.shape[0]
     if n < 2 or target <= 1:
         return np.zeros(n, np.int64)
-    s = (s + s.T) / 2
-    if method == "ward":
-        sq = np.diag(s)
-        d = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * s, 0.0))
-    elif method == "average":
-        d = np.maximum(1.0 - s, 0.0)
-    else:
+    if method not in ("ward", "average"):
         raise ValueError(f"unknown linkage {method!r}; choose ward or average")
+    # distances in place of the similarities (one n x n matrix, plus the condensed copy)
+    d = s
+    d += d.T.copy()
+    d /= 2
+    if method == "ward":
+        sq = np.diag(d).copy()
+        d *= -2
+        for i in range(n):  # (|x_i|^2 + |x_j|^2) - 2 cos_ij, row by row: no second n x n matrix
+            d[i] += sq[i] + sq
+        np.maximum(d, 0.0, out=d)
+        np.sqrt(d, out=d)
+    else:
+        np.subtract(1.0, d, out=d)
+        np.maximum(d, 0.0, out=d)
     if groups is not None:
         g = np.asarray(groups)
-        d = d + (g[:, None] != g[None, :]) * (10.0 * n * (d.max() + 1.0))
+        d += (g[:, None] != g[None, :]) * (10.0 * n * (d.max() + 1.0))
     np.fill_diagonal(d, 0.0)
     tree = linkage(squareform(d, checks=False), method=method)
     best = None

@@ -103,10 +103,14 @@ def summary_table(summary: dict) -> str:
 
 
 def method_rows(summary: dict) -> list[tuple[str, str]]:
-    """``[("method", ...), ("model", ...)]`` for display; no model row for methods without one."""
+    """``[("method", ...), ("model", ...), ("partition", ...)]`` for display; no model row for
+    methods without one, no partition row for summaries that predate it."""
     rows = [("method", str(summary.get("method") or "n/a"))]
     if summary.get("model"):
         rows.append(("model", str(summary["model"])))
+    if summary.get("partition"):
+        rows.append(("partition", {"ward": "Ward cut", "average": "average-linkage cut", "leiden": "Leiden",
+                                   "mcl": "MCL"}.get(summary["partition"], str(summary["partition"]))))
     return rows
 
 
