@@ -1,0 +1,116 @@
+"""Development round 11 (benchmarks/decisions/cluster.md): cluster count n/D and ontology share O
+under the Ward cut, on the development results only.
+
+    nice -n 10 python benchmarks/dev/partition/dev_round11.py   # -> dev_round11.{json,md} beside it
+"""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(HERE))
+
+import cluster_defaults as cd  # noqa: E402
+from dev_round import unpaired_ci  # noqa: E402
+
+from contrastomics.cluster import api, run_clustering  # noqa: E402
+from contrastomics.cluster.embed import DEFAULT_WEIGHTS  # noqa: E402
+from contrastomics.cluster.metrics import go_pairs  # noqa: E402
+from contrastomics.cluster.pathways import prepare  # noqa: E402
+from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
+
+TODAY = (20, 0.52)
+CANDIDATES = [(d, o) for d in (20, 17, 15) for o in (0.52, 0.60, 0.68)]
+
+
+def target(d: int):
+    def t(n: int) -> int:
+        if n < 4:
+            return 1
+        if n >= 100:
+            return max(2, round(n / d))
+        return max(2, round(np.sqrt(n / 2)))
+    return t
+
+
+def weights(o: float) -> dict:
+    rest = {k: v for k, v in DEFAULT_WEIGHTS.items() if k not in ("ontology", "direction")}
+    scale = (1.0 - DEFAULT_WEIGHTS["direction"] - o) / sum(rest.values())
+    return {**{k: v * scale for k, v in rest.items()}, "ontology": o, "direction": DEFAULT_WEIGHTS["direction"]}
+
+
+def main() -> None:
+    tops = cd.top_level_sets()
+    recs, wang_units, purity, support = [], {}, {}, {}
+    for cand in CANDIDATES:
+        d, o = cand
+        api.target_clusters = target(d)  # the name `_run` looks up
+        for ds, lib, kind, df, gs in cd.inputs("dev"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
+                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=50, weights=weights(o))
+            lab = cd.input_order_labels(res)
+            m, s = res.summary["metrics"], res.summary
+            sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
+            support.setdefault(cand, []).extend(sup.tolist())
+            rec = {"D": d, "O": o, "dataset": f"{ds}/{lib}", "input": kind, "n": len(lab),
+                   "n_clusters": s["n_clusters"], "coverage": m.get("coverage"),
+                   "nes_coherence_adjusted": m.get("nes_coherence_adjusted"),
+                   "label_support_mean": float(sup.mean()) if len(sup) else None}
+            if lib == "gobp":
+                u = cd.wang_samples(lab, go_pairs(pw.table["term"].tolist()))
+                wang_units[(cand, ds, kind)] = u
+                rec["wang"] = float(u.mean())
+            if lib == "reactome":
+                pur = cd.purity_per_cluster(lab, pw.full_sets, tops)
+                purity.setdefault(cand, []).extend(pur.tolist())
+                rec["purity"] = float(pur.mean())
+            recs.append(rec)
+            print(json.dumps(rec), flush=True)
+    summary = {}
+    for cand in CANDIDATES:
+        rows = [r for r in recs if (r["D"], r["O"]) == cand]
+        big = [r for r in rows if r["n"] >= 100]
+        ok = all(r["n_clusters"] <= r["n"] / 15 and r["nes_coherence_adjusted"] >= 0.95 and r["coverage"] >= 0.95
+                 for r in big)
+        keys = sorted(k[1:] for k in wang_units if k[0] == cand)
+        a = np.concatenate([wang_units[(cand,) + k] for k in keys])
+        b = np.concatenate([wang_units[(TODAY,) + k] for k in keys])
+        ci = paired_bootstrap(a, b)
+        summary[f"{cand[0]}/{cand[1]}"] = {
+            "D": cand[0], "O": cand[1], "qualifies": ok,
+            "mean_wang_gobp": float(np.mean([r["wang"] for r in rows if "wang" in r])),
+            "wang_vs_today": [ci["diff"], ci["low"], ci["high"]],
+            "purity": float(np.mean(purity[cand])), "purity_vs_today": unpaired_ci(purity[cand], purity[TODAY]),
+            "label_support": float(np.mean(support[cand])),
+            "support_vs_today": unpaired_ci(support[cand], support[TODAY]),
+            "low_support_share": float(np.mean(np.asarray(support[cand]) < 1 / 3)),
+            "max_clusters_over_n15": max(r["n_clusters"] / (r["n"] / 15) for r in big),
+            "min_coherence_big": min(r["nes_coherence_adjusted"] for r in big)}
+    (HERE / "dev_round11.json").write_text(json.dumps({"records": recs, "summary": summary}, indent=1))
+
+    def c(v):
+        return f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]"
+    lines = ["| D | O | qualifies | min coherence (n >= 100) | max clusters / (n/15) | mean Wang (4 GO BP) | vs today "
+             "| Reactome purity | vs today | label support | vs today | share < 1/3 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in summary.values():
+        lines.append(f"| {s['D']} | {s['O']} | {s['qualifies']} | {s['min_coherence_big']:.3f} | "
+                     f"{s['max_clusters_over_n15']:.2f} | {s['mean_wang_gobp']:.3f} | {c(s['wang_vs_today'])} | "
+                     f"{s['purity']:.3f} | {c(s['purity_vs_today'])} | {s['label_support']:.3f} | "
+                     f"{c(s['support_vs_today'])} | {s['low_support_share']:.2f} |")
+    (HERE / "dev_round11.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
