@@ -285,7 +285,7 @@ def test_mcl_splits_two_cliques():
 def test_leiden_auto_hits_the_target_count():
     lab, res = leiden_auto(cliques([10] * 6), 6, min_size=3)
     assert len(np.unique(lab)) == 6 and res > 0
-    assert target_clusters(600) == 30 and target_clusters(50) == 5 and target_clusters(3) == 1
+    assert target_clusters(600) == 35 and target_clusters(50) == 5 and target_clusters(3) == 1
 
 
 def test_attach_small_joins_close_members_and_keeps_far_ones_single():

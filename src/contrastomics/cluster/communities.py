@@ -16,12 +16,12 @@ from .graph import to_igraph
 
 
 def target_clusters(n: int) -> int:
-    """Default number of clusters for ``n`` pathways: ``round(n / 20)`` for ``n >= 100``
+    """Default number of clusters for ``n`` pathways: ``round(n / 17)`` for ``n >= 100``
     (readable band ``n/25 .. n/15``), ``round(sqrt(n / 2))`` below, at least 2 (1 when ``n < 4``)."""
     if n < 4:
         return 1
     if n >= 100:
-        return max(2, round(n / 20))
+        return max(2, round(n / 17))
     return max(2, round(np.sqrt(n / 2)))
 
 
