@@ -22,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..data.ontology import extract_go_id, is_go_result
+from ..data.reactome import load_hierarchy, result_rows
 from ..errors import InputError
 from ..evaluate.semantic import go_similarity_for
 from . import baselines as bl
@@ -278,7 +279,9 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     if is_go_result(go_ids):
         gop = go_pairs(go_ids)
         go = go if go is not None else go_similarity_for(go_terms)
-    generic = generic_terms(go_ids, np.diff(pw.full_matrix.indptr))
+    rrows = None if gop is not None else result_rows(tab["term"].tolist(), tab["name"].tolist())
+    reactome = None if rrows is None else (rrows, load_hierarchy())  # a Reactome result: its hierarchy rows
+    generic = generic_terms(go_ids, np.diff(pw.full_matrix.indptr), reactome=reactome)
     # GO results: the member most central in simGIC (development: closer to its members in Wang's
     # similarity than the joint-space medoid); the clustering's space otherwise and above 5,000
     rep_sim = go[0] if go is not None and not hasattr(go[0], "rows") else (None if x is not None else space)
@@ -287,7 +290,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     keywords = title_keywords(labels, pw.titles, n_keywords=o.n_keywords, phrases=phrases)
     themes = cluster_themes(labels, pw.titles, reps, go_ids, phrases=phrases,
                             reactome=(tab["term"].tolist(), tab["name"].tolist()))
-    support, support_info = label_support(labels, reps, space=space, go=gop, seed=o.seed)
+    support, support_info = label_support(labels, reps, space=space, go=gop, seed=o.seed, reactome=reactome)
     times["labels"] = time.perf_counter() - t1
 
     coords = None

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from ..data.builtin import load_ontology
 from ..data.ontology import extract_go_id, is_go_result
-from ..data.reactome import top_level_themes
+from ..data.reactome import ReactomeHierarchy, top_level_themes
 from ..evaluate.cluster_metrics import GoPairs, label_support_shares
 from .keywords import DOMAIN_STOP_WORDS, phrase_sets, shared_phrase, title_keywords  # noqa: F401  (DOMAIN_STOP_WORDS moved)
 
@@ -23,6 +23,9 @@ from .keywords import DOMAIN_STOP_WORDS, phrase_sets, shared_phrase, title_keywo
 #: :data:`GENERIC_MAX_SET_SIZE` genes: the 95th percentiles over the development GO results' terms
 #: (273 and 754, rounded; benchmarks/decisions/cluster.md)
 GENERIC_MAX_DESCENDANTS = 270
+#: Reactome pathways with more sub-pathways are too generic to label a cluster (the 95th percentile
+#: of the development Reactome result pathways, 39.6, rounded: the GO rule's procedure)
+GENERIC_MAX_REACTOME_DESCENDANTS = 40
 GENERIC_MAX_SET_SIZE = 750
 #: a member supports a non-GO label when its similarity to it reaches this quantile of the
 #: similarity of random pairs of the result (the best agreement with the GO call on development)
@@ -103,15 +106,23 @@ def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, n
 
 
 def generic_terms(terms: Sequence[str | None], set_sizes: np.ndarray | None = None, *, ontology=None,
-                  max_descendants: int = GENERIC_MAX_DESCENDANTS, max_set_size: int = GENERIC_MAX_SET_SIZE
-                  ) -> np.ndarray:
-    """``(n,)`` bool: pathways too generic to label a cluster (near the root of GO or very large): a
-    GO term (id in ``terms``, resolved in ``ontology``, default the built-in GO) with more than
-    ``max_descendants`` descendants (``is_a``/``part_of``), or any pathway whose gene set
-    (``set_sizes``) has more than ``max_set_size`` genes."""
+                  max_descendants: int = GENERIC_MAX_DESCENDANTS, max_set_size: int = GENERIC_MAX_SET_SIZE,
+                  reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None) -> np.ndarray:
+    """``(n,)`` bool: pathways too generic to label a cluster (near the root or very large): a GO
+    term (id in ``terms``, resolved in ``ontology``, default the built-in GO) with more than
+    ``max_descendants`` descendants (``is_a``/``part_of``); a Reactome pathway (``reactome``: rows
+    in the hierarchy, ``-1`` for none, and the hierarchy) with more than
+    :data:`GENERIC_MAX_REACTOME_DESCENDANTS` sub-pathways or at the top level with any; any pathway
+    whose gene set (``set_sizes``) has more than ``max_set_size`` genes."""
     out = np.zeros(len(terms), bool)
     if set_sizes is not None:
         out |= np.asarray(set_sizes) > max_set_size
+    if reactome is not None:
+        rows, h = reactome
+        known = rows >= 0
+        below = h.n_below[rows[known]] - 1
+        top = np.array([not h.ancestors[r] for r in rows[known]], bool)
+        out[known] |= (below > GENERIC_MAX_REACTOME_DESCENDANTS) | (top & (below > 0))
     ids = [None if t is None else extract_go_id(str(t)) for t in terms]
     if all(i is None for i in ids):
         return out
@@ -273,9 +284,13 @@ def support_threshold(space, n: int, *, quantile: float = SUPPORT_QUANTILE, n_pa
     return float(np.quantile(v[np.isfinite(v)], quantile)) if np.isfinite(v).any() else float("nan")
 
 
-def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0):
+def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0,
+                 reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None):
     """``(near, threshold)``: ``near(a, b)`` -> ``(len(a),)`` bool, pathway ``b[i]`` sits near ``a[i]``:
-    for two GO terms (``go``) ancestor, descendant or sibling, or Wang similarity >= ``wang``; for other pathways similarity in ``space`` at least the ``quantile`` of random pairs."""
+    for two GO terms (``go``) ancestor, descendant or sibling, or Wang similarity >= ``wang``; for
+    other pathways similarity in ``space`` at least the ``quantile`` of random pairs, or, for two
+    pathways of the shipped Reactome hierarchy (``reactome``: their rows, ``-1`` for none, and the
+    hierarchy), ancestor, descendant or sibling there."""
     thr = support_threshold(space, n, quantile=quantile, seed=seed) if space is not None else float("nan")
 
     def near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -288,27 +303,35 @@ def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float 
             # a threshold of 0 (sparse similarities) must not count pairs sharing nothing
             v = pair_values(space, a[rest], b[rest])
             ok[rest] = (v >= thr) & (v > 0)
+        if reactome is not None:
+            rows, h = reactome
+            both = ~ok & (rows[a] >= 0) & (rows[b] >= 0)
+            if both.any():
+                ok[both] = h.related(rows[a[both]], rows[b[both]])
         return ok
     return near, thr
 
 
 def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "GoPairs | None" = None,
-                  quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0
-                  ) -> tuple[dict[int, float], dict]:
+                  quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0,
+                  reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None) -> tuple[dict[int, float], dict]:
     """Share of each cluster's other members that sit near its label (representative); ``nan`` for
     singletons. Returns ``(shares, info)``.
 
     Near (:func:`support_near`): for two GO terms (``go``: :class:`~contrastomics.evaluate.cluster_metrics.GoPairs`)
     ancestor, descendant or sibling (a shared direct ``is_a``/``part_of`` parent) of the label, or
     Wang similarity >= ``wang``; for other pathways similarity in the clustering's ``space``
-    (:func:`pair_values`) at least the ``quantile`` of random pairs (:func:`support_threshold`).
+    (:func:`pair_values`) at least the ``quantile`` of random pairs (:func:`support_threshold`), or,
+    for two pathways of the Reactome hierarchy (``reactome``), ancestor, descendant or sibling there.
     ``info``: the basis and the thresholds used."""
     labels = np.asarray(labels)
-    near, thr = support_near(space, len(labels), go, quantile=quantile, wang=wang, seed=seed)
+    near, thr = support_near(space, len(labels), go, quantile=quantile, wang=wang, seed=seed, reactome=reactome)
     shares = label_support_shares(labels, reps, near)
     parts = []
     if go is not None and go.known.any():
         parts.append(f"GO: ancestor, descendant or sibling of the label, or Wang similarity >= {wang:g}")
+    if reactome is not None:
+        parts.append("Reactome: ancestor, descendant or sibling of the label in the shipped hierarchy")
     if np.isfinite(thr) and (go is None or not go.known.all()):
         parts.append(f"similarity in the clustering space >= {thr:.3g} (the {quantile:g} quantile of random pairs)")
     info = {"label_support_basis": "; ".join(parts) or "n/a",

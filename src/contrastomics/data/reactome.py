@@ -71,6 +71,19 @@ class ReactomeHierarchy:
         return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, n))
 
     @functools.cached_property
+    def parents(self) -> tuple:
+        """Direct parents of each row: its ancestors that are no ancestor of another of its ancestors."""
+        anc = [set(a) for a in self.ancestors]
+        return tuple(tuple(sorted(set(a) - set().union(*(anc[b] for b in a)))) if a else () for a in self.ancestors)
+
+    def related(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``(len(a),)`` bool: row ``b[i]`` is an ancestor, descendant or sibling (a shared direct
+        parent) of row ``a[i]``, or the same row."""
+        anc, par = self.ancestors, self.parents
+        return np.array([x == y or y in anc[x] or x in anc[y] or bool(set(par[x]) & set(par[y]))
+                         for x, y in zip(np.asarray(a).tolist(), np.asarray(b).tolist())], bool)
+
+    @functools.cached_property
     def n_below(self) -> np.ndarray:
         """Pathways at or below each row (itself and every row it is an ancestor of)."""
         return np.asarray(self.ancestor_matrix.sum(0)).ravel().astype(np.int64)
@@ -190,6 +203,17 @@ def information_content(h: ReactomeHierarchy, kind: str = DEFAULT_IC) -> np.ndar
     raise ValueError(f"unknown IC kind {kind!r}; use one of {IC_KINDS}")
 
 
+def result_rows(terms: Sequence[str], names: Sequence[str] | None = None,
+                hierarchy: ReactomeHierarchy | None = None) -> np.ndarray | None:
+    """:func:`reactome_rows` of a result, or ``None`` when it is no Reactome result (fewer than
+    :data:`MIN_MATCHED` of its pathways match) or the hierarchy is missing."""
+    h = load_hierarchy() if hierarchy is None else hierarchy
+    if h is None or not len(terms):
+        return None
+    rows = reactome_rows(terms, names, h)
+    return rows if (rows >= 0).sum() >= MIN_MATCHED * len(terms) else None
+
+
 def reactome_ancestor_vectors(terms: Sequence[str], names: Sequence[str] | None = None, *,
                               ic: str | None = None, hierarchy: ReactomeHierarchy | None = None
                               ) -> tuple[sp.csr_matrix, np.ndarray] | None:
@@ -199,12 +223,10 @@ def reactome_ancestor_vectors(terms: Sequence[str], names: Sequence[str] | None 
     ``ic_ancestor_vectors`` for GO. ``(rows, known)``; ``None`` when fewer than half of the
     pathways match (not a Reactome result) or without the hierarchy."""
     h = load_hierarchy() if hierarchy is None else hierarchy
-    if h is None or not len(terms):
+    rows = result_rows(terms, names, h)
+    if rows is None:
         return None
-    rows = reactome_rows(terms, names, h)
     known = rows >= 0
-    if known.sum() < MIN_MATCHED * len(terms):
-        return None
     weight = np.sqrt(np.maximum(information_content(h, ic or DEFAULT_IC), 0.0)).astype(np.float32)
     out = sp.diags(known.astype(np.float32)) @ h.ancestor_matrix[np.maximum(rows, 0)] @ sp.diags(weight)
     out = sp.csr_matrix(out, dtype=np.float32)
