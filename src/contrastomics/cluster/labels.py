@@ -291,7 +291,9 @@ def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float 
     other pathways similarity in ``space`` at least the ``quantile`` of random pairs, or, for two
     pathways of the shipped Reactome hierarchy (``reactome``: their rows, ``-1`` for none, and the
     hierarchy), ancestor, descendant or sibling there."""
-    thr = support_threshold(space, n, quantile=quantile, seed=seed) if space is not None else float("nan")
+    # a GO result whose terms are all known never asks the space: no threshold to estimate
+    needed = space is not None and (go is None or not bool(np.all(go.known)))
+    thr = support_threshold(space, n, quantile=quantile, seed=seed) if needed else float("nan")
 
     def near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ok = np.zeros(len(a), bool)
