@@ -242,8 +242,11 @@ def cluster_labels(table, method, model, n_clusters, seed):
     from contrastomics.cluster.api import run_clustering
 
     extra = {"weights": JOINT_WEIGHTS} if method == "joint" else {}
+    # Leiden for every method, as when the committed records were scored (the Ward cut became the
+    # embedding methods' default later: benchmarks/decisions/cluster.md, round 10); this benchmark
+    # compares spaces at a matched cluster count, not partition rules
     r = run_clustering(table, method=method, model=model, n_clusters=n_clusters, metrics=False, layout=False,
-                       seed=seed, **extra)
+                       seed=seed, partition="leiden", **extra)
     labels = np.empty(len(table), np.int64)
     labels[np.asarray(r.order)] = r.table["cluster"].to_numpy()
     return labels
