@@ -3,9 +3,9 @@ the kNN graph vs a Ward / average-linkage cut of the joint space, on the develop
 
     nice -n 10 python benchmarks/dev/partition/dev_round.py   # -> dev_round.{json,md} beside it
 
-The committed dev_round*.{json,md} were made at commit f1575cd; at later commits the default count was n/20 then (n/17 since round 11) and Reactome label support
-used the similarity threshold alone (the hierarchy neighbourhood counts since session 8's later entry), so
-run it at that commit to reproduce them.
+The committed dev_round.{json,md} were made with the code of commit f1575cd, when the default count
+was n/20 (n/17 since round 11) and Reactome label support used the similarity threshold alone (the
+hierarchy neighbourhood counts since a later session-8 entry): run it at that commit to reproduce them.
 """
 from __future__ import annotations
 
