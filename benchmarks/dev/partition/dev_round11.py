@@ -3,7 +3,7 @@ under the Ward cut, on the development results only.
 
     nice -n 10 python benchmarks/dev/partition/dev_round11.py   # -> dev_round11.{json,md} beside it
 
-The committed dev_round11.{json,md} were made with the code of commit 77fafc3, when Reactome label
+The committed dev_round11.{json,md} were made with the code of commit d3bb850, when Reactome label
 support used the similarity threshold alone (the hierarchy neighbourhood counts since a later
 session-8 entry): run it at that commit to reproduce them.
 """
