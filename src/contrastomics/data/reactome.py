@@ -172,6 +172,18 @@ def reactome_rows(terms: Sequence[str], names: Sequence[str] | None = None,
     the name, or their humanised forms (MSigDB ``REACTOME_...``, ``Homo sapiens: ...`` of
     reactome.db / fgsea). Set names of other libraries (``KEGG_...``, GO ids) match nothing."""
     h = load_hierarchy() if hierarchy is None else hierarchy
+    if h is not None and h is load_hierarchy():
+        # one run asks for the same result's rows several times (view, themes, labels): match once
+        return _shipped_rows(tuple(terms), None if names is None else tuple(names)).copy()
+    return _match_rows(terms, names, h)
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_rows(terms: tuple, names: tuple | None) -> np.ndarray:
+    return _match_rows(terms, names, load_hierarchy())
+
+
+def _match_rows(terms: Sequence[str], names: Sequence[str] | None, h: ReactomeHierarchy | None) -> np.ndarray:
     names = [""] * len(terms) if names is None else list(names)
     out = np.full(len(terms), -1, np.int64)
     if h is None:
