@@ -115,6 +115,30 @@ def test_representative_skips_generic_members_unless_all_are():
     assert reps == {0: 2, 1: 3}  # the ineligible cluster 1 still gets its only member
 
 
+def test_central_representative_is_the_member_most_others_sit_near():
+    # one cluster of 6: member 0 is the medoid, but only member 1 has most members in its neighbourhood
+    sim = np.full((6, 6), 0.5)
+    sim[0, :] = sim[:, 0] = 0.7
+    sim[1, :] = sim[:, 1] = 0.6
+    np.fill_diagonal(sim, 1.0)
+    near_pairs = {(1, 2), (1, 3), (1, 4), (0, 5)}
+    near_pairs |= {(b, a) for a, b in near_pairs}
+
+    def near(a, b):
+        return np.array([(int(i), int(j)) in near_pairs for i, j in zip(a, b)], bool)
+    labels, fdr = np.zeros(6, int), np.linspace(.01, .06, 6)
+    assert representatives(labels, None, fdr, fdr, "medoid", similarity=sim, near=near)[0] == 0
+    assert representatives(labels, None, fdr, fdr, similarity=sim, near=near)[0] == 1
+    assert representatives(labels, None, fdr, fdr, similarity=sim)[0] == 0  # no relation: the medoid
+    # the candidates are the more central half: with member 1 the least central, the medoid stays
+    sim[1, 2:] = sim[2:, 1] = 0.1
+    assert representatives(labels, None, fdr, fdr, similarity=sim, near=near, central_pool=0.5)[0] == 0
+    assert representatives(labels, None, fdr, fdr, similarity=sim, near=near, central_pool=0.0)[0] == 1
+    # generic members stay out; ties in medoid order
+    elig = np.array([True, False, True, True, True, True])
+    assert representatives(labels, None, fdr, fdr, similarity=sim, near=near, eligible=elig, central_pool=0.0)[0] == 0
+
+
 # ---------------------------------------------------------------------- GO pairs, label support
 def test_go_pairs_relations_and_wang_match_the_dense_similarity(onto):
     ids = ["GO:0000002", "GO:0000003", "GO:0000004", "GO:0000005", "GO:0000006", "GO:9999999"]

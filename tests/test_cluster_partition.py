@@ -91,3 +91,20 @@ def test_unknown_partition_is_a_clear_error():
     df, _ = synthetic_result()
     with pytest.raises(InputError, match="unknown partition 'kmeans'"):
         run_clustering(df, partition="kmeans")
+
+
+def test_representative_rules_are_options_and_a_wrong_one_is_a_clear_error():
+    df, _ = synthetic_result()
+    outs = {how: run_clustering(df, model=FakeModel(), n_clusters=4, representative=how, layout=False)
+            for how in ("central", "medoid", "significant")}
+    for how, out in outs.items():
+        assert out.summary["representative"] == how
+        # same partition; every cluster has exactly one label member, and its support is in [0, 1]
+        assert out.table.groupby("cluster")["representative"].sum().eq(1).all()
+        assert out.clusters["label_support"].dropna().between(0, 1).all()
+    assert (outs["central"].table["cluster"] == outs["medoid"].table["cluster"]).all()
+    # the central rule never picks a label that fewer members sit near than the medoid's
+    assert outs["central"].summary["metrics"]["label_support_mean"] >= \
+        outs["medoid"].summary["metrics"]["label_support_mean"] - 1e-12
+    with pytest.raises(InputError, match="unknown representative rule 'best'"):
+        run_clustering(df, representative="best")

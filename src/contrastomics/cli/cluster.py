@@ -66,7 +66,7 @@ def cluster(
     names: Optional[List[str]] = typer.Option(None, "--names", help="Condition names, one per result "
                                               "(repeat or comma-separate)."),
     k: Optional[int] = typer.Option(None, "--k", help="Neighbours per pathway in the kNN graph (default ~10-15)."),
-    representative: str = typer.Option("central", "--representative", help="central | significant"),
+    representative: str = typer.Option("central", "--representative", help="central (the member most others sit near in meaning) | medoid | significant (lowest FDR)"),
     seed: int = typer.Option(0, "--seed"),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html and clusters.png."),
 ) -> None:

@@ -31,13 +31,14 @@ from .communities import (LINKAGE_MAX_N, attach_small, identical_groups, join_id
 from .embed import METHOD_WEIGHTS, StandInModel, embedding_model, joint_space
 from .graph import default_k, knn_from_embedding
 from .keywords import phrase_sets, title_keywords
-from .labels import cluster_themes, generic_terms, label_support, representatives, support_summary
+from .labels import cluster_themes, generic_terms, label_support, representatives, support_near, support_summary
 from .layout import cluster_layout, features_from_graph
 from .metrics import evaluate, go_pairs
 from .pathways import Pathways, prepare
 from .tables import result_tables
 
 PARTITIONS = ("auto", "leiden", "ward", "average")
+REPRESENTATIVES = ("central", "medoid", "significant")
 METHODS = ("joint", "text", "genes", "overlap", "overlap-knn", "kappa", "semantic")
 #: attach threshold with an explicit ``n_clusters``: any positive similarity to a cluster
 ATTACH_ANY = 1e-9
@@ -93,7 +94,9 @@ class ClusterOptions:
     gate_leading_edge
         Only pathways sharing a leading-edge gene may be neighbours (default off).
     representative
-        ``central`` (closest to the cluster centre) or ``significant`` (lowest FDR).
+        ``central`` (among the more central half of the members, the one most others sit near in
+        meaning: the label-support relation), ``medoid`` (highest mean similarity to the others) or
+        ``significant`` (lowest FDR).
     n_keywords
         c-TF-IDF keywords per cluster.
     seed
@@ -139,8 +142,9 @@ class ClusterOptions:
             raise InputError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
         if self.partition not in PARTITIONS:
             raise InputError(f"unknown partition {self.partition!r}; choose one of {', '.join(PARTITIONS)}")
-        if self.representative not in ("central", "significant"):
-            raise InputError(f"unknown representative rule {self.representative!r}; choose central or significant")
+        if self.representative not in REPRESENTATIVES:
+            raise InputError(f"unknown representative rule {self.representative!r}; choose one of "
+                             + ", ".join(REPRESENTATIVES))
         if not (0 < self.fdr_cutoff <= 1):
             raise InputError(f"FDR cut-off must be in (0, 1], got {self.fdr_cutoff}")
         for name in ("k", "n_clusters", "min_cluster_size"):
@@ -285,12 +289,17 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     # GO results: the member most central in simGIC (development: closer to its members in Wang's
     # similarity than the joint-space medoid); the clustering's space otherwise and above 5,000
     rep_sim = go[0] if go is not None and not hasattr(go[0], "rows") else (None if x is not None else space)
-    reps = representatives(labels, x, fdr, nes, o.representative, similarity=rep_sim, eligible=~generic)
+    # the label-support relation: ``central`` picks the member most others sit near, and the support
+    # of every label is read with the same relation
+    relation = support_near(space, n, gop, seed=o.seed, reactome=reactome)
+    reps = representatives(labels, x, fdr, nes, o.representative, similarity=rep_sim, eligible=~generic,
+                           near=relation[0])
     phrases = phrase_sets(pw.titles)
     keywords = title_keywords(labels, pw.titles, n_keywords=o.n_keywords, phrases=phrases)
     themes = cluster_themes(labels, pw.titles, reps, go_ids, phrases=phrases,
                             reactome=(tab["term"].tolist(), tab["name"].tolist()))
-    support, support_info = label_support(labels, reps, space=space, go=gop, seed=o.seed, reactome=reactome)
+    support, support_info = label_support(labels, reps, space=space, go=gop, seed=o.seed, reactome=reactome,
+                                          relation=relation)
     times["labels"] = time.perf_counter() - t1
 
     coords = None

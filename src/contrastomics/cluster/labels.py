@@ -1,10 +1,11 @@
 """Cluster labels: a representative pathway, title-phrase keywords, a theme and the label's support.
 
-:func:`representatives` (the member most central in meaning among the non-generic ones, or the
-lowest FDR), :func:`generic_terms` (near-root / very large terms never label a cluster),
-:func:`cluster_themes` (GO slim term above most members; a shared title phrase otherwise),
-:func:`label_support` (share of members near the label). Keywords: :mod:`.keywords`. The rules and
-the development numbers behind them: docs/clustering.md ("Labels").
+:func:`representatives` (among the more central half of the non-generic members, the one most
+others sit near in meaning; or the medoid, or the lowest FDR), :func:`generic_terms` (near-root /
+very large terms never label a cluster), :func:`cluster_themes` (GO slim term above most members;
+a shared title phrase otherwise), :func:`label_support` (share of members near the label).
+Keywords: :mod:`.keywords`. The rules and the development numbers behind them: docs/clustering.md
+("Labels").
 """
 from __future__ import annotations
 
@@ -66,21 +67,33 @@ def _mean_similarity_to_own_cluster(labels: np.ndarray, x) -> np.ndarray:
     return total / np.maximum(sizes[inv] - 1, 1)
 
 
+#: the R1 label rule looks at no more than this many candidates per cluster (its most central ones):
+#: near pairs grow as candidates x members
+MAX_LABEL_CANDIDATES = 100
+#: ``central`` looks among the members whose centrality reaches this quantile of their cluster's
+#: (0.5: the more central half; development round 12, benchmarks/decisions/cluster.md)
+CENTRAL_POOL = 0.5
+
+
 def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, nes: np.ndarray,
                     how: str = "central", similarity: np.ndarray | None = None,
-                    eligible: np.ndarray | None = None) -> dict[int, int]:
+                    eligible: np.ndarray | None = None, near=None, central_pool: float | None = None) -> dict[int, int]:
     """Index of the representative pathway of every cluster id in ``labels``.
 
-    ``central``: the member with the highest mean similarity to the other members (``similarity``
+    ``medoid``: the member with the highest mean similarity to the other members (``similarity``
     ``(n, n)`` when given: dense, sparse or lazy; else the space ``x``), ties to the lowest FDR;
-    ``significant``: the lowest FDR (ties: largest ``|NES|``). ``eligible`` ``(n,)`` bool: only
-    these members may represent a cluster that has one (:func:`generic_terms` left out)."""
+    ``central`` with ``near`` (:func:`support_near`): the member with the most other members near
+    it (the label-support relation), ties in ``medoid`` order, among the
+    :data:`MAX_LABEL_CANDIDATES` most central members whose centrality reaches the ``central_pool``
+    quantile (default :data:`CENTRAL_POOL`) of the cluster's; ``central`` without ``near`` is
+    ``medoid``; ``significant``: the lowest FDR (ties: largest ``|NES|``). ``eligible`` ``(n,)``
+    bool: only these may represent a cluster that has one (:func:`generic_terms` left out)."""
     labels = np.asarray(labels)
     ids, members = _groups(labels)
     central = None
-    if how == "central" and similarity is None and x is not None:
+    if how != "significant" and similarity is None and x is not None:
         central = np.round(_mean_similarity_to_own_cluster(labels, x), 6)
-    out = {}
+    out, pending = {}, []
     for c, idx in zip(ids, members):
         if len(idx) == 1:
             out[int(c)] = int(idx[0])
@@ -92,17 +105,33 @@ def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, n
             order = np.lexsort((-np.abs(np.nan_to_num(nes[idx])), fdr[idx], ~cand))
             out[int(c)] = int(idx[order[0]])
             continue
-        if central is not None:
-            cent = central[idx]
-        else:
-            if sp.issparse(similarity):  # baselines' sparse graphs: never densified whole
-                s = similarity[idx][:, idx].toarray().astype(np.float64)
-            else:
-                s = np.asarray(similarity[np.ix_(idx, idx)], dtype=np.float64)
-            cent = np.round((s.sum(1) - np.diag(s)) / (len(idx) - 1), 6)
+        cent = central[idx] if central is not None else _centrality(similarity, idx)
         order = np.lexsort((fdr[idx], -cent, ~cand))
+        if how == "central" and near is not None and len(idx) > 2:
+            q = CENTRAL_POOL if central_pool is None else central_pool
+            pool = cand & (cent >= np.quantile(cent[cand], q)) if q > 0 else cand
+            top = [i for i in order if pool[i]][:MAX_LABEL_CANDIDATES]
+            pending.append((int(c), idx, np.asarray(top, np.int64)))
         out[int(c)] = int(idx[order[0]])
+    if pending:  # one batch of near pairs for every cluster: (candidate, other member)
+        a = np.concatenate([np.repeat(idx[top], len(idx)) for _, idx, top in pending])
+        b = np.concatenate([np.tile(idx, len(top)) for _, idx, top in pending])
+        ok = (near(a, b) & (a != b)) if len(a) else np.zeros(0, bool)
+        at = 0
+        for c, idx, top in pending:
+            counts = ok[at:at + len(top) * len(idx)].reshape(len(top), len(idx)).sum(1)
+            at += len(top) * len(idx)
+            out[c] = int(idx[top[int(np.argmax(counts))]])  # first maximum: ``top`` is in medoid order
     return out
+
+
+def _centrality(similarity, idx: np.ndarray) -> np.ndarray:
+    """Mean similarity of each of ``idx`` to the others under ``similarity`` (rounded to 1e-6)."""
+    if sp.issparse(similarity):  # baselines' sparse graphs: never densified whole
+        s = similarity[idx][:, idx].toarray().astype(np.float64)
+    else:
+        s = np.asarray(similarity[np.ix_(idx, idx)], dtype=np.float64)
+    return np.round((s.sum(1) - np.diag(s)) / (len(idx) - 1), 6)
 
 
 def generic_terms(terms: Sequence[str | None], set_sizes: np.ndarray | None = None, *, ontology=None,
@@ -316,7 +345,8 @@ def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float 
 
 def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "GoPairs | None" = None,
                   quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0,
-                  reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None) -> tuple[dict[int, float], dict]:
+                  reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None,
+                  relation=None) -> tuple[dict[int, float], dict]:
     """Share of each cluster's other members that sit near its label (representative); ``nan`` for
     singletons. Returns ``(shares, info)``.
 
@@ -325,9 +355,11 @@ def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "
     Wang similarity >= ``wang``; for other pathways similarity in the clustering's ``space``
     (:func:`pair_values`) at least the ``quantile`` of random pairs (:func:`support_threshold`), or,
     for two pathways of the Reactome hierarchy (``reactome``), ancestor, descendant or sibling there.
-    ``info``: the basis and the thresholds used."""
+    ``info``: the basis and the thresholds used. ``relation``: :func:`support_near`'s result for
+    these arguments when already computed."""
     labels = np.asarray(labels)
-    near, thr = support_near(space, len(labels), go, quantile=quantile, wang=wang, seed=seed, reactome=reactome)
+    near, thr = relation if relation is not None else support_near(space, len(labels), go, quantile=quantile,
+                                                                    wang=wang, seed=seed, reactome=reactome)
     shares = label_support_shares(labels, reps, near)
     parts = []
     if go is not None and go.known.any():

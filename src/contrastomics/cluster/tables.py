@@ -41,7 +41,7 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
                    [themes.get(int(c), {}).get("theme", "") for c in labels])
     if support is not None:
         out.insert(out.columns.get_loc("cluster_label") + 1, "cluster_label_support",
-                   np.array([support.get(int(c), np.nan) for c in labels], float).round(4))
+                   np.array([support.get(int(c), np.nan) for c in labels], float))  # exact: 1/3 must not read 0.3333
     for col in ("es", "pvalue", "size"):
         if col in tab.columns:
             out[col] = tab[col].to_numpy()
@@ -69,7 +69,7 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
                              "keywords": agg["keywords"].to_numpy()})
     if support is not None:
         clusters.insert(clusters.columns.get_loc("label") + 1, "label_support",
-                        np.array([support.get(int(c), np.nan) for c in ids], float).round(4))
+                        np.array([support.get(int(c), np.nan) for c in ids], float))
     if themes:
         recs = [_theme_record(themes.get(int(c))) for c in ids]
         for key in ("theme", "theme_id", "theme_support", "theme_source"):

@@ -1,0 +1,123 @@
+"""Development round 12 (benchmarks/decisions/cluster.md): which member labels a cluster (R0 the
+medoid, R1 the member most others sit near, R1h the same among the more central half), on the
+development results only; the partition is the default's and the same for every candidate.
+
+    nice -n 10 python benchmarks/dev/cluster_labels/dev_round12.py   # -> dev_round12.{json,md} beside it
+"""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import cluster_defaults as cd  # noqa: E402
+
+from contrastomics.cluster import labels as lab_mod, run_clustering  # noqa: E402
+from contrastomics.cluster.metrics import go_pairs  # noqa: E402
+from contrastomics.cluster.pathways import prepare  # noqa: E402
+from contrastomics.data.reactome import load_hierarchy, result_rows  # noqa: E402
+from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
+
+CANDIDATES = {"R0": ("medoid", 0.0), "R1": ("central", 0.0), "R1h": ("central", 0.5)}
+LOW = 1 / 3
+
+
+def reps_in_input_order(res) -> dict[int, int]:
+    """Cluster id -> input-order index of its label (representative) pathway."""
+    t = res.table
+    rows = np.flatnonzero(t["representative"].to_numpy(bool))
+    return {int(t["cluster"].iat[r]): int(res.order[r]) for r in rows}
+
+
+def ontology_shares(labels, reps, related) -> list[float]:
+    """Per non-singleton cluster: share of the other members in the label's ontology neighbourhood
+    (``related(a, b)``: bool per pair, False where a pathway is not in the ontology)."""
+    out = []
+    for c, r in sorted(reps.items()):
+        oth = np.flatnonzero((labels == c) & (np.arange(len(labels)) != r))
+        if len(oth):
+            out.append(float(related(np.full(len(oth), r), oth).mean()))
+    return out
+
+
+def main() -> None:
+    recs, per = [], {k: {"low": [], "onto": [], "wang": {}} for k in CANDIDATES}
+    shipped_pool = lab_mod.CENTRAL_POOL
+    for name, (how, pool) in CANDIDATES.items():
+        lab_mod.CENTRAL_POOL = pool
+        for ds, lib, kind, df, gs in cd.inputs("dev"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
+                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=0, layout=False,
+                                     representative=how)
+            labels = cd.input_order_labels(res)
+            reps = {c: r for c, r in reps_in_input_order(res).items() if (labels == c).sum() >= 2}
+            sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
+            m = res.summary["metrics"]  # exact shares (the table rounds them to 4 decimals: 1/3 -> 0.3333)
+            per[name]["low"].append((m["labels_low_support"], m["labels_scored"]))
+            rec = {"candidate": name, "dataset": f"{ds}/{lib}", "input": kind, "n": len(labels),
+                   "clusters": int(m["labels_scored"]), "below_third": int(m["labels_low_support"]),
+                   "label_support_mean": float(sup.mean())}
+            related = None
+            if lib == "gobp":
+                gop = go_pairs(pw.table["term"].tolist())
+
+                def related(a, b, gop=gop):
+                    ok = gop.known[a] & gop.known[b]
+                    out = np.zeros(len(a), bool)
+                    out[ok] = gop.related(a[ok], b[ok])
+                    return out
+                for c, r in sorted(reps.items()):
+                    oth = np.flatnonzero((labels == c) & (np.arange(len(labels)) != r))
+                    oth = oth[gop.known[oth]]
+                    if gop.known[r] and len(oth):
+                        per[name]["wang"][(ds, kind, c)] = float(gop.wang_pairs(np.full(len(oth), r), oth).mean())
+            elif lib == "reactome":
+                rows, h = result_rows(pw.table["term"].tolist(), pw.table["name"].tolist()), load_hierarchy()
+
+                def related(a, b, rows=rows, h=h):
+                    ok = (rows[a] >= 0) & (rows[b] >= 0)
+                    out = np.zeros(len(a), bool)
+                    out[ok] = h.related(rows[a[ok]], rows[b[ok]])
+                    return out
+            if related is not None:
+                onto = ontology_shares(labels, reps, related)
+                per[name]["onto"].extend(onto)
+                rec["below_third_ontology_only"] = int((np.asarray(onto) < LOW).sum())
+            recs.append(rec)
+            print(json.dumps(rec), flush=True)
+    lab_mod.CENTRAL_POOL = shipped_pool
+    summary = {}
+    keys = sorted(per["R0"]["wang"])
+    for name in CANDIDATES:
+        w = per[name]["wang"]
+        ci = paired_bootstrap(np.array([w[k] for k in keys]), np.array([per["R0"]["wang"][k] for k in keys]))
+        low = np.array(per[name]["low"])
+        summary[name] = {"clusters": int(low[:, 1].sum()), "below_third": int(low[:, 0].sum()),
+                         "go_reactome_clusters": len(per[name]["onto"]),
+                         "below_third_ontology_only": int((np.asarray(per[name]["onto"]) < LOW).sum()),
+                         "wang_label_to_members": float(np.mean([w[k] for k in keys])),
+                         "wang_vs_R0": [ci["diff"], ci["low"], ci["high"]], "go_clusters": len(keys)}
+    (HERE / "dev_round12.json").write_text(json.dumps({"records": recs, "summary": summary}, indent=1))
+    lines = ["| candidate | clusters below 1/3 (shipped measure) | below 1/3, ontology neighbourhood only "
+             "(GO + Reactome clusters) | mean Wang label-to-members (GO clusters) | vs R0 |", "|---|---|---|---|---|"]
+    for name, s in summary.items():
+        d = s["wang_vs_R0"]
+        lines.append(f"| {name} | {s['below_third']} of {s['clusters']} | {s['below_third_ontology_only']} of "
+                     f"{s['go_reactome_clusters']} | {s['wang_label_to_members']:.3f} | "
+                     f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] |")
+    (HERE / "dev_round12.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
