@@ -18,7 +18,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -150,7 +150,7 @@ class ShippedModel:
             return _default_gtclip().embed_gene_sets(gene_sets)
         return self._tower.embed_gene_sets(gene_sets)
 
-    def shipped_text_vectors(self) -> dict[str, np.ndarray]:
+    def shipped_text_vectors(self) -> Mapping[str, np.ndarray]:
         from ..models.text_table import TABLE_FILE, read_table_file  # torch-free, but models/ is a torch room
         if self._table is None:
             path = self.folder / TABLE_FILE
@@ -236,7 +236,7 @@ class TextCache:
         self.model = model
         self.path = (root or cache_dir()) / self.folder / f"{model_key(model)}.npz"
         self._memo: dict[str, np.ndarray] | None = None
-        self._shipped: dict[str, np.ndarray] | None = None  # read-only table beside the model
+        self._shipped: Mapping[str, np.ndarray] | None = None  # read-only table beside the model
         self._keys: dict[str, str] = {}  # raw text / joined genes -> SHA-1 key, so warm runs skip hashing
 
     @staticmethod
@@ -269,7 +269,7 @@ class TextCache:
             key = self._keys[raw] = hashlib.sha1(self._key_text(item).encode()).hexdigest()
         return key
 
-    def shipped_vectors(self) -> dict[str, np.ndarray]:
+    def shipped_vectors(self) -> Mapping[str, np.ndarray]:
         """Vectors shipped with the model (texts of the built-in libraries), never rewritten."""
         if self._shipped is None:
             if isinstance(self.model, ShippedModel):
