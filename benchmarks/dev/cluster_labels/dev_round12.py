@@ -2,10 +2,15 @@
 medoid, R1 the member most others sit near, R1h the same among the more central half), on the
 development results only; the partition is the default's and the same for every candidate.
 
-    nice -n 10 python benchmarks/dev/cluster_labels/dev_round12.py   # -> dev_round12.{json,md} beside it
+    nice -n 10 python benchmarks/dev/cluster_labels/dev_round12.py               # -> dev_round12.{json,md} beside it
+    nice -n 10 python benchmarks/dev/cluster_labels/dev_round12.py --part test   # -> test_round12.{json,md}
+
+The test part (scored once, after the choice was written) reports the same three measures for R0
+and the adopted R1h on the test results of ``cluster_defaults``.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import warnings
@@ -49,11 +54,15 @@ def ontology_shares(labels, reps, related) -> list[float]:
 
 
 def main() -> None:
-    recs, per = [], {k: {"low": [], "onto": [], "wang": {}} for k in CANDIDATES}
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", choices=("dev", "test"), default="dev")
+    part = ap.parse_args().part
+    cands = CANDIDATES if part == "dev" else {k: CANDIDATES[k] for k in ("R0", "R1h")}
+    recs, per = [], {k: {"low": [], "onto": [], "wang": {}} for k in cands}
     shipped_pool = lab_mod.CENTRAL_POOL
-    for name, (how, pool) in CANDIDATES.items():
+    for name, (how, pool) in cands.items():
         lab_mod.CENTRAL_POOL = pool
-        for ds, lib, kind, df, gs in cd.inputs("dev"):
+        for ds, lib, kind, df, gs in cd.inputs(part):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
@@ -98,7 +107,7 @@ def main() -> None:
     lab_mod.CENTRAL_POOL = shipped_pool
     summary = {}
     keys = sorted(per["R0"]["wang"])
-    for name in CANDIDATES:
+    for name in cands:
         w = per[name]["wang"]
         ci = paired_bootstrap(np.array([w[k] for k in keys]), np.array([per["R0"]["wang"][k] for k in keys]))
         low = np.array(per[name]["low"])
@@ -107,7 +116,8 @@ def main() -> None:
                          "below_third_ontology_only": int((np.asarray(per[name]["onto"]) < LOW).sum()),
                          "wang_label_to_members": float(np.mean([w[k] for k in keys])),
                          "wang_vs_R0": [ci["diff"], ci["low"], ci["high"]], "go_clusters": len(keys)}
-    (HERE / "dev_round12.json").write_text(json.dumps({"records": recs, "summary": summary}, indent=1))
+    out = HERE / f"{part}_round12"
+    out.with_suffix(".json").write_text(json.dumps({"part": part, "records": recs, "summary": summary}, indent=1))
     lines = ["| candidate | clusters below 1/3 (shipped measure) | below 1/3, ontology neighbourhood only "
              "(GO + Reactome clusters) | mean Wang label-to-members (GO clusters) | vs R0 |", "|---|---|---|---|---|"]
     for name, s in summary.items():
@@ -115,7 +125,7 @@ def main() -> None:
         lines.append(f"| {name} | {s['below_third']} of {s['clusters']} | {s['below_third_ontology_only']} of "
                      f"{s['go_reactome_clusters']} | {s['wang_label_to_members']:.3f} | "
                      f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] |")
-    (HERE / "dev_round12.md").write_text("\n".join(lines) + "\n")
+    out.with_suffix(".md").write_text(f"Part: {part}\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
