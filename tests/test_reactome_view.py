@@ -10,7 +10,8 @@ import scipy.sparse as sp
 from contrastomics.cluster.embed import DEFAULT_WEIGHTS, joint_space
 from contrastomics.data.genesets import read_gmt
 from contrastomics.data.reactome import (build_hierarchy, information_content, load_hierarchy, name_key,
-                                         reactome_ancestor_vectors, reactome_rows, read_hierarchy, write_hierarchy)
+                                         former_names, reactome_ancestor_vectors, reactome_rows, read_hierarchy,
+                                         write_hierarchy)
 
 TOY = [("Top", "R-HSA-1", "A B C D E F G H"), ("Mid", "R-HSA-2", "A B C D"), ("Leaf one", "R-HSA-3", "A B"),
        ("Leaf two", "R-HSA-4", "C D"), ("Twin", "R-HSA-5", "A B"), ("Other top", "R-HSA-6", "X Y Z"),
@@ -78,6 +79,25 @@ def test_matching_name_styles():
 def test_ambiguous_key_matches_nothing(toy):
     # "Leaf one" and "Leaf-one" share a name key: neither name matches; their ids still do
     assert reactome_rows(["Leaf one", "LEAF_ONE", "Mid", "R-HSA-7"], hierarchy=toy).tolist() == [-1, -1, 1, 6]
+
+
+def test_former_names_match_renamed_pathways(toy, tmp_path):
+    import dataclasses
+    # an older release's names: "Middle" was renamed "Mid" (same id); "Gone" has an id no longer there;
+    # "Top" still names a pathway, "Leaf one" is ambiguous here: neither becomes a former name
+    old = former_names(toy, ["REACTOME_MIDDLE", "REACTOME_GONE", "REACTOME_TOP", "LEAF_ONE"],
+                       ["R-HSA-2", "R-HSA-99", "R-HSA-1", "R-HSA-3"])
+    assert old == {name_key("Middle"): "R-HSA-2"}
+    h = dataclasses.replace(toy, former_names=old)
+    assert reactome_rows(["REACTOME_MIDDLE", "Middle", "REACTOME_GONE"], hierarchy=h).tolist() == [1, 1, -1]
+    assert reactome_rows(["REACTOME_MIDDLE"], hierarchy=toy).tolist() == [-1]
+    path = tmp_path / "h.json.gz"
+    write_hierarchy(h, path)
+    assert read_hierarchy(path).former_names == old
+    # the shipped one knows MSigDB 2023.1's spelling of pathways Reactome renamed by 2024
+    shipped = load_hierarchy()
+    r = reactome_rows(["REACTOME_THE_CITRIC_ACID_TCA_CYCLE_AND_RESPIRATORY_ELECTRON_TRANSPORT"])[0]
+    assert r >= 0 and shipped.names[r] == "Aerobic respiration and respiratory electron transport"
 
 
 def test_vectors_are_ic_weighted_ochiai(toy):

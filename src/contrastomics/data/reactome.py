@@ -16,7 +16,7 @@ import gzip
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -51,13 +51,16 @@ class ReactomeHierarchy:
     """Reactome pathways (rows) with their ancestors by gene-set containment.
 
     ``names``, ``ids`` (R-HSA stable ids, no version), ``sizes`` (genes per set) and ``ancestors``
-    (row indices of each row's proper ancestors, sorted); ``meta`` records the source."""
+    (row indices of each row's proper ancestors, sorted); ``meta`` records the source;
+    ``former_names`` maps the :func:`name_key` of a name other releases use (MSigDB's) to the R-HSA
+    id of the pathway it now names."""
 
     names: tuple
     ids: tuple
     sizes: np.ndarray
     ancestors: tuple
     meta: dict
+    former_names: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -94,8 +97,13 @@ class ReactomeHierarchy:
 
     @functools.cached_property
     def by_key(self) -> dict[str, int]:
-        """:func:`name_key` -> row, for keys that name one row only."""
-        return unique_key_index(self.names, name_key)
+        """:func:`name_key` -> row, for keys that name one row only; then :attr:`former_names`
+        whose key names no row."""
+        out = unique_key_index(self.names, name_key)
+        for key, rid in self.former_names.items():
+            if key not in out and rid in self.by_id:
+                out[key] = self.by_id[rid]
+        return out
 
     def top_level(self) -> list[str]:
         """Names of the rows without an ancestor."""
@@ -121,6 +129,20 @@ def build_hierarchy(names: Sequence[str], ids: Sequence[str], gene_sets: Sequenc
                              tuple(tuple(sorted(a)) for a in anc), dict(meta or {}))
 
 
+def former_names(h: ReactomeHierarchy, names: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
+    """``{name_key: R-HSA id}`` for the ``names`` (another release's, e.g. MSigDB's REACTOME_ sets)
+    that match no pathway of ``h`` by :func:`name_key` while their stable id (``ids``) is in it:
+    pathways Reactome renamed since ("The citric acid (TCA) cycle and respiratory electron
+    transport" is "Aerobic respiration and respiratory electron transport" in 2024)."""
+    taken = {name_key(n) for n in h.names}  # ambiguous keys included: an id must not settle them
+    out = {}
+    for nm, rid in zip(names, ids):
+        key, rid = name_key(humanize_term(_REACTOME.sub("", str(nm)))), _stable_id(str(rid))
+        if key and rid in h.by_id and key not in taken and name_key(nm) not in taken:
+            out[key] = rid
+    return out
+
+
 def _stable_id(text: str) -> str:
     m = _RHSA.search(text or "")
     return f"R-HSA-{m.group(1)}" if m else ""
@@ -129,7 +151,7 @@ def _stable_id(text: str) -> str:
 def hierarchy_to_json(h: ReactomeHierarchy) -> dict:
     """The JSON form of the shipped asset (no gene lists)."""
     return {"meta": h.meta, "names": list(h.names), "ids": list(h.ids), "sizes": [int(s) for s in h.sizes],
-            "ancestors": [list(a) for a in h.ancestors]}
+            "ancestors": [list(a) for a in h.ancestors], "former_names": dict(sorted(h.former_names.items()))}
 
 
 def write_hierarchy(h: ReactomeHierarchy, path: str | Path) -> None:
@@ -144,7 +166,7 @@ def read_hierarchy(path: str | Path) -> ReactomeHierarchy:
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         d = json.load(fh)
     return ReactomeHierarchy(tuple(d["names"]), tuple(d["ids"]), np.asarray(d["sizes"], np.int64),
-                             tuple(tuple(a) for a in d["ancestors"]), d.get("meta", {}))
+                             tuple(tuple(a) for a in d["ancestors"]), d.get("meta", {}), d.get("former_names", {}))
 
 
 @functools.lru_cache(maxsize=1)
