@@ -111,3 +111,12 @@ def test_msigdb_reactome_names_are_shown_and_embedded_in_reactomes_spelling():
     pw = prepare(df)
     assert pw.titles == ["Class A/1 (Rhodopsin-like receptors)", "Cell Cycle Checkpoints"]
     assert pw.texts == pw.titles
+
+
+def test_a_former_msigdb_reactome_name_keeps_its_title_and_is_embedded_as_todays_pathway():
+    terms = ["REACTOME_THE_CITRIC_ACID_TCA_CYCLE_AND_RESPIRATORY_ELECTRON_TRANSPORT", "REACTOME_CELL_CYCLE_CHECKPOINTS"]
+    df = pd.DataFrame({"term": terms, "nes": [2.0, 2.0], "fdr": 0.01,
+                       "genes": [_go_genes("GO:0006281"), _go_genes("GO:0006915")]})
+    pw = prepare(df)
+    assert pw.titles[0] == "The citric acid TCA cycle and respiratory electron transport"
+    assert pw.texts == ["Aerobic respiration and respiratory electron transport", "Cell Cycle Checkpoints"]

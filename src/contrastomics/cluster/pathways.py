@@ -310,8 +310,8 @@ def _reactome_names(titles: list[str], texts: list[str], triples, lib) -> tuple[
     """Reactome's own spelling from the shipped hierarchy: for a pathway named only by its id
     ("R-HSA-69620"), and, without a library, for a name that is the hierarchy's words in another
     spelling (MSigDB's "Class A 1 Rhodopsin like receptors" is "Class A/1 (Rhodopsin-like
-    receptors)") or a former name of it (MSigDB's "The citric acid TCA cycle and ..."), as title
-    and text."""
+    receptors)"), as title and text; for a former name (MSigDB's "The citric acid TCA cycle and
+    ..."), today's name as text only (the title stays the result's)."""
     bare = [i for i, t in enumerate(titles) if _RHSA_ONLY.match(t)]
     todo = bare if lib is not None else list(range(len(titles)))
     h = load_hierarchy() if todo else None
@@ -327,8 +327,10 @@ def _reactome_names(titles: list[str], texts: list[str], triples, lib) -> tuple[
         if _RHSA_ONLY.match(titles[i]):
             titles[i] = h.names[r]
             texts[i] = h.names[r] if _RHSA_ONLY.match(texts[i]) else texts[i]
-        elif lib is None and h.by_key.get(reactome_name_key(titles[i])) == r:  # its words, or a former name
+        elif lib is None and reactome_name_key(titles[i]) == reactome_name_key(h.names[r]):
             titles[i] = texts[i] = h.names[r]
+        elif lib is None and h.by_key.get(reactome_name_key(titles[i])) == r:
+            texts[i] = h.names[r]  # a former name: the result's title stays, the text is today's name
     return titles, texts
 
 
