@@ -6,7 +6,9 @@ development results only; the partition is the default's and the same for every 
     nice -n 10 python benchmarks/dev/cluster_labels/dev_round12.py --part test   # -> test_round12.{json,md}
 
 The test part (scored once, after the choice was written) reports the same three measures for R0
-and the adopted R1h on the test results of ``cluster_defaults``.
+and the adopted R1h on the test results of ``cluster_defaults``. The committed dev_round12 and
+test_round12 files were made with the code of commits 8802f59 / 8a93236, before the Reactome former
+names (which move a few Reactome clusters: R0 83 instead of 84 clusters below 1/3 on development).
 """
 from __future__ import annotations
 

@@ -113,15 +113,14 @@ def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, n
             top = [i for i in order if pool[i]][:MAX_LABEL_CANDIDATES]
             pending.append((int(c), idx, np.asarray(top, np.int64)))
         out[int(c)] = int(idx[order[0]])
-    if pending:  # one batch of near pairs for every cluster: (candidate, other member)
-        a = np.concatenate([np.repeat(idx[top], len(idx)) for _, idx, top in pending])
-        b = np.concatenate([np.tile(idx, len(top)) for _, idx, top in pending])
-        ok = (near(a, b) & (a != b)) if len(a) else np.zeros(0, bool)
-        at = 0
-        for c, idx, top in pending:
-            counts = ok[at:at + len(top) * len(idx)].reshape(len(top), len(idx)).sum(1)
-            at += len(top) * len(idx)
-            out[c] = int(idx[top[int(np.argmax(counts))]])  # first maximum: ``top`` is in medoid order
+    block = getattr(near, "block", None)
+    for c, idx, top in pending:  # cluster by cluster: memory bounded by candidates x members
+        if block is not None:
+            ok = block(idx[top], idx)
+        else:
+            ok = near(np.repeat(idx[top], len(idx)), np.tile(idx, len(top))).reshape(len(top), len(idx))
+        ok[np.arange(len(top)), top] = False  # a member does not count itself
+        out[c] = int(idx[top[int(np.argmax(ok.sum(1)))]])  # first maximum: ``top`` is in medoid order
     return out
 
 
@@ -194,6 +193,21 @@ def pair_values(space, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ua, inv = np.unique(a, return_inverse=True)
         return np.asarray(space.rows(ua), np.float64)[inv, b]
     return np.asarray(np.asarray(space)[a, b], np.float64)
+
+
+def block_values(space, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """:func:`pair_values` of every pair of ``rows x cols``, ``(len(rows), len(cols))`` float64."""
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    if hasattr(space, "pair_values"):  # a JointSpace: one GEMM and one sparse product per block
+        v = space.dense[rows].astype(np.float64) @ space.dense[cols].astype(np.float64).T
+        for b in space._sparse_blocks():
+            v += (b[rows] @ b[cols].T).toarray()
+        return v
+    if sp.issparse(space):
+        return np.asarray(sp.csr_matrix(space)[rows][:, cols].toarray(), np.float64)
+    if hasattr(space, "rows"):
+        return np.asarray(space.rows(rows), np.float64)[:, cols]
+    return np.asarray(np.asarray(space)[np.ix_(rows, cols)], np.float64)
 
 
 #: the former name (c-TF-IDF, now over whole title phrases)
@@ -340,6 +354,26 @@ def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float 
             if both.any():
                 ok[both] = h.related(rows[a[both]], rows[b[both]])
         return ok
+
+    def block(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """``near`` for every pair of ``r x c``, ``(len(r), len(c))`` bool: one similarity block
+        instead of ``len(r) * len(c)`` gathered pairs (the same values)."""
+        r, c = np.asarray(r, np.int64), np.asarray(c, np.int64)
+        both = np.zeros((len(r), len(c)), bool) if go is None else go.known[r][:, None] & go.known[c][None, :]
+        ok = np.zeros(both.shape, bool)
+        if both.any():
+            i, j = np.nonzero(both)
+            ok[i, j] = near(r[i], c[j])
+        if (~both).any() and np.isfinite(thr):
+            v = block_values(space, r, c)
+            ok |= ~both & (v >= thr) & (v > 0)
+        if reactome is not None:
+            rows, h = reactome
+            i, j = np.nonzero(~ok & (rows[r] >= 0)[:, None] & (rows[c] >= 0)[None, :])
+            if len(i):
+                ok[i, j] = h.related(rows[r[i]], rows[c[j]])
+        return ok
+    near.block = block
     return near, thr
 
 
