@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from contrastomics.cluster.communities import merge_to, n_clusters_of, split_to
 from contrastomics.cluster.keywords import phrase_sets, shared_phrase, title_keywords, title_phrases
-from contrastomics.cluster.labels import (cluster_themes, generic_terms, label_support, representatives,
+from contrastomics.cluster.labels import (cluster_themes, generic_terms, label_support, representatives, support_near,
                                           support_summary, support_threshold)
 from contrastomics.data.ontology import read_obo
 from contrastomics.evaluate.cluster_metrics import (GoPairs, cluster_metrics, label_support_shares,
@@ -137,6 +137,19 @@ def test_central_representative_is_the_member_most_others_sit_near():
     # generic members stay out; ties in medoid order
     elig = np.array([True, False, True, True, True, True])
     assert representatives(labels, None, fdr, fdr, similarity=sim, near=near, eligible=elig, central_pool=0.0)[0] == 0
+
+
+def test_near_block_equals_near_pair_by_pair():
+    from contrastomics.cluster.embed import JointSpace
+    rng = np.random.default_rng(3)
+    dense = rng.normal(size=(40, 6)).astype(np.float32)
+    dense *= 0.7 / np.linalg.norm(dense, axis=1, keepdims=True)
+    m = sp.csr_matrix((rng.random((40, 30)) < 0.15) * 0.1, dtype=np.float32)
+    for space in (JointSpace(dense=dense, full_overlap=m), dense @ dense.T, sp.csr_matrix(dense @ dense.T)):
+        near, thr = support_near(space, 40, quantile=0.8)
+        r, c = np.array([3, 7, 11]), np.arange(40)
+        pairwise = near(np.repeat(r, 40), np.tile(c, 3)).reshape(3, 40)
+        assert np.isfinite(thr) and pairwise.any() and (near.block(r, c) == pairwise).all()
 
 
 # ---------------------------------------------------------------------- GO pairs, label support
