@@ -1,4 +1,5 @@
 import hashlib
+import json
 import subprocess
 import sys
 import warnings
@@ -329,9 +330,12 @@ def test_cli_writes_all_outputs_and_metrics(tmp_path):
         assert (out / f).stat().st_size > 0, f
     tab = pd.read_csv(out / "clusters.tsv", sep="\t")
     assert {"cluster", "cluster_label", "nes", "fdr", "size", "leading_edge_genes"} <= set(tab.columns)
+    # label support as computed, every digit: a reader comparing it with 1/3 gets the run's answer
+    summary = json.loads((out / "summary.json").read_text())
+    shares = tab.groupby("cluster")["cluster_label_support"].first().dropna()
+    assert int((shares < 1 / 3).sum()) == summary["metrics"]["labels_low_support"]
     r = run_cli("cluster-metrics", str(out / "clusters.tsv"), "--out", str(tmp_path / "m.json"))
     assert r.returncode == 0, r.stderr
-    import json
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["n_clusters"] == 4 and m["nes_coherence_adjusted"] == pytest.approx(1.0)
 

@@ -10,13 +10,20 @@ import pandas as pd
 from . import figures
 
 
+#: float columns of ``clusters.tsv`` written with every digit (compared against cut-offs by readers)
+EXACT_COLUMNS = ("cluster_label_support",)
+
+
 def tsv_text(table: pd.DataFrame) -> str:
     """``clusters.tsv``: one row per pathway (the embedding text column is left out)."""
     cols = [c for c in table.columns if c not in ("text",)]
     out = table[cols].copy()
     for c in cols:  # floats pre-formatted (same text as float_format="%.6g", ~2x faster at 100k rows)
         if out[c].dtype.kind == "f":
-            out[c] = [format(x, ".6g") if x == x else "" for x in out[c].to_numpy().tolist()]
+            # label support in full (round-trip) digits: a share of exactly 1/3 must not read 0.333333,
+            # below the 1/3 cut-off of a misleading label
+            fmt = repr if c in EXACT_COLUMNS else (lambda x: format(x, ".6g"))
+            out[c] = [fmt(x) if x == x else "" for x in out[c].to_numpy().tolist()]
     return out.to_csv(sep="\t", index=False)
 
 
