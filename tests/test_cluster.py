@@ -334,6 +334,9 @@ def test_cli_writes_all_outputs_and_metrics(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     shares = tab.groupby("cluster")["cluster_label_support"].first().dropna()
     assert int((shares < 1 / 3).sum()) == summary["metrics"]["labels_low_support"]
+    page = (out / "report.html").read_text()
+    assert "Label support: the share of the other members near the label" in page
+    assert ("are mixed" in page) == (summary["metrics"]["labels_low_support"] > 0)
     r = run_cli("cluster-metrics", str(out / "clusters.tsv"), "--out", str(tmp_path / "m.json"))
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "m.json").read_text())

@@ -6,6 +6,7 @@ import html
 import numpy as np
 import pandas as pd
 
+from ..cluster.labels import LOW_SUPPORT
 from .figures import cluster_color, is_big, is_up, map_figure, plot_html, shorten
 from .heatmap import heatmap_figure
 from .tables import metric_rows, nes_by_condition
@@ -125,6 +126,13 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
     table_note = (f'<p class="muted">The table lists the {len(shown):,} largest of {len(clusters):,} clusters '
                   "(singletons included); every cluster is in clusters.tsv and clusters.json.</p>"
                   if len(shown) < len(clusters) else "")
+    if supported:
+        low = int((clusters["label_support"] < LOW_SUPPORT).sum())
+        basis = (summary.get("labels") or {}).get("label_support_basis") or "ontology neighbourhood or similarity"
+        table_note += (f'<p class="muted">Label support: the share of the other members near the label '
+                       f"({html.escape(str(basis))}). "
+                       + (f"{low} cluster(s) below {LOW_SUPPORT:.0%} are mixed: their label names only a few "
+                          "members; read their keywords and members." if low else "") + "</p>")
     info = clusters.set_index("cluster")
     listed = set(shown.loc[~shown["singleton"].astype(bool), "cluster"].astype(int)) if big else None
     order = np.argsort(table["cluster"].to_numpy(), kind="stable")
