@@ -77,7 +77,8 @@ CENTRAL_POOL = 0.5
 
 def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, nes: np.ndarray,
                     how: str = "central", similarity: np.ndarray | None = None,
-                    eligible: np.ndarray | None = None, near=None, central_pool: float | None = None) -> dict[int, int]:
+                    eligible: np.ndarray | None = None, near=None,
+                    central_pool: float | None = None) -> dict[int, int]:
     """Index of the representative pathway of every cluster id in ``labels``.
 
     ``medoid``: the member with the highest mean similarity to the other members (``similarity``
