@@ -463,14 +463,15 @@ class JointSpace:
     def _sparse_blocks(self):
         return [b for b in (self.overlap, self.full_overlap, self.ontology) if b is not None]
 
-    def pair_similarity(self, rows, cols=None, *, gated: bool = True) -> np.ndarray:
-        """Joint cosine ``(len(rows), len(cols))`` float32 (``cols=None``: every pathway); with
-        ``gated`` and the gate on, pairs sharing no leading-edge gene are ``-inf``.
-
-        ``rows``/``cols`` are slices or integer arrays. The sparse products touch only pairs that
-        share a gene; the dense product is one GEMM."""
+    def pair_similarity(self, rows, cols=None, *, gated: bool = True, dtype=np.float32) -> np.ndarray:
+        """Joint cosine ``(len(rows), len(cols))`` in ``dtype`` (``cols=None``: every pathway; float64:
+        :meth:`pair_values`' numbers); with ``gated`` and the gate on, pairs sharing no leading-edge
+        gene are ``-inf``. ``rows``/``cols``: slices or integer arrays. The sparse products touch only
+        pairs that share a gene; the dense product is one GEMM."""
         cols_ = slice(None) if cols is None else cols
-        s = np.asarray(self.dense[rows] @ self.dense[cols_].T, np.float32)
+        a, b = self.dense[rows], self.dense[cols_]
+        wide = np.dtype(dtype).itemsize > a.dtype.itemsize  # widen before the product, never narrow
+        s = np.asarray((a.astype(dtype) @ b.astype(dtype).T) if wide else (a @ b.T), dtype)
         inter = None
         for i, block in enumerate(self._sparse_blocks()):
             prod = (block[rows] @ block[cols_].T).toarray()

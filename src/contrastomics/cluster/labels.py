@@ -200,10 +200,7 @@ def block_values(space, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """:func:`pair_values` of every pair of ``rows x cols``, ``(len(rows), len(cols))`` float64."""
     rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
     if hasattr(space, "pair_values"):  # a JointSpace: one GEMM and one sparse product per block
-        v = space.dense[rows].astype(np.float64) @ space.dense[cols].astype(np.float64).T
-        for b in space._sparse_blocks():
-            v += (b[rows] @ b[cols].T).toarray()
-        return v
+        return space.pair_similarity(rows, cols, gated=False, dtype=np.float64)
     if sp.issparse(space):
         return np.asarray(sp.csr_matrix(space)[rows][:, cols].toarray(), np.float64)
     if hasattr(space, "rows"):
