@@ -44,6 +44,27 @@ def reps_in_input_order(res) -> dict[int, int]:
     return {int(t["cluster"].iat[r]): int(res.order[r]) for r in rows}
 
 
+def labelled_runs(part: str, how: str, pool: float, libs=None):
+    """The default clustering of every ``part`` input (:func:`cluster_defaults.inputs`, ``libs``
+    only when given) labelled by ``--representative how`` with ``CENTRAL_POOL = pool``:
+    ``(dataset, library, input kind, pathways, result, labels, reps)`` in input order, ``reps`` of
+    the non-singleton clusters. The shipped pool is restored afterwards."""
+    shipped = lab_mod.CENTRAL_POOL
+    lab_mod.CENTRAL_POOL = pool
+    try:
+        for ds, lib, kind, df, gs in cd.inputs(part, libs=libs):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
+                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=0, layout=False,
+                                     representative=how)
+            labels = cd.input_order_labels(res)
+            reps = {c: r for c, r in reps_in_input_order(res).items() if (labels == c).sum() >= 2}
+            yield ds, lib, kind, pw, res, labels, reps
+    finally:
+        lab_mod.CENTRAL_POOL = shipped
+
+
 def ontology_shares(labels, reps, related) -> list[float]:
     """Per non-singleton cluster: share of the other members in the label's ontology neighbourhood
     (``related(a, b)``: bool per pair, False where a pathway is not in the ontology)."""
@@ -61,19 +82,10 @@ def main() -> None:
     part = ap.parse_args().part
     cands = CANDIDATES if part == "dev" else {k: CANDIDATES[k] for k in ("R0", "R1h")}
     recs, per = [], {k: {"low": [], "onto": [], "wang": {}} for k in cands}
-    shipped_pool = lab_mod.CENTRAL_POOL
     for name, (how, pool) in cands.items():
-        lab_mod.CENTRAL_POOL = pool
-        for ds, lib, kind, df, gs in cd.inputs(part):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
-                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=0, layout=False,
-                                     representative=how)
-            labels = cd.input_order_labels(res)
-            reps = {c: r for c, r in reps_in_input_order(res).items() if (labels == c).sum() >= 2}
+        for ds, lib, kind, pw, res, labels, reps in labelled_runs(part, how, pool):
             sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
-            m = res.summary["metrics"]  # exact shares (the table rounds them to 4 decimals: 1/3 -> 0.3333)
+            m = res.summary["metrics"]  # the counts of the run itself (exact shares)
             per[name]["low"].append((m["labels_low_support"], m["labels_scored"]))
             rec = {"candidate": name, "dataset": f"{ds}/{lib}", "input": kind, "n": len(labels),
                    "clusters": int(m["labels_scored"]), "below_third": int(m["labels_low_support"]),
@@ -106,7 +118,6 @@ def main() -> None:
                 rec["below_third_ontology_only"] = int((np.asarray(onto) < LOW).sum())
             recs.append(rec)
             print(json.dumps(rec), flush=True)
-    lab_mod.CENTRAL_POOL = shipped_pool
     summary = {}
     keys = sorted(per["R0"]["wang"])
     for name in cands:
