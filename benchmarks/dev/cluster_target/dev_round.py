@@ -5,6 +5,7 @@ results of >= 100 pathways, D in {20, 17, 15}, on the development results only.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import warnings
@@ -20,6 +21,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import cluster_defaults as cd  # noqa: E402
 
 from contrastomics.cluster import api, run_clustering  # noqa: E402
+from contrastomics.cluster.communities import target_clusters  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
 from contrastomics.cluster.pathways import prepare  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
@@ -28,13 +30,8 @@ CANDIDATES = (20, 17, 15)
 
 
 def target(d: int):
-    def t(n: int) -> int:
-        if n < 4:
-            return 1
-        if n >= 100:
-            return max(2, round(n / d))
-        return max(2, round(np.sqrt(n / 2)))
-    return t
+    """The package's default count with ``n / d`` clusters for results of >= 100 pathways."""
+    return functools.partial(target_clusters, per=d)
 
 
 def main() -> None:

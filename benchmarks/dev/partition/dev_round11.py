@@ -9,6 +9,7 @@ session-8 entry): run it at that commit to reproduce them.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import warnings
@@ -26,6 +27,7 @@ import cluster_defaults as cd  # noqa: E402
 from dev_round import unpaired_ci  # noqa: E402
 
 from contrastomics.cluster import api, run_clustering  # noqa: E402
+from contrastomics.cluster.communities import target_clusters  # noqa: E402
 from contrastomics.cluster.embed import DEFAULT_WEIGHTS  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
 from contrastomics.cluster.pathways import prepare  # noqa: E402
@@ -36,13 +38,8 @@ CANDIDATES = [(d, o) for d in (20, 17, 15) for o in (0.52, 0.60, 0.68)]
 
 
 def target(d: int):
-    def t(n: int) -> int:
-        if n < 4:
-            return 1
-        if n >= 100:
-            return max(2, round(n / d))
-        return max(2, round(np.sqrt(n / 2)))
-    return t
+    """The package's default count with ``n / d`` clusters for results of >= 100 pathways."""
+    return functools.partial(target_clusters, per=d)
 
 
 def weights(o: float) -> dict:

@@ -15,13 +15,13 @@ import scipy.sparse as sp
 from .graph import to_igraph
 
 
-def target_clusters(n: int) -> int:
-    """Default number of clusters for ``n`` pathways: ``round(n / 17)`` for ``n >= 100``
-    (readable band ``n/25 .. n/15``), ``round(sqrt(n / 2))`` below, at least 2 (1 when ``n < 4``)."""
+def target_clusters(n: int, per: int = 17) -> int:
+    """Default number of clusters for ``n`` pathways: ``round(n / per)`` for ``n >= 100`` (``per``
+    17: readable band ``n/25 .. n/15``), ``round(sqrt(n / 2))`` below, at least 2 (1 when ``n < 4``)."""
     if n < 4:
         return 1
     if n >= 100:
-        return max(2, round(n / 17))
+        return max(2, round(n / per))
     return max(2, round(np.sqrt(n / 2)))
 
 
