@@ -146,3 +146,19 @@ def test_cold_parse_then_warm(tmp_path, monkeypatch):
     assert t_warm < 1.0 and t_cold < 60
     kinds = {p.name.split("-")[0] for p in (tmp_path / "builtin").glob("*.pkl")}
     assert kinds == {"ontology", "annotations", "library"}
+
+
+def test_go_library_for_picks_the_one_namespace_a_result_names():
+    from contrastomics.data.builtin import go_library_for
+    # GO ids (Enrichr's "name (GO:id)" too) and MSigDB prefixes name their namespace
+    assert go_library_for(["GO:0006915", "apoptotic process (GO:0006915)", "GOBP_DNA_REPAIR"]) == "GO_BP"
+    assert go_library_for(["GO:0003677", "GOMF_DNA_BINDING"]) == "GO_MF"
+    assert go_library_for(["GO:0005634"]) == "GO_CC"
+    # two namespaces, an id the ontology lacks, or a bare name: all three
+    assert go_library_for(["GO:0006915", "GO:0003677"]) == "GO"
+    assert go_library_for(["GO:0006915", "GO:9999999"]) == "GO"
+    assert go_library_for(["GO:0006915", "apoptotic process"]) == "GO"
+    assert go_library_for([]) == "GO"
+    # the one-namespace library holds the same set as the stacked one
+    bp, go = load_library("GO_BP", 1, None), load_library("GO", 1, None)
+    assert set(bp.genes_of("GO:0006915")) == set(go.genes_of("GO:0006915")) and go.meta["builtin"] == "GO"

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..data.builtin import go_library_for
 from ..data.gene_tables import human_symbols_upper, is_human_symbol, other_symbols
 from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term, unique_key_index
 from ..data.library import is_builtin_name, read_library
@@ -109,7 +110,7 @@ def _library(gene_sets, terms: Sequence[str], tables: Mapping[str, pd.DataFrame]
         n_go = sum(extract_go_id(t) is not None or bool(MSIGDB_GO.match(t)) for t in terms)
         if n_go < len(terms) / 2:
             return None
-        gene_sets = "GO"
+        gene_sets = go_library_for(list(terms))
     if is_builtin_name(gene_sets):
         return _builtin_library(gene_sets.upper().replace("-", "_"))
     return read_library(gene_sets)
@@ -296,12 +297,12 @@ def _builtin_go_texts(texts: list[str], go_terms: Sequence[str], triples, lib) -
     """A GO result whose library is not the built-in GO (a GSEA desktop folder's own GMT, ``--gmt``
     with MSigDB's C5 file: names and URLs only) is embedded by the built-in GO texts, name and
     definition, where a pathway's GO id is known; texts of the built-in library stay."""
-    if lib is not None and (lib.meta.get("builtin") or lib is _builtin_library("GO")):
+    if lib is not None and lib.meta.get("builtin"):
         return texts
     ids = [g if extract_go_id(g) == g else None for g in go_terms]
     if not is_go_result(ids):
         return texts
-    go = _builtin_library("GO")
+    go = _builtin_library(go_library_for([g for g in ids if g]))
     row = {t: i for i, t in enumerate(go.terms)}
     return [pathway_text(t, n, go, row[g]) if g in row else x for x, g, (t, n, _) in zip(texts, ids, triples)]
 
@@ -347,7 +348,7 @@ def go_terms_of(terms: Sequence[str], names: Sequence[str], lib=None, rows=None)
                for g, r in zip(out, rows)]
     todo = [i for i, g in enumerate(out) if g is None and MSIGDB_GO.match(str(terms[i]))]
     if todo:
-        go = _builtin_library("GO")
+        go = _builtin_library(go_library_for([terms[i] for i in todo]))
         found = _match_library(go, [terms[i] for i in todo], [names[i] for i in todo])
         for i, r in zip(todo, found):
             out[i] = go.terms[r] if r >= 0 else None

@@ -23,7 +23,7 @@ from ..errors import InputError
 from .annotations import Annotations, annotations_to_library, read_gaf, read_gene_term_table
 from .gene_tables import do_entrez_symbols
 from .genesets import GeneSetLibrary
-from .ontology import DEFAULT_RELATIONS, Ontology, read_obo
+from .ontology import DEFAULT_RELATIONS, Ontology, extract_go_id, read_obo
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +247,7 @@ def load_library(name: str, min_size: int = 5, max_size: int | None = 500, *,
     if key == "GO":
         parts = [load_library(n, min_size, max_size, use_cache=use_cache) for n in ("GO_BP", "GO_MF", "GO_CC")]
         lib = GeneSetLibrary.concat(parts, name="GO")
+        lib.meta.update(min_size=min_size, max_size=max_size, builtin="GO")
         return lib
     if key not in LIBRARIES:
         raise InputError(f"unknown built-in library {name!r}; choose one of {', '.join(LIBRARIES)} "
@@ -270,3 +271,29 @@ def load_library(name: str, min_size: int = 5, max_size: int | None = 500, *,
     lib = full.filter_size(min_size, max_size if max_size is not None else 10**9)
     lib.meta.update(min_size=min_size, max_size=max_size, builtin=key)
     return lib
+
+
+#: GO namespace -> built-in library; MSigDB C5 name prefix -> built-in library
+_GO_NAMESPACE_LIBRARY = {"biological_process": "GO_BP", "molecular_function": "GO_MF", "cellular_component": "GO_CC"}
+_MSIGDB_GO_PREFIX = {"GOBP_": "GO_BP", "GOMF_": "GO_MF", "GOCC_": "GO_CC"}
+
+
+def go_library_for(terms: list[str]) -> str:
+    """The smallest built-in GO library holding every one of ``terms`` that it can hold: ``GO_BP``,
+    ``GO_MF`` or ``GO_CC`` when every term names one namespace (its GO id's namespace in the built-in
+    ontology, else its MSigDB ``GOBP_``/``GOMF_``/``GOCC_`` prefix), ``GO`` (all three) otherwise:
+    a term whose namespace is unknown (an id absent from the ontology, a plain name) may sit in any.
+    A one-namespace result then builds and loads one library instead of three (the same sets)."""
+    onto = load_ontology("GO")
+    found = set()
+    for t in terms:
+        go = extract_go_id(str(t))
+        r = onto.resolve(go) if go else None
+        lib = (_GO_NAMESPACE_LIBRARY.get(onto.namespaces[onto._index[r]]) if r is not None
+               else _MSIGDB_GO_PREFIX.get(str(t)[:5].upper()))
+        if lib is None:
+            return "GO"
+        found.add(lib)
+        if len(found) > 1:
+            return "GO"
+    return found.pop() if found else "GO"
