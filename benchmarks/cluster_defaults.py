@@ -18,14 +18,19 @@ Methods: `joint` (the default), `joint_no_tower` (the same without the gtCLIP to
 (round 7: the default without the Reactome hierarchy view). Seed 0, FDR < 0.25.
 
 Judges (none is a view of any method): Wang's graph similarity (`silhouette_go_wang`, GO results;
-per-pathway values with singletons at 0 for the paired CIs), chance-adjusted NES coherence (with
+per-pathway values with singletons at 0 for the paired CIs); two IC-based GO judges added after
+round 12 (a measure, no choice), Lin's and Schlicker's relevance similarity of the most informative
+common ancestor (`silhouette_go_lin`, `silhouette_go_rel`,
+`contrastomics.evaluate.semantic.lin_rel_similarity`; IC from the built-in human GO BP annotation,
+the IC the `joint` ontology view and `semantic`'s simGIC also weigh ancestors by, so these two are
+less independent of those methods than Wang's structure-only measure); chance-adjusted NES coherence (with
 `nes_coherence_can_fail`: False when the method cannot join up and down pathways), Reactome top-level
 purity (Reactome results: per non-singleton cluster, the share of members whose genes lie >= 95%
 inside its most common of the 29 top-level pathways of ReactomePathways_2024-09-18.gmt, mean over
 clusters; gene containment, which the Reactome view adopted in round 7 also reads: for `joint` on
 Reactome results purity is not independent of the method), coverage, cluster count, label
 support (the package's measure, reported, not a judge). Differences: `joint` minus each method,
-paired bootstrap 95% CI over GO pathways (Wang silhouette), unpaired over clusters (purity, label
+paired bootstrap 95% CI over GO pathways (Wang, Lin, Rel silhouettes), unpaired over clusters (purity, label
 support of every result's non-singleton clusters). Round 10 (Ward partition) adds `joint_leiden`
 (the same pipeline partitioned by Leiden, the default before) and `semantic_split_ward`.
 """
@@ -52,6 +57,8 @@ from contrastomics.cluster.embed import DEFAULT_WEIGHTS  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
 from contrastomics.data.genesets import read_gmt  # noqa: E402
 from contrastomics.enrichment import read_gsea_result  # noqa: E402
+from contrastomics.evaluate.cluster_metrics import silhouette  # noqa: E402
+from contrastomics.evaluate.semantic import lin_rel_for  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 
 NAME = "cluster_defaults"
@@ -104,9 +111,13 @@ def purity_per_cluster(labels: np.ndarray, full_sets, tops: dict[str, set]) -> n
 
 def wang_samples(labels: np.ndarray, gop) -> np.ndarray:
     """Per-pathway silhouette in 1 - Wang over the known GO terms (singletons 0, sklearn's rule)."""
+    return similarity_samples(labels, gop.dense(), gop.known)
+
+
+def similarity_samples(labels: np.ndarray, sim: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-pathway silhouette in 1 - ``sim`` over the ``mask`` pathways (singletons 0, sklearn's rule)."""
     from sklearn.metrics import silhouette_samples
-    mask = gop.known
-    d = 1.0 - np.asarray(gop.dense(), np.float64)[np.ix_(mask, mask)]
+    d = 1.0 - np.asarray(sim, np.float64)[np.ix_(mask, mask)]
     np.fill_diagonal(d, 0)
     lab = labels[mask]
     return silhouette_samples(d, lab, metric="precomputed") if len(np.unique(lab)) >= 2 else np.zeros(mask.sum())
@@ -159,6 +170,7 @@ def run_part(part: str, log=print) -> tuple[list[dict], dict]:
             warnings.simplefilter("ignore")
             pw = prepare(d, fdr_cutoff=0.25, gene_sets=gs)
         gop = go_pairs(pw.table["term"].tolist()) if lib == "gobp" else None
+        lin_rel = lin_rel_for(pw.table["term"].tolist()) if lib == "gobp" else None
         for name, kw in METHODS.items():
             if name in GO_ONLY and gop is None:
                 continue
@@ -176,6 +188,10 @@ def run_part(part: str, log=print) -> tuple[list[dict], dict]:
             if gop is not None:
                 values["silhouette_go_wang"] = m.get("silhouette_go_wang")
                 units[(part, ds, lib, kind, name, "wang")] = wang_samples(lab, gop)
+            if lin_rel is not None:  # the second and third judges: IC-based (MICA), added after round 12
+                for judge, sim in zip(("lin", "rel"), lin_rel[:2]):
+                    units[(part, ds, lib, kind, name, judge)] = similarity_samples(lab, sim, lin_rel[2])
+                    values[f"silhouette_go_{judge}"] = silhouette(lab, 1.0 - sim, lin_rel[2])  # as the Wang value
             if "label_support" in res.clusters:
                 units[(part, ds, lib, kind, name, "support")] = \
                     res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
@@ -199,7 +215,7 @@ def differences(part: str, units: dict) -> list[dict]:
     rng = np.random.default_rng(0)
     rng_support = np.random.default_rng(1)  # its own stream: the purity rows' draws stay as committed
     for kind in KINDS:
-        for judge in ("wang", "purity", "support"):
+        for judge in ("wang", "lin", "rel", "purity", "support"):
             keys = [k for k in units if k[0] == part and k[3] == kind and k[5] == judge and k[4] == "joint"]
             for other in METHODS:
                 if other == "joint":
@@ -212,14 +228,15 @@ def differences(part: str, units: dict) -> list[dict]:
                 b = np.concatenate([p[1] for p in pairs])
                 if not len(a) or not len(b):
                     continue  # a method that left no cluster of >= 2 members has no purity
-                if judge == "wang":
+                if judge in ("wang", "lin", "rel"):
                     ci = paired_bootstrap(a, b)
                     diff, lo, hi, n = ci["diff"], ci["low"], ci["high"], ci["n"]
                 else:  # clusters differ between methods: unpaired resampling of clusters
                     r = rng if judge == "purity" else rng_support
                     boots = [r.choice(a, len(a)).mean() - r.choice(b, len(b)).mean() for _ in range(2000)]
                     diff, (lo, hi), n = a.mean() - b.mean(), np.percentile(boots, [2.5, 97.5]), len(a) + len(b)
-                metric = {"wang": "silhouette_go_wang_per_pathway", "purity": "reactome_top_level_purity",
+                metric = {"wang": "silhouette_go_wang_per_pathway", "lin": "silhouette_go_lin_per_pathway",
+                          "rel": "silhouette_go_rel_per_pathway", "purity": "reactome_top_level_purity",
                           "support": "label_support_per_cluster"}[judge]
                 verdict = "better" if lo > 0 else "worse" if hi < 0 else "tie"
                 recs.append({"dataset": f"all {part} results ({len(pairs)})", "split": part, "part": part, "input": kind,
@@ -245,7 +262,8 @@ def markdown(recs: list[dict]) -> str:
         lines.append("")
         per = [r for r in recs if r["part"] == part and not r["metric"].startswith("diff")]
         metrics = ["n_pathways", "n_clusters", "coverage", "nes_coherence_adjusted", "nes_coherence_can_fail",
-                   "silhouette_go_wang", "reactome_top_level_purity", "label_support_mean", "labels_low_support_share"]
+                   "silhouette_go_wang", "silhouette_go_lin", "silhouette_go_rel", "reactome_top_level_purity",
+                   "label_support_mean", "labels_low_support_share"]
         lines += [f"### Per result ({part})", "", "| result | input | method | " + " | ".join(metrics) + " |",
                   "|---|---|---|" + "---|" * len(metrics)]
         table = {}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from contrastomics.data.ontology import read_obo
-from contrastomics.evaluate.semantic import wang_s_values, wang_similarity
+from contrastomics.evaluate.semantic import lin_rel_similarity, wang_s_values, wang_similarity
 
 OBO = """format-version: 1.2
 
@@ -63,6 +63,21 @@ def test_wang_similarity_by_hand(onto):
 
 
 @pytest.mark.slow
+def test_lin_and_rel_by_hand(onto):
+    # IC by term row: root 0, b 1, c 2, d 3 (D lies under B by is_a and under C by part_of)
+    ic = np.zeros(len(onto))
+    for t, v in {"GO:0000001": 0.0, "GO:0000002": 1.0, "GO:0000003": 2.0, "GO:0000004": 3.0}.items():
+        ic[onto.ids.index(t)] = v
+    lin, rel, known = lin_rel_similarity(["GO:0000004", "GO:0000002", "GO:0000003", "GO:9999999"], onto, ic)
+    assert known.tolist() == [True, True, True, False]
+    # D and B: MICA B (IC 1) -> 2 / 4; D and C: MICA C (IC 2) -> 4 / 5 (the more informative ancestor wins)
+    assert lin[0, 1] == pytest.approx(0.5) and lin[0, 2] == pytest.approx(0.8)
+    assert rel[0, 2] == pytest.approx(0.8 * (1 - np.exp(-2.0)))
+    # B and C share only the root (IC 0): unrelated in both measures; unknown terms are 0
+    assert lin[1, 2] == 0 and rel[1, 2] == 0 and not lin[3].any() and not lin[:, 3].any()
+    assert np.allclose(lin, lin.T) and np.allclose(np.diag(lin)[:3], 1.0)
+
+
 def test_wang_on_go_ranks_siblings_above_strangers():
     from contrastomics.data.builtin import load_ontology
     go = load_ontology("GO")
