@@ -184,7 +184,10 @@ def run_part(part: str, log=print) -> tuple[list[dict], dict]:
                       "nes_coherence_adjusted": m["nes_coherence_adjusted"],
                       "nes_coherence_can_fail": float(bool(m.get("nes_coherence_can_fail"))),
                       "label_support_mean": m.get("label_support_mean"),
-                      "labels_low_support_share": (m.get("labels_low_support") or 0) / max(m.get("labels_scored") or 1, 1)}
+                      "labels_low_support_share": (m.get("labels_low_support") or 0) / max(m.get("labels_scored") or 1, 1),
+                      # session 10: how many clusters are mixed, and how many of them their label and
+                      # sub-themes describe (name >= 1/3 of the other members)
+                      "labels_low_support": m.get("labels_low_support"), "mixed_described": m.get("mixed_described")}
             if gop is not None:
                 values["silhouette_go_wang"] = m.get("silhouette_go_wang")
                 units[(part, ds, lib, kind, name, "wang")] = wang_samples(lab, gop)
@@ -263,14 +266,14 @@ def markdown(recs: list[dict]) -> str:
         per = [r for r in recs if r["part"] == part and not r["metric"].startswith("diff")]
         metrics = ["n_pathways", "n_clusters", "coverage", "nes_coherence_adjusted", "nes_coherence_can_fail",
                    "silhouette_go_wang", "silhouette_go_lin", "silhouette_go_rel", "reactome_top_level_purity",
-                   "label_support_mean", "labels_low_support_share"]
+                   "label_support_mean", "labels_low_support_share", "labels_low_support", "mixed_described"]
         lines += [f"### Per result ({part})", "", "| result | input | method | " + " | ".join(metrics) + " |",
                   "|---|---|---|" + "---|" * len(metrics)]
         table = {}
         for r in per:
             table.setdefault((r["dataset"], r["input"], r["method"]), {})[r["metric"]] = r["value"]
         for (ds, kind, meth), vals in table.items():
-            cells = ["" if vals.get(k) is None else (f"{vals[k]:.0f}" if k.startswith("n_") or k.endswith("can_fail")
+            cells = ["" if vals.get(k) is None else (f"{vals[k]:.0f}" if k.startswith("n_") or k.endswith("can_fail") or k in ("labels_low_support", "mixed_described")
                                                      else f"{vals[k]:.3f}") for k in metrics]
             lines.append(f"| {ds} | {kind} | {meth} | " + " | ".join(cells) + " |")
         lines.append("")

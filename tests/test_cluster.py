@@ -337,6 +337,8 @@ def test_cli_writes_all_outputs_and_metrics(tmp_path):
     page = (out / "report.html").read_text()
     assert "Label support: the share of the other members near the label" in page
     assert ("are mixed" in page) == (summary["metrics"]["labels_low_support"] > 0)
+    # each mixed cluster says so on the console, with its sub-themes or that it has none
+    assert r.stderr.count("mixed;") == summary["metrics"]["labels_low_support"]  # 4 clusters: all listed (console: stderr)
     r = run_cli("cluster-metrics", str(out / "clusters.tsv"), "--out", str(tmp_path / "m.json"))
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "m.json").read_text())

@@ -8,8 +8,8 @@ import scipy.sparse as sp
 
 from contrastomics.cluster.communities import merge_to, n_clusters_of, split_to
 from contrastomics.cluster.keywords import phrase_sets, shared_phrase, title_keywords, title_phrases
-from contrastomics.cluster.labels import (cluster_themes, generic_terms, label_support, representatives, support_near,
-                                          support_summary, support_threshold)
+from contrastomics.cluster.labels import (cluster_themes, generic_terms, label_support, representatives, sub_themes,
+                                          support_near, support_summary, support_threshold)
 from contrastomics.data.ontology import read_obo
 from contrastomics.evaluate.cluster_metrics import (GoPairs, cluster_metrics, label_support_shares,
                                                     opposite_pairs_joinable, silhouette)
@@ -175,6 +175,33 @@ def test_label_support_shares_count_other_members_only():
     summ = support_summary(s)
     assert summ["labels_scored"] == 2 and summ["labels_low_support"] == 0
     assert summ["label_support_mean"] == pytest.approx((2 / 3 + 1) / 2)
+
+
+def test_sub_themes_cover_a_mixed_cluster_greedily():
+    # cluster 0 (20 members, label 0): the label names 1-2; member 5 names 5-9, member 10 names 10-13;
+    # member 15 names 15 and 16 (2 members, 10% of the cluster: just enough); the rest are alone;
+    # cluster 1 (members 20-23) is well labelled and gets no sub-theme
+    groups = [{0, 1, 2}, {5, 6, 7, 8, 9}, {10, 11, 12, 13}, {15, 16}, {20, 21, 22, 23}]
+    pairs = {(a, b) for g in groups for a in g for b in g if a != b}
+
+    def near(a, b):
+        return np.array([(int(i), int(j)) in pairs for i, j in zip(a, b)], bool)
+    labels = np.array([0] * 20 + [1] * 4)
+    reps = {0: 0, 1: 20}
+    support = label_support_shares(labels, reps, near)
+    assert support[0] == pytest.approx(2 / 19) and support[1] == 1.0
+    fdr = np.linspace(0.001, 0.02, 24)
+    out = sub_themes(labels, reps, support, near, fdr)
+    assert list(out) == [0]
+    assert out[0]["rows"] == [5, 10, 15] and out[0]["counts"] == [5, 4, 2]
+    assert out[0]["support"] == pytest.approx((3 - 1 + 5 + 4 + 2) / 19)
+    # generic members never name a sub-theme; the next best takes their place
+    elig = np.ones(24, bool)
+    elig[5] = False
+    assert sub_themes(labels, reps, support, near, fdr, eligible=elig)[0]["rows"][0] == 6
+    # the summary counts the mixed clusters their label and sub-themes describe (>= 1/3)
+    assert support_summary(support, sub=out)["mixed_described"] == 1
+    assert support_summary(support, sub={})["mixed_described"] == 0
 
 
 def test_label_support_in_a_similarity_space_uses_the_random_pair_quantile():

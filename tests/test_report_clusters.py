@@ -269,6 +269,11 @@ def test_map_shows_the_network_edges_with_a_toggle(tmp_path, monkeypatch):
     assert traces[1]["name"] == "0: label of 0 (12; label support 50%)"
     html = (tmp_path / "report.html").read_text()
     assert "<th onclick=\"sortTable(2)\">label support</th>" in html and '<td data-v="0.25">25%</td>' in html
+    # a mixed cluster (support < 1/3) says so under its label, with its sub-themes or that it has none
+    assert html.count("mixed; ") == 1 and "mixed; no other member names 10% of the cluster" in html
+    res.clusters["sub_themes"] = ["", "tRNA splicing (4); mRNA export (3)", "", "", "", "", "", ""]
+    write_outputs(res, tmp_path)
+    assert "mixed; also: tRNA splicing (4); mRNA export (3)" in (tmp_path / "report.html").read_text()
     monkeypatch.setattr(figures, "EDGES_VISIBLE_MAX", 10)  # larger maps: the edges start hidden
     write_outputs(res, tmp_path)
     assert plotly_calls((tmp_path / "report.html").read_text())[0][0]["visible"] == "legendonly"

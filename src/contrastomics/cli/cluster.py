@@ -77,6 +77,7 @@ def cluster(
     from rich.markup import escape
 
     from .._io import check_output
+    from ..cluster.labels import LOW_SUPPORT, NO_SUB_THEME
     from ..enrichment.read import demo_result_path
     from ..report import cluster_to_folder, summary_table
     from ..report.figures import shorten
@@ -124,6 +125,9 @@ def cluster(
         support = f" [dim](label support {sup:.0%})[/dim]" if sup == sup else ""
         console.print(f"  [bold]{rec['cluster']:>3}[/bold] ({rec['size']:>3}{signs}) {escape(shorten(rec['label'], 80))}"
                       f"{support}{theme}  [dim]{escape(shorten(rec['keywords'], 60))}[/dim]")
+        if sup == sup and sup < LOW_SUPPORT:  # a mixed cluster: its label names few members
+            console.print("        [yellow]mixed;[/yellow] " + (f"also: {escape(shorten(rec['sub_themes'], 110))}"
+                                                                 if rec.get("sub_themes") else NO_SUB_THEME))
     console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(out))}/")
 
 

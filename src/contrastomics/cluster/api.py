@@ -31,7 +31,8 @@ from .communities import (LINKAGE_MAX_N, attach_small, identical_groups, join_id
 from .embed import METHOD_WEIGHTS, StandInModel, embedding_model, joint_space
 from .graph import default_k, knn_from_embedding
 from .keywords import phrase_sets, title_keywords
-from .labels import cluster_themes, generic_terms, label_support, representatives, support_near, support_summary
+from .labels import (cluster_themes, generic_terms, label_support, representatives, sub_themes, support_near,
+                     support_summary)
 from .layout import cluster_layout, features_from_graph
 from .metrics import evaluate, go_pairs
 from .pathways import Pathways, prepare
@@ -300,6 +301,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
                             reactome=(tab["term"].tolist(), tab["name"].tolist()))
     support, support_info = label_support(labels, reps, space=space, go=gop, seed=o.seed, reactome=reactome,
                                           relation=relation)
+    subs = sub_themes(labels, reps, support, relation[0], fdr, eligible=~generic)
     times["labels"] = time.perf_counter() - t1
 
     coords = None
@@ -309,7 +311,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         # overlap-only weights leave no tower vectors: lay out from the graph instead
         coords = cluster_layout(labels, x.dense if informative else features_from_graph(adj))
         times["layout"] = time.perf_counter() - t1
-    out_table, clusters, order = result_tables(pw, labels, reps, keywords, sign, coords, themes, support)
+    out_table, clusters, order = result_tables(pw, labels, reps, keywords, sign, coords, themes, support, subs)
     sizes = np.bincount(labels) if n else np.zeros(0, int)
     summary = {
         "method": o.method, "model": model_name, "n_input": pw.n_input,
@@ -330,7 +332,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         t1 = time.perf_counter()
         summary["metrics"] = evaluate(labels, pw, nes, go=go, go_wang=gop, gate=_gate(o.method, x, pw),
                                       n_random=o.n_random, seed=o.seed)
-        summary["metrics"].update(support_summary(support))
+        summary["metrics"].update(support_summary(support, sub=subs))
         if split:
             summary["metrics"]["nes_coherence_note"] = ("clusters were split by NES sign, so sign coherence is 1 "
                                                         "by construction; run without --split-direction to measure it")

@@ -3,7 +3,8 @@
 :func:`representatives` (among the more central half of the non-generic members, the one most
 others sit near in meaning; or the medoid, or the lowest FDR), :func:`generic_terms` (near-root /
 very large terms never label a cluster), :func:`cluster_themes` (GO slim term above most members;
-a shared title phrase otherwise), :func:`label_support` (share of members near the label).
+a shared title phrase otherwise), :func:`label_support` (share of members near the label),
+:func:`sub_themes` (what a mixed cluster holds besides its label).
 Keywords: :mod:`.keywords`. The rules and the development numbers behind them: docs/clustering.md
 ("Labels").
 """
@@ -406,10 +407,60 @@ def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "
     return shares, info
 
 
-def support_summary(shares: dict[int, float], low: float = LOW_SUPPORT) -> dict:
-    """Summary metrics of per-cluster label support (non-singleton clusters)."""
+#: a mixed cluster's sub-themes: at most this many, each naming at least this share of the cluster
+#: (and 2 members) not named before; candidates: the lowest-FDR non-generic members, at most this many
+MAX_SUB_THEMES = 3
+SUB_THEME_MIN_SHARE = 0.1
+MAX_SUB_THEME_CANDIDATES = 300
+#: what the outputs say of a mixed cluster without a sub-theme
+NO_SUB_THEME = "no other member names 10% of the cluster"
+
+
+def sub_themes(labels: np.ndarray, reps: dict[int, int], support: dict[int, float], near, fdr: np.ndarray,
+               eligible: np.ndarray | None = None, low: float = LOW_SUPPORT) -> dict[int, dict]:
+    """What a mixed cluster (label support below ``low``) holds besides its label: a greedy cover
+    under the label-support relation ``near`` (:func:`support_near`). The label names itself and the
+    members near it; then the member naming the most members not yet named (itself included) is
+    added while it names at least :data:`SUB_THEME_MIN_SHARE` of the cluster and 2 members, up to
+    :data:`MAX_SUB_THEMES`. ``{cluster: {"rows": [member row, ...], "counts": [newly named, ...],
+    "support": share of the other members named by the label or a sub-theme}}``."""
+    ids, members = _groups(np.asarray(labels))
+    block = getattr(near, "block", None)
+    out: dict[int, dict] = {}
+    for c, idx in zip(ids.tolist(), members):
+        if len(idx) < 3 or not support.get(c, np.nan) < low:
+            continue
+        rep = reps[c]
+        cand = idx[idx != rep] if eligible is None else idx[(idx != rep) & np.asarray(eligible)[idx]]
+        cand = cand[np.argsort(fdr[cand], kind="stable")][:MAX_SUB_THEME_CANDIDATES]
+        rows = np.concatenate([[rep], cand]).astype(np.int64)
+        ok = block(rows, idx) if block is not None else \
+            near(np.repeat(rows, len(idx)), np.tile(idx, len(rows))).reshape(len(rows), len(idx))
+        ok |= rows[:, None] == idx[None, :]  # a member names itself
+        named, picked, counts = ok[0].copy(), [], []
+        need = max(2, int(np.ceil(SUB_THEME_MIN_SHARE * len(idx))))
+        for _ in range(MAX_SUB_THEMES):
+            gain = (ok[1:] & ~named).sum(1)
+            if not len(gain) or gain.max() < need:
+                break
+            b = int(np.argmax(gain))  # first maximum: the lower FDR
+            picked.append(int(rows[1 + b]))
+            counts.append(int(gain[b]))
+            named |= ok[1 + b]
+        if picked:
+            out[c] = {"rows": picked, "counts": counts, "support": float((named.sum() - 1) / (len(idx) - 1))}
+    return out
+
+
+def support_summary(shares: dict[int, float], low: float = LOW_SUPPORT, sub: dict[int, dict] | None = None) -> dict:
+    """Summary metrics of per-cluster label support (non-singleton clusters); with ``sub``
+    (:func:`sub_themes`), ``mixed_described``: the mixed clusters whose label and sub-themes together
+    name at least ``low`` of the other members."""
     v = np.array([x for x in shares.values() if np.isfinite(x)], float)
-    return {"label_support_mean": float(v.mean()) if len(v) else float("nan"),
-            "label_support_median": float(np.median(v)) if len(v) else float("nan"),
-            "labels_low_support": int((v < low).sum()), "labels_scored": int(len(v)),
-            "label_support_low_cutoff": float(low)}
+    out = {"label_support_mean": float(v.mean()) if len(v) else float("nan"),
+           "label_support_median": float(np.median(v)) if len(v) else float("nan"),
+           "labels_low_support": int((v < low).sum()), "labels_scored": int(len(v)),
+           "label_support_low_cutoff": float(low)}
+    if sub is not None:
+        out["mixed_described"] = int(sum(r["support"] >= low for r in sub.values()))
+    return out

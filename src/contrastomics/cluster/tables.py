@@ -10,15 +10,16 @@ from .pathways import Pathways
 
 
 def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, sign: np.ndarray,
-                  coords: np.ndarray | None = None, themes: dict | None = None, support: dict | None = None
-                  ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+                  coords: np.ndarray | None = None, themes: dict | None = None, support: dict | None = None,
+                  subs: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """``(table, clusters, order)``: one row per pathway sorted by cluster then FDR, one row per
     cluster, and the input-order row of each ``table`` row.
 
     ``labels`` ``(n,)`` cluster of each pathway of ``pw`` (0 = largest); ``reps`` cluster -> row of
     its representative; ``keywords`` cluster -> keywords; ``sign`` ``(n,)`` +1/-1; ``coords``
     ``(n, 2)`` map positions; ``themes`` cluster -> theme record
-    (:func:`~contrastomics.cluster.labels.cluster_themes`); ``support`` cluster -> label support.
+    (:func:`~contrastomics.cluster.labels.cluster_themes`); ``support`` cluster -> label support;
+    ``subs`` cluster -> sub-themes of a mixed cluster (:func:`~contrastomics.cluster.labels.sub_themes`).
     """
     tab = pw.table
     sizes = np.bincount(labels)
@@ -70,6 +71,13 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
     if support is not None:
         clusters.insert(clusters.columns.get_loc("label") + 1, "label_support",
                         np.array([support.get(int(c), np.nan) for c in ids], float))
+    if subs is not None:  # a mixed cluster: what else it holds, "title (members named)"
+        at = clusters.columns.get_loc("label_support" if support is not None else "label") + 1
+        clusters.insert(at, "sub_themes", ["; ".join(f"{titles[r]} ({k})" for r, k in zip(subs[int(c)]["rows"],
+                                                                                     subs[int(c)]["counts"]))
+                                           if int(c) in subs else "" for c in ids])
+        clusters.insert(at + 1, "sub_theme_support",
+                        np.array([subs[int(c)]["support"] if int(c) in subs else np.nan for c in ids], float))
     if themes:
         recs = [_theme_record(themes.get(int(c))) for c in ids]
         for key in ("theme", "theme_id", "theme_support", "theme_source"):

@@ -6,7 +6,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..cluster.labels import LOW_SUPPORT
+from ..cluster.labels import LOW_SUPPORT, NO_SUB_THEME
 from .figures import cluster_color, is_big, is_up, map_figure, plot_html, shorten
 from .heatmap import heatmap_figure
 from .tables import metric_rows, nes_by_condition
@@ -107,8 +107,12 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
     for rec in shown.to_dict("records"):  # dicts: condition names need not be Python identifiers
         c = int(rec["cluster"])
         has_nes = _finite(rec["mean_nes"])  # over-representation results have no NES: no up / down
+        label = _short_html(rec["label"])
+        if supported and _finite(rec["label_support"]) and rec["label_support"] < LOW_SUPPORT:  # a mixed cluster
+            label += ('<br><span class="muted">mixed; ' + (f'also: {_short_html(rec["sub_themes"], 3 * MAX_CELL_CHARS)}'
+                                                           if rec.get("sub_themes") else NO_SUB_THEME) + "</span>")
         cells = [f'<td data-v="{c}"><span class="sw" style="background:{cluster_color(c, rec["singleton"])}"></span>{c}</td>',
-                 _cell(rec["label"])]
+                 f"<td>{label}</td>"]
         if supported:
             sup = rec["label_support"]
             cells.append(f'<td data-v="{sup if _finite(sup) else -1}">{_number(sup, ".0%")}</td>')
@@ -132,7 +136,9 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
         table_note += (f'<p class="muted">Label support: the share of the other members near the label '
                        f"({html.escape(str(basis))}). "
                        + (f"{low} cluster(s) below {LOW_SUPPORT:.0%} are mixed: their label names only a few "
-                          "members; read their keywords and members." if low else "") + "</p>")
+                          "members; under the label, the members that name most of the rest (greedy, each "
+                          "with the number of members it names first), then read their keywords and members."
+                          if low else "") + "</p>")
     info = clusters.set_index("cluster")
     listed = set(shown.loc[~shown["singleton"].astype(bool), "cluster"].astype(int)) if big else None
     order = np.argsort(table["cluster"].to_numpy(), kind="stable")

@@ -99,6 +99,9 @@ def metric_rows(summary: dict) -> list[tuple[str, str]]:
         rows.append(("label support (mean over clusters)", format_metric(m.get("label_support_mean"))))
         rows.append((f"  labels with support < {m.get('label_support_low_cutoff', 1 / 3):.2f}",
                      f"{m.get('labels_low_support')} of {m.get('labels_scored')}"))
+        if m.get("mixed_described") is not None and m.get("labels_low_support"):
+            rows.append(("    of these, label + sub-themes name >= that share",
+                         f"{m.get('mixed_described')} of {m.get('labels_low_support')}"))
     return rows
 
 
