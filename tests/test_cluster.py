@@ -286,7 +286,11 @@ def test_mcl_splits_two_cliques():
 def test_leiden_auto_hits_the_target_count():
     lab, res = leiden_auto(cliques([10] * 6), 6, min_size=3)
     assert len(np.unique(lab)) == 6 and res > 0
-    assert target_clusters(600) == 35 and target_clusters(50) == 5 and target_clusters(3) == 1
+    # round 13: never above n / 15 (issue 15's bound), at any size; at least 2 from 4 pathways
+    assert target_clusters(600) == 40 and target_clusters(383) == 25 and target_clusters(50) == 3
+    assert target_clusters(81) == 5 and target_clusters(20) == 2 and target_clusters(3) == 1
+    assert all(target_clusters(n) <= n / 15 for n in range(30, 5000))
+    assert target_clusters(600, per=17) == 35  # the earlier rounds' rule
 
 
 def test_attach_small_joins_close_members_and_keeps_far_ones_single():

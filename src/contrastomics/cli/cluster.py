@@ -44,7 +44,7 @@ def cluster(
     demo: bool = typer.Option(False, "--demo", help="Cluster the shipped demo result (leukemia ALL vs AML, GO BP)."),
     fdr: float = typer.Option(0.05, "--fdr", help="Keep pathways with FDR / adjusted p-value below this."),
     method: str = typer.Option("joint", "--method", "-m", help=METHOD_HELP),
-    resolution: str = typer.Option("auto", "--resolution", help="Leiden resolution, or 'auto' (~n/17 clusters)."),
+    resolution: str = typer.Option("auto", "--resolution", help="Leiden resolution, or 'auto' (~n/15 clusters)."),
     partition: str = typer.Option("auto", "--partition", help="auto (Ward for joint/text/genes, Leiden for the "
                                   "graph baselines) | ward | average | leiden."),
     n_clusters: Optional[int] = typer.Option(None, "--n-clusters", help="Number of clusters (>= 2 members) to "

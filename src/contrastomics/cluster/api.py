@@ -64,7 +64,7 @@ class ClusterOptions:
     resolution
         Leiden resolution, or ``"auto"`` to hit ``n_clusters`` clusters.
     n_clusters
-        Target number of clusters for ``resolution="auto"`` (default ``n / 17``). Given explicitly,
+        Target number of clusters for ``resolution="auto"`` (default ``floor(n / 15)``). Given explicitly,
         the run returns about that many clusters of ``>= 2`` members (+- 10% on the development
         results): members of dissolved small clusters join their most similar cluster whenever the
         similarity is positive (``attach_threshold="auto"`` otherwise keeps far ones single).

@@ -15,14 +15,16 @@ import scipy.sparse as sp
 from .graph import to_igraph
 
 
-def target_clusters(n: int, per: int = 17) -> int:
-    """Default number of clusters for ``n`` pathways: ``round(n / per)`` for ``n >= 100`` (``per``
-    17: readable band ``n/25 .. n/15``), ``round(sqrt(n / 2))`` below, at least 2 (1 when ``n < 4``)."""
+def target_clusters(n: int, per: int | None = None) -> int:
+    """Default number of clusters for ``n`` pathways: ``floor(n / 15)`` for ``n >= 100`` (the most
+    issue 15's readable bound ``n / 15`` allows; development round 13), ``min(round(sqrt(n / 2)),
+    floor(n / 15))`` below, at least 2 (1 when ``n < 4``). ``per``: ``round(n / per)`` at ``n >= 100``
+    instead (the rule of earlier rounds, kept for their scripts)."""
     if n < 4:
         return 1
     if n >= 100:
-        return max(2, round(n / per))
-    return max(2, round(np.sqrt(n / 2)))
+        return max(2, n // 15 if per is None else round(n / per))
+    return max(2, min(round(np.sqrt(n / 2)), n // 15))
 
 
 def leiden(adj: "sp.csr_matrix | object", resolution: float = 1.0, seed: int = 0, n_iterations: int = 2) -> np.ndarray:
