@@ -115,15 +115,20 @@ def representatives(labels: np.ndarray, x: np.ndarray | None, fdr: np.ndarray, n
             top = [i for i in order if pool[i]][:MAX_LABEL_CANDIDATES]
             pending.append((int(c), idx, np.asarray(top, np.int64)))
         out[int(c)] = int(idx[order[0]])
-    block = getattr(near, "block", None)
     for c, idx, top in pending:  # cluster by cluster: memory bounded by candidates x members
-        if block is not None:
-            ok = block(idx[top], idx)
-        else:
-            ok = near(np.repeat(idx[top], len(idx)), np.tile(idx, len(top))).reshape(len(top), len(idx))
+        ok = near_block(near, idx[top], idx)
         ok[np.arange(len(top)), top] = False  # a member does not count itself
         out[c] = int(idx[top[int(np.argmax(ok.sum(1)))]])  # first maximum: ``top`` is in medoid order
     return out
+
+
+def near_block(near, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``(len(rows), len(cols))`` bool: ``near`` for every pair, through its one-block form
+    (``near.block``, :func:`support_near`) when it has one, else pair by pair."""
+    block = getattr(near, "block", None)
+    if block is not None:
+        return block(rows, cols)
+    return near(np.repeat(rows, len(cols)), np.tile(cols, len(rows))).reshape(len(rows), len(cols))
 
 
 def _centrality(similarity, idx: np.ndarray) -> np.ndarray:
@@ -413,7 +418,7 @@ MAX_SUB_THEMES = 3
 SUB_THEME_MIN_SHARE = 0.1
 MAX_SUB_THEME_CANDIDATES = 300
 #: what the outputs say of a mixed cluster without a sub-theme
-NO_SUB_THEME = "no other member names 10% of the cluster"
+NO_SUB_THEME = f"no other member names {SUB_THEME_MIN_SHARE:.0%} of the cluster"
 
 
 def sub_themes(labels: np.ndarray, reps: dict[int, int], support: dict[int, float], near, fdr: np.ndarray,
@@ -425,7 +430,6 @@ def sub_themes(labels: np.ndarray, reps: dict[int, int], support: dict[int, floa
     :data:`MAX_SUB_THEMES`. ``{cluster: {"rows": [member row, ...], "counts": [newly named, ...],
     "support": share of the other members named by the label or a sub-theme}}``."""
     ids, members = _groups(np.asarray(labels))
-    block = getattr(near, "block", None)
     out: dict[int, dict] = {}
     for c, idx in zip(ids.tolist(), members):
         if len(idx) < 3 or not support.get(c, np.nan) < low:
@@ -434,9 +438,7 @@ def sub_themes(labels: np.ndarray, reps: dict[int, int], support: dict[int, floa
         cand = idx[idx != rep] if eligible is None else idx[(idx != rep) & np.asarray(eligible)[idx]]
         cand = cand[np.argsort(fdr[cand], kind="stable")][:MAX_SUB_THEME_CANDIDATES]
         rows = np.concatenate([[rep], cand]).astype(np.int64)
-        ok = block(rows, idx) if block is not None else \
-            near(np.repeat(rows, len(idx)), np.tile(idx, len(rows))).reshape(len(rows), len(idx))
-        ok |= rows[:, None] == idx[None, :]  # a member names itself
+        ok = near_block(near, rows, idx) | (rows[:, None] == idx[None, :])  # a member names itself
         named, picked, counts = ok[0].copy(), [], []
         need = max(2, int(np.ceil(SUB_THEME_MIN_SHARE * len(idx))))
         for _ in range(MAX_SUB_THEMES):
