@@ -11,7 +11,11 @@ lacks or spells otherwise (``--names``: MSigDB 2023.1 C5 GO and H set names, Enr
 terms; from ``../shared/data``, names only): a first run on such a result then loads no text
 encoder. Plus the Reactome pathway names as Reactome writes them (its 2024-09-18 GMT, ``--reactome``:
 ``cluster`` gives Reactome results their hierarchy spelling, MSigDB's ``REACTOME_...`` names
-included). Deterministic for a given model (sorted distinct texts).
+included). Plus, appended as a block of their own (``--pathway-names``, session 10), the names of
+MSigDB's canonical KEGG and WikiPathways sets as ``cluster`` writes them with or without their GMT
+("KEGG_CELL_CYCLE" -> "Cell cycle"; Enrichr's KEGG names are the same words): a first run on a KEGG
+or WikiPathways result then loads no text encoder either. Deterministic for a given model (sorted
+distinct texts; the appended block leaves the earlier rows' bytes as they were; the same file on every run).
 
 Run: ``python scripts/make_text_table.py [--model FOLDER] [--names ...]`` (default: the shipped
 model and the name lists below).
@@ -56,6 +60,18 @@ def set_names(path: Path) -> list[str]:
 
 
 REACTOME_GMT = SHARED / "genesets" / "ReactomePathways_2024-09-18.gmt"
+#: MSigDB canonical-pathway subcollections whose set names are appended (the 30 MB asset budget holds
+#: these two: ~890 new texts, ~0.7 MB; BioCarta, PID and KEGG MEDICUS would not fit)
+PATHWAY_SUBCOLLECTIONS = ("CP:KEGG", "CP:WIKIPATHWAYS")
+
+
+def pathway_name_texts(path: Path, subcollections=PATHWAY_SUBCOLLECTIONS) -> set[str]:
+    """``cluster``'s text of the MSigDB set names of ``subcollections`` (no library row: the
+    humanised name, which is also what their GMT gives, its descriptions being URLs)."""
+    import pandas as pd
+
+    t = pd.read_csv(path, sep="\t", usecols=["name", "subcollection"])
+    return {pathway_text(n, n, None, -1) for n in t.loc[t["subcollection"].isin(subcollections), "name"]}
 
 
 def result_texts(names: list[str]) -> set[str]:
@@ -79,8 +95,10 @@ def main(argv=None) -> None:
                     help="MSigDB set tables (.tsv) or GMT files whose set names are added (none: built-in texts only)")
     ap.add_argument("--reactome", type=Path, nargs="*", default=[REACTOME_GMT],
                     help="Reactome GMT(s) whose pathway names are added as they are written (none: skip)")
+    ap.add_argument("--pathway-names", type=Path, nargs="*", default=[NAME_LISTS[0]],
+                    help="MSigDB set tables whose KEGG and WikiPathways names are appended (none: skip)")
     args = ap.parse_args(argv)
-    missing = [p for p in [*args.names, *args.reactome] if not p.is_file()]
+    missing = [p for p in [*args.names, *args.reactome, *args.pathway_names] if not p.is_file()]
     if missing:
         raise SystemExit(f"name list not found: {missing[0]} (pass --names with other files, or none)")
     t0 = time.time()
@@ -95,7 +113,11 @@ def main(argv=None) -> None:
         texts |= extra
     reactome = {name for path in args.reactome for name in set_names(path)}
     print(f"Reactome names: {len(reactome - texts)} new texts")
-    n = write_text_table(model, texts | reactome, args.model / TABLE_FILE)
+    texts |= reactome
+    extra = {x for path in args.pathway_names for x in pathway_name_texts(path)}
+    extra = {x for x in extra if x not in texts and x.lower() not in texts}  # read under the lower case too
+    print(f"KEGG / WikiPathways names: {len(extra)} new texts (appended)")
+    n = write_text_table(model, texts, args.model / TABLE_FILE, extra=extra)
     size = (args.model / TABLE_FILE).stat().st_size
     print(f"{n} texts -> {args.model / TABLE_FILE} ({size / 1e6:.1f} MB) in {time.time() - t0:.0f} s")
 

@@ -37,16 +37,23 @@ def weights_fingerprint(model) -> str:
     return h.hexdigest()
 
 
-def write_text_table(model, texts: Iterable[str], path: str | Path, *, batch_size: int = 256) -> int:
+def write_text_table(model, texts: Iterable[str], path: str | Path, *, batch_size: int = 256,
+                     extra: Iterable[str] = ()) -> int:
     """Embed ``texts`` with ``model`` (distinct, sorted) and write the table to ``path`` (fp16);
-    returns the number of texts."""
+    returns the number of texts. ``extra``: texts appended after them as a block of their own
+    (distinct, sorted, those not in ``texts``), so adding texts leaves the earlier rows' bytes as
+    they were (a batch's padding would otherwise move their last fp16 bits)."""
     from safetensors.numpy import save_file
 
     distinct = sorted(set(texts))
-    tensors = {"keys": _keys(distinct),
-               "vectors": np.asarray(model.embed_texts(distinct, batch_size=batch_size), np.float16)}
+    more = sorted(set(extra) - set(distinct))
+    blocks = [np.asarray(model.embed_texts(b, batch_size=batch_size), np.float16) for b in (distinct, more) if b]
+    distinct += more
+    tensors = {"keys": _keys(distinct), "vectors": np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float16)}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"weights": weights_fingerprint(model), "n": str(len(distinct))})
+        # one metadata key: safetensors writes a metadata map in no fixed order, so two keys made the
+        # header's bytes differ between runs (the row count is the keys' length)
+        save_file(tensors, str(tmp), metadata={"weights": weights_fingerprint(model)})
     return len(distinct)
 
 
