@@ -40,6 +40,24 @@ def test_table_round_trip_in_fp16(model, tmp_path):
     assert np.allclose(table[key], fake_embed(["DNA repair"])[0], atol=2e-3)  # fp16
 
 
+def test_extra_texts_are_appended_leaving_the_earlier_rows_as_they_were(model, tmp_path):
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+    write_text_table(model, ["DNA repair", "cell cycle"], tmp_path / "a.safetensors")
+    n = write_text_table(model, ["cell cycle", "DNA repair"], tmp_path / "b.safetensors",
+                         extra=["Cell cycle", "DNA repair", "ABC transporters"])
+    a, b = load_file(str(tmp_path / "a.safetensors")), load_file(str(tmp_path / "b.safetensors"))
+    assert n == 4 and len(b["keys"]) == 4  # "DNA repair" is not repeated
+    assert np.array_equal(a["keys"], b["keys"][:2]) and np.array_equal(a["vectors"], b["vectors"][:2])
+    # the appended block is sorted too; one metadata key, so the file is the same on every run
+    assert bytes(b["keys"][2]) == hashlib.sha1(b"ABC transporters").digest()
+    with safe_open(str(tmp_path / "b.safetensors"), "numpy") as f:
+        assert list(f.metadata()) == ["weights"]
+    write_text_table(model, ["cell cycle", "DNA repair"], tmp_path / "c.safetensors",
+                     extra=["Cell cycle", "DNA repair", "ABC transporters"])
+    assert (tmp_path / "b.safetensors").read_bytes() == (tmp_path / "c.safetensors").read_bytes()
+
+
 def test_clustering_cache_uses_the_table_without_encoding(model, tmp_path, monkeypatch):
     write_text_table(model, ["DNA repair", "cell cycle"], tmp_path / TABLE_FILE)
 

@@ -304,8 +304,8 @@ class GtClip(Pretrained, nn.Module):
     def embed_texts(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
         """Embed pathway texts: ``(n, embed_dim)`` float32, L2-normalised.
 
-        Texts in the table shipped beside the model (every built-in GO/DO text,
-        :mod:`~contrastomics.models.text_table`) are read from it; the others are encoded, the base
+        Texts in the table shipped beside the model (every built-in GO/DO text; GO, Hallmark,
+        Reactome, KEGG and WikiPathways names: :mod:`~contrastomics.models.text_table`) are read from it; the others are encoded, the base
         encoder's vectors coming from its on-disk cache (a text is never encoded twice).
         """
         texts = list(texts)

@@ -1,5 +1,7 @@
 """Precomputed joint-space text embeddings shipped beside a gtCLIP model (``text_table.safetensors``):
-every pathway text the package ships (built-in GO and DO), so a first run never encodes them.
+every pathway text the package ships (built-in GO and DO) and the pathway names of the common
+libraries (MSigDB / Enrichr GO and Hallmark, Reactome, KEGG, WikiPathways), so a first run never
+encodes them.
 
 Keys are SHA-1 digests of the texts ``(n, 20)`` uint8; vectors ``(n, embed_dim)`` fp16. The
 metadata names the model weights the table was made with; a table that does not match the loaded
