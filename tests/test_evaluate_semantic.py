@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from contrastomics.data.ontology import read_obo
-from contrastomics.evaluate.semantic import lin_rel_similarity, wang_s_values, wang_similarity
+from contrastomics.evaluate.semantic import lin_rel_for, lin_rel_similarity, wang_s_values, wang_similarity
 
 OBO = """format-version: 1.2
 
@@ -76,6 +76,7 @@ def test_lin_and_rel_by_hand(onto):
     # B and C share only the root (IC 0): unrelated in both measures; unknown terms are 0
     assert lin[1, 2] == 0 and rel[1, 2] == 0 and not lin[3].any() and not lin[:, 3].any()
     assert np.allclose(lin, lin.T) and np.allclose(np.diag(lin)[:3], 1.0)
+    assert lin_rel_for(["HALLMARK_E2F_TARGETS", "KEGG_CELL_CYCLE"]) is None  # not a GO result
 
 
 def test_wang_on_go_ranks_siblings_above_strangers():
