@@ -45,16 +45,21 @@ def target(cand: str):
     return t
 
 
-def main() -> None:
+def run_round(candidates, configure, *, baseline, vs: str, flag: str, first: str = "candidate"):
+    """Cluster the development inputs once per candidate (``configure(cand)``: patches the package
+    if it must and returns ``run_clustering``'s extra arguments) and summarise each against
+    ``baseline`` (keys ``<measure>_vs_<vs>``; ``flag``: whether the round's rule holds). The rule
+    (rounds 13 and 14): constraints met, Wang CI above 0, Lin / Rel / label support / purity not
+    lower. Returns ``(records, summary, markdown lines)``."""
     tops = cd.top_level_sets()
     recs, units, purity, support = [], {}, {}, {}
-    for cand in CANDIDATES:
-        api.target_clusters = target(cand)  # the name `_run` looks up
+    for cand in candidates:
+        kwargs = configure(cand)
         for ds, lib, kind, df, gs in cd.inputs("dev"):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
-                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=50)
+                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=50, **kwargs)
             lab = cd.input_order_labels(res)
             m, s = res.summary["metrics"], res.summary
             sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
@@ -79,7 +84,7 @@ def main() -> None:
             recs.append(rec)
             print(json.dumps(rec), flush=True)
     summary = {}
-    for cand in CANDIDATES:
+    for cand in candidates:
         rows = [r for r in recs if r["candidate"] == cand]
         s = {"constraints_met": all(r["nes_coherence_adjusted"] >= 0.95 and r["coverage"] >= 0.95
                                     for r in rows if r["n"] >= 100)
@@ -93,31 +98,47 @@ def main() -> None:
             keys = sorted(k[2:] for k in units if k[0] == cand and k[1] == j)
             a = np.concatenate([units[(cand, j) + k] for k in keys])
             s[j] = float(a.mean())
-            if cand != "C0":
-                ci = paired_bootstrap(a, np.concatenate([units[("C0", j) + k] for k in keys]))
-                s[f"{j}_vs_C0"] = [ci["diff"], ci["low"], ci["high"]]
-        if cand != "C0":
-            s["support_vs_C0"] = unpaired_ci(support[cand], support["C0"])
-            s["purity_vs_C0"] = unpaired_ci(purity[cand], purity["C0"])
-            s["adopt"] = bool(s["constraints_met"] and s["wang_vs_C0"][1] > 0 and s["lin_vs_C0"][2] >= 0
-                              and s["rel_vs_C0"][2] >= 0 and s["support_vs_C0"][2] >= 0 and s["purity_vs_C0"][2] >= 0)
+            if cand != baseline:
+                ci = paired_bootstrap(a, np.concatenate([units[(baseline, j) + k] for k in keys]))
+                s[f"{j}_vs_{vs}"] = [ci["diff"], ci["low"], ci["high"]]
+        if cand != baseline:
+            s[f"support_vs_{vs}"] = unpaired_ci(support[cand], support[baseline])
+            s[f"purity_vs_{vs}"] = unpaired_ci(purity[cand], purity[baseline])
+            s[flag] = bool(s["constraints_met"] and s[f"wang_vs_{vs}"][1] > 0 and s[f"lin_vs_{vs}"][2] >= 0
+                           and s[f"rel_vs_{vs}"][2] >= 0 and s[f"support_vs_{vs}"][2] >= 0
+                           and s[f"purity_vs_{vs}"][2] >= 0)
         summary[cand] = s
-    (HERE / "dev_round13.json").write_text(json.dumps({"records": recs, "summary": summary}, indent=1))
 
     def c(v):
         return f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]" if v else "-"
-    lines = ["| candidate | constraints met | clusters (18 inputs) | Wang | vs C0 | Lin | vs C0 | Rel | vs C0 | label support "
-             "| vs C0 | Reactome purity | vs C0 | below 1/3 | described | adopt |", "|" + "---|" * 16]
-    for cand, s in summary.items():
-        lines.append(f"| {cand} | {s['constraints_met']} | {s['n_clusters']} | {s['wang']:.3f} | {c(s.get('wang_vs_C0'))} | "
-                     f"{s['lin']:.3f} | {c(s.get('lin_vs_C0'))} | {s['rel']:.3f} | {c(s.get('rel_vs_C0'))} | "
-                     f"{s['label_support']:.3f} | {c(s.get('support_vs_C0'))} | {s['purity']:.3f} | "
-                     f"{c(s.get('purity_vs_C0'))} | {s['low_support']} | {s['mixed_described']} | {s.get('adopt', '-')} |")
+    lines = [f"| {first} | constraints met | clusters (18 inputs) | Wang | vs {vs} | Lin | vs {vs} | Rel | vs {vs} | "
+             f"label support | vs {vs} | Reactome purity | vs {vs} | below 1/3 | described | {flag} |", "|" + "---|" * 16]
+    for cand in candidates:
+        s = summary[cand]
+        lines.append(f"| {cand} | {s['constraints_met']} | {s['n_clusters']} | {s['wang']:.3f} | {c(s.get(f'wang_vs_{vs}'))} | "
+                     f"{s['lin']:.3f} | {c(s.get(f'lin_vs_{vs}'))} | {s['rel']:.3f} | {c(s.get(f'rel_vs_{vs}'))} | "
+                     f"{s['label_support']:.3f} | {c(s.get(f'support_vs_{vs}'))} | {s['purity']:.3f} | "
+                     f"{c(s.get(f'purity_vs_{vs}'))} | {s['low_support']} | {s['mixed_described']} | {s.get(flag, '-')} |")
     lines += ["", "| candidate | result | input | n | clusters | coherence | coverage |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['candidate']} | {r['dataset']} | {r['input']} | {r['n']} | {r['n_clusters']} | "
               f"{r['nes_coherence_adjusted']:.3f} | {r['coverage']:.3f} |" for r in recs]
-    (HERE / "dev_round13.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[:4]))
+    return recs, summary, lines
+
+
+def write_round(name: str, recs: list, summary: dict, lines: list[str]) -> None:
+    """``<name>.{json,md}`` beside this script."""
+    (HERE / f"{name}.json").write_text(json.dumps({"records": recs, "summary": summary}, indent=1))
+    (HERE / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[:2 + len(summary)]))
+
+
+def configure(cand: str) -> dict:
+    api.target_clusters = target(cand)  # the name `_run` looks up
+    return {}
+
+
+def main() -> None:
+    write_round("dev_round13", *run_round(CANDIDATES, configure, baseline="C0", vs="C0", flag="adopt"))
 
 
 if __name__ == "__main__":
