@@ -353,10 +353,7 @@ def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float 
             v = pair_values(space, a[rest], b[rest])
             ok[rest] = (v >= thr) & (v > 0)
         if reactome is not None:
-            rows, h = reactome
-            both = ~ok & (rows[a] >= 0) & (rows[b] >= 0)
-            if both.any():
-                ok[both] = h.related(rows[a[both]], rows[b[both]])
+            _or_related(ok, reactome[0][a], reactome[0][b], reactome[1])
         return ok
 
     def block(r: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -372,13 +369,19 @@ def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float 
             v = block_values(space, r, c)
             ok |= ~both & (v >= thr) & (v > 0)
         if reactome is not None:
-            rows, h = reactome
-            i, j = np.nonzero(~ok & (rows[r] >= 0)[:, None] & (rows[c] >= 0)[None, :])
-            if len(i):
-                ok[i, j] = h.related(rows[r[i]], rows[c[j]])
+            rows = reactome[0]
+            _or_related(ok, *np.broadcast_arrays(rows[r][:, None], rows[c][None, :]), reactome[1])
         return ok
     near.block = block
     return near, thr
+
+
+def _or_related(ok: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, h: "ReactomeHierarchy") -> None:
+    """Set, in place, the pairs of ``ok`` not yet near whose pathways ``rows_a`` / ``rows_b`` (same
+    shape as ``ok``; ``-1``: not in the hierarchy) are ancestor, descendant or sibling in ``h``."""
+    pending = ~ok & (rows_a >= 0) & (rows_b >= 0)
+    if pending.any():
+        ok[pending] = h.related(rows_a[pending], rows_b[pending])
 
 
 def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "GoPairs | None" = None,
