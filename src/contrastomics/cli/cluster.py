@@ -77,7 +77,7 @@ def cluster(
     from rich.markup import escape
 
     from .._io import check_output
-    from ..cluster.labels import LOW_SUPPORT, NO_SUB_THEME
+    from ..cluster.labels import mixed_note
     from ..enrichment.read import demo_result_path
     from ..report import cluster_to_folder, summary_table
     from ..report.figures import shorten
@@ -125,9 +125,9 @@ def cluster(
         support = f" [dim](label support {sup:.0%})[/dim]" if sup == sup else ""
         console.print(f"  [bold]{rec['cluster']:>3}[/bold] ({rec['size']:>3}{signs}) {escape(shorten(rec['label'], 80))}"
                       f"{support}{theme}  [dim]{escape(shorten(rec['keywords'], 60))}[/dim]")
-        if sup == sup and sup < LOW_SUPPORT:  # a mixed cluster: its label names few members
-            console.print("        [yellow]mixed;[/yellow] " + (f"also: {escape(shorten(rec['sub_themes'], 110))}"
-                                                                 if rec.get("sub_themes") else NO_SUB_THEME))
+        note = mixed_note(sup, rec.get("sub_themes"), lambda t: escape(shorten(t, 110)))
+        if note:  # a mixed cluster: its label names few members
+            console.print(f"        [yellow]mixed;[/yellow] {note}")
     console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(out))}/")
 
 

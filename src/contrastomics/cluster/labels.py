@@ -424,6 +424,15 @@ MAX_SUB_THEME_CANDIDATES = 300
 NO_SUB_THEME = f"no other member names {SUB_THEME_MIN_SHARE:.0%} of the cluster"
 
 
+def mixed_note(support: float | None, themes: str | None, fit=str) -> str | None:
+    """What the report and the console say under a mixed cluster's label (``support`` below
+    :data:`LOW_SUPPORT`): ``"also: <sub-themes>"`` (``themes`` passed through ``fit``: shortened,
+    escaped) or :data:`NO_SUB_THEME`; ``None`` for a cluster that is not mixed (or has no support)."""
+    if support is None or not support < LOW_SUPPORT:  # NaN: not scored
+        return None
+    return f"also: {fit(themes)}" if themes else NO_SUB_THEME
+
+
 def sub_themes(labels: np.ndarray, reps: dict[int, int], support: dict[int, float], near, fdr: np.ndarray,
                eligible: np.ndarray | None = None, low: float = LOW_SUPPORT) -> dict[int, dict]:
     """What a mixed cluster (label support below ``low``) holds besides its label: a greedy cover

@@ -6,7 +6,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..cluster.labels import LOW_SUPPORT, NO_SUB_THEME
+from ..cluster.labels import LOW_SUPPORT, mixed_note
 from .figures import cluster_color, is_big, is_up, map_figure, plot_html, shorten
 from .heatmap import heatmap_figure
 from .tables import metric_rows, nes_by_condition
@@ -108,9 +108,10 @@ def html_text(table: pd.DataFrame, clusters: pd.DataFrame, summary: dict, title:
         c = int(rec["cluster"])
         has_nes = _finite(rec["mean_nes"])  # over-representation results have no NES: no up / down
         label = _short_html(rec["label"])
-        if supported and _finite(rec["label_support"]) and rec["label_support"] < LOW_SUPPORT:  # a mixed cluster
-            label += ('<br><span class="muted">mixed; ' + (f'also: {_short_html(rec["sub_themes"], 3 * MAX_CELL_CHARS)}'
-                                                           if rec.get("sub_themes") else NO_SUB_THEME) + "</span>")
+        note = mixed_note(rec["label_support"], rec.get("sub_themes"),
+                          lambda t: _short_html(t, 3 * MAX_CELL_CHARS)) if supported else None
+        if note:  # a mixed cluster
+            label += f'<br><span class="muted">mixed; {note}</span>'
         cells = [f'<td data-v="{c}"><span class="sw" style="background:{cluster_color(c, rec["singleton"])}"></span>{c}</td>',
                  f"<td>{label}</td>"]
         if supported:
