@@ -273,8 +273,8 @@ def load_library(name: str, min_size: int = 5, max_size: int | None = 500, *,
     return lib
 
 
-#: GO namespace -> built-in library; MSigDB C5 name prefix -> built-in library
-_GO_NAMESPACE_LIBRARY = {"biological_process": "GO_BP", "molecular_function": "GO_MF", "cellular_component": "GO_CC"}
+#: GO namespace -> built-in library (from :data:`LIBRARIES`); MSigDB C5 name prefix -> built-in library
+_GO_NAMESPACE_LIBRARY = {ns: key for key, (onto, ns, _) in LIBRARIES.items() if onto == "GO"}
 _MSIGDB_GO_PREFIX = {"GOBP_": "GO_BP", "GOMF_": "GO_MF", "GOCC_": "GO_CC"}
 
 
@@ -289,7 +289,7 @@ def go_library_for(terms: list[str]) -> str:
     for t in terms:
         go = extract_go_id(str(t))
         r = onto.resolve(go) if go else None
-        lib = (_GO_NAMESPACE_LIBRARY.get(onto.namespaces[onto._index[r]]) if r is not None
+        lib = (_GO_NAMESPACE_LIBRARY.get(onto.namespaces[onto.index(r)]) if r is not None
                else _MSIGDB_GO_PREFIX.get(str(t)[:5].upper()))
         if lib is None:
             return "GO"

@@ -311,7 +311,6 @@ def wang_block(s_a: sp.csr_matrix, s_b: sp.csr_matrix) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
-
 def mica_ic(term_ids: Sequence[str | None], ontology, ic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """IC of the most informative common ancestor (MICA, self included) of every pair of
     ``term_ids``: ``(mica (n, n) float64, known (n,) bool)``; 0 for pairs with an unknown term.
