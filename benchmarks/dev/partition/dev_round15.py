@@ -3,8 +3,10 @@ mixing GO and Reactome. U0: the ontology view as before (zero rows for unknown p
 ontology per result); U1: each pathway in the ontology that knows it, an unknown one its own only
 ancestor (``cluster.ontology_view.UNKNOWN_ROWS``).
 
-    nice -n 10 python benchmarks/dev/partition/dev_round15.py               # -> dev_round15.{json,md}
-    nice -n 10 python benchmarks/dev/partition/dev_round15.py --part test   # once, after adoption
+    git checkout daa6ce3 && nice -n 10 python benchmarks/dev/partition/dev_round15.py   # -> dev_round15.{json,md}
+
+Needs the candidate code of commit daa6ce3 (``cluster/ontology_view.py``), removed after the round
+kept U0 (``--part test`` was for an adoption and never ran).
 
 Inputs: every result of the part (``cluster_defaults.inputs``) plus, per dataset with both, its GO BP
 and Reactome gseapy results concatenated in FDR order (:func:`mixed_inputs`), as read and without

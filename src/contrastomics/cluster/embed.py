@@ -24,8 +24,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._io import atomic_path, cache_root
+from ..data.reactome import reactome_ancestor_vectors
 from ..errors import InputError
-from .ontology_view import ontology_vectors
+from ..evaluate.semantic import ic_ancestor_vectors
 
 log = logging.getLogger(__name__)
 
@@ -570,12 +571,11 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     _check_weights(w)
     w_r = w.pop("reactome", None)
-    wants = terms is not None and max(w.get("ontology", 0.0), w_r or 0.0) > 0
-    found = ontology_vectors(list(terms), names) if wants else None
-    if found is not None and found[2] == "Reactome" and w_r is not None:
-        w["ontology"] = w_r  # the Reactome view's own weight (development round 7)
-    if found is None or w.get("ontology", 0.0) <= 0:
-        found, w["ontology"] = None, 0.0  # no view: the other views share its weight
+    found = ic_ancestor_vectors(list(terms)) if terms is not None and w.get("ontology", 0) > 0 else None
+    if found is None:  # not a GO result: the Reactome view on a Reactome result, else none
+        w_r = w.get("ontology", 0.0) if w_r is None else w_r
+        found = reactome_ancestor_vectors(list(terms), names) if terms is not None and w_r > 0 else None
+        w["ontology"] = w_r if found is not None else 0.0  # no view: the other views share its weight
     onto = None if found is None else found[0]
     total = sum(w.values())
     if total <= 0:

@@ -249,18 +249,16 @@ def result_rows(terms: Sequence[str], names: Sequence[str] | None = None,
 
 
 def reactome_ancestor_vectors(terms: Sequence[str], names: Sequence[str] | None = None, *,
-                              ic: str | None = None, hierarchy: ReactomeHierarchy | None = None,
-                              min_matched: float = MIN_MATCHED) -> tuple[sp.csr_matrix, np.ndarray] | None:
+                              ic: str | None = None, hierarchy: ReactomeHierarchy | None = None
+                              ) -> tuple[sp.csr_matrix, np.ndarray] | None:
     """Sparse ``(n, n_reactome)`` rows with ``sqrt(IC(t))`` for every ancestor ``t`` of each
     pathway (self included; zero rows for pathways not matched): the cosine of two rows is
     ``sum IC(common ancestors) / sqrt(sum IC(ancestors A) * sum IC(ancestors B))``, as
-    ``ic_ancestor_vectors`` for GO. ``(rows, known)``; ``None`` when fewer than ``min_matched``
-    of the pathways match (default: not a Reactome result) or without the hierarchy."""
+    ``ic_ancestor_vectors`` for GO. ``(rows, known)``; ``None`` when fewer than half of the
+    pathways match (not a Reactome result) or without the hierarchy."""
     h = load_hierarchy() if hierarchy is None else hierarchy
-    if h is None or not len(terms):
-        return None
-    rows = reactome_rows(terms, names, h)
-    if (rows >= 0).sum() < min_matched * len(terms) or not (rows >= 0).any():
+    rows = result_rows(terms, names, h)
+    if rows is None:
         return None
     known = rows >= 0
     weight = np.sqrt(np.maximum(information_content(h, ic or DEFAULT_IC), 0.0)).astype(np.float32)
