@@ -57,6 +57,35 @@ def test_gseapy_legacy_and_enrich():
     assert r["fdr"] == pytest.approx(0.8337646) and r["pvalue"] == pytest.approx(0.2718638)
 
 
+def test_gseapy_several_libraries_prefix():
+    """gseapy given several GMT files writes ``<file>__<set>``: read as a library column and the set name
+    (a real run, tests/data/gsea/make_gseapy_two_libraries.py)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        df = read_gsea_result(DATA / "gseapy_two_libraries.prerank.report.csv")
+    assert sorted(df["term"]) == ["KEGG_APOPTOSIS", "REACTOME_APOPTOSIS",
+                                  "REACTOME_TP53_REGULATES_TRANSCRIPTION_OF_CELL_DEATH_GENES"]
+    assert row(df, "KEGG_APOPTOSIS")["library"] == "c2_kegg_mini.gmt"
+    assert row(df, "REACTOME_APOPTOSIS")["name"] == "Apoptosis"
+    assert any("2 libraries (c2_reactome_mini.gmt, c2_kegg_mini.gmt)" in str(w.message) for w in seen)
+
+
+@pytest.mark.parametrize("terms, expect", [
+    (["lib.gmt__SET_A", "lib.gmt__SET_B"], (["SET_A", "SET_B"], ["lib.gmt"] * 2)),  # a list of one file
+    (["0__a b", "1__c d", "1__e"], (["a b", "c d", "e"], ["0", "1", "1"])),  # gseapy's dicts: their index
+    (["A__x", "B__y", "C__z", "D__w"], None),  # as many prefixes as rows: names, not libraries
+    (["lib__SET_A", "SET_B"], None),  # only some rows
+    (["__SET_A", "lib__ SET_B"], None),  # an empty prefix or name
+])
+def test_library_prefix_rule(terms, expect):
+    from contrastomics.enrichment.convert import split_library_prefix
+    got, libs, note = split_library_prefix(pd.Series(terms))
+    if expect is None:
+        assert got.tolist() == terms and libs is None and note is None
+    else:
+        assert got.tolist() == expect[0] and libs.tolist() == expect[1] and "prefix" in note
+
+
 def test_gseapy_output_folder(tmp_path):
     shutil.copy(DATA / "gseapy.gene_set.prerank.report.csv", tmp_path)
     (tmp_path / "gene_sets.gmt").write_text("X\t\tA\tB\n")

@@ -169,6 +169,10 @@ def convert(table: pd.DataFrame, lay: Layout, path: Path, header_line: int,
     if (terms == "").any():
         i = int(np.flatnonzero((terms == "").to_numpy())[0])
         raise InputError(f"empty pathway name in column {lay.term!r}", path, int(lines[i]))
+    library = None
+    if not (lay.library and lay.library in table.columns):
+        terms, library, note = split_library_prefix(terms)
+        notes += [note] if note else []
     given = None  # names written into the term cells
     if lay.term_forms:
         terms, given = _split_id_name(terms, lay.term_forms)
@@ -229,6 +233,8 @@ def convert(table: pd.DataFrame, lay: Layout, path: Path, header_line: int,
     out["direction"] = out["direction"].astype(int)
     if lay.library and lay.library in table.columns and table[lay.library].nunique() > 1:
         out["library"] = table[lay.library].to_numpy()
+    elif library is not None and library.nunique() > 1:
+        out["library"] = library.loc[out.index].to_numpy()
     for col in lay.split_by:  # gseapy's Name, compareCluster's Cluster, Metascape's GeneList
         if col in table.columns and table[col].nunique() > 1:
             out["condition"] = table[col].to_numpy()
@@ -337,6 +343,28 @@ def source_str(source) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
     return ";".join(str(s) for s in source)
+
+
+#: gseapy's prerank/gsea given several gene-set libraries (or a list of one) writes each term as
+#: ``<library>__<term>`` (``GO_Biological_Process_2023__...``, ``h.all.v2023.1.Hs.symbols.gmt__...``)
+LIBRARY_PREFIX = re.compile(r"^([^\s_][^\s]*?)__(?=\S)(.+)$")
+
+
+def split_library_prefix(terms: pd.Series) -> "tuple[pd.Series, pd.Series | None, str | None]":
+    """``(terms, library, note)``: when every term carries a ``<library>__`` prefix (gseapy with
+    several gene sets) and the prefixes are few (at most 20, and some repeat unless there is one),
+    the terms without it and the library of each row; else the terms as they are, ``None``, ``None``."""
+    parts = terms.str.extract(LIBRARY_PREFIX)
+    if len(terms) == 0 or parts[0].isna().any():
+        return terms, None, None
+    libs = parts[0]
+    n_libs = libs.nunique()
+    if n_libs > 20 or 1 < n_libs >= len(terms):  # a prefix per row names sets, not libraries
+        return terms, None, None
+    shown = ", ".join(map(str, pd.unique(libs)[:4])) + (", ..." if n_libs > 4 else "")
+    note = (f"terms carry gseapy's gene-set prefix ('<library>__<term>'): read as {n_libs} "
+            f"librar{'y' if n_libs == 1 else 'ies'} ({shown}) and the terms without the prefix")
+    return parts[1].str.strip(), libs, note
 
 
 def _split_id_name(terms: pd.Series, patterns) -> tuple[pd.Series, "pd.Series | None"]:
