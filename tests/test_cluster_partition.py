@@ -6,7 +6,8 @@ import scipy.sparse as sp
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from contrastomics.cluster import api, run_clustering
-from contrastomics.cluster.communities import linkage_partition
+from contrastomics.cluster import communities
+from contrastomics.cluster.communities import kmeans_polish, linkage_partition
 from contrastomics.cluster.embed import JointSpace
 from contrastomics.errors import InputError
 from contrastomics.report.tables import summary_table
@@ -30,13 +31,33 @@ def _space(seed=0, n=30, genes=50):
     return JointSpace(dense=dense.astype(np.float32), full_overlap=sp.csr_matrix(m)), np.hstack([dense, m])
 
 
-def test_ward_on_the_joint_space_is_ward_on_its_concatenated_vectors():
+def test_ward_on_the_joint_space_is_ward_on_its_concatenated_vectors(monkeypatch):
+    monkeypatch.setattr(communities, "POLISH", False)  # the cut itself; the polish is tested below
     x, flat = _space()
     expect = fcluster(linkage(flat, "ward"), 4, criterion="maxclust")
     got = linkage_partition(x, 4, min_size=1)
     # the same partition (labels may be numbered differently)
     pairs = {(a, b) for a, b in zip(expect, got)}
     assert len(pairs) == len(set(expect)) == len(set(got)) == 4
+
+
+def test_polish_is_lloyds_kmeans_from_the_cut_on_the_concatenated_vectors(monkeypatch):
+    from sklearn.cluster import KMeans
+    x, flat = _space(seed=3, n=80)
+    monkeypatch.setattr(communities, "POLISH", False)
+    cut = linkage_partition(x, 5, min_size=1)
+    k = cut.max() + 1
+    start = np.array([flat[cut == c].mean(0) for c in range(k)])
+    km = KMeans(k, init=start, n_init=1, max_iter=100, tol=0, algorithm="lloyd").fit(flat)
+    mine = kmeans_polish(x, cut)
+    assert np.array_equal(mine, km.labels_)
+    monkeypatch.setattr(communities, "POLISH", True)
+    got = linkage_partition(x, 5, min_size=1)  # the default: the polished cut (same count here)
+    assert np.array_equal(got, mine) and len(np.unique(got)) == k
+    # a pathway only moves to a cluster of its own group
+    groups = np.where(flat[:, 0] > 0, 1, -1)
+    lab = kmeans_polish(x, np.where(groups > 0, 0, 1) * 2 + (np.arange(80) % 2), groups=groups)
+    assert all(len(set(groups[lab == c])) == 1 for c in np.unique(lab))
 
 
 def test_cut_gives_the_target_count_of_real_clusters():

@@ -132,7 +132,9 @@ def linkage_partition(x, target: int, *, method: str = "ward", min_size: int = 3
     similarity's diagonal is taken as ``max(1, max s)``); ``average``:
     UPGMA on ``1 - s_ij``. ``groups`` (NES sign under ``--split-direction``): pathways of different
     groups merge only above every within-group merge. Needs the ``n x n`` similarities
-    (:data:`LINKAGE_MAX_N`). Returns raw labels ``(n,)``; small clusters are left to :func:`attach_small`."""
+    (:data:`LINKAGE_MAX_N`). A Ward cut of ``x`` is then polished by :func:`kmeans_polish`
+    (:data:`POLISH`) unless that changes its count of real clusters. Returns raw labels ``(n,)``;
+    small clusters are left to :func:`attach_small`."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
@@ -174,7 +176,49 @@ def linkage_partition(x, target: int, *, method: str = "ward", min_size: int = 3
             best = (got, lab)
         if got >= target:
             break
-    return np.asarray(best[1], np.int64)
+    lab = np.asarray(best[1], np.int64)
+    if POLISH and method == "ward" and similarity is None and hasattr(x, "centroid_parts"):
+        polished = kmeans_polish(x, lab, groups=groups)
+        # the cut's count of real clusters is the target: a polish that changes it is not taken
+        if n_real_clusters(polished, min_size) == n_real_clusters(lab, min_size):
+            lab = polished
+    return lab
+
+
+#: Lloyd's k-means after the Ward cut of an embedding method (development round 16, adopted;
+#: benchmarks/decisions/cluster.md)
+POLISH = True
+
+
+def kmeans_polish(x, labels: np.ndarray, *, groups: np.ndarray | None = None, max_iter: int = 100) -> np.ndarray:
+    """Lloyd's k-means in the space of ``x`` (a :class:`~contrastomics.cluster.embed.JointSpace`: its
+    centroids and inner products), started from the clusters ``labels``: each pathway to the nearest
+    centroid, centroids recomputed, until no pathway moves or ``max_iter`` rounds. ``groups``: a
+    pathway only joins a cluster whose members (at the start) share its group. Empty clusters stay empty."""
+    lab = np.asarray(labels, np.int64).copy()
+    n, k = len(lab), int(lab.max()) + 1 if len(lab) else 0
+    if k < 2:
+        return lab
+    allowed = None
+    if groups is not None:
+        g = np.asarray(groups)
+        allowed = g[:, None] == np.array([g[lab == c][0] if (lab == c).any() else g[0] for c in range(k)])[None, :]
+    for _ in range(max_iter):
+        onehot = sp.csr_matrix((np.ones(n), (np.arange(n), lab)), shape=(n, k))
+        cent, sparse, norm = x.centroid_parts(onehot)
+        dot = np.asarray(x.dense @ cent.T, np.float64)
+        for b, c in zip(x._sparse_blocks(), sparse):
+            dot += (b @ c.T).toarray()
+        cost = norm.astype(np.float64) ** 2 - 2 * dot  # |x - c|^2 - |x|^2
+        empty = np.bincount(lab, minlength=k) == 0
+        cost[:, empty] = np.inf
+        if allowed is not None:
+            cost[~allowed] = np.inf
+        new = np.argmin(cost, 1)
+        if np.array_equal(new, lab):
+            break
+        lab = new
+    return lab
 
 
 def attach_small(labels: np.ndarray, x: np.ndarray | None, *, min_size: int = 3,
