@@ -155,6 +155,17 @@ def inputs(part: str, libs=None, log=print):
             yield ds, lib, kind, df.copy() if kind == KINDS[0] else df.assign(genes=[[] for _ in range(len(df))]), gs
 
 
+def cluster_input(df, gs, **kwargs):
+    """``(prepared pathways, ClusterResult, labels in input order)`` of one input at FDR < 0.25
+    (``run_clustering``'s ``n_random`` 50 unless given; warnings silenced): the development rounds' step."""
+    kwargs.setdefault("n_random", 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
+        res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, **kwargs)
+    return pw, res, input_order_labels(res)
+
+
 def input_order_labels(res) -> np.ndarray:
     """Cluster id of each pathway in the run's input order (``ClusterResult.order``)."""
     lab = np.empty(len(res.order), np.int64)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +26,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import cluster_defaults as cd  # noqa: E402
 
-from contrastomics.cluster import labels as lab_mod, run_clustering  # noqa: E402
+from contrastomics.cluster import labels as lab_mod  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
-from contrastomics.cluster.pathways import prepare  # noqa: E402
 from contrastomics.data.reactome import load_hierarchy, result_rows  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 
@@ -53,12 +51,7 @@ def labelled_runs(part: str, how: str, pool: float, libs=None):
     lab_mod.CENTRAL_POOL = pool
     try:
         for ds, lib, kind, df, gs in cd.inputs(part, libs=libs):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
-                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=0, layout=False,
-                                     representative=how)
-            labels = cd.input_order_labels(res)
+            pw, res, labels = cd.cluster_input(df, gs, n_random=0, layout=False, representative=how)
             reps = {c: r for c, r in reps_in_input_order(res).items() if (labels == c).sum() >= 2}
             yield ds, lib, kind, pw, res, labels, reps
     finally:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +19,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import cluster_defaults as cd  # noqa: E402
 
-from contrastomics.cluster import api, run_clustering  # noqa: E402
+from contrastomics.cluster import api  # noqa: E402
 from contrastomics.cluster.communities import target_clusters  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
-from contrastomics.cluster.pathways import prepare  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 
 CANDIDATES = (20, 17, 15)
@@ -40,11 +38,7 @@ def main() -> None:
     for d in CANDIDATES:
         api.target_clusters = target(d)  # the name `_run` looks up
         for ds, lib, kind, df, gs in cd.inputs("dev"):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
-                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=50)
-            lab = cd.input_order_labels(res)
+            pw, res, lab = cd.cluster_input(df, gs)
             m, s = res.summary["metrics"], res.summary
             rec = {"D": d, "dataset": f"{ds}/{lib}", "input": kind, "n": len(lab), "n_clusters": s["n_clusters"],
                    "coverage": m.get("coverage"), "nes_coherence_adjusted": m.get("nes_coherence_adjusted"),

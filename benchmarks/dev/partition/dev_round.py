@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +22,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import cluster_defaults as cd  # noqa: E402
 
-from contrastomics.cluster import run_clustering  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
-from contrastomics.cluster.pathways import prepare  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 
 CANDIDATES = ("leiden", "ward", "average")
@@ -44,11 +41,7 @@ def main() -> None:
     recs, wang_units, purity, support = [], {}, {}, {}
     for part in CANDIDATES:
         for ds, lib, kind, df, gs in cd.inputs("dev"):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
-                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=50, partition=part)
-            lab = cd.input_order_labels(res)
+            pw, res, lab = cd.cluster_input(df, gs, partition=part)
             m, s = res.summary["metrics"], res.summary
             sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
             support.setdefault(part, []).extend(sup.tolist())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +25,10 @@ sys.path.insert(0, str(HERE))
 import cluster_defaults as cd  # noqa: E402
 from dev_round import unpaired_ci  # noqa: E402
 
-from contrastomics.cluster import api, run_clustering  # noqa: E402
+from contrastomics.cluster import api  # noqa: E402
 from contrastomics.cluster.communities import target_clusters  # noqa: E402
 from contrastomics.cluster.embed import DEFAULT_WEIGHTS  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
-from contrastomics.cluster.pathways import prepare  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 
 TODAY = (20, 0.52)
@@ -55,11 +53,7 @@ def main() -> None:
         d, o = cand
         api.target_clusters = target(d)  # the name `_run` looks up
         for ds, lib, kind, df, gs in cd.inputs("dev"):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
-                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=50, weights=weights(o))
-            lab = cd.input_order_labels(res)
+            pw, res, lab = cd.cluster_input(df, gs, weights=weights(o))
             m, s = res.summary["metrics"], res.summary
             sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
             support.setdefault(cand, []).extend(sup.tolist())

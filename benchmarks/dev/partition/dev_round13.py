@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +24,8 @@ sys.path.insert(0, str(HERE))
 import cluster_defaults as cd  # noqa: E402
 from dev_round import unpaired_ci  # noqa: E402
 
-from contrastomics.cluster import api, run_clustering  # noqa: E402
+from contrastomics.cluster import api  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
-from contrastomics.cluster.pathways import prepare  # noqa: E402
 from contrastomics.evaluate.semantic import lin_rel_for  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 
@@ -56,11 +54,7 @@ def run_round(candidates, configure, *, baseline, vs: str, flag: str, first: str
     for cand in candidates:
         kwargs = configure(cand)
         for ds, lib, kind, df, gs in cd.inputs("dev"):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
-                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=50, **kwargs)
-            lab = cd.input_order_labels(res)
+            pw, res, lab = cd.cluster_input(df, gs, **kwargs)
             m, s = res.summary["metrics"], res.summary
             sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
             support.setdefault(cand, []).extend(sup.tolist())

@@ -34,9 +34,8 @@ sys.path.insert(0, str(HERE))
 import cluster_defaults as cd  # noqa: E402
 from dev_round import unpaired_ci  # noqa: E402
 
-from contrastomics.cluster import ontology_view, run_clustering  # noqa: E402
+from contrastomics.cluster import ontology_view  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
-from contrastomics.cluster.pathways import prepare  # noqa: E402
 from contrastomics.data.genesets import GeneSetLibrary  # noqa: E402
 from contrastomics.data.ontology import extract_go_id  # noqa: E402
 from contrastomics.enrichment import read_gsea_result  # noqa: E402
@@ -83,11 +82,7 @@ def run(part: str):
     for cand, unknown in CANDIDATES.items():
         ontology_view.UNKNOWN_ROWS = unknown
         for ds, lib, kind, df, gs in [*cd.inputs(part), *mixed_inputs(part)]:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pw = prepare(df, fdr_cutoff=0.25, gene_sets=gs)
-                res = run_clustering(df, fdr_cutoff=0.25, gene_sets=gs, n_random=50)
-            lab = cd.input_order_labels(res)
+            pw, res, lab = cd.cluster_input(df, gs)
             m, s = res.summary["metrics"], res.summary
             sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
             key = (ds, lib, kind)
