@@ -120,3 +120,22 @@ def test_a_former_msigdb_reactome_name_keeps_its_title_and_is_embedded_as_todays
     pw = prepare(df)
     assert pw.titles[0] == "The citric acid TCA cycle and respiratory electron transport"
     assert pw.texts == ["Aerobic respiration and respiratory electron transport", "Cell Cycle Checkpoints"]
+
+
+def test_a_result_mixing_libraries_gets_builtin_go_sets_for_its_go_rows():
+    """GO terms in the minority (a gseapy run on a GO and a Reactome library) still take their full
+    sets from the built-in GO; the other rows keep their leading edges."""
+    go = [f"{nm} (GO:{g[3:]})" for g, nm in GO_PAIRS[:3]]
+    # GO has sets named "cell cycle", "apoptotic process" and "translation": other libraries' sets of
+    # those names must not take them (by MSigDB prefix, or by the row's library)
+    other = ["REACTOME_CELL_CYCLE", "REACTOME_APOPTOSIS", "KEGG_RIBOSOME", "WP_GLYCOLYSIS", "translation"]
+    libs = ["GO_Biological_Process_2023"] * 3 + ["Reactome_2022"] * 2 + ["KEGG_2021_Human"] * 3
+    genes = [[] for _ in go] + [_go_genes(g) for g, _ in GO_PAIRS[:5]]
+    df = pd.DataFrame({"term": go + other, "name": go + other, "nes": [2.0, -2.0] * 4, "fdr": 0.01,
+                       "genes": genes, "library": libs})
+    pw = prepare(df)
+    assert pw.has_full_sets.tolist() == [True] * 3 + [False] * 5
+    assert all(len(s) > 0 for s in pw.full_sets[:3]) and all(len(s) > 0 for s in pw.leading_edge[3:])
+    assert prepare(df.drop(columns="library")).has_full_sets.tolist() == [True] * 3 + [False] * 4 + [True]
+    res = run_clustering(df, metrics=False, layout=False)
+    assert len(res.table) == 8

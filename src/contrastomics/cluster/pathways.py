@@ -100,17 +100,18 @@ def _library(gene_sets, terms: Sequence[str], tables: Mapping[str, pd.DataFrame]
              ) -> GeneSetLibrary | None:
     """The gene-set library for full sets and texts: given, read by
     :func:`~contrastomics.data.library.read_library`, else the gene sets the results name
-    (``attrs["gene_sets"]``: a GSEA desktop run's ``edb/gene_sets.gmt``), else built-in GO for GO
-    results (``None`` otherwise)."""
+    (``attrs["gene_sets"]``: a GSEA desktop run's ``edb/gene_sets.gmt``), else built-in GO when at
+    least two terms are GO terms (their rows; a result mixing libraries keeps its other rows'
+    leading edges), ``None`` otherwise."""
     if gene_sets is None or (isinstance(gene_sets, str) and gene_sets == "auto"):
         own = list(dict.fromkeys(t.attrs["gene_sets"] for t in (tables or {}).values() if t.attrs.get("gene_sets")))
         if len(own) == 1:
             log.info("full gene sets from %s (the run folder's own gene sets)", own[0])
             return read_library(own[0])
-        n_go = sum(extract_go_id(t) is not None or bool(MSIGDB_GO.match(t)) for t in terms)
-        if n_go < len(terms) / 2:
+        go = [t for t in terms if extract_go_id(t) is not None or bool(MSIGDB_GO.match(t))]
+        if len(go) < 2:
             return None
-        gene_sets = go_library_for(list(terms))
+        gene_sets = go_library_for(go)
     if is_builtin_name(gene_sets):
         return _builtin_library(gene_sets.upper().replace("-", "_"))
     return read_library(gene_sets)
@@ -122,10 +123,30 @@ def _builtin_library(name: str) -> GeneSetLibrary:
     return read_library(name, min_size=1, max_size=None)
 
 
-def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarray:
-    """Row of ``lib`` for each pathway (-1 when absent): by term id, GO id, then name."""
+#: MSigDB prefixes of libraries other than GO: such a set never takes a built-in GO set by its name
+#: ("REACTOME_CELL_CYCLE" is not GO's "cell cycle")
+NOT_GO_PREFIX = re.compile(r"^(REACTOME|KEGG|KEGG_MEDICUS|BIOCARTA|PID|WP|WIKIPATHWAYS|HALLMARK|HP)_", re.IGNORECASE)
+
+
+def _other_library(term: str, library) -> bool:
+    """``term`` belongs to a library other than GO: its MSigDB prefix, or the result's ``library``
+    column (gseapy's ``Gene_set`` / ``<library>__`` prefix) names no GO library; GO ids, MSigDB GO names
+    and libraries named by a number (gseapy's index for a dict) never count."""
+    if extract_go_id(term) is not None or MSIGDB_GO.match(term):
+        return False
+    if NOT_GO_PREFIX.match(term):
+        return True
+    lib = str(library) if isinstance(library, str) and library.strip() else ""
+    return bool(lib) and not lib.strip().isdigit() and "go" not in _norm(lib) and "ontology" not in lib.lower()
+
+
+def _match_library(lib, terms: Sequence[str], names: Sequence[str], libraries: Sequence | None = None) -> np.ndarray:
+    """Row of ``lib`` for each pathway (-1 when absent): by term id, GO id, then name (for the
+    built-in GO, not the names of other libraries' sets: :func:`_other_library`)."""
     if lib is None:
         return np.full(len(terms), -1)
+    builtin_go = str(getattr(lib, "meta", {}).get("builtin", "")).startswith("GO")
+    libraries = [None] * len(terms) if libraries is None else list(libraries)
     by_term = {t: i for i, t in enumerate(lib.terms)}
     by_upper: dict | None = None
     by_name: dict | None = None
@@ -135,6 +156,8 @@ def _match_library(lib, terms: Sequence[str], names: Sequence[str]) -> np.ndarra
         i = by_term.get(t)
         if i is not None:
             out[k] = i
+            continue
+        if builtin_go and _other_library(t, libraries[k]):
             continue
         # the fallbacks build their look-ups only when a term id misses
         if by_upper is None:
@@ -267,7 +290,8 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
             table = _merge_conditions(sig, tables)
         table = table.reset_index(drop=True)
         lib = _library(gene_sets, table["term"].tolist(), tables)
-        rows = _match_library(lib, table["term"].tolist(), table["name"].tolist())
+        rows = _match_library(lib, table["term"].tolist(), table["name"].tolist(),
+                              table["library"].tolist() if "library" in table else None)
         le, le_codes, le_genes = _distinct_in_order(table["genes"].tolist())
         full, full_rows = _library_sets(lib, rows)
         notes = []
@@ -309,12 +333,13 @@ def _builtin_go_texts(texts: list[str], go_terms: Sequence[str], triples, lib) -
 
 def _reactome_names(titles: list[str], texts: list[str], triples, lib) -> tuple[list[str], list[str]]:
     """Reactome's own spelling from the shipped hierarchy: for a pathway named only by its id
-    ("R-HSA-69620"), and, without a library, for a name that is the hierarchy's words in another
-    spelling (MSigDB's "Class A 1 Rhodopsin like receptors" is "Class A/1 (Rhodopsin-like
-    receptors)"), as title and text; for a former name (MSigDB's "The citric acid TCA cycle and
-    ..."), today's name as text only (the title stays the result's)."""
+    ("R-HSA-69620"), and, when the library does not hold it (or there is none), for a name that is
+    the hierarchy's words in another spelling (MSigDB's "Class A 1 Rhodopsin like receptors" is
+    "Class A/1 (Rhodopsin-like receptors)"), as title and text; for a former name (MSigDB's "The
+    citric acid TCA cycle and ..."), today's name as text only (the title stays the result's)."""
     bare = [i for i, t in enumerate(titles) if _RHSA_ONLY.match(t)]
-    todo = bare if lib is not None else list(range(len(titles)))
+    own = [i for i, tr in enumerate(triples) if lib is None or tr[2] < 0]  # texts from the result itself
+    todo = sorted(set(bare) | set(own))
     h = load_hierarchy() if todo else None
     if h is None:
         return titles, texts
@@ -328,9 +353,9 @@ def _reactome_names(titles: list[str], texts: list[str], triples, lib) -> tuple[
         if _RHSA_ONLY.match(titles[i]):
             titles[i] = h.names[r]
             texts[i] = h.names[r] if _RHSA_ONLY.match(texts[i]) else texts[i]
-        elif lib is None and reactome_name_key(titles[i]) == reactome_name_key(h.names[r]):
+        elif triples[i][2] < 0 and reactome_name_key(titles[i]) == reactome_name_key(h.names[r]):
             titles[i] = texts[i] = h.names[r]
-        elif lib is None and h.by_key.get(reactome_name_key(titles[i])) == r:
+        elif triples[i][2] < 0 and h.by_key.get(reactome_name_key(titles[i])) == r:
             texts[i] = h.names[r]  # a former name: the result's title stays, the text is today's name
     return titles, texts
 
