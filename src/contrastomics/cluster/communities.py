@@ -207,7 +207,7 @@ def kmeans_polish(x, labels: np.ndarray, *, groups: np.ndarray | None = None, ma
         onehot = sp.csr_matrix((np.ones(n), (np.arange(n), lab)), shape=(n, k))
         cent, sparse, norm = x.centroid_parts(onehot)
         dot = np.asarray(x.dense @ cent.T, np.float64)
-        for b, c in zip(x._sparse_blocks(), sparse):
+        for b, c in zip(x.sparse_blocks(), sparse):
             dot += (b @ c.T).toarray()
         cost = norm.astype(np.float64) ** 2 - 2 * dot  # |x - c|^2 - |x|^2
         empty = np.bincount(lab, minlength=k) == 0

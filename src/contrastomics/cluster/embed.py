@@ -460,7 +460,7 @@ class JointSpace:
             h = self._has_le = np.diff(self.overlap.indptr) > 0
         return h
 
-    def _sparse_blocks(self):
+    def sparse_blocks(self):  # the overlap, full-set overlap and ontology blocks present, in order
         return [b for b in (self.overlap, self.full_overlap, self.ontology) if b is not None]
 
     def pair_similarity(self, rows, cols=None, *, gated: bool = True, dtype=np.float32) -> np.ndarray:
@@ -473,7 +473,7 @@ class JointSpace:
         wide = np.dtype(dtype).itemsize > a.dtype.itemsize  # widen before the product, never narrow
         s = np.asarray((a.astype(dtype) @ b.astype(dtype).T) if wide else (a @ b.T), dtype)
         inter = None
-        for i, block in enumerate(self._sparse_blocks()):
+        for i, block in enumerate(self.sparse_blocks()):
             prod = (block[rows] @ block[cols_].T).toarray()
             s += prod
             if i == 0 and block is self.overlap:
@@ -487,7 +487,7 @@ class JointSpace:
     def pair_values(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Joint cosine of the pairs ``(a[i], b[i])``, ``(len(a),)`` float64 (no gate)."""
         v = np.einsum("ij,ij->i", self.dense[a].astype(np.float64), self.dense[b].astype(np.float64))
-        for block in self._sparse_blocks():
+        for block in self.sparse_blocks():
             v = v + np.asarray(block[a].multiply(block[b]).sum(1)).ravel()
         return v
 
@@ -500,7 +500,7 @@ class JointSpace:
         block beside a Gaussian random projection of the sparse blocks (Johnson-Lindenstrauss; the
         projection error of an Ochiai term is ~``weight / sqrt(dim)``). Used to partition the
         pathways for the approximate kNN search, never as the similarity itself."""
-        blocks = self._sparse_blocks()
+        blocks = self.sparse_blocks()
         if not blocks:
             return np.ascontiguousarray(self.dense, np.float32)
         rng = np.random.default_rng(seed)
@@ -516,7 +516,7 @@ class JointSpace:
         counts = np.maximum(np.asarray(onehot.sum(0)).ravel(), 1)
         avg = sp.csr_matrix((onehot @ sp.diags(1.0 / counts)).T)
         cent = np.asarray(avg @ self.dense, np.float32)
-        sparse = [sp.csr_matrix(avg @ b) for b in self._sparse_blocks()]
+        sparse = [sp.csr_matrix(avg @ b) for b in self.sparse_blocks()]
         sq = (cent.astype(np.float64) ** 2).sum(1)
         for c in sparse:
             sq = sq + np.asarray(c.multiply(c).sum(1)).ravel()
@@ -528,7 +528,7 @@ class JointSpace:
         cent, sparse, norm = parts if parts is not None else self.centroid_parts(onehot)
         r = slice(None) if rows is None else rows
         num = np.asarray(self.dense[r] @ cent.T, np.float64)
-        for b, c in zip(self._sparse_blocks(), sparse):
+        for b, c in zip(self.sparse_blocks(), sparse):
             num = num + (b[r] @ c.T).toarray()
         return num / norm[None, :]
 
@@ -538,7 +538,7 @@ class JointSpace:
         without the ``n x K`` matrix; ``parts`` as in :meth:`cluster_similarity`."""
         cent, sparse, norm = parts if parts is not None else self.centroid_parts(onehot)
         num = np.einsum("ij,ij->i", self.dense[rows].astype(np.float64), cent[clusters].astype(np.float64))
-        for b, c in zip(self._sparse_blocks(), sparse):
+        for b, c in zip(self.sparse_blocks(), sparse):
             num = num + np.asarray(b[rows].multiply(c[clusters]).sum(1)).ravel()
         return num / norm[clusters]
 
