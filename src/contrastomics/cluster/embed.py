@@ -27,6 +27,7 @@ from .._io import atomic_path, cache_root
 from ..data.reactome import reactome_ancestor_vectors
 from ..errors import InputError
 from ..evaluate.semantic import ic_ancestor_vectors
+from .view_gaps import fill_unknown
 
 log = logging.getLogger(__name__)
 
@@ -566,8 +567,7 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
     ``names``, weight ``reactome`` if given, else dropped), ``direction`` (``sign``: ``(n,)``
     NES signs or ``(n, c)`` unit sign patterns over conditions; ``+w`` for the same direction, ``-w``
     for opposite ones); normalised to sum 1 over the views the result has. ``gate_leading_edge``
-    (default off) restricts kNN neighbours to pathways sharing a leading-edge gene.
-    """
+    (default off) restricts kNN neighbours to pathways sharing a leading-edge gene."""
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     _check_weights(w)
     w_r = w.pop("reactome", None)
@@ -598,12 +598,11 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
         dense = np.hstack([dense, np.sqrt(w_d) * np.asarray(sign, np.float32).reshape(len(texts), -1)])
     overlap = leading_edge_block(le_matrix, w_o) if w_o > 0 and le_matrix.nnz else None
     full = leading_edge_block(full_matrix, w_f) if w_f > 0 and full_matrix.nnz else None
-    gate = bool(gate_leading_edge)
-    if gate and le_matrix.nnz == 0:
-        gate = False
+    gate = bool(gate_leading_edge) and le_matrix.nnz > 0
     if gate and overlap is None:
         overlap = leading_edge_block(le_matrix, 0.0)  # zero weight: kept only to evaluate the gate
         overlap.data[:] = 1e-12
+    onto = fill_unknown(onto, found[1], dense, (overlap, full)) if w_g > 0 else None  # cluster/view_gaps.py
     return JointSpace(dense.astype(np.float32), overlap, gate, full, _row_block(onto, w_g) if w_g > 0 else None)
 
 
