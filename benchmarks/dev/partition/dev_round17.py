@@ -4,6 +4,7 @@ it does not know. Z: an all-zero row (today); S: a column of its own; I: the wei
 
     nice -n 10 python benchmarks/dev/partition/dev_round17.py               # -> dev_round17.{json,md}
     nice -n 10 python benchmarks/dev/partition/dev_round17.py --part test   # the simulation on test, once
+    nice -n 10 python benchmarks/dev/partition/dev_round17.py --candidates Z "I'" --name dev_round18   # round 18
 
 (a) the part's clusterings (``cluster_defaults.inputs``); (b) simulated newer GO terms: each GO BP
 result as read, 10% of its significant terms (seeds 0, 1, 2) given an id the ontology lacks and a
@@ -33,7 +34,7 @@ from contrastomics.cluster.metrics import go_pairs  # noqa: E402
 from contrastomics.evaluate.semantic import lin_rel_for  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 
-CANDIDATES = {"Z": "zero", "S": "self", "I": "impute"}
+CANDIDATES = {"Z": "zero", "S": "self", "I": "impute", "I'": "impute-own"}  # I': round 18
 SEEDS = (0, 1, 2)
 SHARE = 0.10
 _GO_ID = re.compile(r"\(?GO:\d{7}\)?")
@@ -52,10 +53,11 @@ def masked(df, seed: int):
     return df, {df.at[i, "term"]: truth[i] for i in range(len(df))}
 
 
-def run(part: str):
+def run(part: str, candidates=tuple(CANDIDATES)):
     tops = cd.top_level_sets()
     recs, units, purity, support = [], {}, {}, {}
-    for cand, how in CANDIDATES.items():
+    for cand in candidates:
+        how = CANDIDATES[cand]
         view_gaps.UNKNOWN_ROWS = how
         for ds, lib, kind, df, gs in cd.inputs(part):
             pw, res, lab = cd.cluster_input(df, gs)
@@ -96,12 +98,12 @@ def run(part: str):
                        "n_clusters": res.summary["n_clusters"], "wang_true_ids": float(v.mean())}
                 recs.append(rec)
                 print(json.dumps(rec), flush=True)
-    return recs, summarise(recs, units, purity, support)
+    return recs, summarise(recs, units, purity, support, candidates)
 
 
-def summarise(recs, units, purity, support) -> dict:
+def summarise(recs, units, purity, support, candidates=tuple(CANDIDATES)) -> dict:
     out = {}
-    for cand in CANDIDATES:
+    for cand in candidates:
         rows = [r for r in recs if r["candidate"] == cand and "coverage" in r]
         s = {"constraints_met": all(r["nes_coherence_adjusted"] >= 0.95 and r["coverage"] >= 0.95
                                     for r in rows if r["n"] >= 100)
@@ -124,17 +126,17 @@ def summarise(recs, units, purity, support) -> dict:
             s["qualifies"] = bool(s["constraints_met"] and s["wang_sim_vs_Z"][1] > 0
                                   and all(s[f"{m}_vs_Z"][2] >= 0 for m in ("wang", "lin", "rel", "purity", "support")))
         out[cand] = s
-    quals = [c for c in CANDIDATES if out[c].get("qualifies")]
+    quals = [c for c in candidates if out[c].get("qualifies")]
     out["adopted"] = max(quals, key=lambda c: out[c]["wang_sim"]) if quals else "Z"
     return out
 
 
-def markdown(recs, summary) -> str:
+def markdown(recs, summary, candidates=tuple(CANDIDATES)) -> str:
     def c(v):
         return f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]" if v else "-"
     lines = ["| candidate | (b) Wang, true ids | vs Z | (a) Wang | vs Z | Lin | vs Z | Rel | vs Z | purity | vs Z | "
              "label support | vs Z | below 1/3 | constraints | qualifies |", "|" + "---|" * 16]
-    for cand in CANDIDATES:
+    for cand in candidates:
         s = summary[cand]
         lines.append(f"| {cand} | {s['wang_sim']:.3f} | {c(s.get('wang_sim_vs_Z'))} | {s['wang']:.3f} | {c(s.get('wang_vs_Z'))} | "
                      f"{s['lin']:.3f} | {c(s.get('lin_vs_Z'))} | {s['rel']:.3f} | {c(s.get('rel_vs_Z'))} | {s['purity']:.3f} | "
@@ -151,12 +153,15 @@ def markdown(recs, summary) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=("dev", "test"), default="dev")
+    ap.add_argument("--candidates", nargs="+", default=["Z", "S", "I"], choices=list(CANDIDATES))
+    ap.add_argument("--name", default="dev_round17")
     args = ap.parse_args()
-    recs, summary = run(args.part)
-    name = "dev_round17" if args.part == "dev" else "dev_round17_test"
+    recs, summary = run(args.part, args.candidates)
+    name = args.name if args.part == "dev" else f"{args.name}_test"
+    text = markdown(recs, summary, args.candidates)
     (HERE / f"{name}.json").write_text(json.dumps({"part": args.part, "records": recs, "summary": summary}, indent=1))
-    (HERE / f"{name}.md").write_text(markdown(recs, summary))
-    print("\n".join(markdown(recs, summary).splitlines()[:6]))
+    (HERE / f"{name}.md").write_text(text)
+    print("\n".join(text.splitlines()[:6]))
 
 
 if __name__ == "__main__":

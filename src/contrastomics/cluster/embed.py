@@ -602,7 +602,7 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
     if gate and overlap is None:
         overlap = leading_edge_block(le_matrix, 0.0)  # zero weight: kept only to evaluate the gate
         overlap.data[:] = 1e-12
-    onto = fill_unknown(onto, found[1], dense, (overlap, full)) if w_g > 0 else None  # cluster/view_gaps.py
+    onto = fill_unknown(onto, found[1], dense, (overlap, full), terms=terms) if w_g > 0 else None
     return JointSpace(dense.astype(np.float32), overlap, gate, full, _row_block(onto, w_g) if w_g > 0 else None)
 
 

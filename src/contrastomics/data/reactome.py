@@ -205,6 +205,12 @@ def _shipped_rows(terms: tuple, names: tuple | None) -> np.ndarray:
     return _match_rows(terms, names, load_hierarchy())
 
 
+def other_library(term: str) -> bool:
+    """``term`` carries another library's mark (an MSigDB prefix such as ``KEGG_`` or ``GOBP_``, a GO
+    id): it never names a Reactome pathway."""
+    return bool(_OTHER_LIBRARY.search(str(term or "")))
+
+
 def _match_rows(terms: Sequence[str], names: Sequence[str] | None, h: ReactomeHierarchy | None) -> np.ndarray:
     names = [""] * len(terms) if names is None else list(names)
     out = np.full(len(terms), -1, np.int64)
@@ -212,7 +218,7 @@ def _match_rows(terms: Sequence[str], names: Sequence[str] | None, h: ReactomeHi
         return out
     for k, (t, nm) in enumerate(zip(terms, names)):
         t, nm = str(t or ""), str(nm or "")
-        if _OTHER_LIBRARY.search(t):
+        if other_library(t):
             continue
         r = next((h.by_id.get(_stable_id(x)) for x in (t, nm) if _stable_id(x) in h.by_id), None)
         if r is None:
