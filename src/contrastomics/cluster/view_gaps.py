@@ -56,7 +56,7 @@ def fill_unknown(onto: "sp.csr_matrix | None", known: "np.ndarray | None", dense
     if onto is None or known is None or how == "zero" or known.all() or not known.any():
         return onto
     n = onto.shape[0]
-    todo = ~known if how != "impute-own" else ~known & own_ontology(terms)
+    todo = ~known if how != "impute-own" or terms is None else ~known & own_ontology(terms)
     unk, kn = np.flatnonzero(todo), np.flatnonzero(known)
     if not len(unk):
         return onto
