@@ -49,7 +49,7 @@ def fill_unknown(onto: "sp.csr_matrix | None", known: "np.ndarray | None", dense
     """The view's rows ``onto`` ``(n, d)`` with the rows of pathways not ``known`` filled by ``how``
     (:data:`UNKNOWN_ROWS` when ``None``; module docstring). ``dense`` ``(n, e)`` and ``blocks`` (sparse
     ``(n, *)`` or ``None``) are the rest of the joint space, whose inner products give the neighbours;
-    ``terms`` (``"impute-own"``) say which pathways belong to the view's ontology."""
+    ``terms`` (``"impute-own"``) say which pathways belong to the view's ontology (without them: all)."""
     how = UNKNOWN_ROWS if how is None else how
     if how not in RULES:
         raise ValueError(f"unknown rows: one of {', '.join(RULES)}, not {how!r}")
