@@ -28,6 +28,11 @@ from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 CANDIDATES = ("leiden", "ward", "average")
 
 
+def ci_text(v) -> str:
+    """``[diff, low, high]`` as the rounds' tables write it (``-`` for none)."""
+    return f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]" if v else "-"
+
+
 def unpaired_ci(a, b, n_boot: int = 2000, seed: int = 0):
     """Mean(a) - mean(b) with a 95% percentile CI, a and b resampled independently."""
     a, b = np.asarray(a, float), np.asarray(b, float)

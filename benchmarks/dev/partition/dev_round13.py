@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(HERE))
 
 import cluster_defaults as cd  # noqa: E402
-from dev_round import unpaired_ci  # noqa: E402
+from dev_round import ci_text as c, unpaired_ci  # noqa: E402
 
 from contrastomics.cluster import api  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
@@ -103,8 +103,6 @@ def run_round(candidates, configure, *, baseline, vs: str, flag: str, first: str
                            and s[f"purity_vs_{vs}"][2] >= 0)
         summary[cand] = s
 
-    def c(v):
-        return f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]" if v else "-"
     lines = [f"| {first} | constraints met | clusters (18 inputs) | Wang | vs {vs} | Lin | vs {vs} | Rel | vs {vs} | "
              f"label support | vs {vs} | Reactome purity | vs {vs} | below 1/3 | described | {flag} |", "|" + "---|" * 16]
     for cand in candidates:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(HERE))
 
 import cluster_defaults as cd  # noqa: E402
-from dev_round import unpaired_ci  # noqa: E402
+from dev_round import ci_text as c, unpaired_ci  # noqa: E402
 
 from contrastomics.cluster import view_gaps  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
@@ -132,8 +132,6 @@ def summarise(recs, units, purity, support, candidates=tuple(CANDIDATES)) -> dic
 
 
 def markdown(recs, summary, candidates=tuple(CANDIDATES)) -> str:
-    def c(v):
-        return f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]" if v else "-"
     lines = ["| candidate | (b) Wang, true ids | vs Z | (a) Wang | vs Z | Lin | vs Z | Rel | vs Z | purity | vs Z | "
              "label support | vs Z | below 1/3 | constraints | qualifies |", "|" + "---|" * 16]
     for cand in candidates:
