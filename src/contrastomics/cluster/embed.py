@@ -572,6 +572,7 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
     _check_weights(w)
     w_r = w.pop("reactome", None)
     found = ic_ancestor_vectors(list(terms)) if terms is not None and w.get("ontology", 0) > 0 else None
+    go_view = found is not None  # else the Reactome view, or none
     if found is None:  # not a GO result: the Reactome view on a Reactome result, else none
         w_r = w.get("ontology", 0.0) if w_r is None else w_r
         found = reactome_ancestor_vectors(list(terms), names) if terms is not None and w_r > 0 else None
@@ -602,7 +603,7 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
     if gate and overlap is None:
         overlap = leading_edge_block(le_matrix, 0.0)  # zero weight: kept only to evaluate the gate
         overlap.data[:] = 1e-12
-    onto = fill_unknown(onto, found[1], dense, (overlap, full), terms=terms) if w_g > 0 else None
+    onto = fill_unknown(onto, found[1], dense, (overlap, full), terms=terms, go_view=go_view) if w_g > 0 else None
     return JointSpace(dense.astype(np.float32), overlap, gate, full, _row_block(onto, w_g) if w_g > 0 else None)
 
 

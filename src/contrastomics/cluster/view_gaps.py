@@ -35,28 +35,31 @@ _MSIGDB_GO = re.compile(r"^GO(BP|CC|MF)?_[A-Z0-9]", re.IGNORECASE)
 RULES = ("zero", "self", "impute", "impute-own")
 
 
-def own_ontology(terms: Sequence[str]) -> np.ndarray:
-    """``(n,)`` bool: the pathway belongs to the ontology of the result's view (a GO result: a GO id or
-    an MSigDB GO name; otherwise, for the Reactome view: no other library's mark)."""
+def own_ontology(terms: Sequence[str], go_view: bool | None = None) -> np.ndarray:
+    """``(n,)`` bool: the pathway belongs to the ontology of the result's view (the GO view: a GO id
+    or an MSigDB GO name; the Reactome view: no other library's mark). ``go_view``: which view the
+    result has (``None``: a GO result, by :func:`~contrastomics.data.ontology.is_go_result`)."""
     ids = [extract_go_id(str(t)) for t in terms]
-    if is_go_result(ids):
+    if is_go_result(ids) if go_view is None else go_view:
         return np.array([i is not None or bool(_MSIGDB_GO.match(str(t))) for i, t in zip(ids, terms)], bool)
     return np.array([not other_library(t) for t in terms], bool)
 
 
 def fill_unknown(onto: "sp.csr_matrix | None", known: "np.ndarray | None", dense: np.ndarray, blocks,
-                 how: str | None = None, terms: Sequence[str] | None = None) -> "sp.csr_matrix | None":
+                 how: str | None = None, terms: Sequence[str] | None = None,
+                 go_view: bool | None = None) -> "sp.csr_matrix | None":
     """The view's rows ``onto`` ``(n, d)`` with the rows of pathways not ``known`` filled by ``how``
     (:data:`UNKNOWN_ROWS` when ``None``; module docstring). ``dense`` ``(n, e)`` and ``blocks`` (sparse
     ``(n, *)`` or ``None``) are the rest of the joint space, whose inner products give the neighbours;
-    ``terms`` (``"impute-own"``) say which pathways belong to the view's ontology (without them: all)."""
+    ``terms`` (``"impute-own"``) say which pathways belong to the view's ontology (without them: all;
+    ``go_view``: :func:`own_ontology`'s)."""
     how = UNKNOWN_ROWS if how is None else how
     if how not in RULES:
         raise ValueError(f"unknown rows: one of {', '.join(RULES)}, not {how!r}")
     if onto is None or known is None or how == "zero" or known.all() or not known.any():
         return onto
     n = onto.shape[0]
-    todo = ~known if how != "impute-own" or terms is None else ~known & own_ontology(terms)
+    todo = ~known if how != "impute-own" or terms is None else ~known & own_ontology(terms, go_view)
     unk, kn = np.flatnonzero(todo), np.flatnonzero(known)
     if not len(unk):
         return onto
