@@ -166,6 +166,17 @@ def cluster_input(df, gs, **kwargs):
     return pw, res, input_order_labels(res)
 
 
+def run_record(res, lab) -> tuple[dict, np.ndarray]:
+    """``(fields, support)`` of one clustering as the development rounds record it: ``n``,
+    ``n_clusters``, ``coverage``, ``nes_coherence_adjusted`` and ``label_support_mean``, and the label
+    support of its non-singleton clusters."""
+    m = res.summary["metrics"]
+    sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
+    return {"n": len(lab), "n_clusters": res.summary["n_clusters"], "coverage": m.get("coverage"),
+            "nes_coherence_adjusted": m.get("nes_coherence_adjusted"),
+            "label_support_mean": float(sup.mean()) if len(sup) else None}, sup
+
+
 def input_order_labels(res) -> np.ndarray:
     """Cluster id of each pathway in the run's input order (``ClusterResult.order``)."""
     lab = np.empty(len(res.order), np.int64)

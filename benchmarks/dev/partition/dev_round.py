@@ -47,13 +47,9 @@ def main() -> None:
     for part in CANDIDATES:
         for ds, lib, kind, df, gs in cd.inputs("dev"):
             pw, res, lab = cd.cluster_input(df, gs, partition=part)
-            m, s = res.summary["metrics"], res.summary
-            sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
+            fields, sup = cd.run_record(res, lab)
             support.setdefault(part, []).extend(sup.tolist())
-            rec = {"partition": part, "dataset": f"{ds}/{lib}", "input": kind, "n": len(lab),
-                   "n_clusters": s["n_clusters"], "coverage": m.get("coverage"),
-                   "nes_coherence_adjusted": m.get("nes_coherence_adjusted"),
-                   "label_support_mean": float(sup.mean()) if len(sup) else None,
+            rec = {"partition": part, "dataset": f"{ds}/{lib}", "input": kind, **fields,
                    "labels_low_share": float((sup < 1 / 3).mean()) if len(sup) else None}
             if lib == "gobp":
                 u = cd.wang_samples(lab, go_pairs(pw.table["term"].tolist()))

@@ -54,13 +54,9 @@ def main() -> None:
         api.target_clusters = target(d)  # the name `_run` looks up
         for ds, lib, kind, df, gs in cd.inputs("dev"):
             pw, res, lab = cd.cluster_input(df, gs, weights=weights(o))
-            m, s = res.summary["metrics"], res.summary
-            sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
+            fields, sup = cd.run_record(res, lab)
             support.setdefault(cand, []).extend(sup.tolist())
-            rec = {"D": d, "O": o, "dataset": f"{ds}/{lib}", "input": kind, "n": len(lab),
-                   "n_clusters": s["n_clusters"], "coverage": m.get("coverage"),
-                   "nes_coherence_adjusted": m.get("nes_coherence_adjusted"),
-                   "label_support_mean": float(sup.mean()) if len(sup) else None}
+            rec = {"D": d, "O": o, "dataset": f"{ds}/{lib}", "input": kind, **fields}
             if lib == "gobp":
                 u = cd.wang_samples(lab, go_pairs(pw.table["term"].tolist()))
                 wang_units[(cand, ds, kind)] = u

@@ -55,13 +55,10 @@ def run_round(candidates, configure, *, baseline, vs: str, flag: str, first: str
         kwargs = configure(cand)
         for ds, lib, kind, df, gs in cd.inputs("dev"):
             pw, res, lab = cd.cluster_input(df, gs, **kwargs)
-            m, s = res.summary["metrics"], res.summary
-            sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
+            fields, sup = cd.run_record(res, lab)
+            m = res.summary["metrics"]
             support.setdefault(cand, []).extend(sup.tolist())
-            rec = {"candidate": cand, "dataset": f"{ds}/{lib}", "input": kind, "n": len(lab),
-                   "n_clusters": s["n_clusters"], "coverage": m.get("coverage"),
-                   "nes_coherence_adjusted": m.get("nes_coherence_adjusted"),
-                   "label_support_mean": float(sup.mean()) if len(sup) else None,
+            rec = {"candidate": cand, "dataset": f"{ds}/{lib}", "input": kind, **fields,
                    "labels_low_support": m.get("labels_low_support"), "mixed_described": m.get("mixed_described")}
             if lib == "gobp":
                 terms = pw.table["term"].tolist()

@@ -83,8 +83,8 @@ def run(part: str):
         ontology_view.UNKNOWN_ROWS = unknown
         for ds, lib, kind, df, gs in [*cd.inputs(part), *mixed_inputs(part)]:
             pw, res, lab = cd.cluster_input(df, gs)
-            m, s = res.summary["metrics"], res.summary
-            sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
+            fields, sup = cd.run_record(res, lab)
+            m = res.summary["metrics"]
             key = (ds, lib, kind)
             support.setdefault(cand, {})[key] = sup.tolist()
             terms = pw.go_terms or pw.table["term"].tolist()
@@ -92,10 +92,7 @@ def run(part: str):
             # a result without the view (Hallmark, KEGG) has no unknown rows to treat: unchanged
             unknown_rows = ~found[1] if found is not None else np.zeros(len(lab), bool)
             big = [c for c in np.unique(lab) if (lab == c).sum() >= 2]
-            rec = {"candidate": cand, "dataset": ds, "library": lib, "input": kind, "n": len(lab),
-                   "n_clusters": s["n_clusters"], "coverage": m.get("coverage"),
-                   "nes_coherence_adjusted": m.get("nes_coherence_adjusted"),
-                   "label_support_mean": float(sup.mean()) if len(sup) else None,
+            rec = {"candidate": cand, "dataset": ds, "library": lib, "input": kind, **fields,
                    "labels_low_support": m.get("labels_low_support"), "n_unknown_to_ontology": int(unknown_rows.sum()),
                    "clusters_mostly_unknown": int(sum(unknown_rows[lab == c].mean() >= 0.5 for c in big))}
             if lib in GO_LIBS:

@@ -61,13 +61,11 @@ def run(part: str, candidates=tuple(CANDIDATES)):
         view_gaps.UNKNOWN_ROWS = how
         for ds, lib, kind, df, gs in cd.inputs(part):
             pw, res, lab = cd.cluster_input(df, gs)
-            m, s = res.summary["metrics"], res.summary
-            sup = res.clusters.loc[~res.clusters["singleton"], "label_support"].dropna().to_numpy(float)
+            fields, sup = cd.run_record(res, lab)
+            m = res.summary["metrics"]
             key = ("a", ds, lib, kind)
             support.setdefault(cand, {})[key] = sup.tolist()
-            rec = {"candidate": cand, "input": "/".join(key[1:]), "n": len(lab), "n_clusters": s["n_clusters"],
-                   "coverage": m.get("coverage"), "nes_coherence_adjusted": m.get("nes_coherence_adjusted"),
-                   "label_support_mean": float(sup.mean()) if len(sup) else None,
+            rec = {"candidate": cand, "input": "/".join(key[1:]), **fields,
                    "labels_low_support": m.get("labels_low_support")}
             if lib == "gobp":
                 terms = pw.table["term"].tolist()
