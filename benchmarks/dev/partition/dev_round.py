@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -23,6 +25,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import cluster_defaults as cd  # noqa: E402
 
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
+from contrastomics.data.genesets import GeneSetLibrary  # noqa: E402
+from contrastomics.enrichment import read_gsea_result  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 
 CANDIDATES = ("leiden", "ward", "average")
@@ -39,6 +43,35 @@ def unpaired_ci(a, b, n_boot: int = 2000, seed: int = 0):
     rng = np.random.default_rng(seed)
     d = np.array([rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(n_boot)])
     return [float(a.mean() - b.mean()), float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))]
+
+
+def merged_library(a, b) -> GeneSetLibrary:
+    """The sets of two libraries in one (``a``'s first)."""
+    sets, names, desc = {}, {}, {}
+    for lib in (a, b):
+        for t, nm, d, g in zip(lib.terms, lib.names, lib.descriptions, lib.gene_sets):
+            if t not in sets:
+                sets[t], names[t], desc[t] = g, nm, d
+    return GeneSetLibrary.from_gene_sets(sets, names=names, descriptions=desc, name=f"{a.name} + {b.name}")
+
+
+def mixed_inputs(part: str, log=print):
+    """``(dataset, "mixed", kind, table, gene sets)``: a dataset's GO BP and Reactome results in one table."""
+    libs = None
+    for ds in dict.fromkeys(d for d, _ in cd.PARTS[part]):
+        paths = [cd.CACHE / f"{ds}__{lib}.tsv" for lib in ("gobp", "reactome")]
+        if not all(p.exists() for p in paths):
+            log(f"skip mixed {ds}: no GO BP and Reactome results")
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = pd.concat([read_gsea_result(p) for p in paths], ignore_index=True)
+        df = df.sort_values("fdr", kind="stable").reset_index(drop=True)
+        if (df["fdr"] < 0.25).sum() < 20:
+            continue
+        libs = libs or merged_library(cd.library_for("gobp"), cd.library_for("reactome"))
+        for kind in cd.KINDS:
+            yield ds, "mixed", kind, df.copy() if kind == cd.KINDS[0] else df.assign(genes=[[] for _ in range(len(df))]), libs
 
 
 def main() -> None:

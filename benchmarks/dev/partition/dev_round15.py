@@ -9,9 +9,9 @@ Needs the candidate code of commit daa6ce3 (``cluster/ontology_view.py``), remov
 kept U0 (``--part test`` was for an adoption and never ran).
 
 Inputs: every result of the part (``cluster_defaults.inputs``) plus, per dataset with both, its GO BP
-and Reactome gseapy results concatenated in FDR order (:func:`mixed_inputs`), as read and without
-leading edges. Judges: Reactome top-level purity (gene containment, every member) on the C2:CP,
-Reactome and mixed clusterings; Wang (and, reported, Lin and Rel) silhouettes of the GO pathways on
+and Reactome gseapy results concatenated in FDR order (``dev_round.mixed_inputs``), as read and
+without leading edges. Judges: Reactome top-level purity (gene containment, every member) on the
+C2:CP, Reactome and mixed clusterings; Wang (and, reported, Lin and Rel) silhouettes of the GO pathways on
 the GO BP and mixed clusterings; label support.
 """
 from __future__ import annotations
@@ -19,11 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -32,48 +30,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(HERE))
 
 import cluster_defaults as cd  # noqa: E402
-from dev_round import unpaired_ci  # noqa: E402
+from dev_round import mixed_inputs, unpaired_ci  # noqa: E402
 
 from contrastomics.cluster import ontology_view  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
-from contrastomics.data.genesets import GeneSetLibrary  # noqa: E402
 from contrastomics.data.ontology import extract_go_id  # noqa: E402
-from contrastomics.enrichment import read_gsea_result  # noqa: E402
 from contrastomics.evaluate.semantic import lin_rel_for  # noqa: E402
 from contrastomics.evaluate.stats import paired_bootstrap  # noqa: E402
 
 CANDIDATES = {"U0": "zero", "U1": "self"}
 PURITY_LIBS = ("c2cp", "reactome", "mixed")
 GO_LIBS = ("gobp", "mixed")
-
-
-def merged_library(a, b) -> GeneSetLibrary:
-    """The sets of two libraries in one (``a``'s first)."""
-    sets, names, desc = {}, {}, {}
-    for lib in (a, b):
-        for t, nm, d, g in zip(lib.terms, lib.names, lib.descriptions, lib.gene_sets):
-            if t not in sets:
-                sets[t], names[t], desc[t] = g, nm, d
-    return GeneSetLibrary.from_gene_sets(sets, names=names, descriptions=desc, name=f"{a.name} + {b.name}")
-
-
-def mixed_inputs(part: str, log=print):
-    """``(dataset, "mixed", kind, table, gene sets)``: a dataset's GO BP and Reactome results in one table."""
-    libs = None
-    for ds in dict.fromkeys(d for d, _ in cd.PARTS[part]):
-        paths = [cd.CACHE / f"{ds}__{lib}.tsv" for lib in ("gobp", "reactome")]
-        if not all(p.exists() for p in paths):
-            log(f"skip mixed {ds}: no GO BP and Reactome results")
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df = pd.concat([read_gsea_result(p) for p in paths], ignore_index=True)
-        df = df.sort_values("fdr", kind="stable").reset_index(drop=True)
-        if (df["fdr"] < 0.25).sum() < 20:
-            continue
-        libs = libs or merged_library(cd.library_for("gobp"), cd.library_for("reactome"))
-        for kind in cd.KINDS:
-            yield ds, "mixed", kind, df.copy() if kind == cd.KINDS[0] else df.assign(genes=[[] for _ in range(len(df))]), libs
 
 
 def run(part: str):

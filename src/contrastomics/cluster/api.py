@@ -31,6 +31,7 @@ from .communities import (LINKAGE_MAX_N, attach_small, identical_groups, join_id
 from .embed import METHOD_WEIGHTS, StandInModel, embedding_model, joint_space
 from .graph import default_k, knn_from_embedding
 from .keywords import phrase_sets, title_keywords
+from .library_parts import PART_NAMES, library_parts, part_reactome_rows, part_similarity, part_targets, space_rows
 from .labels import (cluster_themes, generic_terms, label_support, representatives, sub_themes, support_near,
                      support_summary)
 from .layout import cluster_layout, features_from_graph
@@ -246,14 +247,21 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     sim_for_attach = None
     go = None
     w = None  # the joint-space weights actually used (None: not an embedding method)
+    go_terms = pw.go_terms or tab["term"].tolist()
+    parts = library_parts(go_terms) if o.method == "joint" else None
+    if parts is not None:
+        sizes = np.bincount(parts)
+        notes_parts = [f"{sizes[0]} GO terms and {sizes[1]} pathways of other libraries were clustered apart "
+                       "(each part with its own ontology view and cluster count; no cluster spans both)"]
+        target = sum(part_targets(parts, o.n_clusters, target_clusters))
     if o.method in METHOD_WEIGHTS:
         mdl = embedding_model(o.model)
         model_name = _model_name(o.model, mdl)
         w = o.weights if (o.weights is not None and o.method == "joint") else METHOD_WEIGHTS[o.method]
         x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
                         gate_leading_edge=o.gate_leading_edge, full_matrix=pw.full_matrix,
-                        terms=pw.go_terms or tab["term"].tolist(), sign=_direction_profile(tab, pw.conditions, sign),
-                        names=tab["name"].tolist())
+                        terms=go_terms, sign=_direction_profile(tab, pw.conditions, sign),
+                        names=tab["name"].tolist(), parts=parts)
         times["embed"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         adj = knn_from_embedding(x, k, forbid=forbid, seed=o.seed)
@@ -263,8 +271,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
 
     t1 = time.perf_counter()
     labels, used_res, info = _partition(adj, x, sim_for_attach, fdr, target, forbid, o,
-                                        identical_groups(pw.le_matrix, pw.full_matrix))
-    notes = list(pw.notes)
+                                        identical_groups(pw.le_matrix, pw.full_matrix), parts)
+    notes = list(pw.notes) + (notes_parts if parts is not None else [])
     got = n_clusters_of(labels)
     if o.n_clusters and abs(got - int(o.n_clusters)) > 0.1 * int(o.n_clusters):
         note = f"asked for {int(o.n_clusters)} clusters, got {got}" + (
@@ -278,21 +286,27 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
 
     t1 = time.perf_counter()
     space = x if x is not None else _similarity_matrix(sim_for_attach if sim_for_attach is not None else adj)
-    go_terms = pw.go_terms or tab["term"].tolist()
     go_ids = [extract_go_id(str(t)) for t in go_terms]
     gop = None
     if is_go_result(go_ids):
         gop = go_pairs(go_ids)
         go = go if go is not None else go_similarity_for(go_terms)
-    rrows = None if gop is not None else result_rows(tab["term"].tolist(), tab["name"].tolist())
+    if parts is not None:  # each part's relation: GO terms by GO, the other pathways by Reactome's hierarchy
+        gop = gop if gop is not None else go_pairs(go_ids)
+        rrows = part_reactome_rows(tab["term"].tolist(), tab["name"].tolist(), parts)
+    else:
+        rrows = None if gop is not None else result_rows(tab["term"].tolist(), tab["name"].tolist())
     reactome = None if rrows is None else (rrows, load_hierarchy())  # a Reactome result: its hierarchy rows
     generic = generic_terms(go_ids, np.diff(pw.full_matrix.indptr), reactome=reactome)
     # GO results: the member most central in simGIC (development: closer to its members in Wang's
     # similarity than the joint-space medoid); the clustering's space otherwise and above 5,000
     rep_sim = go[0] if go is not None and not hasattr(go[0], "rows") else (None if x is not None else space)
+    if parts is not None:
+        rep_sim = part_similarity(go_terms, parts, x)
     # the label-support relation: ``central`` picks the member most others sit near, and the support
     # of every label is read with the same relation
-    relation = support_near(space, n, gop, seed=o.seed, reactome=reactome)
+    relation = support_near(space, n, gop, seed=o.seed, reactome=reactome,
+                            rows=None if parts is None else np.flatnonzero(parts != 0))
     reps = representatives(labels, x, fdr, nes, o.representative, similarity=rep_sim, eligible=~generic,
                            near=relation[0])
     phrases = phrase_sets(pw.titles)
@@ -318,7 +332,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         "n_significant": int(n), "fdr_cutoff": o.fdr_cutoff, "knn_neighbours": int(k),
         "n_clusters": int((sizes >= 2).sum()), "n_singletons": int((sizes == 1).sum()),
         "target_clusters": int(target),
-        "partition": info["partition"], "resolution": used_res, "split_direction": bool(split),
+        "partition": info["partition"], "resolution": used_res,
+        "library_parts": None if parts is None else dict(zip(PART_NAMES, np.bincount(parts).tolist())), "split_direction": bool(split),
         "min_cluster_size": int(o.min_cluster_size), "attached": info["attached"],
         "attach_threshold": info["attach_threshold"], "representative": o.representative, "seed": int(o.seed),
         "weights": w,
@@ -342,11 +357,35 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
 
 
 def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, forbid, o: ClusterOptions,
-               same_sets: np.ndarray):
+               same_sets: np.ndarray, parts: np.ndarray | None = None):
     """``(labels, resolution used, attach info)``: Leiden or a linkage cut (``partition``; MCL for
     ``overlap``; resolution ``None`` when Leiden did not run), small clusters
     attached, pathways with identical gene sets (``same_sets``: group ids) joined, cluster ids
-    ordered by size (0 = largest)."""
+    ordered by size (0 = largest). ``parts`` (:mod:`~contrastomics.cluster.library_parts`): each
+    part partitioned alone at its own count (resolutions and thresholds: one per part)."""
+    if parts is None:
+        lab, used_res, info = _partition_part(adj, x, similarity, fdr, target, forbid, o, same_sets, o.n_clusters)
+        return order_labels(lab, fdr), used_res, info
+    lab = np.full(len(fdr), -1, np.int64)
+    res, info = [], {"attached": 0, "singletons": 0, "attach_threshold": [], "identical": 0}
+    for p, k in enumerate(part_targets(parts, o.n_clusters, target_clusters)):
+        rows = np.flatnonzero(parts == p)
+        sub, r, i = _partition_part(adj[rows][:, rows], space_rows(x, rows), None, fdr[rows], k,
+                                    None if forbid is None else forbid[rows], o, same_sets[rows],
+                                    k if o.n_clusters else None)
+        lab[rows] = np.where(sub >= 0, sub + lab.max() + 1, -1)
+        res.append(r)
+        for key in ("attached", "singletons", "identical"):
+            info[key] += i[key]
+        info["attach_threshold"].append(i["attach_threshold"])
+        info["partition"] = i["partition"]
+    return order_labels(lab, fdr), (res if any(v is not None for v in res) else None), info
+
+
+def _partition_part(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, forbid, o: ClusterOptions,
+                    same_sets: np.ndarray, n_clusters: int | None):
+    """:func:`_partition` of one part, before the cluster ids are ordered (``n_clusters``: an
+    explicit count for it)."""
     auto = o.resolution in ("auto", None)
     linkage = partition_rule(o.method, o.partition)
     used = "mcl" if o.method == "overlap" else "leiden"
@@ -370,21 +409,21 @@ def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, 
         # an explicit --n-clusters: every leftover joins its nearest cluster (any positive similarity),
         # so the K clusters are all there is; the default keeps far leftovers as singletons
         threshold = o.attach_threshold
-        if o.n_clusters and threshold == "auto":
+        if n_clusters and threshold == "auto":
             threshold = ATTACH_ANY
         lab, info = attach_small(raw, x, min_size=o.min_cluster_size, threshold=threshold,
                                  groups=forbid, similarity=None if x is not None else similarity)
     # an explicit K (Leiden methods): split or merge the clusters until K clusters of >= 2 members
     # remain; identical sets are joined after the splits (which could separate them) and before the
     # merges (which only combine clusters)
-    exact_k = bool(o.n_clusters) and o.method != "overlap" and auto
+    exact_k = bool(n_clusters) and o.method != "overlap" and auto
     if exact_k:
-        lab = split_to(lab, int(o.n_clusters), adj, min_size=o.min_cluster_size, seed=o.seed)
+        lab = split_to(lab, int(n_clusters), adj, min_size=o.min_cluster_size, seed=o.seed)
     lab, info["identical"] = join_identical(lab, same_sets, fdr, forbid)
     if exact_k:
-        lab = merge_to(lab, int(o.n_clusters), x=x, similarity=None if x is not None else similarity, groups=forbid)
+        lab = merge_to(lab, int(n_clusters), x=x, similarity=None if x is not None else similarity, groups=forbid)
     info["partition"] = used
-    return order_labels(lab, fdr), used_res, info
+    return lab, used_res, info
 
 
 def partition_rule(method: str, partition: str = "auto") -> str | None:

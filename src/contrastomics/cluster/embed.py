@@ -24,10 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._io import atomic_path, cache_root
-from ..data.reactome import reactome_ancestor_vectors
 from ..errors import InputError
-from ..evaluate.semantic import ic_ancestor_vectors
-from .view_gaps import fill_unknown
+from .library_parts import ontology_view
 
 log = logging.getLogger(__name__)
 
@@ -557,7 +555,8 @@ def leading_edge_block(le_matrix: sp.csr_matrix, weight: float) -> sp.csr_matrix
 def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, le_matrix: sp.csr_matrix,
                 weights: dict | None = None, *, gate_leading_edge: bool | None = None,
                 use_cache: bool = True, full_matrix: "sp.csr_matrix | None" = None, sign: np.ndarray | None = None,
-                terms: Sequence[str] | None = None, names: Sequence[str] | None = None) -> JointSpace:
+                terms: Sequence[str] | None = None, names: Sequence[str] | None = None,
+                parts: np.ndarray | None = None) -> JointSpace:
     """:class:`JointSpace` of ``n`` pathways (see the module docstring for the combination).
 
     ``weights`` keys: ``leading_edge_overlap`` (exact Ochiai of ``le_matrix`` rows),
@@ -567,17 +566,13 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
     ``names``, weight ``reactome`` if given, else dropped), ``direction`` (``sign``: ``(n,)``
     NES signs or ``(n, c)`` unit sign patterns over conditions; ``+w`` for the same direction, ``-w``
     for opposite ones); normalised to sum 1 over the views the result has. ``gate_leading_edge``
-    (default off) restricts kNN neighbours to pathways sharing a leading-edge gene."""
+    (default off) restricts kNN neighbours to pathways sharing a leading-edge gene. ``parts``
+    (:mod:`~contrastomics.cluster.library_parts`): each part its own ontology view."""
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     _check_weights(w)
-    w_r = w.pop("reactome", None)
-    found = ic_ancestor_vectors(list(terms)) if terms is not None and w.get("ontology", 0) > 0 else None
-    go_view = found is not None  # else the Reactome view, or none
-    if found is None:  # not a GO result: the Reactome view on a Reactome result, else none
-        w_r = w.get("ontology", 0.0) if w_r is None else w_r
-        found = reactome_ancestor_vectors(list(terms), names) if terms is not None and w_r > 0 else None
-        w["ontology"] = w_r if found is not None else 0.0  # no view: the other views share its weight
-    onto = None if found is None else found[0]
+    # GO for a GO result, else Reactome's on a Reactome result, each part's own with ``parts``
+    view = ontology_view(terms, names, w.get("ontology", 0.0), w.pop("reactome", None), parts)
+    w["ontology"] = 0.0 if view is None else view.weight  # no view: the other views share its weight
     total = sum(w.values())
     if total <= 0:
         raise InputError("embedding weights must have at least one positive value")
@@ -603,7 +598,7 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
     if gate and overlap is None:
         overlap = leading_edge_block(le_matrix, 0.0)  # zero weight: kept only to evaluate the gate
         overlap.data[:] = 1e-12
-    onto = fill_unknown(onto, found[1], dense, (overlap, full), terms=terms, go_view=go_view) if w_g > 0 else None
+    onto = view.filled(len(texts), dense, (overlap, full)) if w_g > 0 else None
     return JointSpace(dense.astype(np.float32), overlap, gate, full, _row_block(onto, w_g) if w_g > 0 else None)
 
 

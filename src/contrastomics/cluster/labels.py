@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.builtin import load_ontology
-from ..data.ontology import extract_go_id, is_go_result
+from ..data.ontology import extract_go_id
 from ..data.reactome import ReactomeHierarchy, top_level_themes
 from ..evaluate.cluster_metrics import GoPairs, label_support_shares
 from .keywords import DOMAIN_STOP_WORDS, phrase_sets, shared_phrase, title_keywords  # noqa: F401  (DOMAIN_STOP_WORDS moved)
@@ -290,10 +290,10 @@ def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, in
                    reactome: tuple[Sequence[str], Sequence[str]] | None = None) -> dict[int, dict]:
     """A theme for every cluster: ``{cluster: {"theme", "theme_id", "theme_support", "theme_source"}}``.
 
-    GO results (half the pathways or more carry a GO id): the GO slim term above most members
-    (:func:`go_slim_themes`, singletons included), source ``"GO slim"``. Every other cluster (non-GO
-    results, GO clusters without a slim term above any member): on Reactome results (``reactome``:
-    the result's terms and names, matching the shipped hierarchy) the top-level pathway above most members,
+    Clusters at least half of GO terms: the GO slim term above most members
+    (:func:`go_slim_themes`, singletons included), source ``"GO slim"``. Every other cluster: when the
+    pathways without a GO id are a Reactome result (``reactome``: the result's terms and names,
+    matching the shipped hierarchy) the top-level pathway above most members,
     source ``"Reactome top level"``; otherwise the phrase shared by the most
     member titles (:func:`~contrastomics.cluster.keywords.shared_phrase`; ties: a phrase of the
     representative's title), source ``"title phrase"``. ``theme_support``: share of members under
@@ -303,12 +303,13 @@ def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, in
     phrases = phrase_sets(titles) if phrases is None else phrases
     out: dict[int, dict] = {}
     ids = [None if t is None else extract_go_id(str(t)) for t in (terms or [])]
-    if ids and is_go_result(ids):
+    if sum(i is not None for i in ids) >= 2:  # clusters mostly of GO terms (a result of parts: its GO part)
         out.update({c: {**rec, "theme_source": "GO slim"}
                     for c, rec in go_slim_themes(ids, labels, ontology=ontology, min_size=1).items()})
-    elif reactome is not None:
-        out.update({c: {**rec, "theme_source": "Reactome top level"}
-                    for c, rec in top_level_themes(list(reactome[0]), list(reactome[1]), labels).items()})
+    rest = [k for k in range(len(labels)) if not ids or ids[k] is None]
+    if reactome is not None and len(rest) >= 2:  # the pathways without a GO id, when they are Reactome's
+        found = top_level_themes([reactome[0][k] for k in rest], [reactome[1][k] for k in rest], labels[rest])
+        out.update({c: {**rec, "theme_source": "Reactome top level"} for c, rec in found.items() if c not in out})
     g, members = _groups(labels)
     for c, idx in zip(g.tolist(), members):
         if c in out:
@@ -319,28 +320,30 @@ def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, in
 
 
 def support_threshold(space, n: int, *, quantile: float = SUPPORT_QUANTILE, n_pairs: int = 5000,
-                      seed: int = 0) -> float:
+                      seed: int = 0, rows: np.ndarray | None = None) -> float:
     """The ``quantile`` of the similarity of random distinct pairs of the ``n`` pathways in
-    ``space`` (fixed seed): a member this close to the label is closer than most pathway pairs."""
-    if n < 2:
+    ``space`` (fixed seed): a member this close to the label is closer than most pathway pairs.
+    ``rows``: pairs of these pathways only (a result's part, as if alone)."""
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    if len(rows) < 2:
         return float("nan")
     rng = np.random.default_rng(seed)
-    a = rng.integers(0, n, n_pairs)
-    b = (a + rng.integers(1, n, n_pairs)) % n
-    v = pair_values(space, a, b)
+    a = rng.integers(0, len(rows), n_pairs)
+    b = (a + rng.integers(1, len(rows), n_pairs)) % len(rows)
+    v = pair_values(space, rows[a], rows[b])
     return float(np.quantile(v[np.isfinite(v)], quantile)) if np.isfinite(v).any() else float("nan")
 
 
 def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0,
-                 reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None):
+                 reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None, rows: np.ndarray | None = None):
     """``(near, threshold)``: ``near(a, b)`` -> ``(len(a),)`` bool, pathway ``b[i]`` sits near ``a[i]``:
     for two GO terms (``go``) ancestor, descendant or sibling, or Wang similarity >= ``wang``; for
     other pathways similarity in ``space`` at least the ``quantile`` of random pairs, or, for two
     pathways of the shipped Reactome hierarchy (``reactome``: their rows, ``-1`` for none, and the
-    hierarchy), ancestor, descendant or sibling there."""
+    hierarchy), ancestor, descendant or sibling there (``rows``: the threshold's pathways)."""
     # a GO result whose terms are all known never asks the space: no threshold to estimate
     needed = space is not None and (go is None or not bool(np.all(go.known)))
-    thr = support_threshold(space, n, quantile=quantile, seed=seed) if needed else float("nan")
+    thr = support_threshold(space, n, quantile=quantile, seed=seed, rows=rows) if needed else float("nan")
 
     def near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ok = np.zeros(len(a), bool)

@@ -43,6 +43,8 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
     if support is not None:
         out.insert(out.columns.get_loc("cluster_label") + 1, "cluster_label_support",
                    np.array([support.get(int(c), np.nan) for c in labels], float))  # exact: 1/3 must not read 0.3333
+    if "library" in tab.columns:  # several libraries in one run (gseapy's ``<library>__`` prefix)
+        out.insert(out.columns.get_loc("term"), "library", tab["library"].to_numpy())
     for col in ("es", "pvalue", "size"):
         if col in tab.columns:
             out[col] = tab[col].to_numpy()

@@ -31,7 +31,7 @@ _CHUNK_ENTRIES = 25_000_000
 
 
 #: MSigDB's GO set names (no GO id): GOBP_/GOCC_/GOMF_, GO_ in MSigDB 7
-_MSIGDB_GO = re.compile(r"^GO(BP|CC|MF)?_[A-Z0-9]", re.IGNORECASE)
+MSIGDB_GO = re.compile(r"^GO(BP|CC|MF)?_[A-Z0-9]", re.IGNORECASE)
 RULES = ("zero", "self", "impute", "impute-own")
 
 
@@ -41,7 +41,7 @@ def own_ontology(terms: Sequence[str], go_view: bool | None = None) -> np.ndarra
     result has (``None``: a GO result, by :func:`~contrastomics.data.ontology.is_go_result`)."""
     ids = [extract_go_id(str(t)) for t in terms]
     if is_go_result(ids) if go_view is None else go_view:
-        return np.array([i is not None or bool(_MSIGDB_GO.match(str(t))) for i, t in zip(ids, terms)], bool)
+        return np.array([i is not None or bool(MSIGDB_GO.match(str(t))) for i, t in zip(ids, terms)], bool)
     return np.array([not other_library(t) for t in terms], bool)
 
 
