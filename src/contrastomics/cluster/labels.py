@@ -47,6 +47,11 @@ def _groups(labels: np.ndarray):
     return ids, np.split(order, starts[1:])
 
 
+#: the label centrality reads every block of the joint space, the ontology view included (development
+#: round 20, benchmarks/decisions/cluster.md); ``False``: without the ontology block, as before
+CENTRALITY_EVERY_BLOCK = True
+
+
 def _mean_similarity_to_own_cluster(labels: np.ndarray, x) -> np.ndarray:
     """For every pathway, its mean joint cosine (or dot product of rows of ``x``) to the other
     members of its cluster, in ``O(nnz)``: the similarity is bilinear, so it is the dot product with
@@ -56,7 +61,10 @@ def _mean_similarity_to_own_cluster(labels: np.ndarray, x) -> np.ndarray:
     onehot = sp.csr_matrix((np.ones(n), (np.arange(n), inv)), shape=(n, len(ids)))
     sizes = np.bincount(inv)
     blocks = [np.asarray(getattr(x, "dense", x), dtype=np.float64)]
-    blocks += [b for b in (getattr(x, "overlap", None), getattr(x, "full_overlap", None)) if b is not None]
+    if CENTRALITY_EVERY_BLOCK and hasattr(x, "sparse_blocks"):
+        blocks += x.sparse_blocks()
+    else:  # the ontology block left out (the rule before development round 20)
+        blocks += [b for b in (getattr(x, "overlap", None), getattr(x, "full_overlap", None)) if b is not None]
     total = np.zeros(n)
     for b in blocks:
         if sp.issparse(b):
