@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from contrastomics.cluster import labels as lab_mod
 from contrastomics.cluster.communities import merge_to, n_clusters_of, split_to
+from contrastomics.cluster.embed import JointSpace
 from contrastomics.cluster.keywords import phrase_sets, shared_phrase, title_keywords, title_phrases
 from contrastomics.cluster.labels import (cluster_themes, generic_terms, label_support, representatives, sub_themes,
                                           support_near, support_summary, support_threshold)
@@ -276,3 +278,24 @@ def test_split_and_merge_reach_exactly_k_clusters():
     assert n_clusters_of(merged) == 3
     assert len({(a, b) for a, b in zip(merged, pairs)}) == 3  # each clique joined its pair partner
     assert n_clusters_of(merge_to(group, 3, similarity=w, groups=np.where(group < 3, 1, -1))) == 3
+
+
+def test_medoid_centrality_is_the_mean_joint_cosine_with_every_block():
+    """The centrality behind labels read from the space counts the ontology block too (round 20)."""
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(6, 3)).astype(np.float32)
+    onto = sp.csr_matrix(rng.random((6, 4)) * (rng.random((6, 4)) > 0.5), dtype=np.float32)
+    over = sp.csr_matrix((rng.random((6, 5)) > 0.5).astype(np.float32))
+    x = JointSpace(dense, over, False, None, onto)
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    s = x.similarity(slice(None)).astype(np.float64)
+    want = np.array([(s[i, labels == labels[i]].sum() - s[i, i]) / 2 for i in range(6)])
+    assert np.allclose(lab_mod._mean_similarity_to_own_cluster(labels, x), want, atol=1e-5)
+    # the rule before round 20 left the ontology block out
+    old = want - np.array([((onto[i] @ onto[labels == labels[i]].T).sum() - (onto[i] @ onto[i].T).sum()) / 2
+                           for i in range(6)])
+    lab_mod.CENTRALITY_EVERY_BLOCK = False
+    try:
+        assert np.allclose(lab_mod._mean_similarity_to_own_cluster(labels, x), old, atol=1e-5)
+    finally:
+        lab_mod.CENTRALITY_EVERY_BLOCK = True
