@@ -31,7 +31,7 @@ from .communities import (LINKAGE_MAX_N, attach_small, identical_groups, join_id
 from .embed import METHOD_WEIGHTS, StandInModel, embedding_model, joint_space
 from .graph import default_k, knn_from_embedding
 from .keywords import phrase_sets, title_keywords
-from .library_parts import PART_NAMES, library_parts, part_reactome_rows, part_similarity, part_targets, space_rows
+from .library_parts import PART_NAMES, PartSimilarity, library_parts, part_reactome_rows, part_targets, space_rows
 from .labels import (cluster_themes, generic_terms, label_support, representatives, sub_themes, support_near,
                      support_summary)
 from .layout import cluster_layout, features_from_graph
@@ -301,8 +301,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     # GO results: the member most central in simGIC (development: closer to its members in Wang's
     # similarity than the joint-space medoid); the clustering's space otherwise and above 5,000
     rep_sim = go[0] if go is not None and not hasattr(go[0], "rows") else (None if x is not None else space)
-    if parts is not None:
-        rep_sim = part_similarity(go_terms, parts, x)
+    if parts is not None and x is not None:
+        rep_sim = PartSimilarity(go_terms, parts, x)
     # the label-support relation: ``central`` picks the member most others sit near, and the support
     # of every label is read with the same relation
     relation = support_near(space, n, gop, seed=o.seed, reactome=reactome,

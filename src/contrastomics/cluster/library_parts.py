@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from ..data.ontology import extract_go_id
 from ..data.reactome import reactome_ancestor_vectors, result_rows
 from ..evaluate.semantic import go_similarity_for, ic_ancestor_vectors
+from . import labels
 from .view_gaps import MSIGDB_GO, fill_unknown
 
 #: parts are used (development round 19); ``False`` is the view before it
@@ -118,17 +119,24 @@ def part_reactome_rows(terms: Sequence[str], names: Sequence[str], parts: np.nda
     return out
 
 
-def part_similarity(go_terms: Sequence[str], parts: np.ndarray, x, max_dense: int = 5000) -> np.ndarray | None:
-    """``(n, n)`` similarity for choosing labels in a result of parts, each part's as if alone: simGIC
-    within the GO part, elsewhere the joint cosine without the ontology block (what
-    :func:`~contrastomics.cluster.labels.representatives` reads from a space); ``None`` above
-    ``max_dense`` pathways."""
-    n = len(parts)
-    if n > max_dense or x is None:
-        return None
-    s = np.asarray(dataclasses.replace(x, ontology=None).similarity(slice(None)), np.float64)
-    go = np.flatnonzero(parts == 0)
-    found = go_similarity_for([go_terms[i] for i in go], max_dense=max_dense)
-    if found is not None:
-        s[np.ix_(go, go)] = np.asarray(found[0], np.float64)
-    return s
+class PartSimilarity:
+    """Similarity for choosing labels in a result of parts, each part's as if alone, read a block at
+    a time (``sim[np.ix_(rows, cols)]``, rows and columns of one part): simGIC within the GO part (as
+    for a GO result), elsewhere the joint cosine (the blocks
+    :func:`~contrastomics.cluster.labels.representatives` reads from a space). No ``n x n`` matrix."""
+
+    def __init__(self, go_terms: Sequence[str], parts: np.ndarray, x):
+        n = len(parts)
+        self.shape = (n, n)
+        go = np.flatnonzero(parts == 0)
+        found = go_similarity_for([go_terms[i] for i in go])
+        self._go = None if found is None else found[0]
+        self._pos = np.full(n, -1, np.int64)
+        self._pos[go] = np.arange(len(go))
+        self._x = x if labels.CENTRALITY_EVERY_BLOCK else dataclasses.replace(x, ontology=None)
+
+    def __getitem__(self, key) -> np.ndarray:
+        r, c = (np.asarray(k, np.int64).ravel() for k in key)
+        if self._go is not None and (self._pos[r] >= 0).all() and (self._pos[c] >= 0).all():
+            return np.asarray(self._go[np.ix_(self._pos[r], self._pos[c])], np.float64)
+        return np.asarray(self._x.similarity(r, c), np.float64)
