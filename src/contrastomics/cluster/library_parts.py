@@ -72,6 +72,9 @@ class OntologyView:
     def filled(self, n: int, dense: np.ndarray, blocks) -> sp.csr_matrix:
         """``(n, d)`` rows: each part's view with its gaps filled within the part
         (:func:`~contrastomics.cluster.view_gaps.fill_unknown`), the parts' columns side by side."""
+        if len(self.parts) == 1 and len(self.parts[0][0]) == n:  # one view over the whole result
+            _, view, known, go_view, terms = self.parts[0]
+            return fill_unknown(view, known, dense, blocks, terms=terms, go_view=go_view)
         r, c, v, offset = [], [], [], 0
         for rows, view, known, go_view, terms in self.parts:
             sub = fill_unknown(view, known, dense[rows], [None if b is None else b[rows] for b in blocks],
