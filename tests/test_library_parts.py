@@ -86,3 +86,16 @@ def test_the_library_of_each_row_is_in_the_output():
     assert lib == {"KEGG_APOPTOSIS": "c2_kegg_mini.gmt", "REACTOME_APOPTOSIS": "c2_reactome_mini.gmt",
                    "REACTOME_TP53_REGULATES_TRANSCRIPTION_OF_CELL_DEATH_GENES": "c2_reactome_mini.gmt"}
     assert list(res.table.columns).index("library") == list(res.table.columns).index("term") - 1
+
+
+@pytest.mark.parametrize("opts", [dict(partition="leiden"), dict(split_direction=True), dict(resolution=1.0),
+                                  dict(partition="average")])
+def test_parts_hold_under_every_partition_option(mixed, opts):
+    res = run_clustering(mixed, layout=False, metrics=False, **opts)
+    go = mixed["term"].str.contains("(GO:", regex=False).to_numpy()
+    lab = _labels_of(res, mixed["term"])
+    assert res.summary["library_parts"] == {"GO": 24, "other libraries": 24}
+    assert not set(lab[go]) & set(lab[~go])
+    if opts.get("split_direction"):
+        sign = np.sign(mixed["nes"].to_numpy())
+        assert all(len(set(sign[lab == c])) == 1 for c in set(lab))
