@@ -17,7 +17,8 @@ install: built-in library cache, text/gene-set embedding caches all empty; the s
 the model weights come with the package); *warm*: one untimed run fills a cache folder, then the timed
 runs reuse it. ``--repeats`` (5) runs per (method, condition), the median reported, each run's wall
 time, the load average (1 min) before it and the stage times of its ``summary.json`` kept. The
-machine is shared (2 cores): read the load averages beside the times.
+methods' runs alternate (joint, overlap, then overlap, joint, ...), and the paired differences of
+each repeat are reported too. The machine is shared (2 cores): read the load averages beside the times.
 """
 from __future__ import annotations
 
@@ -114,17 +115,20 @@ def one_run(path: Path, method: str, cache: Path, out: Path) -> dict:
             "stages": summary.get("seconds", {}), "n_clusters": summary.get("n_clusters")}
 
 
-def measure(path: Path, method: str, cold: bool, repeats: int, tmp: Path) -> list[dict]:
-    runs = []
+def measure(path: Path, methods, cold: bool, repeats: int, tmp: Path) -> dict[str, list[dict]]:
+    """``repeats`` timed runs of every method, interleaved (repeat r runs the methods in turn, the
+    order reversed every other repeat) so that a drift in the shared machine's speed hits them alike."""
+    runs = {m: [] for m in methods}
     tmp.mkdir(parents=True, exist_ok=True)
-    warm_cache = tmp / f"cache_warm_{method}"
     if not cold:
-        one_run(path, method, warm_cache, tmp / "out")  # fills the cache: not timed
+        for method in methods:
+            one_run(path, method, tmp / f"cache_warm_{method}", tmp / "out")  # fills the cache: not timed
     for r in range(repeats):
-        cache = tmp / f"cache_cold_{method}_{r}" if cold else warm_cache
-        runs.append(one_run(path, method, cache, tmp / "out"))
-        print(json.dumps({"method": method, "cold": cold, **{k: v for k, v in runs[-1].items() if k != "stages"}}),
-              flush=True)
+        for method in (methods if r % 2 == 0 else methods[::-1]):
+            cache = tmp / f"cache_cold_{method}_{r}" if cold else tmp / f"cache_warm_{method}"
+            runs[method].append(one_run(path, method, cache, tmp / "out"))
+            print(json.dumps({"method": method, "cold": cold,
+                              **{k: v for k, v in runs[method][-1].items() if k != "stages"}}), flush=True)
     return runs
 
 
@@ -141,6 +145,16 @@ def write(out_dir: Path, results: list[dict], meta: dict) -> None:
                      "load_average_after": [x["load_average_after"] for x in r["runs"]],
                      "stages_median_run": r["runs"][sorted(range(len(secs)), key=secs.__getitem__)[len(secs) // 2]]["stages"],
                      "n_clusters": r["runs"][0]["n_clusters"], "device": meta["device"]})
+    by = {(r["input"], r["cold"], r["method"]): [x["seconds"] for x in r["runs"]] for r in results}
+    for (inp, cold, m), secs in by.items():  # the same repeat of joint and overlap ran back to back
+        if m != "joint" or (inp, cold, "overlap") not in by:
+            continue
+        diff = [a - b for a, b in zip(secs, by[(inp, cold, "overlap")])]
+        recs.append({"dataset": f"leukemia_prerank GO BP, {N_PATHWAYS} lowest-FDR pathways", "split": "development",
+                     "input": inp, "method": "joint - overlap",
+                     "metric": f"cli_seconds_{'cold' if cold else 'warm'}_paired_difference",
+                     "value": statistics.median(diff), "n": N_PATHWAYS, "repeats": len(diff), "all_seconds": diff,
+                     "joint_slower_in": sum(x > 0 for x in diff), "device": meta["device"]})
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_write(out_dir / f"{NAME}.json") as fh:
         json.dump({"benchmark": NAME, **meta, "records": recs}, fh, indent=1)
@@ -151,9 +165,16 @@ def write(out_dir: Path, results: list[dict], meta: dict) -> None:
              "| input naming | method | condition | median s | runs (s) | load average before | clusters |",
              "|---|---|---|---|---|---|---|"]
     for r in recs:
+        if "joint_slower_in" in r:
+            continue
         lines.append(f"| {r['input']} | `{r['method']}` | {r['metric'].rsplit('_', 1)[1]} | {r['value']:.2f} | "
                      f"{', '.join(f'{s:.1f}' for s in r['all_seconds'])} | "
                      f"{', '.join(f'{x:.1f}' for x in r['load_average_before'])} | {r['n_clusters']} |")
+    lines += ["", "`joint` minus `overlap`, run by run (each repeat runs the two back to back, in alternating order):", "",
+              "| input naming | condition | median difference (s) | differences (s) | `joint` slower in |", "|---|---|---|---|---|"]
+    lines += [f"| {r['input']} | {r['metric'].split('_')[2]} | {r['value']:+.2f} | "
+              f"{', '.join(f'{s:+.2f}' for s in r['all_seconds'])} | {r['joint_slower_in']} of {r['repeats']} |"
+              for r in recs if "joint_slower_in" in r]
     lines += ["", "Cold: an empty `CONTRASTOMICS_CACHE` per run (the first run after install); warm: the cache "
               "of an untimed run reused. Every output file (report.html, clusters.png, network.graphml, tables) "
               "is written in both."]
@@ -180,9 +201,8 @@ def main() -> None:
         for name, make in paths.items():
             path = make()
             for cold in (True, False):
-                for method in args.methods:
-                    results.append({"input": name, "method": method, "cold": cold,
-                                    "runs": measure(path, method, cold, args.repeats, Path(d) / name.replace(" ", "_"))})
+                runs = measure(path, list(args.methods), cold, args.repeats, Path(d) / name.replace(" ", "_"))
+                results += [{"input": name, "method": m, "cold": cold, "runs": runs[m]} for m in args.methods]
     meta["finished_utc"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     write(args.out, results, meta)
 
