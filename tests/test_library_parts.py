@@ -75,6 +75,13 @@ def test_part_targets():
     assert part_targets(np.array([0] * 99 + [1]), 3, lambda n: 0) == [2, 1]  # at least 1 each
     terms = ["GOBP_DNA_REPAIR"] * MIN_PART + ["REACTOME_DNA_REPAIR"] * MIN_PART
     assert parts_of(terms).tolist() == [0] * MIN_PART + [1] * MIN_PART
+    # GO terms that lost their ids (newer than the built-in GO) are no other library: one part
+    newer = [f"DNA repair (GO:{i:07d})" for i in range(20)] + [f"a process named in 2025, number {i}" for i in range(20)]
+    assert parts_of(newer) is None
+    assert parts_of(newer, libraries=["GO_Biological_Process_2025"] * 40) is None
+    libs = ["GO_Biological_Process_2025"] * 20 + ["WikiPathways_2024_Human"] * 20
+    assert parts_of(newer, libraries=libs).tolist() == [0] * 20 + [1] * 20  # the row's library says so
+    assert parts_of(newer[:20] + [f"KEGG_PATHWAY_{i}" for i in range(20)]).tolist() == [0] * 20 + [1] * 20
 
 
 def test_the_library_of_each_row_is_in_the_output():

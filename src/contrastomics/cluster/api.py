@@ -248,7 +248,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     go = None
     w = None  # the joint-space weights actually used (None: not an embedding method)
     go_terms = pw.go_terms or tab["term"].tolist()
-    parts = library_parts(go_terms) if o.method == "joint" else None
+    parts = library_parts(go_terms, tab["name"].tolist(), tab["library"].tolist() if "library" in tab else None) \
+        if o.method == "joint" else None
     if parts is not None:
         sizes = np.bincount(parts)
         notes_parts = [f"{sizes[0]} GO terms and {sizes[1]} pathways of other libraries were clustered apart "

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.ontology import extract_go_id
-from ..data.reactome import reactome_ancestor_vectors, result_rows
+from ..data.reactome import other_library, reactome_ancestor_vectors, reactome_rows, result_rows
 from ..evaluate.semantic import go_similarity_for, ic_ancestor_vectors
 from . import labels
 from .view_gaps import MSIGDB_GO, fill_unknown
@@ -29,15 +29,26 @@ MIN_PART = 15
 PART_NAMES = ("GO", "other libraries")
 
 
-def library_parts(terms: Sequence[str]) -> np.ndarray | None:
+def library_parts(terms: Sequence[str], names: Sequence[str] | None = None,
+                  libraries: Sequence[str] | None = None) -> np.ndarray | None:
     """``(n,)`` part of each pathway, 0 for GO terms (a GO id or an MSigDB GO name), 1 for the rest;
-    ``None`` (one part) unless both have at least :data:`MIN_PART` pathways."""
+    ``None`` (one part) unless both have at least :data:`MIN_PART` pathways and at least half of the
+    rest are known to be of another library: their own ``libraries`` entry (a row's library column),
+    or, without one, another library's mark or a Reactome pathway (``names``: the rows' names). So a
+    GO result whose newer terms lost their ids stays whole."""
     if not PARTS:
         return None
     go = np.array([extract_go_id(str(t)) is not None or bool(MSIGDB_GO.match(str(t))) for t in terms], bool)
-    if go.sum() < MIN_PART or (~go).sum() < MIN_PART:
+    rest = np.flatnonzero(~go)
+    if go.sum() < MIN_PART or len(rest) < MIN_PART:
         return None
-    return (~go).astype(np.int64)
+    if libraries is not None:
+        go_libs = {libraries[i] for i in np.flatnonzero(go)}
+        other = np.array([libraries[i] not in go_libs for i in rest], bool)
+    else:
+        rows = reactome_rows([terms[i] for i in rest], None if names is None else [names[i] for i in rest])
+        other = (rows >= 0) | np.array([other_library(terms[i]) for i in rest], bool)
+    return (~go).astype(np.int64) if other.mean() >= 0.5 else None
 
 
 def part_targets(parts: np.ndarray, total: int | None, default) -> list[int]:
