@@ -117,7 +117,7 @@ def ontology_view(terms: Sequence[str] | None, names, weight: float, reactome_we
                 if w_part > 0 else None
         if view is not None:
             found.append((rows, view[0], view[1], go_view, sub))
-            w = w_part if w is None or parts is None else weight
+            w = w_part if parts is None else weight
     return OntologyView(found, w) if found else None
 
 
