@@ -9,6 +9,7 @@ hierarchy neighbourhood counts since a later session-8 entry): run it at that co
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import warnings
@@ -43,6 +44,20 @@ def unpaired_ci(a, b, n_boot: int = 2000, seed: int = 0):
     rng = np.random.default_rng(seed)
     d = np.array([rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(n_boot)])
     return [float(a.mean() - b.mean()), float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))]
+
+
+def round_main(name: str, run, markdown, description: str, shown: int = 0) -> None:
+    """The command line of a development round: ``--part dev`` (default) or ``test``; ``run(part)``
+    gives ``(records, summary)``, written with ``markdown(records, summary)`` beside this file as
+    ``<name>.{json,md}`` (``<name>_test`` for the test part); the ``shown``-th table is printed."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--part", choices=("dev", "test"), default="dev")
+    args = ap.parse_args()
+    recs, summary = run(args.part)
+    out = name if args.part == "dev" else f"{name}_test"
+    (HERE / f"{out}.json").write_text(json.dumps({"part": args.part, "records": recs, "summary": summary}, indent=1))
+    (HERE / f"{out}.md").write_text(markdown(recs, summary))
+    print(markdown(recs, summary).split("\n\n")[shown])
 
 
 def merged_library(a, b) -> GeneSetLibrary:

@@ -16,7 +16,6 @@ the GO BP and mixed clusterings; label support.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -30,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(HERE))
 
 import cluster_defaults as cd  # noqa: E402
-from dev_round import mixed_inputs, unpaired_ci  # noqa: E402
+from dev_round import mixed_inputs, round_main, unpaired_ci  # noqa: E402
 
 from contrastomics.cluster import ontology_view  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
@@ -140,14 +139,7 @@ def markdown(recs, summary) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("dev", "test"), default="dev")
-    args = ap.parse_args()
-    recs, summary = run(args.part)
-    name = "dev_round15" if args.part == "dev" else "dev_round15_test"
-    (HERE / f"{name}.json").write_text(json.dumps({"part": args.part, "records": recs, "summary": summary}, indent=1))
-    (HERE / f"{name}.md").write_text(markdown(recs, summary))
-    print(markdown(recs, summary).split("\n\n")[1])
+    round_main("dev_round15", run, markdown, __doc__.splitlines()[0], shown=1)
 
 
 if __name__ == "__main__":
