@@ -103,20 +103,20 @@ def summarise(recs, wang, purity, support) -> dict:
             ci = paired_bootstrap(np.concatenate([wang[(cand,) + k] for k in keys]),
                                   np.concatenate([wang[("U0",) + k] for k in keys]))
             s["wang_vs_U0"] = [ci["diff"], ci["low"], ci["high"]]
-            s["adopt"] = bool(s["constraints_met"] and s["purity_vs_U0"][1] > 0 and s["support_vs_U0"][2] >= 0)
+            s["rule_met"] = bool(s["constraints_met"] and s["purity_vs_U0"][1] > 0 and s["support_vs_U0"][2] >= 0)
         out[cand] = s
     return out
 
 
 def markdown(recs, summary) -> str:
     lines = ["| candidate | constraints met | Reactome purity (Reactome members) | vs U0 | label support | vs U0 | "
-             "labels below 1/3 | Wang (GO members, reported) | vs U0 | clusters holding both libraries | adopt |",
+             "labels below 1/3 | Wang (GO members, reported) | vs U0 | clusters holding both libraries | declared rule met (the choice: development) |",
              "|" + "---|" * 11]
     for cand, s in summary.items():
         lines.append(f"| {cand} | {s['constraints_met']} | {s['purity']:.3f} | {ci_text(s.get('purity_vs_U0'))} | "
                      f"{s['label_support']:.3f} | {ci_text(s.get('support_vs_U0'))} | {s['labels_below_third']} of "
                      f"{s['clusters']} | {s['wang']:.3f} | {ci_text(s.get('wang_vs_U0'))} | "
-                     f"{s['clusters_both_libraries']} | {s.get('adopt', '-')} |")
+                     f"{s['clusters_both_libraries']} | {s.get('rule_met', '-')} |")
     lines += ["", "| candidate | result | input | n (GO + other) | clusters | coherence | coverage | purity | "
               "label support | below 1/3 | Wang | both libraries |", "|" + "---|" * 12]
     lines += [f"| {r['candidate']} | {r['dataset']} | {r['input']} | {r['n']} ({r['n_go']} + {r['n_other']}) | "
