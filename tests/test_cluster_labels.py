@@ -299,3 +299,11 @@ def test_medoid_centrality_is_the_mean_joint_cosine_with_every_block():
         assert np.allclose(lab_mod._mean_similarity_to_own_cluster(labels, x), old, atol=1e-5)
     finally:
         lab_mod.CENTRALITY_EVERY_BLOCK = True
+
+
+def test_support_summary_counts_the_pathways_under_misleading_labels():
+    shares = {0: 0.1, 1: 0.5, 2: 0.2, 3: float("nan")}  # 3: a singleton
+    out = support_summary(shares, sizes=np.array([10, 5, 4, 1]))
+    assert out["labels_low_support"] == 2 and out["labels_scored"] == 3
+    assert out["pathways_low_support_share"] == pytest.approx(14 / 20)
+    assert "pathways_low_support_share" not in support_summary(shares)

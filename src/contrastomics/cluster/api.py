@@ -348,7 +348,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         t1 = time.perf_counter()
         summary["metrics"] = evaluate(labels, pw, nes, go=go, go_wang=gop, gate=_gate(o.method, x, pw),
                                       n_random=o.n_random, seed=o.seed)
-        summary["metrics"].update(support_summary(support, sub=subs))
+        summary["metrics"].update(support_summary(support, sub=subs, sizes=np.bincount(labels) if n else None))
         if split:
             summary["metrics"]["nes_coherence_note"] = ("clusters were split by NES sign, so sign coherence is 1 "
                                                         "by construction; run without --split-direction to measure it")

@@ -477,15 +477,20 @@ def sub_themes(labels: np.ndarray, reps: dict[int, int], support: dict[int, floa
     return out
 
 
-def support_summary(shares: dict[int, float], low: float = LOW_SUPPORT, sub: dict[int, dict] | None = None) -> dict:
+def support_summary(shares: dict[int, float], low: float = LOW_SUPPORT, sub: dict[int, dict] | None = None,
+                    sizes: np.ndarray | None = None) -> dict:
     """Summary metrics of per-cluster label support (non-singleton clusters); with ``sub``
     (:func:`sub_themes`), ``mixed_described``: the mixed clusters whose label and sub-themes together
-    name at least ``low`` of the other members."""
+    name at least ``low`` of the other members; with ``sizes`` (members per cluster id),
+    ``pathways_low_support_share``: the share of all pathways whose cluster's label is below ``low``."""
     v = np.array([x for x in shares.values() if np.isfinite(x)], float)
     out = {"label_support_mean": float(v.mean()) if len(v) else float("nan"),
            "label_support_median": float(np.median(v)) if len(v) else float("nan"),
            "labels_low_support": int((v < low).sum()), "labels_scored": int(len(v)),
            "label_support_low_cutoff": float(low)}
+    if sizes is not None and np.sum(sizes) > 0:
+        under = sum(int(sizes[c]) for c, x in shares.items() if np.isfinite(x) and x < low)
+        out["pathways_low_support_share"] = under / float(np.sum(sizes))
     if sub is not None:
         out["mixed_described"] = int(sum(r["support"] >= low for r in sub.values()))
     return out

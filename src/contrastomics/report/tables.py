@@ -102,6 +102,8 @@ def metric_rows(summary: dict) -> list[tuple[str, str]]:
         if m.get("mixed_described") is not None and m.get("labels_low_support"):
             rows.append(("    of these, label + sub-themes name >= that share",
                          f"{m.get('mixed_described')} of {m.get('labels_low_support')}"))
+        if m.get("pathways_low_support_share") is not None:
+            rows.append(("  pathways in those clusters", format_metric(m.get("pathways_low_support_share"))))
     return rows
 
 
