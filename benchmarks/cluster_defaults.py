@@ -209,7 +209,9 @@ def run_part(part: str, log=print) -> tuple[list[dict], dict]:
                       "labels_low_support_share": (m.get("labels_low_support") or 0) / max(m.get("labels_scored") or 1, 1),
                       # session 10: how many clusters are mixed, and how many of them their label and
                       # sub-themes describe (name >= 1/3 of the other members)
-                      "labels_low_support": m.get("labels_low_support"), "mixed_described": m.get("mixed_described")}
+                      "labels_low_support": m.get("labels_low_support"), "mixed_described": m.get("mixed_described"),
+                      # session 12: the same counted by pathways (the share of pathways under such a label)
+                      "pathways_low_support_share": m.get("pathways_low_support_share")}
             if gop is not None:
                 values["silhouette_go_wang"] = m.get("silhouette_go_wang")
                 units[(part, ds, lib, kind, name, "wang")] = wang_samples(lab, gop)
@@ -271,6 +273,24 @@ def differences(part: str, units: dict) -> list[dict]:
     return recs
 
 
+def pooled_pathway_share(part: str, recs: list[dict]) -> list[dict]:
+    """Per input kind and method, the share of all the part's pathways that sit under a label with
+    support < 1/3 (session 12; the per-result ``pathways_low_support_share`` weighted by pathways)."""
+    out, acc = [], {}
+    for r in recs:
+        if r["part"] == part and r["metric"] == "pathways_low_support_share" and r["value"] is not None:
+            for group in ("all", r["dataset"].rsplit("/", 1)[-1]):  # every result, and per library
+                a = acc.setdefault((group, r["input"], r["method"]), [0.0, 0, 0])
+                a[0] += r["value"] * r["n"]
+                a[1] += r["n"]
+                a[2] += 1
+    for (group, kind, meth), (low, n, k) in acc.items():
+        out.append({"dataset": f"{'all' if group == 'all' else group} {part} results ({k})", "split": part,
+                    "part": part, "input": kind, "method": meth, "metric": "pooled pathways_low_support_share",
+                    "value": round(low / n, 4), "n": n, "seed": 0})
+    return out
+
+
 def markdown(recs: list[dict]) -> str:
     lines = [f"# {NAME}: `contrastomics cluster` defaults on real GSEA results", "",
              f"Produced by `benchmarks/{NAME}.py` (protocol in its docstring; decisions in "
@@ -285,10 +305,17 @@ def markdown(recs: list[dict]) -> str:
             lines.append(f"| {r['input']} | {r['metric'][5:]} | {r['method'][8:]} | {r['mean_joint']:.3f} | {r['mean_other']:.3f} "
                          f"| {r['value']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}] | {r['verdict']} | {r['n']} |")
         lines.append("")
-        per = [r for r in recs if r["part"] == part and not r["metric"].startswith("diff")]
+        pooled = [r for r in recs if r["part"] == part and r["metric"].startswith("pooled")]
+        if pooled:
+            lines += ["Pathways under a label with support < 1/3, pooled over the part's results (all, and per library):",
+                      "", "| results | input | method | share | pathways |", "|---|---|---|---|---|"]
+            lines += [f"| {r['dataset']} | {r['input']} | {r['method']} | {r['value']:.3f} | {r['n']} |" for r in pooled]
+            lines.append("")
+        per = [r for r in recs if r["part"] == part and not r["metric"].startswith(("diff", "pooled"))]
         metrics = ["n_pathways", "n_clusters", "coverage", "nes_coherence_adjusted", "nes_coherence_can_fail",
                    "silhouette_go_wang", "silhouette_go_lin", "silhouette_go_rel", "reactome_top_level_purity",
-                   "label_support_mean", "labels_low_support_share", "labels_low_support", "mixed_described"]
+                   "label_support_mean", "labels_low_support_share", "labels_low_support", "mixed_described",
+                   "pathways_low_support_share"]
         lines += [f"### Per result ({part})", "", "| result | input | method | " + " | ".join(metrics) + " |",
                   "|---|---|---|" + "---|" * len(metrics)]
         table = {}
@@ -308,6 +335,7 @@ def main() -> None:
     args = ap.parse_args()
     recs, units = run_part(args.part)
     recs += differences(args.part, units)
+    recs += pooled_pathway_share(args.part, recs)
     path = OUT / f"{NAME}.json"
     old = json.loads(path.read_text())["records"] if path.exists() else []
     recs = [r for r in old if r.get("part") != args.part] + recs
