@@ -16,11 +16,11 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from ..data.ontology import extract_go_id
+from ..data.ontology import is_go_term
 from ..data.reactome import other_library, reactome_ancestor_vectors, reactome_rows, result_rows
 from ..evaluate.semantic import go_similarity_for, ic_ancestor_vectors
 from . import labels
-from .view_gaps import MSIGDB_GO, fill_unknown
+from .view_gaps import fill_unknown
 
 #: parts are used (development round 19); ``False`` is the view before it
 PARTS = True
@@ -38,7 +38,7 @@ def library_parts(terms: Sequence[str], names: Sequence[str] | None = None,
     GO result whose newer terms lost their ids stays whole."""
     if not PARTS:
         return None
-    go = np.array([extract_go_id(str(t)) is not None or bool(MSIGDB_GO.match(str(t))) for t in terms], bool)
+    go = np.array([is_go_term(t) for t in terms], bool)
     rest = np.flatnonzero(~go)
     if go.sum() < MIN_PART or len(rest) < MIN_PART:
         return None

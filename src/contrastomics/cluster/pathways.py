@@ -25,7 +25,7 @@ from ..data.builtin import go_library_for
 from ..data.gene_tables import human_symbols_upper, is_human_symbol, other_symbols
 from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term, unique_key_index
 from ..data.library import is_builtin_name, read_library
-from ..data.ontology import extract_go_id, is_go_result
+from ..data.ontology import MSIGDB_GO, extract_go_id, is_go_result, is_go_term
 from ..data.reactome import load_hierarchy, reactome_rows
 from ..data.reactome import name_key as reactome_name_key
 from ..enrichment.convert import sign_ties
@@ -92,10 +92,6 @@ def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFram
     return sig
 
 
-#: MSigDB's GO set names: GOBP_/GOCC_/GOMF_ (2022 on) and GO_ (v7); they carry no GO id
-MSIGDB_GO = re.compile(r"^GO(BP|CC|MF)?_[A-Z0-9]", re.IGNORECASE)
-
-
 def _library(gene_sets, terms: Sequence[str], tables: Mapping[str, pd.DataFrame] | None = None
              ) -> GeneSetLibrary | None:
     """The gene-set library for full sets and texts: given, read by
@@ -108,7 +104,7 @@ def _library(gene_sets, terms: Sequence[str], tables: Mapping[str, pd.DataFrame]
         if len(own) == 1:
             log.info("full gene sets from %s (the run folder's own gene sets)", own[0])
             return read_library(own[0])
-        go = [t for t in terms if extract_go_id(t) is not None or bool(MSIGDB_GO.match(t))]
+        go = [t for t in terms if is_go_term(t)]
         if len(go) < 2:
             return None
         gene_sets = go_library_for(go)
@@ -132,7 +128,7 @@ def _other_library(term: str, library) -> bool:
     """``term`` belongs to a library other than GO: its MSigDB prefix, or the result's ``library``
     column (gseapy's ``Gene_set`` / ``<library>__`` prefix) names no GO library; GO ids, MSigDB GO names
     and libraries named by a number (gseapy's index for a dict) never count."""
-    if extract_go_id(term) is not None or MSIGDB_GO.match(term):
+    if is_go_term(term):
         return False
     if NOT_GO_PREFIX.match(term):
         return True

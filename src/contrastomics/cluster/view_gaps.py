@@ -12,13 +12,12 @@ set has no place in Reactome's hierarchy).
 """
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..data.ontology import extract_go_id, is_go_result
+from ..data.ontology import extract_go_id, is_go_result, is_go_term
 from ..data.reactome import other_library
 
 #: the rule for unknown pathways (module docstring): ``"impute-own"`` since development round 18;
@@ -29,9 +28,6 @@ IMPUTE_NEIGHBOURS = 5
 #: similarity entries per row block of the neighbour search (~200 MB of float64)
 _CHUNK_ENTRIES = 25_000_000
 
-
-#: MSigDB's GO set names (no GO id): GOBP_/GOCC_/GOMF_, GO_ in MSigDB 7
-MSIGDB_GO = re.compile(r"^GO(BP|CC|MF)?_[A-Z0-9]", re.IGNORECASE)
 RULES = ("zero", "self", "impute", "impute-own")
 
 
@@ -39,9 +35,8 @@ def own_ontology(terms: Sequence[str], go_view: bool | None = None) -> np.ndarra
     """``(n,)`` bool: the pathway belongs to the ontology of the result's view (the GO view: a GO id
     or an MSigDB GO name; the Reactome view: no other library's mark). ``go_view``: which view the
     result has (``None``: a GO result, by :func:`~contrastomics.data.ontology.is_go_result`)."""
-    ids = [extract_go_id(str(t)) for t in terms]
-    if is_go_result(ids) if go_view is None else go_view:
-        return np.array([i is not None or bool(MSIGDB_GO.match(str(t))) for i, t in zip(ids, terms)], bool)
+    if is_go_result([extract_go_id(str(t)) for t in terms]) if go_view is None else go_view:
+        return np.array([is_go_term(t) for t in terms], bool)
     return np.array([not other_library(t) for t in terms], bool)
 
 

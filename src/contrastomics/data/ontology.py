@@ -425,6 +425,15 @@ def extract_go_id(term: str) -> str | None:
     return f"GO:{m.group(1)}" if m else None
 
 
+#: MSigDB's GO set names: GOBP_/GOCC_/GOMF_ (2022 on) and GO_ (v7); they carry no GO id
+MSIGDB_GO = re.compile(r"^GO(BP|CC|MF)?_[A-Z0-9]", re.IGNORECASE)
+
+
+def is_go_term(term: str) -> bool:
+    """``term`` is a GO term: it carries a GO id or is an MSigDB GO set name."""
+    return extract_go_id(str(term)) is not None or bool(MSIGDB_GO.match(str(term)))
+
+
 def is_go_result(ids: Sequence[str | None]) -> bool:
     """A GO result: at least half of its terms (and at least two) carry a GO id
     (``ids`` from :func:`extract_go_id`, ``None`` where a term has none)."""
