@@ -250,11 +250,11 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     go_terms = pw.go_terms or tab["term"].tolist()
     parts = library_parts(go_terms, tab["name"].tolist(), tab["library"].tolist() if "library" in tab else None) \
         if o.method == "joint" else None
+    part_sizes = part_counts = None
     if parts is not None:
-        sizes = np.bincount(parts)
-        notes_parts = [f"{sizes[0]} GO terms and {sizes[1]} pathways of other libraries were clustered apart "
-                       "(each part with its own ontology view and cluster count; no cluster spans both)"]
-        target = sum(part_targets(parts, o.n_clusters, target_clusters))
+        part_sizes = np.bincount(parts).tolist()
+        part_counts = part_targets(parts, o.n_clusters, target_clusters)
+        target = sum(part_counts)
     if o.method in METHOD_WEIGHTS:
         mdl = embedding_model(o.model)
         model_name = _model_name(o.model, mdl)
@@ -272,8 +272,11 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
 
     t1 = time.perf_counter()
     labels, used_res, info = _partition(adj, x, sim_for_attach, fdr, target, forbid, o,
-                                        identical_groups(pw.le_matrix, pw.full_matrix), parts)
-    notes = list(pw.notes) + (notes_parts if parts is not None else [])
+                                        identical_groups(pw.le_matrix, pw.full_matrix), parts, part_counts)
+    notes = list(pw.notes)
+    if parts is not None:
+        notes.append(f"{part_sizes[0]} GO terms and {part_sizes[1]} pathways of other libraries were clustered "
+                     "apart (each part with its own ontology view and cluster count; no cluster spans both)")
     got = n_clusters_of(labels)
     if o.n_clusters and abs(got - int(o.n_clusters)) > 0.1 * int(o.n_clusters):
         note = f"asked for {int(o.n_clusters)} clusters, got {got}" + (
@@ -334,7 +337,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         "n_clusters": int((sizes >= 2).sum()), "n_singletons": int((sizes == 1).sum()),
         "target_clusters": int(target),
         "partition": info["partition"], "resolution": used_res,
-        "library_parts": None if parts is None else dict(zip(PART_NAMES, np.bincount(parts).tolist())), "split_direction": bool(split),
+        "library_parts": None if parts is None else dict(zip(PART_NAMES, part_sizes)), "split_direction": bool(split),
         "min_cluster_size": int(o.min_cluster_size), "attached": info["attached"],
         "attach_threshold": info["attach_threshold"], "representative": o.representative, "seed": int(o.seed),
         "weights": w,
@@ -358,18 +361,18 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
 
 
 def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, forbid, o: ClusterOptions,
-               same_sets: np.ndarray, parts: np.ndarray | None = None):
+               same_sets: np.ndarray, parts: np.ndarray | None = None, part_counts: list[int] | None = None):
     """``(labels, resolution used, attach info)``: Leiden or a linkage cut (``partition``; MCL for
     ``overlap``; resolution ``None`` when Leiden did not run), small clusters
     attached, pathways with identical gene sets (``same_sets``: group ids) joined, cluster ids
     ordered by size (0 = largest). ``parts`` (:mod:`~contrastomics.cluster.library_parts`): each
-    part partitioned alone at its own count (resolutions and thresholds: one per part)."""
+    part partitioned alone at its count in ``part_counts`` (resolutions and thresholds: one per part)."""
     if parts is None:
         lab, used_res, info = _partition_part(adj, x, similarity, fdr, target, forbid, o, same_sets, o.n_clusters)
         return order_labels(lab, fdr), used_res, info
     lab = np.full(len(fdr), -1, np.int64)
     res, info = [], {"attached": 0, "singletons": 0, "attach_threshold": [], "identical": 0}
-    for p, k in enumerate(part_targets(parts, o.n_clusters, target_clusters)):
+    for p, k in enumerate(part_counts):
         rows = np.flatnonzero(parts == p)
         sub, r, i = _partition_part(adj[rows][:, rows], space_rows(x, rows), None, fdr[rows], k,
                                     None if forbid is None else forbid[rows], o, same_sets[rows],
