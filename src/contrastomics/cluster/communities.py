@@ -205,11 +205,8 @@ def kmeans_polish(x, labels: np.ndarray, *, groups: np.ndarray | None = None, ma
         allowed = g[:, None] == np.array([g[lab == c][0] if (lab == c).any() else g[0] for c in range(k)])[None, :]
     for _ in range(max_iter):
         onehot = sp.csr_matrix((np.ones(n), (np.arange(n), lab)), shape=(n, k))
-        cent, sparse, norm = x.centroid_parts(onehot)
-        dot = np.asarray(x.dense @ cent.T, np.float64)
-        for b, c in zip(x.sparse_blocks(), sparse):
-            dot += (b @ c.T).toarray()
-        cost = norm.astype(np.float64) ** 2 - 2 * dot  # |x - c|^2 - |x|^2
+        parts = x.centroid_parts(onehot)
+        cost = parts[2].astype(np.float64) ** 2 - 2 * x.centroid_dots(parts)  # |x - c|^2 - |x|^2
         empty = np.bincount(lab, minlength=k) == 0
         cost[:, empty] = np.inf
         if allowed is not None:

@@ -521,15 +521,20 @@ class JointSpace:
             sq = sq + np.asarray(c.multiply(c).sum(1)).ravel()
         return cent, sparse, np.maximum(np.sqrt(sq), 1e-12)
 
-    def cluster_similarity(self, onehot: sp.csr_matrix, rows=None, *, parts=None) -> np.ndarray:
-        """Cosine of pathways ``rows`` (default: all) to every cluster centroid ``(len(rows), K)``;
-        ``onehot`` ``(n, K)``; ``parts``: :meth:`centroid_parts` of it, when already computed."""
-        cent, sparse, norm = parts if parts is not None else self.centroid_parts(onehot)
+    def centroid_dots(self, parts, rows=None) -> np.ndarray:
+        """``(len(rows), K)`` inner products of ``rows`` (all) and the centroids of :meth:`centroid_parts`."""
+        cent, sparse, _ = parts
         r = slice(None) if rows is None else rows
         num = np.asarray(self.dense[r] @ cent.T, np.float64)
         for b, c in zip(self.sparse_blocks(), sparse):
             num = num + (b[r] @ c.T).toarray()
-        return num / norm[None, :]
+        return num
+
+    def cluster_similarity(self, onehot: sp.csr_matrix, rows=None, *, parts=None) -> np.ndarray:
+        """Cosine of pathways ``rows`` (default: all) to every cluster centroid ``(len(rows), K)``;
+        ``onehot`` ``(n, K)``; ``parts``: :meth:`centroid_parts` of it, when already computed."""
+        parts = parts if parts is not None else self.centroid_parts(onehot)
+        return self.centroid_dots(parts, rows) / parts[2][None, :]
 
     def own_cluster_similarity(self, onehot: sp.csr_matrix, rows: np.ndarray, clusters: np.ndarray, *,
                                parts=None) -> np.ndarray:
