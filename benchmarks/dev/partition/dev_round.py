@@ -46,6 +46,14 @@ def unpaired_ci(a, b, n_boot: int = 2000, seed: int = 0):
     return [float(a.mean() - b.mean()), float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))]
 
 
+def purity_into(rec: dict, lab, pw, tops) -> list[float]:
+    """Reactome top-level purity of one clustering's non-singleton clusters
+    (``cluster_defaults.purity_per_cluster``); their mean is set as ``rec["purity"]``."""
+    pur = cd.purity_per_cluster(lab, pw.full_sets, tops)
+    rec["purity"] = float(pur.mean())
+    return pur.tolist()
+
+
 def round_main(name: str, run, markdown, description: str, shown: int = 0) -> None:
     """The command line of a development round: ``--part dev`` (default) or ``test``; ``run(part)``
     gives ``(records, summary)``, written with ``markdown(records, summary)`` beside this file as
@@ -104,9 +112,7 @@ def main() -> None:
                 wang_units[(part, ds, kind)] = u
                 rec["wang"] = float(u.mean())
             if lib == "reactome":
-                pur = cd.purity_per_cluster(lab, pw.full_sets, tops)
-                purity.setdefault(part, []).extend(pur.tolist())
-                rec["purity"] = float(pur.mean())
+                purity.setdefault(part, []).extend(purity_into(rec, lab, pw, tops))
             recs.append(rec)
             print(json.dumps(rec), flush=True)
     summary = {}

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(HERE))
 
 import cluster_defaults as cd  # noqa: E402
-from dev_round import unpaired_ci  # noqa: E402
+from dev_round import purity_into, unpaired_ci  # noqa: E402
 
 from contrastomics.cluster import api  # noqa: E402
 from contrastomics.cluster.communities import target_clusters  # noqa: E402
@@ -62,9 +62,7 @@ def main() -> None:
                 wang_units[(cand, ds, kind)] = u
                 rec["wang"] = float(u.mean())
             if lib == "reactome":
-                pur = cd.purity_per_cluster(lab, pw.full_sets, tops)
-                purity.setdefault(cand, []).extend(pur.tolist())
-                rec["purity"] = float(pur.mean())
+                purity.setdefault(cand, []).extend(purity_into(rec, lab, pw, tops))
             recs.append(rec)
             print(json.dumps(rec), flush=True)
     summary = {}

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(HERE))
 
 import cluster_defaults as cd  # noqa: E402
-from dev_round import ci_text as c, unpaired_ci  # noqa: E402
+from dev_round import ci_text as c, purity_into, unpaired_ci  # noqa: E402
 
 from contrastomics.cluster import api  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
@@ -69,9 +69,7 @@ def run_round(candidates, configure, *, baseline, vs: str, flag: str, first: str
                     units[(cand, j, ds, kind)] = u[j]
                     rec[j] = float(u[j].mean())
             if lib == "reactome":
-                pur = cd.purity_per_cluster(lab, pw.full_sets, tops)
-                purity.setdefault(cand, []).extend(pur.tolist())
-                rec["purity"] = float(pur.mean())
+                purity.setdefault(cand, []).extend(purity_into(rec, lab, pw, tops))
             recs.append(rec)
             print(json.dumps(rec), flush=True)
     summary = {}

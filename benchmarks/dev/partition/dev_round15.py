@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(HERE))
 
 import cluster_defaults as cd  # noqa: E402
-from dev_round import mixed_inputs, round_main, unpaired_ci  # noqa: E402
+from dev_round import mixed_inputs, purity_into, round_main, unpaired_ci  # noqa: E402
 
 from contrastomics.cluster import ontology_view  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
@@ -73,9 +73,7 @@ def run(part: str):
                     units[(cand, j) + key] = v
                     rec[j] = float(v.mean())
             if lib in PURITY_LIBS:
-                pur = cd.purity_per_cluster(lab, pw.full_sets, tops)
-                purity.setdefault(cand, {})[key] = pur.tolist()
-                rec["purity"] = float(pur.mean())
+                purity.setdefault(cand, {})[key] = purity_into(rec, lab, pw, tops)
             recs.append(rec)
             print(json.dumps(rec), flush=True)
     return recs, summarise(recs, units, purity, support)

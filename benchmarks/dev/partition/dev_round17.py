@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(HERE))
 
 import cluster_defaults as cd  # noqa: E402
-from dev_round import ci_text as c, unpaired_ci  # noqa: E402
+from dev_round import ci_text as c, purity_into, unpaired_ci  # noqa: E402
 
 from contrastomics.cluster import view_gaps  # noqa: E402
 from contrastomics.cluster.metrics import go_pairs  # noqa: E402
@@ -76,9 +76,7 @@ def run(part: str, candidates=tuple(CANDIDATES)):
                     units[(cand, j) + key] = v
                     rec[j] = float(v.mean())
             if lib in ("reactome", "c2cp"):
-                pur = cd.purity_per_cluster(lab, pw.full_sets, tops)
-                purity.setdefault(cand, {})[key] = pur.tolist()
-                rec["purity"] = float(pur.mean())
+                purity.setdefault(cand, {})[key] = purity_into(rec, lab, pw, tops)
             recs.append(rec)
             print(json.dumps(rec), flush=True)
         for ds, lib, kind, df, gs in cd.inputs(part, libs=("gobp",)):
