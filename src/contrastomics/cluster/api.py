@@ -306,7 +306,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     # similarity than the joint-space medoid); the clustering's space otherwise and above 5,000
     rep_sim = go[0] if go is not None and not hasattr(go[0], "rows") else (None if x is not None else space)
     if parts is not None and x is not None:
-        rep_sim = PartSimilarity(go_terms, parts, x)
+        rep_sim = PartSimilarity(go_terms, parts, x, go_sim=None if go is None else go[0])
     # the label-support relation: ``central`` picks the member most others sit near, and the support
     # of every label is read with the same relation
     relation = support_near(space, n, gop, seed=o.seed, reactome=reactome,

@@ -137,16 +137,20 @@ class PartSimilarity:
     """Similarity for choosing labels in a result of parts, each part's as if alone, read a block at
     a time (``sim[np.ix_(rows, cols)]``, rows and columns of one part): simGIC within the GO part (as
     for a GO result), elsewhere the joint cosine (the blocks
-    :func:`~contrastomics.cluster.labels.representatives` reads from a space). No ``n x n`` matrix."""
+    :func:`~contrastomics.cluster.labels.representatives` reads from a space). No ``n x n`` matrix.
+    ``go_sim``: simGIC of all ``go_terms`` when already computed (a result whose majority is GO)."""
 
-    def __init__(self, go_terms: Sequence[str], parts: np.ndarray, x):
+    def __init__(self, go_terms: Sequence[str], parts: np.ndarray, x, go_sim=None):
         n = len(parts)
         self.shape = (n, n)
         go = np.flatnonzero(parts == 0)
-        found = go_similarity_for([go_terms[i] for i in go])
-        self._go = None if found is None else found[0]
         self._pos = np.full(n, -1, np.int64)
-        self._pos[go] = np.arange(len(go))
+        if go_sim is not None:  # simGIC of two GO terms does not depend on the other terms
+            self._go, self._pos[go] = go_sim, go
+        else:
+            found = go_similarity_for([go_terms[i] for i in go])
+            self._go = None if found is None else found[0]
+            self._pos[go] = np.arange(len(go))
         self._x = x if labels.CENTRALITY_EVERY_BLOCK else dataclasses.replace(x, ontology=None)
 
     def __getitem__(self, key) -> np.ndarray:
