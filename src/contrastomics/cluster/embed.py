@@ -238,10 +238,6 @@ class TextCache:
         self._shipped: Mapping[str, np.ndarray] | None = None  # read-only table beside the model
         self._keys: dict[str, str] = {}  # raw text / joined genes -> SHA-1 key, so warm runs skip hashing
 
-    @staticmethod
-    def _key_text(item) -> str:
-        return item
-
     def _embed(self, items):
         with _encoder_cache_off(self.model):
             return self.model.embed_texts(items)
@@ -257,15 +253,13 @@ class TextCache:
                     log.warning("ignoring unreadable embedding cache %s", self.path)
         return self._memo
 
-    def _raw(self, item) -> str:
-        """A cheap in-process handle of ``item`` (the text itself; genes joined) for :attr:`_keys`."""
-        return item if isinstance(item, str) else "\t".join(map(str, item))
-
     def _key(self, item) -> str:
-        raw = self._raw(item)
+        """SHA-1 of ``item``: the text itself, or the genes as given joined by tabs (the same set
+        in another order is a second entry, never a wrong one); memoised in :attr:`_keys`."""
+        raw = item if isinstance(item, str) else "\t".join(map(str, item))
         key = self._keys.get(raw)
         if key is None:
-            key = self._keys[raw] = hashlib.sha1(self._key_text(item).encode()).hexdigest()
+            key = self._keys[raw] = hashlib.sha1(raw.encode()).hexdigest()
         return key
 
     def shipped_vectors(self) -> Mapping[str, np.ndarray]:
@@ -306,22 +300,14 @@ class TextCache:
 
 
 class GeneSetCache(TextCache):
-    """Gene-tower embeddings of library gene sets, keyed by the sorted upper-case symbols
-    (``cache_dir()/geneset_embeddings``): a library set is embedded once per model."""
+    """Gene-tower embeddings of library gene sets, keyed by their symbols as given
+    (``cache_dir()/geneset_embeddings2``): a library set is embedded once per model. (Keys of
+    ``geneset_embeddings`` were the sorted upper-case symbols: 0.03 s of sorting per 542 sets.)"""
 
-    folder = "geneset_embeddings"
+    folder = "geneset_embeddings2"
 
     def shipped_vectors(self) -> dict[str, np.ndarray]:
         return {}
-
-    @staticmethod
-    def _key_text(item) -> str:
-        # one upper() per set, not per gene (same key: upper-cased, de-duplicated, sorted)
-        try:
-            joined = "\t".join(item)
-        except TypeError:  # non-string symbols
-            joined = "\t".join(map(str, item))
-        return "\t".join(sorted(set(joined.upper().split("\t"))))
 
     def _embed(self, items):
         return self.model.embed_gene_sets([list(x) for x in items])
@@ -485,7 +471,7 @@ class JointSpace:
 
     def pair_values(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Joint cosine of the pairs ``(a[i], b[i])``, ``(len(a),)`` float64 (no gate)."""
-        v = np.einsum("ij,ij->i", self.dense[a].astype(np.float64), self.dense[b].astype(np.float64))
+        v = np.einsum("ij,ij->i", self.dense[a], self.dense[b], dtype=np.float64)  # cast in buffers: no (len(a), d) copies
         for block in self.sparse_blocks():
             v = v + np.asarray(block[a].multiply(block[b]).sum(1)).ravel()
         return v
@@ -541,7 +527,7 @@ class JointSpace:
         """Cosine of each pathway ``rows[i]`` to the centroid of cluster ``clusters[i]`` ``(len(rows),)``,
         without the ``n x K`` matrix; ``parts`` as in :meth:`cluster_similarity`."""
         cent, sparse, norm = parts if parts is not None else self.centroid_parts(onehot)
-        num = np.einsum("ij,ij->i", self.dense[rows].astype(np.float64), cent[clusters].astype(np.float64))
+        num = np.einsum("ij,ij->i", self.dense[rows], cent[clusters], dtype=np.float64)
         for b, c in zip(self.sparse_blocks(), sparse):
             num = num + np.asarray(b[rows].multiply(c[clusters]).sum(1)).ravel()
         return num / norm[clusters]
