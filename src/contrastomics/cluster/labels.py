@@ -226,29 +226,34 @@ def block_values(space, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 ctfidf_keywords = title_keywords
 
 
-def _slim_columns(ontology, subset: str) -> tuple[np.ndarray, np.ndarray]:
+#: relations a member's GO slim theme is found through (map2slim's traversal)
+THEME_RELATIONS = ("is_a", "part_of")
+
+
+def _slim_columns(ontology, subset: str, relations=THEME_RELATIONS) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the ``subset`` slim terms (aspect roots left out) and each one's number of
-    descendants (itself included); computed once per ontology object."""
-    key = ("slim_columns", subset)
+    descendants through ``relations`` (itself included); computed once per ontology object."""
+    key = ("slim_columns", subset, tuple(sorted(relations)))
     cache = ontology._cache
     if key not in cache:
         roots = {"GO:0008150", "GO:0003674", "GO:0005575"}
         idx = np.array([ontology.index(t) for t in ontology.subsets.get(subset, [])
                         if t in ontology and t not in roots], dtype=np.int64)
-        n_desc = np.asarray(ontology.ancestor_matrix()[:, idx].sum(0)).ravel() if len(idx) else np.zeros(0)
+        n_desc = np.asarray(ontology.ancestor_matrix(relations)[:, idx].sum(0)).ravel() if len(idx) else np.zeros(0)
         cache[key] = (idx, n_desc)
     return cache[key]
 
 
 def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=None, subset: str = "goslim_generic",
-                   min_go_fraction: float = 0.5, min_size: int = 2) -> dict[int, dict]:
+                   min_go_fraction: float = 0.5, min_size: int = 2, relations=None) -> dict[int, dict]:
     """A GO slim theme per cluster of a GO result: the slim term under which most of its members sit.
 
     ``terms``: the pathways' terms, or their GO ids (``None`` where a pathway has none).
 
     For each cluster of at least ``min_size`` pathways of which at least ``min_go_fraction`` carry a GO id,
     the term of the GO slim ``subset`` (default the generic slim, ~150 terms; the three aspect roots
-    excluded) that is an ancestor (``is_a``/``part_of``, or the term itself) of the most members;
+    excluded) that is an ancestor (through ``relations``, default :data:`THEME_RELATIONS`, or the
+    term itself) of the most members;
     ties go to the most specific (fewest descendants). Returns ``{cluster: {"theme", "theme_id",
     "theme_support"}}`` where ``theme_support`` is the fraction of all the cluster's members under
     the theme, so a theme is never claimed for more members than it covers. Clusters without a
@@ -263,7 +268,8 @@ def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=
             ontology = load_ontology("GO")
         except Exception:  # noqa: BLE001 - a missing data carrier only removes the optional themes
             return {}
-    slim_idx, n_desc = _slim_columns(ontology, subset)
+    relations = THEME_RELATIONS if relations is None else tuple(relations)
+    slim_idx, n_desc = _slim_columns(ontology, subset, relations)
     if not len(slim_idx):
         return {}
     rows = np.full(len(ids), -1, dtype=np.int64)
@@ -272,7 +278,7 @@ def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=
             r = ontology.resolve(t)
             rows[k] = ontology.index(r) if r is not None else -1
     known = rows >= 0
-    anc = ontology.ancestor_matrix()  # (terms x terms): row = term, columns = its ancestors and itself
+    anc = ontology.ancestor_matrix(relations)  # (terms x terms): row = term, columns = its ancestors and itself
     under = anc[rows[known]][:, slim_idx].tocsr()  # members x slim terms, 1 = member sits under it
     n_clusters = int(labels.max()) + 1 if len(labels) else 0
     member_of = sp.csr_matrix((np.ones(int(known.sum())), (labels[known], np.arange(int(known.sum())))),
