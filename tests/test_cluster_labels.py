@@ -10,8 +10,9 @@ from contrastomics.cluster import labels as lab_mod
 from contrastomics.cluster.communities import merge_to, n_clusters_of, split_to
 from contrastomics.cluster.embed import JointSpace
 from contrastomics.cluster.keywords import phrase_sets, shared_phrase, title_keywords, title_phrases
-from contrastomics.cluster.labels import (cluster_themes, generic_terms, label_support, representatives, sub_themes,
-                                          support_near, support_summary, support_threshold)
+from contrastomics.cluster.labels import (cluster_themes, generic_terms, go_slim_themes, label_support,
+                                          representatives, sub_themes, support_near, support_summary,
+                                          support_threshold)
 from contrastomics.data.ontology import read_obo
 from contrastomics.evaluate.cluster_metrics import (GoPairs, cluster_metrics, label_support_shares,
                                                     opposite_pairs_joinable, silhouette)
@@ -87,13 +88,33 @@ def test_every_cluster_gets_a_theme_non_go_from_title_phrases():
     assert th[2]["theme"] and th[2]["theme_support"] == 1.0  # a singleton: a phrase of its own title
 
 
-def test_go_themes_fall_back_to_a_title_phrase_without_a_slim_term(onto):
+def test_go_themes_walk_regulates_and_fall_back_to_a_title_phrase_without_a_slim_term(onto, monkeypatch):
     onto.subsets["goslim_generic"] = ["GO:0000002"]
     terms = ["GO:0000003", "GO:0000005", "GO:0000006", "GO:0000006"]
     titles = ["apoptotic process", "caspase cascade", "regulation of apoptotic process", "regulation of cascade"]
     th = cluster_themes(np.array([0, 0, 1, 1]), titles, {0: 0, 1: 2}, terms, ontology=onto)
     assert th[0]["theme"] == "cell death" and th[0]["theme_source"] == "GO slim" and th[0]["theme_support"] == 1.0
+    # "regulation of apoptotic process" regulates "apoptotic process", which is_a "cell death" (Map2Slim's walk)
+    assert th[1]["theme"] == "cell death" and th[1]["theme_source"] == "GO slim" and th[1]["theme_support"] == 1.0
+    monkeypatch.setattr(lab_mod, "THEME_RELATIONS", ("is_a", "part_of"))  # the rule before round T2
+    th = cluster_themes(np.array([0, 0, 1, 1]), titles, {0: 0, 1: 2}, terms, ontology=onto)
+    assert th[0]["theme"] == "cell death"
     assert th[1]["theme_source"] == "title phrase" and th[1]["theme_support"] == 0.5
+
+
+def test_go_slim_themes_keep_to_the_aspect_of_the_members(tmp_path):
+    obo = tmp_path / "aspects.obo"
+    obo.write_text("format-version: 1.2\n\n[Term]\nid: GO:0000001\nname: biological_process\nnamespace: "
+                   "biological_process\n\n[Term]\nid: GO:0000010\nname: molecular_function\nnamespace: "
+                   "molecular_function\n\n[Term]\nid: GO:0000011\nname: peptidase activity\nnamespace: "
+                   "molecular_function\nis_a: GO:0000010\n\n[Term]\nid: GO:0000012\nname: regulation of peptidase "
+                   "activity\nnamespace: biological_process\nis_a: GO:0000001\nrelationship: regulates GO:0000011\n")
+    o = read_obo(obo)
+    o.subsets["goslim_generic"] = ["GO:0000011"]
+    ids, lab = ["GO:0000012", "GO:0000012"], np.zeros(2, np.int64)
+    assert go_slim_themes(ids, lab, ontology=o, same_aspect=False)[0]["theme"] == "peptidase activity"
+    assert go_slim_themes(ids, lab, ontology=o, same_aspect=True) == {}  # a process cluster: no function theme
+    assert go_slim_themes(["GO:0000011"] * 2, lab, ontology=o, same_aspect=True)[0]["theme"] == "peptidase activity"
 
 
 # ---------------------------------------------------------------------- representatives

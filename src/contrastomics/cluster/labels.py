@@ -226,8 +226,12 @@ def block_values(space, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 ctfidf_keywords = title_keywords
 
 
-#: relations a member's GO slim theme is found through (map2slim's traversal)
-THEME_RELATIONS = ("is_a", "part_of")
+#: relations a member's GO slim theme is found through: as GO's Map2Slim, also ``regulates``, so
+#: "regulation of autophagy" sits under "autophagy" (theme round T2, adopted;
+#: benchmarks/decisions/cluster_themes.md)
+THEME_RELATIONS = ("is_a", "part_of", "regulates", "positively_regulates", "negatively_regulates")
+#: a GO slim theme is a term of the aspect most of the cluster's GO members are in (round T2)
+THEME_SAME_ASPECT = True
 
 
 def _slim_columns(ontology, subset: str, relations=THEME_RELATIONS) -> tuple[np.ndarray, np.ndarray]:
@@ -245,7 +249,8 @@ def _slim_columns(ontology, subset: str, relations=THEME_RELATIONS) -> tuple[np.
 
 
 def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=None, subset: str = "goslim_generic",
-                   min_go_fraction: float = 0.5, min_size: int = 2, relations=None) -> dict[int, dict]:
+                   min_go_fraction: float = 0.5, min_size: int = 2, relations=None,
+                   same_aspect: bool | None = None) -> dict[int, dict]:
     """A GO slim theme per cluster of a GO result: the slim term under which most of its members sit.
 
     ``terms``: the pathways' terms, or their GO ids (``None`` where a pathway has none).
@@ -253,7 +258,8 @@ def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=
     For each cluster of at least ``min_size`` pathways of which at least ``min_go_fraction`` carry a GO id,
     the term of the GO slim ``subset`` (default the generic slim, ~150 terms; the three aspect roots
     excluded) that is an ancestor (through ``relations``, default :data:`THEME_RELATIONS`, or the
-    term itself) of the most members;
+    term itself) of the most members (with ``same_aspect``, default :data:`THEME_SAME_ASPECT`, only
+    slim terms of the aspect most of the cluster's GO members are in);
     ties go to the most specific (fewest descendants). Returns ``{cluster: {"theme", "theme_id",
     "theme_support"}}`` where ``theme_support`` is the fraction of all the cluster's members under
     the theme, so a theme is never claimed for more members than it covers. Clusters without a
@@ -284,6 +290,12 @@ def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=
     member_of = sp.csr_matrix((np.ones(int(known.sum())), (labels[known], np.arange(int(known.sum())))),
                               shape=(n_clusters, int(known.sum())))
     counts = np.asarray((member_of @ under).todense())
+    if THEME_SAME_ASPECT if same_aspect is None else same_aspect:  # slim terms of another aspect count 0
+        ns = np.asarray(ontology.namespaces, dtype=object)
+        aspects, code = np.unique(ns[rows[known]].astype(str), return_inverse=True)
+        major = np.asarray((member_of @ sp.csr_matrix((np.ones(len(code)), (np.arange(len(code)), code)),
+                                                      shape=(len(code), len(aspects)))).todense()).argmax(1)
+        counts = counts * (ns[slim_idx][None, :] == aspects[major][:, None]) if len(aspects) else counts
     sizes = np.bincount(labels, minlength=n_clusters)
     n_go = np.bincount(labels[known], minlength=n_clusters)
     out = {}
