@@ -611,13 +611,14 @@ def test_demo_clusters_carry_go_slim_themes_with_their_true_support():
     from contrastomics.data.builtin import load_ontology
     from contrastomics.enrichment import demo_result_path
     from contrastomics.data.ontology import extract_go_id
+    from contrastomics.cluster.labels import THEME_RELATIONS  # is_a, part_of and regulates (theme round T2)
     res = run_clustering(str(demo_result_path()), method="overlap-knn", metrics=False)
     cl = res.clusters[~res.clusters["singleton"]]
     assert (cl["theme"] != "").all() and "cluster_theme" in res.table.columns
     onto = load_ontology("GO")
     for rec in cl.head(3).itertuples():
         members = res.table.loc[res.table["cluster"] == rec.cluster, "term"]
-        under = [rec.theme_id in onto.ancestors(t, include_self=True) for t in map(extract_go_id, members)]
+        under = [rec.theme_id in onto.ancestors(t, THEME_RELATIONS, include_self=True) for t in map(extract_go_id, members)]
         assert rec.theme_support == pytest.approx(np.mean(under), abs=1e-4)
 
 
