@@ -53,6 +53,23 @@ def test_inner_runs_count_when_they_end_in_a_content_word_or_are_a_phrase_elsewh
     assert "t cell" not in phrase_sets(["T cell receptor signaling pathway"])[0]
 
 
+def test_a_single_word_from_inside_a_title_is_a_symbol_or_a_free_noun_never_a_compound_part():
+    titles = ["Amino acid transport across the plasma membrane", "Response of EIF2AK4 (GCN2) to amino acid deficiency",
+              "Amino acids regulate mTORC1", "Resolution of Sister Chromatid Cohesion", "Sister chromatid cohesion",
+              "Interferon alpha response", "Interferon gamma response", "E2F targets", "MYC targets V1",
+              "RNA Polymerase II Transcription Termination", "Eukaryotic Translation Initiation",
+              "Eukaryotic Translation Elongation", "KRAS signaling up", "KRAS signaling dn", "TP53 Regulates Transcription of DNA Repair Genes"]
+    sets = phrase_sets(titles)
+    words = set().union(*sets)
+    for fragment in ("amino", "acid", "sister", "ii", "up", "dn", "targets", "regulates transcription"):
+        assert fragment not in words, fragment
+    assert "amino acid" in sets[0] and "sister chromatid cohesion" in sets[4]
+    assert "interferon" in sets[5] and "interferon" in sets[6]      # followed by alpha and by gamma: free
+    assert "e2f" in sets[7] and "myc" in sets[8] and "kras" in sets[12]  # symbols
+    assert "translation" in sets[10]                                 # a free noun after an adjective
+    assert "transcription" in sets[14] and "tp53" in sets[14]        # the verb cuts the title
+
+
 
 def test_keywords_are_shared_title_phrases_ranked_by_class_tfidf():
     titles = ["DNA repair", "double-strand break repair", "regulation of DNA repair", "mismatch repair",

@@ -17,6 +17,7 @@ import numpy as np
 
 #: Words that occur in most pathway titles and say nothing about a cluster (never a keyword alone).
 DOMAIN_STOP_WORDS = frozenset("""
+up dn down targets target role events interactions interaction class
 process processes regulation regulated regulating positive negative cellular cell cells involved
 pathway pathways activity response via mediated signaling signalling establishment maintenance
 biological organism multicellular metabolic catabolic biosynthetic compound compounds part
@@ -25,11 +26,15 @@ containing complex dependent assembly organization level levels system including
 any result results resulting chemical reactions reaction stops prevents reduces increases
 activates frequency rate extent occurs occur consequence change state stimulus
 directly modulates modulating involving type types specific form formation""".split())
-#: Function words a title is cut at (they never sit inside a phrase).
+#: Function words a title is cut at (they never sit inside a phrase), and the verbs of sentence-like
+#: titles ("TP53 Regulates Transcription of ...", "SARS-CoV-2 modulates host translation machinery").
 SEPARATORS = frozenset("""
 of to in into via by and or from with without during at on for the a an as through involved
 containing between within upon other than its their that which not onto toward towards across
-after before under over among against along beyond like per vs versus using""".split())
+after before under over among against along beyond like per vs versus using
+regulates regulate modulates modulate activates activate inhibits inhibit mediates mediate
+binds bind promotes promote induces induce stimulates stimulate controls enhances suppresses
+represses recruits interacts""".split())
 #: Generic heads dropped from the end of a chunk ("Wnt signaling pathway" also gives "Wnt signaling"),
 #: as are trailing numbers ("... pathway 2").
 TRAILING_GENERIC = frozenset({"pathway", "pathways", "stimulus"})
@@ -64,7 +69,7 @@ def _chunks(title: str) -> list[list[str]]:
 
 
 def _spans(words: list[str], max_words: int, tails_only: bool):
-    """``(lower-case, written)`` word runs of one chunk, also without a trailing generic head; only
+    """``(lower-case, written, start)`` word runs of one chunk, also without a trailing generic head; only
     its tails with ``tails_only``. Runs never start right after a bound short word ("T cell") nor
     consist of generic words only."""
     variants = [words]
@@ -82,7 +87,7 @@ def _spans(words: list[str], max_words: int, tails_only: bool):
                     continue
                 if all(w in DOMAIN_STOP_WORDS or w in _FILLER for w in low[a:b]):
                     continue
-                yield " ".join(low[a:b]), " ".join(ws[a:b])
+                yield " ".join(low[a:b]), " ".join(ws[a:b]), a
 
 
 def title_phrases(title: str, max_words: int = MAX_WORDS) -> dict[str, str]:
@@ -90,9 +95,28 @@ def title_phrases(title: str, max_words: int = MAX_WORDS) -> dict[str, str]:
     ``max_words`` words of every chunk that holds a content word."""
     out: dict[str, str] = {}
     for words in _chunks(title):
-        for low, written in _spans(words, max_words, True):
+        for low, written, _ in _spans(words, max_words, True):
             out.setdefault(low, written)
     return out
+
+
+def _symbol_like(word: str) -> bool:
+    """A gene, protein or other symbol ("E2F", "NOTCH1", "KRAS", "UV"), not a Title-case word or a
+    Roman numeral: a digit, or two capitals."""
+    return (any(ch.isdigit() for ch in word) or sum(ch.isupper() for ch in word) >= 2) \
+        and not re.fullmatch(r"[IVXLC]+", word)
+
+
+def _bound_words(chunks: Sequence[Sequence[list[str]]]) -> frozenset[str]:
+    """Words that, wherever they stand before another word in these titles, are followed by the same
+    one (plural "s" aside): a modifier of a fixed compound ("amino" acid, "sister" chromatid), no
+    phrase alone."""
+    nxt: dict[str, set[str]] = {}
+    for cs in chunks:
+        for words in cs:
+            for w, v in zip(words, words[1:]):
+                nxt.setdefault(w.lower(), set()).add(v.lower().removesuffix("s"))
+    return frozenset(w for w, vs in nxt.items() if len(vs) == 1)
 
 
 def phrase_sets(titles: Sequence[str], max_words: int = MAX_WORDS) -> list[dict[str, str]]:
@@ -101,17 +125,22 @@ def phrase_sets(titles: Sequence[str], max_words: int = MAX_WORDS) -> list[dict[
     not look like adjectives: "E2F", "interferon", not "mitotic") or are a whole phrase (a chunk tail) of some title of ``titles``
     ("T cell" inside "T cell receptor signaling" once another title ends with it)."""
     chunks = [_chunks(t) for t in titles]
-    valid = {low for cs in chunks for words in cs for low, _ in _spans(words, max_words, True)}
+    bound = _bound_words(chunks)
+    valid = {low for cs in chunks for words in cs for low, _, _ in _spans(words, max_words, True)}
     out = []
     for cs in chunks:
         d: dict[str, str] = {}
         for words in cs:
-            for low, written in _spans(words, max_words, False):
+            for low, written, a in _spans(words, max_words, False):
                 last = low.rsplit(" ", 1)[-1]
                 content_end = not (last in DOMAIN_STOP_WORDS or last in _FILLER)
-                # one word from inside a chunk only when it is no adjective: "E2F", "interferon", not
-                # "mitotic" or "nuclear"
-                noun_like = " " in low or written != low or not low.endswith(_ADJECTIVE_ENDINGS)
+                # one word from inside a chunk only when it is a symbol ("E2F", "NOTCH1"), or a noun that
+                # no fixed compound holds: no adjective, no compound's modifier, and first in the chunk
+                # or after an adjective ("interferon" alpha / gamma, "mitotic spindle"; not "mitotic",
+                # "amino" acid, "sister" chromatid, "break" in "strand break repair")
+                noun_like = " " in low or _symbol_like(written) or (
+                    not low.endswith(_ADJECTIVE_ENDINGS) and low not in bound
+                    and (a == 0 or words[a - 1].lower().endswith(_ADJECTIVE_ENDINGS)))
                 if low in valid or (content_end and noun_like):
                     d.setdefault(low, written)
         out.append(d)
