@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..evaluate.cluster_metrics import silhouette_values
 from .graph import to_igraph
 
 
@@ -150,17 +151,12 @@ def linkage_partition(x, target: int, *, method: str = "ward", min_size: int = 3
     if method not in ("ward", "average"):
         raise ValueError(f"unknown linkage {method!r}; choose ward or average")
     # distances in place of the similarities (one n x n matrix, plus the condensed copy)
-    d = s
-    d += d.T.copy()
-    d /= 2
     if method == "ward":
-        sq = np.diag(d).copy()
-        d *= -2
-        for i in range(n):  # (|x_i|^2 + |x_j|^2) - 2 cos_ij, row by row: no second n x n matrix
-            d[i] += sq[i] + sq
-        np.maximum(d, 0.0, out=d)
-        np.sqrt(d, out=d)
+        d = euclidean_in_place(s)
     else:
+        d = s
+        d += d.T.copy()
+        d /= 2
         np.subtract(1.0, d, out=d)
         np.maximum(d, 0.0, out=d)
     if groups is not None:
@@ -182,6 +178,51 @@ def linkage_partition(x, target: int, *, method: str = "ward", min_size: int = 3
         # the cut's count of real clusters is the target: a polish that changes it is not taken
         if n_real_clusters(polished, min_size) == n_real_clusters(lab, min_size):
             lab = polished
+    return lab
+
+
+def euclidean_in_place(s: np.ndarray) -> np.ndarray:
+    """Euclidean distances ``sqrt(s_ii + s_jj - 2 s_ij)`` of vectors whose inner products are ``s``
+    ``(n, n)`` float64 (symmetrised first), written over ``s`` row by row (no second n x n matrix)."""
+    s += s.T.copy()
+    s /= 2
+    sq = np.diag(s).copy()
+    s *= -2
+    for i in range(len(s)):
+        s[i] += sq[i] + sq
+    np.maximum(s, 0.0, out=s)
+    np.sqrt(s, out=s)
+    return s
+
+
+#: The share of pathways a default Ward run may leave unclustered when they fit no cluster
+#: (:func:`detach_outliers`; development round 21, benchmarks/decisions/cluster.md)
+DETACH_SHARE = 0.0
+
+
+def detach_outliers(x, labels: np.ndarray, share: float | None = None, *, min_size: int = 3) -> np.ndarray:
+    """``labels`` with the pathways that fit no cluster set to ``-1`` (unclustered): a negative
+    silhouette in the Euclidean distances of ``x`` (a :class:`~contrastomics.cluster.embed.JointSpace`:
+    the distances Ward cuts) over the clusters of >= 2 members, most negative first, at most
+    ``floor(share * n)`` pathways (default :data:`DETACH_SHARE`), never leaving a cluster with fewer
+    than ``min_size`` members."""
+    lab = np.asarray(labels, np.int64).copy()
+    budget = int(np.floor((DETACH_SHARE if share is None else share) * len(lab)))
+    inside = np.flatnonzero(lab >= 0)
+    if budget < 1 or len(np.unique(lab[inside])) < 2:
+        return lab
+    d = euclidean_in_place(np.asarray(x.similarity(inside, inside), np.float64))
+    np.fill_diagonal(d, 0.0)
+    sil = silhouette_values(d, lab[inside])
+    sizes = np.bincount(lab[inside])
+    for k in np.argsort(sil, kind="stable"):
+        if sil[k] >= 0 or budget == 0:
+            break
+        c = lab[inside[k]]
+        if sizes[c] > min_size:
+            sizes[c] -= 1
+            lab[inside[k]] = -1
+            budget -= 1
     return lab
 
 
