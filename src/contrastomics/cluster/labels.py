@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.builtin import load_ontology
-from ..data.ontology import extract_go_id
+from ..data.ontology import MAP2SLIM_RELATIONS, extract_go_id
 from ..data.reactome import ReactomeHierarchy, top_level_themes
 from ..evaluate.cluster_metrics import GoPairs, label_support_shares
 from .keywords import DOMAIN_STOP_WORDS, phrase_sets, shared_phrase, title_keywords  # noqa: F401  (DOMAIN_STOP_WORDS moved)
@@ -229,7 +229,7 @@ ctfidf_keywords = title_keywords
 #: relations a member's GO slim theme is found through: as GO's Map2Slim, also ``regulates``, so
 #: "regulation of autophagy" sits under "autophagy" (theme round T2, adopted;
 #: benchmarks/decisions/cluster_themes.md)
-THEME_RELATIONS = ("is_a", "part_of", "regulates", "positively_regulates", "negatively_regulates")
+THEME_RELATIONS = MAP2SLIM_RELATIONS
 #: a GO slim theme is a term of the aspect most of the cluster's GO members are in (round T2)
 THEME_SAME_ASPECT = True
 

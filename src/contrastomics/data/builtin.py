@@ -23,7 +23,7 @@ from ..errors import InputError
 from .annotations import Annotations, annotations_to_library, read_gaf, read_gene_term_table
 from .gene_tables import do_entrez_symbols
 from .genesets import GeneSetLibrary
-from .ontology import DEFAULT_RELATIONS, Ontology, extract_go_id, read_obo
+from .ontology import DEFAULT_RELATIONS, MAP2SLIM_RELATIONS, Ontology, extract_go_id, read_obo
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +168,15 @@ def load_ontology(name: str = "GO", *, relations: tuple[str, ...] = DEFAULT_RELA
             warnings.simplefilter("ignore")  # missing cross-ontology parents are expected, counted in meta
             onto = read_obo(src, relations=relations, name=key)
         onto.ancestor_matrix()  # cached inside the object, so the pickle carries the closure
+        if set(MAP2SLIM_RELATIONS) - set(relations) & set(onto.edges):
+            onto.ancestor_matrix(MAP2SLIM_RELATIONS)  # and the GO slim themes' (0.16 s per run on GO)
         return onto
 
     memo = (key, tuple(relations))
     if use_cache and memo in _ONTOLOGIES:
         return _ONTOLOGIES[memo]
-    onto = _cached(f"ontology-{key}", [src], {"relations": list(relations)}, build, use_cache)
+    onto = _cached(f"ontology-{key}", [src], {"relations": list(relations), "closures": ["map2slim"]}, build,
+                   use_cache)
     if use_cache:
         _ONTOLOGIES[memo] = onto  # one parsed ontology per process (read-only once built)
     return onto

@@ -20,6 +20,8 @@ from .._io import open_text
 from ..errors import InputError
 
 DEFAULT_RELATIONS = ("is_a", "part_of")
+#: the relations GO's slim mapping (OWLTools Map2Slim) walks: is_a, part_of and the regulates family
+MAP2SLIM_RELATIONS = ("is_a", "part_of", "regulates", "positively_regulates", "negatively_regulates")
 
 #: Short namespace aliases accepted wherever a namespace is asked for.
 NAMESPACE_ALIASES = {
