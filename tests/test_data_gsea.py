@@ -119,6 +119,16 @@ def test_gsea_desktop_run_folder_genes_from_detail_files_and_edb():
         == "gsea-desktop"
 
 
+def test_gsea_desktop_output_folder_reads_its_one_run_and_names_several(tmp_path):
+    a, b = read(RUN), read(RUN.parent)  # GSEA desktop's output folder holds the run folder
+    assert a["term"].tolist() == b["term"].tolist()
+    shutil.copytree(RUN, tmp_path / "one.Gsea.1")
+    shutil.copytree(RUN, tmp_path / "two.Gsea.2")
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(InputError, match="2 GSEA runs .*one.Gsea.1, two.Gsea.2.*pass one run folder"):
+        read(tmp_path)
+
+
 def test_gsea_desktop_both_reports_as_list_equal_folder():
     reports = sorted(RUN.glob("gsea_report_for_*.tsv"))
     a, b = read(reports), read(RUN)

@@ -247,6 +247,13 @@ def _files_in_folder(folder: Path) -> list[Path]:
         if len(found) > 1:
             raise InputError(f"folder holds {len(found)} {tool} reports ({', '.join(p.name for p in found)}); "
                              "pass one file", folder)
+    # GSEA desktop's output folder holds one run folder per analysis (``<label>.Gsea.<timestamp>``)
+    runs = [d for d in sorted(folder.iterdir()) if d.is_dir() and reports_in(d)] if folder.is_dir() else []
+    if len(runs) == 1:
+        return reports_in(runs[0])
+    if len(runs) > 1:
+        raise InputError(f"folder holds {len(runs)} GSEA runs ({', '.join(d.name for d in runs[:5])}); pass one "
+                         "run folder", folder)
     return [folder]
 
 
