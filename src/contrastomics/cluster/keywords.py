@@ -79,7 +79,7 @@ def _spans(words: list[str], max_words: int, tails_only: bool):
         low = [w.lower() for w in ws]
         n = len(ws)
         for a in range(n):
-            if low[a] in _FILLER or not re.search(r"[a-z0-9]", low[a]) or (a and len(low[a - 1]) <= 2):
+            if low[a] in _FILLER or not re.search(r"[^\W_]", low[a]) or (a and len(low[a - 1]) <= 2):
                 continue
             ends = [n] if tails_only else range(a + 1, min(n, a + max_words) + 1)
             for b in ends:
