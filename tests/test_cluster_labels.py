@@ -68,6 +68,16 @@ def test_a_single_word_from_inside_a_title_is_a_symbol_or_a_free_noun_never_a_co
     assert "e2f" in sets[7] and "myc" in sets[8] and "kras" in sets[12]  # symbols
     assert "translation" in sets[10]                                 # a free noun after an adjective
     assert "transcription" in sets[14] and "tp53" in sets[14]        # the verb cuts the title
+    # a phrase ends with a noun: no adjective alone or at the end, hyphenated or not; a symbol is no adjective
+    adj = phrase_sets(["nuclear-transcribed mRNA catabolic process, exonucleolytic", "transcription, DNA-templated",
+                       "ubiquitin-dependent protein catabolic process", "TNFR1-induced NF-kappa-B signaling",
+                       "inflammatory response to antigenic stimulus", "Golgi-to-ER traffic", "RAL signal",
+                       "SARS-CoV-2 activates/modulates innate immune responses"])
+    words = set().union(*adj)
+    for fragment in ("exonucleolytic", "dna-templated", "ubiquitin-dependent", "tnfr1-induced", "antigenic",
+                     "activates/modulates innate", "activates/modulates"):
+        assert fragment not in words, fragment
+    assert {"traffic", "signal", "ral", "ral signal", "antigenic stimulus", "innate immune responses"} <= words
 
 
 

@@ -43,9 +43,21 @@ _FILLER = frozenset("a an the it its this these those their other any some such"
 MAX_WORDS = 5
 #: endings of English adjectives ("mitotic", "nuclear", "neural", "cytosolic", "endocytic")
 _ADJECTIVE_ENDINGS = ("ic", "al", "ar", "ous", "ive", "ary", "ory", "ed", "ible", "able")
+#: adjectives without such an ending (last part of "ubiquitin-dependent", "Toll-like", "leucine-rich")
+_ADJECTIVE_WORDS = frozenset("dependent independent like rich".split())
+#: nouns of pathway titles with an adjective's ending
+_NOUNS_LIKE_ADJECTIVES = frozenset("""signal signals survival potential removal arrival retrieval interval memory
+boundary capillary sugar sugars seed speed feed library category territory artery animal mineral material
+terminal radical individual traffic""".split())
 
 _SEGMENT = re.compile(r"[,;:()\[\]{}]|\s-\s|\.\s")
 _STRIP = "\"'.,;:!?*"
+
+
+def _adjective(word: str) -> bool:
+    """Whether ``word`` (its last part after a hyphen) looks like an English adjective."""
+    w = word.lower().rsplit("-", 1)[-1]
+    return (w.endswith(_ADJECTIVE_ENDINGS) and w not in _NOUNS_LIKE_ADJECTIVES) or w in _ADJECTIVE_WORDS
 
 
 def _chunks(title: str) -> list[list[str]]:
@@ -57,7 +69,7 @@ def _chunks(title: str) -> list[list[str]]:
             w = w.strip(_STRIP)
             if not w:
                 continue
-            if w.lower() in SEPARATORS:
+            if w.lower() in SEPARATORS or ("/" in w and all(p in SEPARATORS for p in w.lower().split("/") if p)):
                 if chunk:
                     out.append(chunk)
                 chunk = []
@@ -86,6 +98,10 @@ def _spans(words: list[str], max_words: int, tails_only: bool):
                 if b - a > max_words or (b - a == 1 and len(low[a]) < 2):
                     continue
                 if all(w in DOMAIN_STOP_WORDS or w in _FILLER for w in low[a:b]):
+                    continue
+                # a noun phrase ends with its head, never an adjective ("antigenic" [stimulus],
+                # "mitotic nuclear" [division], "DNA-templated"); a symbol is no adjective ("RAL")
+                if _adjective(ws[b - 1]) and not ("-" not in ws[b - 1] and _symbol_like(ws[b - 1])):
                     continue
                 yield " ".join(low[a:b]), " ".join(ws[a:b]), a
 
@@ -139,8 +155,7 @@ def phrase_sets(titles: Sequence[str], max_words: int = MAX_WORDS) -> list[dict[
                 # or after an adjective ("interferon" alpha / gamma, "mitotic spindle"; not "mitotic",
                 # "amino" acid, "sister" chromatid, "break" in "strand break repair")
                 noun_like = " " in low or _symbol_like(written) or (
-                    not low.endswith(_ADJECTIVE_ENDINGS) and low not in bound
-                    and (a == 0 or words[a - 1].lower().endswith(_ADJECTIVE_ENDINGS)))
+                    not _adjective(low) and low not in bound and (a == 0 or _adjective(words[a - 1])))
                 if low in valid or (content_end and noun_like):
                     d.setdefault(low, written)
         out.append(d)
