@@ -240,7 +240,9 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     split = bool(o.split_direction)
     forbid = sign if split else None
     k = default_k(n) if o.k is None else int(o.k)
-    target = int(o.n_clusters) if o.n_clusters else target_clusters(n)
+    go_terms = pw.go_terms or tab["term"].tolist()
+    go_ids = [extract_go_id(str(t)) for t in go_terms]
+    target = int(o.n_clusters) if o.n_clusters else target_clusters(n, go=is_go_result(go_ids))
     model_name = None
 
     t1 = time.perf_counter()
@@ -248,7 +250,6 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     sim_for_attach = None
     go = None
     w = None  # the joint-space weights actually used (None: not an embedding method)
-    go_terms = pw.go_terms or tab["term"].tolist()
     parts = library_parts(go_terms, tab["name"].tolist(), tab["library"].tolist() if "library" in tab else None) \
         if o.method == "joint" else None
     part_sizes = part_counts = None
@@ -294,7 +295,6 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
 
     t1 = time.perf_counter()
     space = x if x is not None else _similarity_matrix(sim_for_attach if sim_for_attach is not None else adj)
-    go_ids = [extract_go_id(str(t)) for t in go_terms]
     gop = None
     if is_go_result(go_ids):
         gop = go_pairs(go_ids)

@@ -16,15 +16,23 @@ from ..evaluate.cluster_metrics import silhouette_values
 from .graph import to_igraph
 
 
-def target_clusters(n: int, per: int | None = None) -> int:
+#: below 100 pathways a result without GO terms takes round(sqrt(n/2)) clusters, not bounded by n/15
+#: (issue 15 bounds GO results; development round 22, benchmarks/decisions/cluster.md)
+UNBOUNDED_NON_GO = False
+
+
+def target_clusters(n: int, per: int | None = None, *, go: bool = True) -> int:
     """Default number of clusters for ``n`` pathways: ``floor(n / 15)`` for ``n >= 100`` (the most
     issue 15's readable bound ``n / 15`` allows; development round 13), ``min(round(sqrt(n / 2)),
-    floor(n / 15))`` below, at least 2 (1 when ``n < 4``). ``per``: ``round(n / per)`` at ``n >= 100``
-    instead (the rule of earlier rounds, kept for their scripts)."""
+    floor(n / 15))`` below, at least 2 (1 when ``n < 4``); below 100 and ``go`` false (no GO result)
+    with :data:`UNBOUNDED_NON_GO`, ``round(sqrt(n / 2))``. ``per``: ``round(n / per)`` at
+    ``n >= 100`` instead (the rule of earlier rounds, kept for their scripts)."""
     if n < 4:
         return 1
     if n >= 100:
         return max(2, n // 15 if per is None else round(n / per))
+    if not go and UNBOUNDED_NON_GO:
+        return max(2, round(np.sqrt(n / 2)))
     return max(2, min(round(np.sqrt(n / 2)), n // 15))
 
 
