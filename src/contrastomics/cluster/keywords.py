@@ -17,7 +17,7 @@ import numpy as np
 
 #: Words that occur in most pathway titles and say nothing about a cluster (never a keyword alone).
 DOMAIN_STOP_WORDS = frozenset("""
-up dn down targets target role events interactions interaction class
+up dn down targets target role events interactions interaction class absence presence
 process processes regulation regulated regulating positive negative cellular cell cells involved
 pathway pathways activity response via mediated signaling signalling establishment maintenance
 biological organism multicellular metabolic catabolic biosynthetic compound compounds part
