@@ -9,6 +9,7 @@ non-GO clusters). Rules: docs/clustering.md ("Labels").
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from typing import Sequence
@@ -54,6 +55,7 @@ _SEGMENT = re.compile(r"[,;:()\[\]{}]|\s-\s|\.\s")
 _STRIP = "\"'.,;:!?*"
 
 
+@functools.lru_cache(maxsize=65536)
 def _adjective(word: str) -> bool:
     """Whether ``word`` (its last part after a hyphen) looks like an English adjective."""
     w = word.lower().rsplit("-", 1)[-1]
@@ -116,6 +118,7 @@ def title_phrases(title: str, max_words: int = MAX_WORDS) -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)
 def _symbol_like(word: str) -> bool:
     """A gene, protein or other symbol ("E2F", "NOTCH1", "KRAS", "UV"), not a Title-case word or a
     Roman numeral: a digit, or two capitals."""
