@@ -98,6 +98,10 @@ class OntologyView:
         return sp.csr_matrix((np.concatenate(v), (np.concatenate(r), np.concatenate(c))), shape=(n, offset))
 
 
+#: the relations the GO view's ancestor rows follow (``None``: is_a / part_of; development round 23)
+GO_VIEW_RELATIONS = None
+
+
 def ontology_view(terms: Sequence[str] | None, names, weight: float, reactome_weight: float | None,
                   parts: np.ndarray | None) -> OntologyView | None:
     """The ontology view of a result (``None``: none): GO for a GO result, the Reactome hierarchy for
@@ -109,7 +113,7 @@ def ontology_view(terms: Sequence[str] | None, names, weight: float, reactome_we
     found, w = [], None
     for rows in groups:
         sub = [terms[i] for i in rows]
-        view = ic_ancestor_vectors(sub) if weight > 0 else None
+        view = ic_ancestor_vectors(sub, relations=GO_VIEW_RELATIONS) if weight > 0 else None
         go_view, w_part = view is not None, weight
         if view is None:
             w_part = weight if reactome_weight is None else reactome_weight

@@ -182,12 +182,13 @@ def go_similarity_for(terms: Sequence[str], namespace: str = "auto", *, max_dens
     return simgic(ids, onto, ic)
 
 
-def ic_ancestor_vectors(terms: Sequence[str], namespace: str = "auto") -> tuple[sp.csr_matrix, np.ndarray] | None:
+def ic_ancestor_vectors(terms: Sequence[str], namespace: str = "auto",
+                        relations: Sequence[str] | None = None) -> tuple[sp.csr_matrix, np.ndarray] | None:
     """Sparse ``(n, n_terms)`` rows with ``sqrt(IC(t))`` for every ancestor ``t`` of each result
-    term (self included; zero rows for terms without a known GO id): the cosine of two rows is
-    ``sum IC(common ancestors) / sqrt(sum IC(ancestors A) * sum IC(ancestors B))``, the Ochiai
-    form of simGIC, usable as a feature block. ``(rows, known)``; ``None`` as
-    :func:`go_similarity_for`."""
+    term (self included, through ``relations``, default is_a / part_of; zero rows for terms without
+    a known GO id): the cosine of two rows is ``sum IC(common ancestors) / sqrt(sum IC(ancestors A) *
+    sum IC(ancestors B))``, the Ochiai form of simGIC, usable as a feature block. ``(rows, known)``;
+    ``None`` as :func:`go_similarity_for`."""
     found = _go_ids_with_ic(terms, namespace)
     if found is None:
         return None
@@ -195,7 +196,8 @@ def ic_ancestor_vectors(terms: Sequence[str], namespace: str = "auto") -> tuple[
     rows = ontology_rows(ids, onto)
     known = rows >= 0
     # unknown terms take row 0 and are zeroed by the known mask
-    out = sp.diags(known.astype(np.float32)) @ onto.ancestor_matrix()[np.maximum(rows, 0)] @ sp.diags(np.sqrt(ic))
+    anc = onto.ancestor_matrix(relations)
+    out = sp.diags(known.astype(np.float32)) @ anc[np.maximum(rows, 0)] @ sp.diags(np.sqrt(ic))
     out = sp.csr_matrix(out, dtype=np.float32)
     out.eliminate_zeros()
     return out, known
