@@ -60,29 +60,19 @@ def test_polish_is_lloyds_kmeans_from_the_cut_on_the_concatenated_vectors(monkey
     assert all(len(set(groups[lab == c])) == 1 for c in np.unique(lab))
 
 
-def test_detached_pathways_are_the_most_negative_silhouettes_in_the_space_ward_cuts():
+def test_silhouette_values_are_scikit_learns_on_the_distances_ward_cuts():
     from sklearn.metrics import pairwise_distances, silhouette_samples
-    from contrastomics.cluster.communities import detach_outliers
+    from contrastomics.cluster.communities import euclidean_in_place
     from contrastomics.evaluate.cluster_metrics import silhouette_values
     x, flat = _space(seed=5, n=60)
-    lab = np.arange(60) % 4  # an arbitrary partition: many pathways sit closer to another cluster
-    d = pairwise_distances(flat)
-    sil = silhouette_samples(d, lab, metric="precomputed")
-    assert np.allclose(silhouette_values(d, lab), sil)
-    got = detach_outliers(x, lab, 0.1, min_size=3)
-    out = np.flatnonzero(got < 0)
-    assert len(out) == 6 and set(out) == set(np.argsort(sil)[:6]) and (sil[out] < 0).all()
-    assert np.array_equal(got[got >= 0], lab[got >= 0])  # nobody else moves
-    assert np.array_equal(detach_outliers(x, lab, 0.0), lab)  # the default share today: nothing
-    # never below min_size members: clusters of 4 lose at most one member each at min_size 3
-    small = np.repeat(np.arange(15), 4)
-    got = detach_outliers(x, small, 0.5, min_size=3)
-    assert np.bincount(got[got >= 0]).min() >= 3 and (got < 0).sum() <= 15
-    # pathways already unclustered stay so, and are not scored
-    lab2 = lab.copy()
-    lab2[:5] = -1
-    got = detach_outliers(x, lab2, 0.1, min_size=3)
-    assert (got[:5] == -1).all() and (got < 0).sum() <= 5 + 6
+    d = euclidean_in_place(np.asarray(x.similarity(slice(None)), np.float64))
+    np.fill_diagonal(d, 0.0)
+    assert np.allclose(d, pairwise_distances(flat), atol=1e-5)  # the joint space's Euclidean distances
+    lab = np.arange(60) % 4
+    assert np.allclose(silhouette_values(d, lab), silhouette_samples(d, lab, metric="precomputed"))
+    lab[:3] = 9  # a cluster of three, and a singleton scoring 0
+    lab[3] = 10
+    assert np.allclose(silhouette_values(d, lab), silhouette_samples(d, lab, metric="precomputed"))
 
 
 def test_cut_gives_the_target_count_of_real_clusters():

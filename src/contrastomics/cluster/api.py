@@ -26,9 +26,8 @@ from ..data.reactome import load_hierarchy, result_rows
 from ..errors import InputError
 from ..evaluate.semantic import go_similarity_for
 from . import baselines as bl
-from .communities import (LINKAGE_MAX_N, attach_small, detach_outliers, identical_groups, join_identical, leiden,
-                          leiden_auto, linkage_partition, mcl, merge_to, n_clusters_of, order_labels, split_to,
-                          target_clusters)
+from .communities import (LINKAGE_MAX_N, attach_small, identical_groups, join_identical, leiden, leiden_auto,
+                          linkage_partition, mcl, merge_to, n_clusters_of, order_labels, split_to, target_clusters)
 from .embed import METHOD_WEIGHTS, StandInModel, embedding_model, joint_space
 from .graph import default_k, knn_from_embedding
 from .keywords import phrase_sets, title_keywords
@@ -286,9 +285,6 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
             "(--min-cluster-size)" if got < int(o.n_clusters) else "")
         notes.append(note)
         warnings.warn(note, stacklevel=3)
-    if info.get("detached"):
-        notes.append(f"{info['detached']} pathway(s) closer to another cluster's members than to their own were left "
-                     "unclustered")
     if info["identical"]:
         notes.append(f"{info['identical']} pathway(s) with the same gene set as another were put in its cluster")
     times["partition"] = time.perf_counter() - t1
@@ -375,7 +371,7 @@ def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, 
         lab, used_res, info = _partition_part(adj, x, similarity, fdr, target, forbid, o, same_sets, o.n_clusters)
         return order_labels(lab, fdr), used_res, info
     lab = np.full(len(fdr), -1, np.int64)
-    res, info = [], {"attached": 0, "singletons": 0, "attach_threshold": [], "identical": 0, "detached": 0}
+    res, info = [], {"attached": 0, "singletons": 0, "attach_threshold": [], "identical": 0}
     for p, k in enumerate(part_counts):
         rows = np.flatnonzero(parts == p)
         sub, r, i = _partition_part(adj[rows][:, rows], space_rows(x, rows), None, fdr[rows], k,
@@ -383,8 +379,8 @@ def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, 
                                     k if o.n_clusters else None)
         lab[rows] = np.where(sub >= 0, sub + lab.max() + 1, -1)
         res.append(r)
-        for key in ("attached", "singletons", "identical", "detached"):
-            info[key] += i.get(key, 0)
+        for key in ("attached", "singletons", "identical"):
+            info[key] += i[key]
         info["attach_threshold"].append(i["attach_threshold"])
         info["partition"] = i["partition"]
     return order_labels(lab, fdr), (res if any(v is not None for v in res) else None), info
@@ -421,11 +417,6 @@ def _partition_part(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: 
             threshold = ATTACH_ANY
         lab, info = attach_small(raw, x, min_size=o.min_cluster_size, threshold=threshold,
                                  groups=forbid, similarity=None if x is not None else similarity)
-        if used == "ward" and x is not None and not n_clusters:  # pathways that fit no cluster (round 21)
-            kept = lab >= 0
-            lab = detach_outliers(x, lab, min_size=o.min_cluster_size)
-            info["detached"] = int((kept & (lab < 0)).sum())
-            info["singletons"] += info["detached"]
     # an explicit K (Leiden methods): split or merge the clusters until K clusters of >= 2 members
     # remain; identical sets are joined after the splits (which could separate them) and before the
     # merges (which only combine clusters)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..evaluate.cluster_metrics import silhouette_values
 from .graph import to_igraph
 
 
@@ -201,37 +200,6 @@ def euclidean_in_place(s: np.ndarray) -> np.ndarray:
     np.maximum(s, 0.0, out=s)
     np.sqrt(s, out=s)
     return s
-
-
-#: The share of pathways a default Ward run may leave unclustered when they fit no cluster
-#: (:func:`detach_outliers`; development round 21, benchmarks/decisions/cluster.md)
-DETACH_SHARE = 0.0
-
-
-def detach_outliers(x, labels: np.ndarray, share: float | None = None, *, min_size: int = 3) -> np.ndarray:
-    """``labels`` with the pathways that fit no cluster set to ``-1`` (unclustered): a negative
-    silhouette in the Euclidean distances of ``x`` (a :class:`~contrastomics.cluster.embed.JointSpace`:
-    the distances Ward cuts) over the clusters of >= 2 members, most negative first, at most
-    ``floor(share * n)`` pathways (default :data:`DETACH_SHARE`), never leaving a cluster with fewer
-    than ``min_size`` members."""
-    lab = np.asarray(labels, np.int64).copy()
-    budget = int(np.floor((DETACH_SHARE if share is None else share) * len(lab)))
-    inside = np.flatnonzero(lab >= 0)
-    if budget < 1 or len(np.unique(lab[inside])) < 2:
-        return lab
-    d = euclidean_in_place(np.asarray(x.similarity(inside, inside), np.float64))
-    np.fill_diagonal(d, 0.0)
-    sil = silhouette_values(d, lab[inside])
-    sizes = np.bincount(lab[inside])
-    for k in np.argsort(sil, kind="stable"):
-        if sil[k] >= 0 or budget == 0:
-            break
-        c = lab[inside[k]]
-        if sizes[c] > min_size:
-            sizes[c] -= 1
-            lab[inside[k]] = -1
-            budget -= 1
-    return lab
 
 
 #: Lloyd's k-means after the Ward cut of an embedding method (development round 16, adopted;
