@@ -168,7 +168,7 @@ def load_ontology(name: str = "GO", *, relations: tuple[str, ...] = DEFAULT_RELA
             warnings.simplefilter("ignore")  # missing cross-ontology parents are expected, counted in meta
             onto = read_obo(src, relations=relations, name=key)
         onto.ancestor_matrix()  # cached inside the object, so the pickle carries the closure
-        if set(MAP2SLIM_RELATIONS) - set(relations) & set(onto.edges):
+        if (set(MAP2SLIM_RELATIONS) - set(relations)) & set(onto.edges):
             onto.ancestor_matrix(MAP2SLIM_RELATIONS)  # and the GO slim themes' (0.16 s per run on GO)
         return onto
 

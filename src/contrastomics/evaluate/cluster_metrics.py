@@ -169,7 +169,7 @@ def silhouette_values(d: np.ndarray, labels: np.ndarray) -> np.ndarray:
     own = sizes[codes]
     a = mean_to[np.arange(len(codes)), codes] * own / np.maximum(own - 1, 1)
     mean_to[np.arange(len(codes)), codes] = np.inf
-    b = mean_to.min(axis=1) if len(sizes) > 1 else np.full(len(codes), np.inf)
+    b = mean_to.min(axis=1)
     s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
     return np.nan_to_num(s)
 
