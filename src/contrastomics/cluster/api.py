@@ -241,7 +241,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     k = default_k(n) if o.k is None else int(o.k)
     go_terms = pw.go_terms or tab["term"].tolist()
     go_ids = [extract_go_id(str(t)) for t in go_terms]
-    target = int(o.n_clusters) if o.n_clusters else target_clusters(n, go=is_go_result(go_ids))
+    go_result = is_go_result(go_ids)
+    target = int(o.n_clusters) if o.n_clusters else target_clusters(n, go=go_result)
     model_name = None
 
     t1 = time.perf_counter()
@@ -292,7 +293,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     t1 = time.perf_counter()
     space = x if x is not None else _similarity_matrix(sim_for_attach if sim_for_attach is not None else adj)
     gop = None
-    if is_go_result(go_ids):
+    if go_result:
         gop = go_pairs(go_ids)
         go = go if go is not None else go_similarity_for(go_terms)
     if parts is not None:  # each part's relation: GO terms by GO, the other pathways by Reactome's hierarchy
