@@ -44,18 +44,22 @@ def read_warned(path, **kw):
 
 
 # ----------------------------------------------------------------- #6 infinite NES, p/FDR out of range
-def test_infinite_nes_rows_are_dropped_and_counted(tmp_path):
-    """issue 17 #6: +inf/-inf NES rows are counted and dropped like NaN, never up or down."""
+def test_infinite_nes_rows_are_kept_with_their_sign(tmp_path):
+    """+inf/-inf NES (fgsea's strongest pathways) are kept, their sign the direction, clipped to the
+    largest finite |NES| of the table; a NaN NES is still dropped."""
     p = tmp_path / "inf.tsv"
     p.write_text(FGSEA + "A\t0.001\t0.01\t0.5\tinf\t10\tTP53;MYC\nB\t0.001\t0.01\t-0.5\t-Inf\t10\tTP53\n"
-                 "C\t0.001\t0.01\t0.5\t1.5\t10\tBAX\n")
+                 "C\t0.001\t0.01\t0.5\t1.5\t10\tBAX\nD\t0.001\t0.01\t-0.5\t-1.75\t10\tBAX\n"
+                 "E\t0.001\t0.01\t0.5\tNA\t10\tBAX\n")
     df, msg = read_warned(p)
-    assert df["term"].tolist() == ["C"] and np.isfinite(df["nes"]).all()
-    assert "2 of 3 rows have an infinite NES (inf or -inf) and were dropped (e.g. A, B)" in msg
+    assert df["term"].tolist() == ["A", "B", "C", "D"]
+    assert df["nes"].tolist() == [1.75, -1.75, 1.5, -1.75] and df["direction"].tolist() == [1, -1, 1, -1]
+    assert "2 of 5 rows have an infinite NES (inf or -inf; e.g. A, B): kept, their direction from the sign" in msg
+    assert "+/-1.75, the largest finite |NES|" in msg and "1 of 5 rows have no NES and were dropped (e.g. E)" in msg
 
 
-def test_infinite_nes_never_reaches_the_outputs(tmp_path):
-    """issue 17 #6: a result with inf/-inf NES clusters; clusters.tsv holds no inf and the count is warned."""
+def test_infinite_nes_clusters_with_a_finite_nes(tmp_path):
+    """issue 17 #6: a result with inf/-inf NES clusters; the pathways are in clusters.tsv with a finite NES."""
     text = demo_result_path().read_text().splitlines()
     for i in (1, 2):  # the two most significant pathways: +inf and -inf
         cells = text[i].split("\t")
@@ -67,7 +71,9 @@ def test_infinite_nes_never_reaches_the_outputs(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "2 of 595 rows have an infinite NES" in " ".join(r.stderr.split())
     tab = pd.read_csv(tmp_path / "out" / "clusters.tsv", sep="\t")
-    assert np.isfinite(tab["nes"]).all() and "mRNA processing (GO:0006397)" not in set(tab["term"])
+    assert np.isfinite(tab["nes"]).all()
+    top = tab.set_index("term").loc[[text[1].split("\t")[1], text[2].split("\t")[1]]]  # Name, Term, ES, NES
+    assert (np.sign(top["nes"]) == [1, -1]).all() and (top["nes"].abs() == tab["nes"].abs().max()).all()
 
 
 def test_infinite_nes_in_a_standard_frame_is_left_out():
@@ -382,3 +388,110 @@ def test_old_david_chart_fdr_in_percent(tmp_path):
     df, msg = read_warned(p)
     assert df["fdr"].tolist() == pytest.approx([0.045, 0.005])
     assert "column 'FDR' holds percentages (DAVID before 2021): FDR = value / 100" in msg
+
+
+# ----------------------------------------------------------------- reader sweep 1
+def _run_copy(tmp_path, stamps=("1700000000000", "1700000000000")):
+    """The desktop run fixture copied with its two reports renamed to the given timestamps."""
+    run = tmp_path / RUN.name
+    shutil.copytree(RUN, run)
+    for rep, stamp in zip(("ALL", "AML"), stamps):
+        (run / f"gsea_report_for_{rep}_1700000000000.tsv").rename(run / f"gsea_report_for_{rep}_{stamp}.tsv")
+    return run, sorted(run.glob("gsea_report_for_*"))
+
+
+def test_both_reports_of_one_run_are_one_result(tmp_path):
+    """The two gsea_report_for_* files of one run are one condition with both directions, as the run
+    folder; with one name it is that name's; with two names or two timestamps, two conditions."""
+    run, reports = _run_copy(tmp_path)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        tables = read_conditions([str(p) for p in reports])
+    assert list(tables) == ["result"] and "only one phenotype" not in " ".join(str(x.message) for x in w)
+    assert tables["result"]["direction"].tolist() == [1, 1, -1, -1]
+    assert tables["result"]["term"].tolist() == read_conditions(run)["result"]["term"].tolist()
+    assert list(read_conditions(reports, names=["mine"])) == ["mine"]
+    with pytest.warns(UserWarning, match="only one phenotype"):
+        assert list(read_conditions(reports, names=["a", "b"])) == ["a", "b"]
+    _, other = _run_copy(tmp_path / "two", ("1700000000000", "1700000000999"))
+    with pytest.warns(UserWarning, match="only one phenotype"):
+        assert len(read_conditions(other)) == 2  # two runs' reports in one folder: two conditions
+
+
+def test_es_without_nes_gives_the_direction(tmp_path):
+    """fgsea without its NES column: the sign of ES is the direction, and a warning says so."""
+    p = tmp_path / "noNES.tsv"
+    p.write_text("pathway\tpval\tpadj\tlog2err\tES\tsize\tleadingEdge\n"
+                 "A\t0.001\t0.01\t0.5\t0.6\t10\tTP53|MYC\nB\t0.001\t0.01\t0.5\t-0.55\t10\tBAX\n")
+    df, msg = read_warned(p)
+    assert df.attrs["kind"] == "gsea" and df["direction"].tolist() == [1, -1]
+    assert df["nes"].tolist() == [0.6, -0.55]
+    assert "no NES column: direction taken from the sign of ES" in msg
+
+
+def test_no_nes_or_es_leaves_the_direction_unknown(tmp_path):
+    """A table whose NES is not recognised (here named 'score') is not read as all up-regulated."""
+    p = tmp_path / "score.tsv"
+    p.write_text("ID\tName\tscore\tp\tq\tgenes\nGO:0006397\tmRNA processing\t2.4\t0.0\t0.0\tTP53,MYC\n"
+                 "GO:0000398\tmRNA splicing\t-2.1\t0.0\t0.0\tBAX\n")
+    df, msg = read_warned(p)
+    assert df["direction"].tolist() == [0, 0] and df["nes"].isna().all()
+    assert ("no NES or ES column: the direction of each pathway is unknown (name it with --column "
+            "nes=COLUMN") in msg
+    df, _ = read_warned(p, format={"term": "ID", "fdr": "q", "nes": "score"})
+    assert df["direction"].tolist() == [1, -1]
+
+
+def test_column_mapping_finds_the_roles_it_does_not_name(tmp_path):
+    """--column term=... fdr=... on a gseapy table: NES, ES, p-value and genes are still read, and the
+    warning names them."""
+    p = tmp_path / "gseapy.tsv"
+    p.write_text("Term\tES\tNES\tNOM p-val\tFDR q-val\tTag %\tLead_genes\n"
+                 "mRNA processing (GO:0006397)\t0.58\t2.47\t0\t0\t125/201\tHNRNPA0;PRPF40A\n"
+                 "immune response (GO:0006955)\t-0.5\t-2.1\t0\t0.01\t20/300\tCD4\n")
+    df, msg = read_warned(p, format={"term": "Term", "fdr": "FDR q-val"})
+    assert df["nes"].tolist() == [2.47, -2.1] and df["direction"].tolist() == [1, -1]
+    assert df["genes"].tolist() == [["HNRNPA0", "PRPF40A"], ["CD4"]] and df["size"].tolist() == [201, 300]
+    assert df["pvalue"].tolist() == [0, 0] and df["es"].tolist() == [0.58, -0.5]
+    assert ("columns named (term='Term', fdr='FDR q-val') and the roles not named found from the gseapy "
+            "prerank/gsea layout (nes='NES', es='ES', pvalue='NOM p-val', genes='Lead_genes')") in msg
+    q = tmp_path / "other.tsv"  # no tool's layout: common column names
+    q.write_text("Pathway\tq\tNES\tleading edge\nA\t0.01\t-1.5\tTP53\n")
+    df, msg = read_warned(q, format={"term": "Pathway", "fdr": "q"})
+    assert df["nes"].tolist() == [-1.5] and df["genes"].tolist() == [["TP53"]]
+    assert "found by common column names (nes='NES', genes='leading edge')" in msg
+
+
+def test_gsea_desktop_gene_list_counts_say_all_rows(tmp_path):
+    """The desktop reader does not know the FDR cut: its counts say they are of all rows."""
+    rep = tmp_path / "gsea_report_for_ALL_1.tsv"
+    shutil.copy(RUN / "gsea_report_for_ALL_1700000000000.tsv", rep)
+    _, msg = read_warned(rep)
+    assert "2 of all 2 pathways of the report (significant or not) have no gene list" in msg
+
+
+def test_decimal_commas_are_named(tmp_path):
+    p = tmp_path / "euro.csv"
+    p.write_text("pathway;pval;padj;ES;NES;size;leadingEdge\nA;0,001;0,01;0,5;2,4771;10;TP53\n")
+    with pytest.raises(InputError, match=r"euro\.csv:2: column 'NES' holds '2,4771', not a number; decimal "
+                                         r"commas\? save the file with '\.' as the decimal mark"):
+        read_gsea_result(p)
+    q = tmp_path / "word.tsv"
+    q.write_text(FGSEA + "A\t0.001\t0.01\t0.5\thigh\t10\tTP53\n")
+    with pytest.raises(InputError, match=r"holds 'high', not a number$"):
+        read_gsea_result(q)
+
+
+def test_mouse_symbols_are_said_to_be_upper_cased(tmp_path):
+    """Mouse symbols are matched by upper-casing (the wording says so); a human result with a few
+    mixed-case symbols (Il10, Cep164) is not warned about."""
+    p = tmp_path / "mouse.tsv"
+    p.write_text(FGSEA + "A\t0.001\t0.01\t0.5\t2\t10\tTrp53;Cdkn1a;Myc\nB\t0.001\t0.01\t0.5\t2\t10\tBax;TP53\n")
+    _, msg = read_warned(p)
+    assert ("4 of 5 distinct genes look like mouse/rat symbols (e.g. Trp53, Cdkn1a, Myc, Bax): they are matched "
+            "to human symbols by upper-casing (right for most genes, wrong for some, e.g. Trp53 vs TP53); map "
+            "them through orthologs for exact results") in msg
+    q = tmp_path / "human.tsv"
+    q.write_text(FGSEA + "A\t0.001\t0.01\t0.5\t2\t10\tTP53;CDKN1A;MYC;Il10\nB\t0.001\t0.01\t0.5\t2\t10\tBAX;Cep164\n")
+    _, msg = read_warned(q)
+    assert "mouse" not in msg and "human gene symbols" not in msg

@@ -144,7 +144,7 @@ def test_gsea_desktop_one_report_warns_about_the_other():
 def test_gsea_desktop_report_alone_uses_gmt_or_warns(tmp_path):
     rep = tmp_path / "gsea_report_for_ALL_1.xls"  # GSEA 3 naming: text despite the suffix
     shutil.copy(RUN / "gsea_report_for_ALL_1700000000000.tsv", rep)
-    with pytest.warns(UserWarning, match="2 pathway.* no gene list"):
+    with pytest.warns(UserWarning, match=r"2 of all 2 pathways of the report \(significant or not\) have no gene list"):
         df = read_gsea_result(rep)
     assert df["genes"].map(len).tolist() == [0, 0]
     with pytest.warns(UserWarning, match="not the leading edge"):
@@ -290,9 +290,13 @@ def test_non_human_genes_warned_with_examples(tmp_path):
     p = tmp_path / "mouse.tsv"
     p.write_text("pathway\tpval\tpadj\tES\tNES\tleadingEdge\nA\t0.1\t0.2\t0.5\t1.5\tTrp53;Cdkn1a;Myc;Bax\n"
                  "B\t0.1\t0.2\t0.5\t1.5\tENSMUSG00000059552;22059\n")  # a mouse result (mouse ids too)
-    with pytest.warns(UserWarning, match=r"6 of 6 distinct genes do not look like human.*Trp53") as rec:
+    with pytest.warns(UserWarning) as rec:
         df = read_gsea_result(p)
-    assert df.attrs["non_symbol_genes"] == 6 and len(rec) == 1
+    msgs = [str(w.message) for w in rec]
+    assert df.attrs["non_symbol_genes"] == 6 and len(msgs) == 2
+    assert "4 of 6 distinct genes look like mouse/rat symbols (e.g. Trp53, Cdkn1a, Myc, Bax): they are matched " \
+           "to human symbols by upper-casing" in msgs[0]
+    assert "2 of 6 distinct genes do not look like human gene symbols (e.g. ENSMUSG00000059552, 22059)" in msgs[1]
     assert df["genes"][0] == ["Trp53", "Cdkn1a", "Myc", "Bax"]  # kept as written
 
 
@@ -605,8 +609,11 @@ def test_limma_camera_written_by_r_and_topgo_bounds(tmp_path):
     topgo = tmp_path / "topgo.tsv"  # GenTable: bounds written as "< 1e-30"; no adjusted p-value column
     topgo.write_text("GO.ID\tTerm\tAnnotated\tSignificant\tExpected\tclassicFisher\n"
                      "GO:0006955\timmune response\t300\t40\t10\t< 1e-30\nGO:0007049\tcell cycle\t200\t20\t10\t0.0021\n")
-    df = read(topgo, format={"term": "GO.ID", "name": "Term", "fdr": "classicFisher", "size": "Annotated"})
+    with pytest.warns(UserWarning, match="no NES or ES column: the direction of each pathway is unknown"):
+        df = read_gsea_result(topgo, format={"term": "GO.ID", "name": "Term", "fdr": "classicFisher",
+                                             "size": "Annotated"})
     assert df["fdr"].tolist() == pytest.approx([1e-30, 0.0021]) and df.attrs["kind"] == "ora"
+    assert df["direction"].tolist() == [0, 0]
 
 
 def test_set_names_written_as_descriptions_are_humanised(tmp_path):

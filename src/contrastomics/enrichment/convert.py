@@ -21,7 +21,7 @@ from ..data.genes import guess_species, is_gene_id, species_of_id
 from ..data.genesets import humanize_term
 from .._io import open_text
 from ..errors import InputError
-from .gene_lists import distinct_genes, non_symbol_examples, split_gene_column
+from .gene_lists import distinct_genes, gene_form_notes, non_symbol_examples, split_gene_column
 from .layouts import CONDITION_COLUMNS, HEADERLESS, UNSUPPORTED, Layout, squash
 
 NA_STRINGS = {"", "na", "nan", "n/a", "none", "null", "---", "-", "inf?"}
@@ -214,21 +214,19 @@ def convert(table: pd.DataFrame, lay: Layout, path: Path, header_line: int,
         out["genes"] = [[] for _ in range(n_rows)]
         if lay.genes:
             notes.append(f"no {lay.genes!r} column: gene lists are empty")
+    if lay.es and not lay.nes and not lay.direction:  # fgsea without NES, a table with only ES
+        out["nes"] = out["es"]
+        notes.append(f"no NES column: direction taken from the sign of ES (column {lay.es!r}; NES set to ES, "
+                     "which is not normalised for gene-set size)")
     if lay.kind == "ora":
-        out["direction"] = 1
+        # a known tool's over-representation table: every pathway is over-represented ("up"); a table
+        # whose columns were named or chosen by name may be a GSEA result whose NES was not recognised
+        out["direction"] = 0 if lay.direction_unknown else 1
+        if lay.direction_unknown:
+            notes.append("no NES or ES column: the direction of each pathway is unknown (name it with "
+                         "--column nes=COLUMN; read as an over-representation result)")
     else:
-        nes = out["nes"].to_numpy(float)
-        bad = ~np.isfinite(nes)
-        if bad.all():
-            raise InputError(f"no row has a number in column {lay.nes!r} (NES)"
-                             + (" other than inf or -inf" if np.isinf(nes).any() else ""), path)
-        if bad.any():
-            ex = ", ".join(out["term"][bad][:3])
-            n_inf = int(np.isinf(nes).sum())
-            what = ("no NES" if not n_inf else "an infinite NES (inf or -inf)" if n_inf == bad.sum()
-                    else f"no NES or an infinite one ({n_inf} inf or -inf)")
-            notes.append(f"{int(bad.sum())} of {n_rows} rows have {what} and were dropped (e.g. {ex})")
-            out, table = out.loc[~bad], table.loc[~bad]
+        out, table = _finite_nes(out, table, lay.nes or lay.es or lay.direction, path, n_rows, notes)
         out["direction"] = np.where(out["nes"] < 0, -1, 1)
     out["direction"] = out["direction"].astype(int)
     if lay.library and lay.library in table.columns and table[lay.library].nunique() > 1:
@@ -247,6 +245,29 @@ def convert(table: pd.DataFrame, lay: Layout, path: Path, header_line: int,
             notes.append(f"pathways repeat with different {cond!r} values: one condition per value "
                          f"({', '.join(list(map(str, pd.unique(table[cond])))[:5])})")
     return out, notes, n_rows
+
+
+def _finite_nes(out: pd.DataFrame, table: pd.DataFrame, col: str, path: Path, n_rows: int,
+                notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows without a NES dropped (counted); an infinite NES (fgsea writes them for the strongest
+    pathways) kept with its sign and clipped to the largest finite |NES| of the table (noted)."""
+    nes = out["nes"].to_numpy(float)
+    finite, inf = np.isfinite(nes), np.isinf(nes)
+    if not finite.any():
+        raise InputError(f"no row has a number in column {col!r} (NES)"
+                         + (" other than inf or -inf" if inf.any() else ""), path)
+    if inf.any():
+        cap = float(np.abs(nes[finite]).max())
+        out = out.assign(nes=np.where(inf, np.sign(nes) * cap, nes))
+        notes.append(f"{int(inf.sum())} of {n_rows} rows have an infinite NES (inf or -inf; e.g. "
+                     f"{', '.join(out['term'][inf][:3])}): kept, their direction from the sign and their NES set "
+                     f"to +/-{cap:.4g}, the largest finite |NES| in the table")
+    nan = np.isnan(nes)
+    if nan.any():
+        notes.append(f"{int(nan.sum())} of {n_rows} rows have no NES and were dropped "
+                     f"(e.g. {', '.join(out['term'][nan][:3])})")
+        out, table = out.loc[~nan], table.loc[~nan]
+    return out, table
 
 
 _UP = {"up", "+", "1", "+1", "pos", "positive", "upregulated", "up-regulated", "increased"}
@@ -299,12 +320,8 @@ def finish(out: pd.DataFrame, lay: Layout, source, n_rows: int, notes: list[str]
                          f"and {n_mouse} mouse-like ones (e.g. {', '.join(mouse_examples[:3])}) in the gene "
                          "columns; give a result of one species (map mouse genes to human orthologs first)",
                          source_str(source))
-    n_bad, examples = non_symbol_examples(distinct)
-    if n_bad:
-        n_all = len(distinct)
-        notes.append(f"{n_bad} of {n_all} distinct genes do not look like human gene symbols "
-                     f"(e.g. {', '.join(examples)}): mouse symbols, or Ensembl/Entrez/UniProt ids? Gene overlaps "
-                     "with human gene sets will miss them; map them to human symbols first")
+    n_bad, _ = non_symbol_examples(distinct)
+    notes += gene_form_notes(distinct)
     out = out.reset_index(drop=True)
     out.attrs = {"format": lay.format, "kind": lay.kind, "source": source_str(source), "n_rows": n_rows,
                  "warnings": notes, "non_symbol_genes": n_bad, "ids_mapped_to_symbols": n_ids}
@@ -392,7 +409,10 @@ def _floats(table: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.
         bad[bad] = ~raw[bad].str.lower().isin(NA_STRINGS).to_numpy(dtype=bool)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"column {col!r} holds {raw.iloc[i]!r}, not a number", path, int(lines[i]))
+        hint = ""
+        if pd.notna(pd.to_numeric(raw.iloc[i].replace(",", ".", 1), errors="coerce")):
+            hint = "; decimal commas? save the file with '.' as the decimal mark"
+        raise InputError(f"column {col!r} holds {raw.iloc[i]!r}, not a number{hint}", path, int(lines[i]))
     return vals.astype(float)
 
 

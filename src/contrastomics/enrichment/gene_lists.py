@@ -136,3 +136,24 @@ def non_symbol_examples(genes: Sequence[str]) -> tuple[int, list[str]]:
            if ENSEMBL_ID.match(g) or ENTREZ_ID.match(g) or (UNIPROT_ACCESSION.match(g) and g not in human_symbols())
            or (any(c.islower() for c in g) and not HUMAN_ORF.match(g))]
     return len(bad), bad[:5]
+
+
+def gene_form_notes(genes: Sequence[str], mouse_share: float = 0.5) -> list[str]:
+    """Warnings on distinct ``genes`` not written as human symbols: gene ids (overlaps with human
+    gene sets miss them), and mouse/rat-like symbols when at least ``mouse_share`` of the genes look
+    so (matched by upper-casing downstream; a few mixed-case symbols in a human result say nothing)."""
+    n_all = len(genes)
+    ids = [g for g in genes if ENSEMBL_ID.match(g) or ENTREZ_ID.match(g)
+           or (UNIPROT_ACCESSION.match(g) and g not in human_symbols())]
+    id_set = set(ids)
+    mouse = [g for g in genes if g not in id_set and any(c.islower() for c in g) and not HUMAN_ORF.match(g)]
+    notes = []
+    if mouse and len(mouse) >= mouse_share * n_all:
+        notes.append(f"{len(mouse)} of {n_all} distinct genes look like mouse/rat symbols (e.g. "
+                     f"{', '.join(mouse[:5])}): they are matched to human symbols by upper-casing (right for most "
+                     "genes, wrong for some, e.g. Trp53 vs TP53); map them through orthologs for exact results")
+    if ids:
+        notes.append(f"{len(ids)} of {n_all} distinct genes do not look like human gene symbols (e.g. "
+                     f"{', '.join(ids[:5])}): Ensembl/Entrez/UniProt ids? Gene overlaps with human gene sets "
+                     "will miss them; map them to human symbols first")
+    return notes

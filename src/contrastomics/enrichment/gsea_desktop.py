@@ -7,6 +7,7 @@ The run's ``edb/gene_sets.gmt`` is named in ``attrs["gene_sets"]`` (full sets fo
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -70,14 +71,16 @@ def _gsea_desktop_genes(table: pd.DataFrame, folder: Path, gmt) -> tuple[list[li
             if g is None and terms[i] in members:
                 detail[i] = list(members[terms[i]])
                 n_full += 1
-        note = (f"{n_full} pathway(s) took whole gene-set members from {Path(gmt).name} (no detail file or "
-                "edb/ folder beside the report): genes are set members, not the leading edge") if n_full else None
+        note = (f"{n_full} of all {len(terms)} pathways of the report (significant or not) took whole gene-set "
+                f"members from {Path(gmt).name} (no detail file or edb/ folder beside the report): genes are set "
+                "members, not the leading edge") if n_full else None
     else:
         note = None
     n_none = sum(g is None for g in detail)
     if n_none:
         note = ((note + "; ") if note else "") + (
-            f"{n_none} pathway(s) have no gene list: the GSEA desktop report's LEADING EDGE column holds "
+            f"{n_none} of all {len(terms)} pathways of the report (significant or not) have no gene list: the "
+            "GSEA desktop report's LEADING EDGE column holds "
             "statistics, not genes; keep the per-set files or edb/ folder beside the report, or give the "
             "gene sets (--gmt FILE; gmt= in Python)")
     return [g if g is not None else [] for g in detail], note
@@ -144,4 +147,18 @@ def reports_in(folder: Path) -> list[Path]:
 
 def is_report(p: Path) -> bool:
     return p.name.startswith("gsea_report_for_")
+
+
+_STAMP = re.compile(r"_(\d+)\.[^.]+$")  # gsea_report_for_na_pos_1700000000000.tsv
+
+
+def one_run(paths: list[Path]) -> bool:
+    """Two or more ``gsea_report_for_*`` files of one run: the same folder and, when every name ends
+    in GSEA's ``_<timestamp>.<ext>``, the same timestamp."""
+    if len(paths) < 2 or not all(is_report(p) and p.is_file() for p in paths):
+        return False
+    if len({p.resolve().parent for p in paths}) != 1:
+        return False
+    stamps = [_STAMP.search(p.name) for p in paths]
+    return not all(stamps) or len({m.group(1) for m in stamps}) == 1
 

@@ -56,6 +56,8 @@ class Layout:
     split_by: tuple[str, ...] = ()  # columns naming the condition of each row, when they hold several
     run_folder: bool = False  # genes come from the run folder beside the report (GSEA desktop)
     guessed: bool = False  # columns chosen by common names (the reader says which)
+    # no NES, ES or Up/Down column among columns named or guessed: direction 0 (unknown), not "up"
+    direction_unknown: bool = False
     notes: tuple[str, ...] = ()  # what the reader chose and says (set by :func:`detect_layout`)
 
 
@@ -369,30 +371,76 @@ def _generic_layout(columns: list[str], path, *, required: bool) -> "Layout | No
         col = next((by_key[k] for k in SYNONYMS[role] if k in by_key and by_key[k] not in taken), None)
         if col is not None:
             found[role] = col
-    # a pathway table carries a NES or gene lists; a gene-level table (limma's ID + adj.P.Val) does not
-    if "term" not in found or "fdr" not in found or not ({"nes", "genes", "direction"} & set(found)):
+    # a pathway table carries a NES (or ES) or gene lists; a gene-level table (limma's ID + adj.P.Val) does not
+    if "term" not in found or "fdr" not in found or not ({"nes", "es", "genes", "direction"} & set(found)):
         if not required:
             return None
         missing = [r for r in ("term", "fdr") if r not in found] or ["genes"]
         raise InputError(f"format='generic': no {' or '.join(missing)} column among {_list(columns)}; name it "
                          f"with --column {missing[0]}=NAME (Python: format={{'{missing[0]}': NAME, ...}})", path)
-    return _mapped_layout(columns, found, path, label="generic table (columns chosen by name: "
-                          + ", ".join(f"{k}={v!r}" for k, v in found.items()) + ")", guessed=True)
+    return _mapped_layout(columns, found, path, label=f"generic table (columns chosen by name: {_pairs(found)})",
+                          guessed=True)
 
 
 def _mapped_layout(columns: list[str], mapping: dict[str, str], path, *, label: str | None = None,
                    guessed: bool = False) -> Layout:
-    """A layout from an explicit ``{role: column}`` mapping (``term`` and ``fdr`` required)."""
+    """A layout from a ``{role: column}`` mapping (``term`` and ``fdr`` required). A user's mapping
+    (not ``guessed``) is completed by :func:`_unnamed_roles`; a NES, ES or Up/Down column makes it GSEA."""
     missing = sorted({v for v in mapping.values() if v not in set(columns)})
     if missing:
         raise InputError(f"column(s) {', '.join(map(repr, missing))} not in the table (columns found: "
                          f"{_list(columns)})", path)
-    return Layout("generic", "gsea" if {"nes", "direction"} & set(mapping) else "ora", tuple(mapping.values()),
+    extra: dict = {}
+    if not guessed:  # a user's mapping: the roles it leaves out are found as the detection finds them
+        found, extra, how = _unnamed_roles(columns, mapping)
+        if found:
+            label = label or (f"table with the columns named ({_pairs(mapping)}) and the roles not named found "
+                              f"{how} ({_pairs(found)})")
+            guessed = True  # the reader says which columns it chose
+        mapping = {**mapping, **found}
+    signed = bool({"nes", "es", "direction"} & set(mapping))
+    return Layout("generic", "gsea" if signed else "ora", tuple(mapping.values()), direction_unknown=not signed,
                   term=mapping["term"], fdr=mapping["fdr"], nes=mapping.get("nes"), es=mapping.get("es"),
                   pvalue=mapping.get("pvalue"), name=mapping.get("name"), size=mapping.get("size"),
                   genes=mapping.get("genes"), condition=mapping.get("condition"), direction=mapping.get("direction"),
-                  label=label or "columns " + ", ".join(f"{k}={v!r}" for k, v in mapping.items()),
-                  term_forms=(ID_NAME,), guessed=guessed)
+                  label=label or f"columns {_pairs(mapping)}", term_forms=(ID_NAME,), guessed=guessed, **extra)
+
+
+def _pairs(mapping: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in mapping.items())
+
+
+#: roles a user's column mapping may leave out, found as the automatic detection finds them
+_OPTIONAL_ROLES = ("nes", "es", "pvalue", "size", "genes", "name", "direction")
+
+
+def _unnamed_roles(columns: list[str], mapping: dict[str, str]) -> tuple[dict[str, str], dict, str]:
+    """The roles a user's mapping does not name, found by the automatic detection's rules on the
+    other columns: the one tool whose layout the header matches, else common names (:data:`SYNONYMS`).
+    Returns ``({role: column}, extra Layout fields, how they were found)``."""
+    named = set(mapping.values())
+    matched = _matching(columns)
+    if matched and len({_family(lay.format) for lay in matched}) == 1:
+        tool = _resolve(matched[0], columns)
+        found = {r: getattr(tool, r) for r in _OPTIONAL_ROLES
+                 if r not in mapping and getattr(tool, r) in columns and getattr(tool, r) not in named}
+        extra = {f: getattr(tool, f) for f in ("size_ratio", "library") if getattr(tool, f) in columns
+                 and getattr(tool, f) not in named and "size" not in mapping}
+        if "condition" not in mapping:
+            extra["split_by"] = tuple(c for c in tool.split_by if c in columns and c not in named)
+        return found, extra, f"from the {tool.label} layout"
+    by_key: dict[str, str] = {}
+    for c in columns:
+        by_key.setdefault(squash(c), c)
+    found: dict[str, str] = {}
+    for role in _OPTIONAL_ROLES:
+        if role in mapping:
+            continue
+        taken = named | set(found.values())
+        col = next((by_key[k] for k in SYNONYMS[role] if k in by_key and by_key[k] not in taken), None)
+        if col is not None:
+            found[role] = col
+    return found, {}, "by common column names"
 
 
 def _list(columns: Sequence[str], n: int = 15) -> str:

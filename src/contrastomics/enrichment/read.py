@@ -22,7 +22,7 @@ from ..data.genesets import gc_paused
 from ..errors import InputError
 from .convert import read_table, standardise
 from .gene_lists import split_genes
-from .gsea_desktop import is_report, read_gsea_desktop, reports_in
+from .gsea_desktop import is_report, one_run, read_gsea_desktop, reports_in
 from .layouts import FOLDER_FILES, FORMATS, detect_layout, normalise_format, reads_run_folder
 
 #: columns of every standard frame, in this order (optional extras: ``library``, ``condition``)
@@ -67,7 +67,8 @@ def read_gsea_result(path: str | os.PathLike | Sequence[str | os.PathLike], form
         Force a tool (one of :data:`FORMATS`) instead of detecting it from the columns, or name the
         columns of any other table: ``{"term": ..., "fdr": ..., "nes": ..., "genes": ...}`` (roles
         ``term`` and ``fdr`` required; also ``name``, ``es``, ``pvalue``, ``size`` and ``condition``,
-        a column naming the contrast of each row of a stacked table). A table no
+        a column naming the contrast of each row of a stacked table; roles not named are found
+        as the automatic detection finds them, with a warning). A table no
         tool's layout matches is read by common column names (``format="generic"``), with a
         warning naming the columns chosen.
     gmt
@@ -275,6 +276,8 @@ def read_conditions(result, names=None, format=None) -> dict[str, pd.DataFrame]:
     ----------
     result
         A result path or DataFrame, a list of them (one per condition) or ``{name: path or frame}``.
+        GSEA desktop ``gsea_report_for_*`` files of one run (same folder and timestamp) given
+        without names or with one are one result, read as their run folder.
     names
         Condition names, one per result of a list, distinct (default: the file names; ``result<i>``
         for frames; repeated default names get ``_<i>``), or the one name of a single result (CLI
@@ -293,7 +296,9 @@ def read_conditions(result, names=None, format=None) -> dict[str, pd.DataFrame]:
 def _read_tables(result, names, format) -> dict[str, pd.DataFrame]:
     if isinstance(result, Mapping):
         return {str(k): _read(v, format, str(k)) for k, v in result.items()}
-    if isinstance(result, (list, tuple)):
+    if isinstance(result, (list, tuple)) and _reports_of_one_run(result) and (names is None or len(names) == 1):
+        result = list(dict.fromkeys(map(Path, result)))  # both phenotypes of one run: one result, as its folder
+    elif isinstance(result, (list, tuple)):
         if names is not None and len(names) != len(result):
             raise InputError(f"{len(names)} name(s) for {len(result)} result(s); give one --names per file")
         if names is not None and len(set(map(str, names))) != len(names):
@@ -313,6 +318,10 @@ def _read_tables(result, names, format) -> dict[str, pd.DataFrame]:
         raise InputError(f"{len(names)} names for 1 result file")
     key = str(names[0]) if names else "result"
     return {key: _read(result, format, key)}
+
+
+def _reports_of_one_run(result) -> bool:
+    return all(isinstance(r, (str, os.PathLike)) for r in result) and one_run([Path(r) for r in result])
 
 
 def _read(result, format, key: str) -> pd.DataFrame:
