@@ -181,16 +181,6 @@ def test_pathway_named_with_other_case_and_punctuation(tmp_path, capsys):
 # -- 3: unwritable --out ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def no_work(monkeypatch):
-    """Any clustering or GSEA run fails the test: the output check must come first."""
-    def boom(*a, **k):
-        raise AssertionError("work started before --out was checked")
-    monkeypatch.setattr(outputs, "run_clustering", boom)
-    import contrastomics.enrichment.run as run
-    monkeypatch.setattr(run, "run_to_folder", boom)
-
-
 def test_out_is_a_file(tmp_path, capsys, no_work):
     """issue 17 #3: cluster --out naming a file: one error line before any work."""
     res = write_fgsea(tmp_path / "r.tsv")

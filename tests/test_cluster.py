@@ -196,9 +196,12 @@ def test_bad_inputs_raise_or_warn_once(model):
     with pytest.warns(UserWarning, match="generic table"):  # no NES but a direction: signed -log10 p stand-in
         signed = cluster_gsea(df.drop(columns="nes"), model=model, metrics=False)
     assert len(signed) > 0 and (np.sign(signed["nes"]) == signed["direction"]).all()
-    with pytest.warns(UserWarning, match="generic table"):  # neither: an over-representation result
-        ora = cluster_gsea(df.drop(columns=["nes", "direction"]), model=model, metrics=False)
-    assert ora["nes"].isna().all() and len(ora) > 0
+    with pytest.warns(UserWarning, match="no NES column: direction taken from the sign of ES"):
+        by_es = cluster_gsea(df.drop(columns=["nes", "direction"]), model=model, metrics=False)
+    assert len(by_es) > 0 and (np.sign(by_es["es"]) == by_es["direction"]).all()
+    with pytest.warns(UserWarning, match="direction of each pathway is unknown"):  # no NES, ES or direction
+        unknown = cluster_gsea(df.drop(columns=["nes", "direction", "es"]), model=model, metrics=False)
+    assert unknown["nes"].isna().all() and len(unknown) > 0 and (unknown["direction"] == 0).all()
     bad = df.copy()
     bad.loc[:2, "nes"] = np.nan
     bad = pd.concat([bad, bad.iloc[[5]]], ignore_index=True)
@@ -641,10 +644,30 @@ def test_n_clusters_returns_k_clusters_without_singletons(model):
 
 
 def test_unreachable_n_clusters_warns_with_the_count_it_got(model):
-    df, _ = synthetic_result()  # 48 pathways: at most 16 clusters of >= 3
-    with pytest.warns(UserWarning, match=r"asked for 30 clusters, got \d+: no cluster .* splits further"):
+    df, _ = synthetic_result()  # 48 pathways: at most 16 clusters of >= 3, 24 of >= 2
+    with pytest.warns(UserWarning, match=r"asked for 30 clusters, but 48 pathways make at most 24"):
         res = run_clustering(df, model=model, n_clusters=30, metrics=False)
-    assert res.summary["n_clusters"] <= 16 and any("asked for 30" in n for n in res.summary["notes"])
+    notes = res.summary["notes"]
+    assert any("asked for 30" in n for n in notes) and any("clusters of 2 members were allowed" in n for n in notes)
+    sizes = res.table.groupby("cluster").size()
+    # more clusters than clusters of >= 3 allow, nearly every pathway in one
+    assert 16 < res.summary["n_clusters"] <= 24 and (sizes == 1).sum() <= 2
+
+
+def test_more_clusters_asked_never_gives_fewer(model):
+    df, _ = synthetic_result()
+    got = [run_clustering(df, model=model, n_clusters=k, metrics=False, layout=False).summary["n_clusters"]
+           for k in (8, 16, 24, 40, 200)]
+    assert got == sorted(got) and got[0] == 8 and got[-1] == got[-2]
+
+
+def test_min_cluster_size_above_the_result_gives_one_cluster_and_a_large_one_fewer(model):
+    df, _ = synthetic_result()
+    with pytest.warns(UserWarning, match="clusters of 48 members were allowed"):
+        one = run_clustering(df, model=model, min_cluster_size=1000, metrics=False)
+    assert one.summary["n_clusters"] == 1 and one.summary["n_singletons"] == 0
+    big = run_clustering(df, model=model, min_cluster_size=20, metrics=False).summary  # 3 clusters by default
+    assert big["target_clusters"] == 2 and big["n_clusters"] <= 2
 
 
 def test_summary_keys_and_label_support_columns(model):

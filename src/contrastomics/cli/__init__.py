@@ -2,7 +2,8 @@
 
 Each method has its own sub-command module (``cli/gsfm.py``...), imported lazily so that
 ``contrastomics --help`` stays fast. Every :class:`~contrastomics.errors.InputError` is printed as
-one line ``error: FILE:LINE: problem`` with exit status 2, never a traceback.
+one line ``error: FILE:LINE: problem`` with exit status 2, never a traceback; so is an
+``OSError`` (a full disk while writing: ``error: cannot write FILE: No space left on device``).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .. import __version__
 from ..errors import InputError
 
 
@@ -31,6 +33,24 @@ console = make_console()
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Contrastive learning on gene sets, pathway text, interactions and spatial data.")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"contrastomics {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Contrastive learning on gene sets, pathway text, interactions and spatial data."""
+
+
+def os_error_text(e: OSError) -> str:
+    """An ``OSError`` as one line: ``FILE: problem`` (the message alone when it names no file)."""
+    text = e.strerror or str(e) or type(e).__name__
+    return f"{e.filename}: {text}" if e.filename else text
 
 
 def _register() -> None:
@@ -56,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, standalone_mode=True)
     except InputError as e:
         console.print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True)
+        sys.exit(2)
+    except OSError as e:  # a full disk, a vanished folder: one line, as for bad input
+        console.print(f"[red]error:[/red] {escape(os_error_text(e))}", soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("[red]interrupted[/red]")

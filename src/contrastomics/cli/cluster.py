@@ -1,6 +1,9 @@
 """`contrastomics cluster`, `cluster-metrics` and `gsea` commands."""
 from __future__ import annotations
 
+import contextlib
+import re
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -26,6 +29,49 @@ def _at_least_one(value: Optional[int], option: str) -> None:
         raise InputError(f"{option} must be at least 1, got {value}")
 
 
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {seed}")
+
+
+def _cli_format(fmt: Optional[str]) -> Optional[str]:
+    """``--format`` checked in the CLI's words (the reader's message speaks Python: ``format=``)."""
+    from ..enrichment.layouts import FORMATS, normalise_format
+    if fmt is None:
+        return None
+    try:
+        return normalise_format(fmt)
+    except InputError:
+        raise InputError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}, or name the columns "
+                         "with --column ROLE=COLUMN") from None
+
+
+def _cli_words(e: InputError) -> InputError:
+    """``e`` with the reader's Python spelling (``format='gseapy'``) as the option (``--format gseapy``)."""
+    problem = re.sub(r"\bformat=(['\"])([\w-]+)\1", r"--format \2", e.problem)
+    problem = problem.replace("drop format=", "drop --format")
+    return InputError(problem, e.path, e.line)
+
+
+@contextlib.contextmanager
+def _each_warning_once(prefixes: List[str]):
+    """Show each warning once, its text compared without a leading prefix of ``prefixes`` (read at
+    each warning: GSEA's ``gseapy: `` and then the written table's ``PATH: `` say the same thing)."""
+    seen, show = set(), warnings.showwarning
+
+    def once(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        key = next((text[len(p):] for p in prefixes if text.startswith(p)), text)
+        if key not in seen:
+            seen.add(key)
+            show(message, category, filename, lineno, file, line)
+    warnings.showwarning = once
+    try:
+        yield
+    finally:
+        warnings.showwarning = show
+
+
 def _column_mapping(items: List[str]) -> dict:
     """``["term=Pathway", "fdr=q"]`` -> ``{"term": "Pathway", "fdr": "q"}`` (a column name may hold commas)."""
     out = {}
@@ -42,17 +88,19 @@ def cluster(
                                                    "gseapy, GSEA desktop, fgsea, clusterProfiler, Enrichr."),
     out: Path = typer.Option(Path("clusters"), "--out", "-o", help="Output folder."),
     demo: bool = typer.Option(False, "--demo", help="Cluster the shipped demo result (leukemia ALL vs AML, GO BP)."),
-    fdr: float = typer.Option(0.05, "--fdr", help="Keep pathways with FDR / adjusted p-value below this."),
+    fdr: float = typer.Option(0.05, "--fdr", help="Keep pathways with FDR / adjusted p-value below this (FDR < cut-off; 1 keeps every pathway)."),
     method: str = typer.Option("joint", "--method", "-m", help=METHOD_HELP),
     resolution: str = typer.Option("auto", "--resolution", help="Leiden resolution, or 'auto' (~n/15 clusters)."),
     partition: str = typer.Option("auto", "--partition", help="auto (Ward for joint/text/genes, Leiden for the "
                                   "graph baselines) | ward | average | leiden."),
     n_clusters: Optional[int] = typer.Option(None, "--n-clusters", help="Number of clusters (>= 2 members) to "
-                                             "return; leftovers join their nearest cluster (--resolution auto)."),
+                                             "return; leftovers join their nearest cluster (--resolution auto). "
+                                             "At most half the pathways; clusters of 2 are allowed when needed."),
     split_direction: bool = typer.Option(False, "--split-direction", help="Never put up- and down-regulated pathways "
                                          "in one cluster (joint already weighs direction in its similarity)."),
     min_cluster_size: int = typer.Option(3, "--min-cluster-size", help="Smaller clusters are dissolved and their "
-                                         "members attached to the nearest cluster when similar enough."),
+                                         "members attached to the nearest cluster when similar enough; a larger "
+                                         "size lowers the default count to n / size."),
     gmt: Optional[str] = typer.Option(None, "--gmt", help="GMT with the full gene sets and descriptions "
                                       "(default: built-in GO for GO results, else leading edges only)."),
     model: Optional[str] = typer.Option(None, "--model", help="gtCLIP model folder or hub id (default: shipped)."),
@@ -104,20 +152,31 @@ def cluster(
     _at_least_one(k, "--k")
     _at_least_one(n_clusters, "--n-clusters")
     _at_least_one(min_cluster_size, "--min-cluster-size")
+    _check_seed(seed)
     check_output(out, folder=True)
     if column:
         if fmt is not None and fmt.strip().lower() != "generic":
             raise InputError(f"give either --format {fmt} or --column, not both")
         fmt = _column_mapping(column)
+    else:
+        fmt = _cli_format(fmt)
     arg = [str(r) for r in results] if len(results) > 1 else str(results[0])
     title = "contrastomics cluster: " + (", ".join(Path(str(r)).name for r in results))
-    with console.status("clustering pathways…"):
-        res, written = cluster_to_folder(
-            arg, out, report=report, title=title, method=method, fdr_cutoff=fdr, resolution=res_value,
-            partition=partition, n_clusters=n_clusters, split_direction=split_direction, min_cluster_size=min_cluster_size, model=model,
-            gene_sets=gmt, names=_split_names(names), format=fmt, k=k, representative=representative, seed=seed)
+    try:
+        with console.status("clustering pathways…"):
+            res, written = cluster_to_folder(
+                arg, out, report=report, title=title, method=method, fdr_cutoff=fdr, resolution=res_value,
+                partition=partition, n_clusters=n_clusters, split_direction=split_direction,
+                min_cluster_size=min_cluster_size, model=model, gene_sets=gmt, names=_split_names(names),
+                format=fmt, k=k, representative=representative, seed=seed)
+    except InputError as e:
+        raise _cli_words(e) from None
+    if gmt and res.summary.get("n_significant") and not res.summary.get("n_full_sets_from_library"):
+        warnings.warn(f"--gmt {gmt}: none of the {res.summary['n_significant']} pathways is in this library "
+                      "(other names or ids?); the leading edges stand in for the full gene sets", stacklevel=1)
     console.print(summary_table(res.summary))
-    top = res.clusters[~res.clusters["singleton"]].head(10)
+    shown = res.clusters[~res.clusters["singleton"]]
+    top = shown.head(10)
     for rec in top.to_dict("records"):
         theme = f" [cyan]\\[{escape(shorten(rec['theme'], 40))}][/cyan]" if rec.get("theme") else ""
         signs = f", ▲{rec['n_up']} ▼{rec['n_down']}" if rec["mean_nes"] == rec["mean_nes"] else ""  # no NES: ORA
@@ -128,6 +187,8 @@ def cluster(
         note = mixed_note(sup, rec.get("sub_themes"), lambda t: escape(shorten(t, 110)))
         if note:  # a mixed cluster: its label names few members
             console.print(f"        [yellow]mixed;[/yellow] {note}")
+    if len(shown) > len(top):
+        console.print(f"  ... and {len(shown) - len(top)} more (see clusters.tsv)")
     console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(out))}/")
 
 
@@ -149,6 +210,7 @@ def cluster_metrics(
 
     if n_random < 100:
         raise InputError("--n-random must be at least 100")
+    _check_seed(seed)
     if out:
         check_output(out, folder=False)
     summary = evaluate_file(clusters_tsv, gene_sets=gmt, n_random=n_random, seed=seed)
@@ -183,8 +245,8 @@ def gsea(
     metric: str = typer.Option("signal_to_noise", "--metric", help="Ranking metric with classes (gseapy names)."),
     min_size: int = typer.Option(15, "--min-size"),
     max_size: int = typer.Option(500, "--max-size"),
-    threads: int = typer.Option(1, "--threads"),
-    seed: int = typer.Option(0, "--seed"),
+    threads: int = typer.Option(1, "--threads", help="CPU threads for gseapy (>= 1)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the permutations and the clustering (>= 0)."),
     do_cluster: bool = typer.Option(True, "--cluster/--no-cluster", help="Cluster the significant pathways "
                                     "(as `contrastomics cluster`) into the same folder."),
     fdr: float = typer.Option(0.25, "--fdr", help="FDR cut-off for the clustering (GSEA's own suggestion, "
@@ -201,29 +263,35 @@ def gsea(
     """
     from .._io import check_output
     from ..enrichment.run import run_to_folder
+    from ..report import cluster_to_folder, summary_table
     from . import make_console
 
     if classes is not None and cls is not None and Path(classes) != Path(cls):
         raise InputError(f"two class files given ({classes} and --cls {cls}); give one")
     cls = classes if classes is not None else cls
+    _at_least_one(threads, "--threads")
+    _check_seed(seed)
     check_output(out, folder=True)
     console = make_console()
-    with console.status(f"gseapy: {permutations} permutations…"):
-        path = run_to_folder(data, library, out, cls=cls, chip=chip, permutations=permutations, seed=seed,
-                             min_size=min_size, max_size=max_size, permutation_type=permutation_type,
-                             method=metric, threads=threads)
-    console.print(f"wrote {path}")
-    if not do_cluster:
-        typer.echo(f"next: contrastomics cluster {out}")
-        return
-    from ..report import cluster_to_folder, summary_table
-    gmt = library if Path(library).exists() else library.upper().replace("-", "_")
-    try:
-        with console.status("clustering pathways…"):
-            res, written = cluster_to_folder(str(path), out, report=report, title=f"contrastomics gsea: {Path(data).name}",
-                                             method=method, fdr_cutoff=fdr, split_direction=split_direction,
-                                             gene_sets=gmt, seed=seed)
-    except InputError as e:
-        raise InputError(f"GSEA finished ({path}) but clustering stopped: {e}") from None
+    prefixes = ["gseapy: "]
+    with _each_warning_once(prefixes):
+        with console.status(f"gseapy: {permutations} permutations…"):
+            path = run_to_folder(data, library, out, cls=cls, chip=chip, permutations=permutations, seed=seed,
+                                 min_size=min_size, max_size=max_size, permutation_type=permutation_type,
+                                 method=metric, threads=threads)
+        prefixes.append(f"{path}: ")  # the clustering reads the table the run has just warned about
+        console.print(f"wrote {path}")
+        if not do_cluster:
+            typer.echo(f"next: contrastomics cluster {out}")
+            return
+        gmt = library if Path(library).exists() else library.upper().replace("-", "_")
+        try:
+            with console.status("clustering pathways…"):
+                res, written = cluster_to_folder(str(path), out, report=report,
+                                                 title=f"contrastomics gsea: {Path(data).name}", method=method,
+                                                 fdr_cutoff=fdr, split_direction=split_direction, gene_sets=gmt,
+                                                 seed=seed)
+        except InputError as e:
+            raise InputError(f"GSEA finished ({path}) but clustering stopped: {e}") from None
     console.print(summary_table(res.summary))
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}/")

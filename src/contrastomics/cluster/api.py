@@ -15,7 +15,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, fields, replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,8 @@ REPRESENTATIVES = ("central", "medoid", "significant")
 METHODS = ("joint", "text", "genes", "overlap", "overlap-knn", "kappa", "semantic")
 #: attach threshold with an explicit ``n_clusters``: any positive similarity to a cluster
 ATTACH_ANY = 1e-9
+#: the default ``min_cluster_size``
+MIN_CLUSTER_SIZE = 3
 
 __all__ = ["METHODS", "ClusterOptions", "ClusterResult", "Pathways", "cluster_gsea", "evaluate", "prepare",
            "run_clustering"]
@@ -61,7 +63,8 @@ class ClusterOptions:
         direction; default), ``text``, ``genes``,
         ``overlap`` (EnrichmentMap + MCL), ``overlap-knn``, ``kappa``, ``semantic`` (GO only).
     fdr_cutoff
-        Keep pathways with FDR (or adjusted p-value) below this.
+        Keep pathways with FDR (or adjusted p-value) ``< fdr_cutoff``, a number in ``(0, 1]``; ``1``
+        keeps every pathway.
     resolution
         Leiden resolution, or ``"auto"`` to hit ``n_clusters`` clusters.
     n_clusters
@@ -81,8 +84,8 @@ class ClusterOptions:
         Smaller clusters are dissolved and their members attached to the nearest cluster when
         similar enough (else they stay singletons).
     attach_threshold
-        Similarity a dissolved member needs to join a cluster (``"auto"``: as close as that
-        cluster's own members typically are).
+        Similarity (a number) a dissolved member needs to join a cluster (``"auto"``: as close as
+        that cluster's own members typically are).
     k
         Neighbours per pathway in the kNN graph (default :func:`~contrastomics.cluster.graph.default_k`).
     model
@@ -100,9 +103,9 @@ class ClusterOptions:
         meaning: the label-support relation), ``medoid`` (highest mean similarity to the others) or
         ``significant`` (lowest FDR).
     n_keywords
-        c-TF-IDF keywords per cluster.
+        c-TF-IDF keywords per cluster (``>= 1``).
     seed
-        Seed for Leiden, layout and the metrics' random clusterings.
+        Seed for Leiden, layout and the metrics' random clusterings (an integer ``>= 0``).
     names
         Condition names, one per result.
     format
@@ -114,7 +117,7 @@ class ClusterOptions:
     layout
         Compute 2-D map coordinates (columns ``x``, ``y``; needed by the report).
     n_random
-        Random clusterings for the chance level of the metrics.
+        Random clusterings for the chance level of the metrics (``>= 1``).
     """
 
     method: str = "joint"
@@ -123,7 +126,7 @@ class ClusterOptions:
     n_clusters: int | None = None
     partition: str = "auto"
     split_direction: bool = False
-    min_cluster_size: int = 3
+    min_cluster_size: int = MIN_CLUSTER_SIZE
     attach_threshold: float | str = "auto"
     k: int | None = None
     model: object = None
@@ -147,13 +150,19 @@ class ClusterOptions:
         if self.representative not in REPRESENTATIVES:
             raise InputError(f"unknown representative rule {self.representative!r}; choose one of "
                              + ", ".join(REPRESENTATIVES))
-        if not (0 < self.fdr_cutoff <= 1):
-            raise InputError(f"FDR cut-off must be in (0, 1], got {self.fdr_cutoff}")
-        for name in ("k", "n_clusters", "min_cluster_size"):
+        if not (_is_number(self.fdr_cutoff) and 0 < self.fdr_cutoff <= 1):
+            raise InputError(f"fdr_cutoff must be a number in (0, 1] (pathways with FDR < fdr_cutoff are kept; "
+                             f"1 keeps every pathway), got {self.fdr_cutoff!r}")
+        for name in ("k", "n_clusters", "min_cluster_size", "n_keywords", "n_random"):
             v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 1
-                                  or v != int(v)):
+            if (v is not None or name in ("n_keywords", "n_random")) and not _is_whole(v, 1):
                 raise InputError(f"{name} must be a whole number of at least 1, got {v!r}")
+        if not _is_whole(self.seed, 0):
+            raise InputError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.attach_threshold != "auto" and not (_is_number(self.attach_threshold)
+                                                    and np.isfinite(self.attach_threshold)):
+            raise InputError(f"attach_threshold must be 'auto' or a number (a similarity), "
+                             f"got {self.attach_threshold!r}")
         if self.resolution not in ("auto", None) and not (isinstance(self.resolution, (int, float))
                                                           and 0 < self.resolution < float("inf")):
             raise InputError(f"resolution must be a positive number or 'auto', got {self.resolution!r}")
@@ -170,6 +179,36 @@ class ClusterOptions:
         if options is None:
             return cls(**kwargs)
         return replace(options, **kwargs) if kwargs else options
+
+
+def _is_number(v) -> bool:  # a real number: not a bool, not a numeric string
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _is_whole(v, least: int) -> bool:  # 3 or 3.0 (not True), at least ``least``
+    return _is_number(v) and bool(v >= least) and v == int(v)
+
+
+def check_result_argument(result) -> None:
+    """Refuse a ``result`` that is none of a path, a DataFrame, or a non-empty list / dict of them
+    (:class:`InputError` naming the argument), before anything is read."""
+    allowed = "a result file path, a pandas DataFrame, or a non-empty list / dict of them"
+    paths = (str, os.PathLike)
+    if isinstance(result, (list, tuple, Mapping)):
+        if not result:
+            raise InputError(f"result is an empty {type(result).__name__}; give {allowed}")
+        items = result.items() if isinstance(result, Mapping) else enumerate(result)
+        checks = [(f"result[{key!r}]", r) for key, r in items]
+    else:
+        checks = [("result", result)]
+    for where, r in checks:
+        if isinstance(r, pd.Series):
+            raise InputError(f"{where} is a pandas Series (one column); pass the whole result table (a "
+                             "DataFrame) or its file path")
+        if isinstance(r, (list, tuple)) and where != "result" and r and all(isinstance(x, paths) for x in r):
+            continue  # the files of one condition (GSEA desktop's pos + neg reports)
+        if not isinstance(r, (*paths, pd.DataFrame)):
+            raise InputError(f"{where} must be {allowed}; got {type(r).__name__}")
 
 
 @dataclass
@@ -222,6 +261,7 @@ def run_clustering(result, options: ClusterOptions | None = None, /, **kwargs) -
     small, and multi-threaded OpenBLAS on a busy two-core machine made small eigen-decompositions
     20x slower."""
     opts = ClusterOptions.build("run_clustering", options, **kwargs)
+    check_result_argument(result)
     with _blas_controller().limit(limits=1, user_api="blas"):
         return _run(result, opts)
 
@@ -235,13 +275,17 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     n = len(tab)
     nes = tab["nes"].to_numpy(float)
     fdr = tab["fdr"].to_numpy(float)
-    sign = np.where(np.isnan(nes) | (nes >= 0), 1, -1)  # over-representation (no NES) counts as up
+    # no NES: up (an over-representation result), or 0 where the reader found the direction unknown
+    sign = np.where(np.isnan(nes) | (nes >= 0), 1, -1)
+    if "direction" in tab and np.isnan(nes).any():
+        sign[np.isnan(nes) & (tab["direction"].to_numpy(float) == 0)] = 0
     split = bool(o.split_direction)
     forbid = sign if split else None
     k = default_k(n) if o.k is None else int(o.k)
     go_terms = pw.go_terms or tab["term"].tolist()
     go_ids = [extract_go_id(str(t)) for t in go_terms]
     go_result = is_go_result(go_ids)
+    o, count_notes = _feasible_count(o, n, len(np.unique(sign)))
     target = int(o.n_clusters) if o.n_clusters else target_clusters(n, go=go_result)
     model_name = None
 
@@ -261,10 +305,18 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         mdl = embedding_model(o.model)
         model_name = _model_name(o.model, mdl)
         w = o.weights if (o.weights is not None and o.method == "joint") else METHOD_WEIGHTS[o.method]
-        x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
-                        gate_leading_edge=o.gate_leading_edge, full_matrix=pw.full_matrix,
-                        terms=go_terms, sign=_direction_profile(tab, pw.conditions, sign),
-                        names=tab["name"].tolist(), parts=parts)
+        with warnings.catch_warnings():  # the tower warns only on what it embeds; the note below counts all
+            if hasattr(mdl, "vocabulary"):
+                warnings.filterwarnings("ignore", message=r".*not in the gtCLIP vocabulary")
+            x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
+                            gate_leading_edge=o.gate_leading_edge, full_matrix=pw.full_matrix,
+                            terms=go_terms, sign=_direction_profile(tab, pw.conditions, sign),
+                            names=tab["name"].tolist(), parts=parts)
+        from ..models.numpy_tower import vocabulary_note  # torch-free, but models/ is a torch room
+        vocab_note = vocabulary_note(mdl, pw.leading_edge)
+        if vocab_note:
+            count_notes.append("leading edges: " + vocab_note)
+            warnings.warn(count_notes[-1], stacklevel=3)
         times["embed"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         adj = knn_from_embedding(x, k, forbid=forbid, seed=o.seed)
@@ -275,17 +327,23 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     t1 = time.perf_counter()
     labels, used_res, info = _partition(adj, x, sim_for_attach, fdr, target, forbid, o,
                                         identical_groups(pw.le_matrix, pw.full_matrix), parts, part_counts)
-    notes = list(pw.notes)
+    notes = list(pw.notes) + count_notes
     if parts is not None:
         notes.append(f"{part_sizes[0]} GO terms and {part_sizes[1]} pathways of other libraries were clustered "
                      "apart (each part with its own ontology view and cluster count; no cluster spans both)")
     got = n_clusters_of(labels)
+    if info["min_size"] < o.min_cluster_size:
+        notes.append(f"clusters of {info['min_size']} members were allowed (--min-cluster-size {o.min_cluster_size}) "
+                     + (f"to come nearer the {int(o.n_clusters)} clusters asked for" if o.n_clusters else
+                        f"as the result has fewer pathways ({n})"))
     if o.n_clusters and abs(got - int(o.n_clusters)) > 0.1 * int(o.n_clusters):
         note = f"asked for {int(o.n_clusters)} clusters, got {got}" + (
-            f": no cluster of these {n} pathways splits further into parts of at least {o.min_cluster_size} "
-            "(--min-cluster-size)" if got < int(o.n_clusters) else "")
+            f": no cluster of these {n} pathways splits further into parts of at least {info['min_size']} "
+            "members" if got < int(o.n_clusters) else "")
         notes.append(note)
         warnings.warn(note, stacklevel=3)
+    elif info["min_size"] < o.min_cluster_size:
+        warnings.warn(notes[len(pw.notes) + len(count_notes)], stacklevel=3)
     if info["identical"]:
         notes.append(f"{info['identical']} pathway(s) with the same gene set as another were put in its cluster")
     times["partition"] = time.perf_counter() - t1
@@ -336,7 +394,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         "method": o.method, "model": model_name, "n_input": pw.n_input,
         "n_significant": int(n), "fdr_cutoff": o.fdr_cutoff, "knn_neighbours": int(k),
         "n_clusters": int((sizes >= 2).sum()), "n_singletons": int((sizes == 1).sum()),
-        "target_clusters": int(target),
+        "target_clusters": int(info["target"]),
         "partition": info["partition"], "resolution": used_res,
         "library_parts": None if parts is None else dict(zip(PART_NAMES, part_sizes)), "split_direction": bool(split),
         "min_cluster_size": int(o.min_cluster_size), "attached": info["attached"],
@@ -359,6 +417,25 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         times["metrics"] = time.perf_counter() - t1
     summary["seconds"] = {k2: round(v, 4) for k2, v in times.items()}
     return ClusterResult(out_table, clusters, summary, None if x is None else x.dense, adj, coords, x, order)
+
+
+def _feasible_count(o: ClusterOptions, n: int, n_directions: int) -> tuple[ClusterOptions, list[str]]:
+    """``o`` with an explicit ``n_clusters`` these ``n`` pathways can meet: at most ``n // 2``
+    clusters of 2 members or more, and under ``split_direction`` at least one per direction present
+    (``n_directions``); with the notes (also warnings) saying what changed."""
+    if not o.n_clusters:
+        return o, []
+    k, notes = int(o.n_clusters), []
+    if k > max(1, n // 2):
+        k = max(1, n // 2)
+        notes.append(f"asked for {int(o.n_clusters)} clusters, but {n} pathways make at most {k} clusters of 2 "
+                     f"members or more: made {k}")
+    if o.split_direction and k < n_directions:
+        notes.append(f"--split-direction keeps up and down apart: {n_directions} clusters at least")
+        k = n_directions
+    for note in notes:
+        warnings.warn(note, stacklevel=4)
+    return replace(o, n_clusters=k), notes
 
 
 def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, forbid, o: ClusterOptions,
@@ -384,13 +461,35 @@ def _partition(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, 
             info[key] += i[key]
         info["attach_threshold"].append(i["attach_threshold"])
         info["partition"] = i["partition"]
+        info["min_size"] = min(info.get("min_size", i["min_size"]), i["min_size"])
+        info["target"] = info.get("target", 0) + i["target"]
     return order_labels(lab, fdr), (res if any(v is not None for v in res) else None), info
 
 
 def _partition_part(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, forbid, o: ClusterOptions,
                     same_sets: np.ndarray, n_clusters: int | None):
     """:func:`_partition` of one part, before the cluster ids are ordered (``n_clusters``: an
-    explicit count for it)."""
+    explicit count for it). A count these pathways cannot meet at ``--min-cluster-size`` is met as
+    near as they allow: the default count is lowered to ``n // min_size``; an explicit count that
+    leaves clusters under 4/3 of the size on average and is missed by more than 10% is tried again
+    with clusters of 2 members allowed (kept when nearer; ``info["min_size"]``: the size used)."""
+    size = o.min_cluster_size
+    if not n_clusters and size > MIN_CLUSTER_SIZE:  # the default size keeps its count (round 13)
+        size = min(size, max(len(fdr), MIN_CLUSTER_SIZE))
+        target = max(1, min(target, len(fdr) // size))
+    lab, used_res, info = _partition_at(adj, x, similarity, fdr, target, forbid, o, same_sets, n_clusters, size)
+    tight = n_clusters and n_clusters * size > 0.75 * len(fdr)  # clusters would average < 4/3 of the size
+    if tight and size > 2 and abs(n_clusters_of(lab) - n_clusters) > 0.1 * n_clusters:
+        again = _partition_at(adj, x, similarity, fdr, target, forbid, o, same_sets, n_clusters, 2)
+        if abs(n_clusters_of(again[0]) - n_clusters) < abs(n_clusters_of(lab) - n_clusters):
+            (lab, used_res, info), size = again, 2
+    info["min_size"], info["target"] = size, target
+    return lab, used_res, info
+
+
+def _partition_at(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: int, forbid, o: ClusterOptions,
+                  same_sets: np.ndarray, n_clusters: int | None, size: int):
+    """:func:`_partition_part` with clusters of at least ``size`` members."""
     auto = o.resolution in ("auto", None)
     linkage = partition_rule(o.method, o.partition)
     used = "mcl" if o.method == "overlap" else "leiden"
@@ -398,11 +497,11 @@ def _partition_part(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: 
         raw = mcl(adj)
         used_res = None
     elif auto and linkage and len(fdr) <= LINKAGE_MAX_N and (x is not None or similarity is not None):
-        raw = linkage_partition(x, target, method=linkage, min_size=o.min_cluster_size, groups=forbid,
+        raw = linkage_partition(x, target, method=linkage, min_size=size, groups=forbid,
                                 similarity=similarity if x is None else None)
         used_res, used = None, linkage
     elif auto:
-        raw, used_res = leiden_auto(adj, target, min_size=o.min_cluster_size, seed=o.seed)
+        raw, used_res = leiden_auto(adj, target, min_size=size, seed=o.seed)
     else:
         used_res = float(o.resolution)
         raw = leiden(adj, used_res, seed=o.seed)
@@ -416,14 +515,14 @@ def _partition_part(adj: sp.csr_matrix, x, similarity, fdr: np.ndarray, target: 
         threshold = o.attach_threshold
         if n_clusters and threshold == "auto":
             threshold = ATTACH_ANY
-        lab, info = attach_small(raw, x, min_size=o.min_cluster_size, threshold=threshold,
+        lab, info = attach_small(raw, x, min_size=size, threshold=threshold,
                                  groups=forbid, similarity=None if x is not None else similarity)
     # an explicit K (Leiden methods): split or merge the clusters until K clusters of >= 2 members
     # remain; identical sets are joined after the splits (which could separate them) and before the
     # merges (which only combine clusters)
     exact_k = bool(n_clusters) and o.method != "overlap" and auto
     if exact_k:
-        lab = split_to(lab, int(n_clusters), adj, min_size=o.min_cluster_size, seed=o.seed)
+        lab = split_to(lab, int(n_clusters), adj, min_size=size, seed=o.seed)
     lab, info["identical"] = join_identical(lab, same_sets, fdr, forbid)
     if exact_k:
         lab = merge_to(lab, int(n_clusters), x=x, similarity=None if x is not None else similarity, groups=forbid)

@@ -149,6 +149,10 @@ class ShippedModel:
             return _default_gtclip().embed_gene_sets(gene_sets)
         return self._tower.embed_gene_sets(gene_sets)
 
+    def vocabulary(self) -> tuple[dict[str, int], int]:
+        from ..models.numpy_tower import vocabulary_of  # torch-free, but models/ is a torch room
+        return vocabulary_of(self.folder)
+
     def shipped_text_vectors(self) -> Mapping[str, np.ndarray]:
         from ..models.text_table import TABLE_FILE, read_table_file  # torch-free, but models/ is a torch room
         if self._table is None:

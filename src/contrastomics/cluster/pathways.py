@@ -75,7 +75,7 @@ def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFram
         df = df[np.isfinite(nes)]
     if df["fdr"].isna().all():
         raise InputError(f"{where}: no FDR / adjusted p-value column has values")
-    sig = df[df["fdr"] < fdr_cutoff]
+    sig = df[(df["fdr"] < fdr_cutoff) if fdr_cutoff < 1 else df["fdr"].notna()]  # 1 keeps every pathway
     if len(sig) == 0:
         best = float(df["fdr"].min())
         n25 = int((df["fdr"] < 0.25).sum())
@@ -298,7 +298,7 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
         if not any(le) and not any(full):
             raise InputError("no pathway has leading-edge genes and none is in a gene-set library; pass the "
                              "GMT used for the analysis with --gmt", _sources(tables))
-        _check_genes(le, human_genes, le_genes)
+        notes += _check_genes(le, human_genes, le_genes)
         triples = list(zip(table["term"].tolist(), table["name"].tolist(), rows.tolist()))
         texts = [pathway_text(t, n, lib, r) for t, n, r in triples]
         titles = [pathway_title(t, n, lib, r) for t, n, r in triples]
@@ -538,28 +538,23 @@ def _human_reference() -> frozenset:
 
 
 def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None,
-                 distinct: Sequence[str] | None = None) -> None:
-    """Warn when most leading-edge genes are not human symbols; ``distinct``: the distinct genes of
-    ``le`` when the caller has them."""
+                 distinct: Sequence[str] | None = None) -> list[str]:
+    """The note on leading-edge genes that are not human symbols (a warning too when most are);
+    ``distinct``: the distinct genes of ``le`` when the caller has them."""
     ref = _human_reference() if human_genes is None else {g.upper() for g in human_genes}
-    if not ref:
-        return
     allg = set(chain.from_iterable(le)) if distinct is None else set(distinct)
-    if not allg:
-        return
+    if not ref or not allg:
+        return []
     # symbols of other years count (AARS1 against GO 2019's AARS), and with the default reference
     # any human symbol does
     unknown = sorted(g for g in allg if g.upper() not in ref and not any(o in ref for o in other_symbols(g))
                      and not (human_genes is None and is_human_symbol(g)))
     frac = len(unknown) / len(allg)
+    note = (f"{len(unknown)} of {len(allg)} leading-edge genes ({frac:.0%}) are not human gene symbols "
+            f"(e.g. {', '.join(unknown[:3])}): they count in leading-edge overlaps only") if unknown else None
     if frac > 0.5:
-        mouse_like = sum(g[:1].isupper() and g[1:].islower() for g in unknown)
-        hint = " They look like mouse symbols: map them to human orthologs first." if mouse_like > len(unknown) / 2 else ""
-        warnings.warn(f"{len(unknown)} of {len(allg)} leading-edge genes ({frac:.0%}) are not human gene "
-                      f"symbols (e.g. {', '.join(unknown[:3])}).{hint} The gene towers ignore them.", stacklevel=4)
-    elif unknown:
-        log.info("%d of %d leading-edge genes are not in the human annotation (e.g. %s)",
-                 len(unknown), len(allg), ", ".join(unknown[:3]))
+        warnings.warn(note, stacklevel=4)
+    return [note] if note else []
 
 
 def pathway_key(term: str, name: str = "") -> str:

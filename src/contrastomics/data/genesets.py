@@ -419,7 +419,9 @@ def read_gmt(
     raises :class:`InputError` naming the file and line. Duplicate set names (one rule for every
     command): identical content is dropped with a warning; differing content is renamed
     ``NAME_2``, ``NAME_3``... with a warning that counts them (``on_duplicate='rename'``), or,
-    from Python only, keeps the first (``'first'``) or raises (``'error'``).
+    from Python only, keeps the first (``'first'``) or raises (``'error'``). A table that is not a
+    GMT (a header line of result columns, or 'genes' that are decimal numbers such as ``-2.59``;
+    integer ids such as Entrez ids are genes) raises :class:`InputError` naming the file and line.
     """
     path = Path(path)
     if on_duplicate not in ("error", "first", "rename"):
@@ -440,6 +442,7 @@ def _read_gmt(path: Path, collection: str | None, on_duplicate: str, name: str |
     row_of: dict[str, int] = {}
     n_empty, n_dup_same, n_dup_diff = 0, 0, 0
     renamed: list[str] = []
+    checked: list[tuple[int, str, str, str]] = []  # the first lines, for _check_gmt_lines
     for lineno, raw in enumerate(text.split("\n"), 1):  # text mode already turned \r\n and \r into \n
         line = raw.rstrip("\r\n")
         if not line.strip() or line.startswith("#"):
@@ -471,11 +474,17 @@ def _read_gmt(path: Path, collection: str | None, on_duplicate: str, name: str |
                 k += 1
             term = f"{term}_{k}"
             renamed.append(f"{term} (line {lineno})")
+        if len(terms) < _GMT_CHECK_LINES:
+            checked.append((lineno, term, fields[1], rest))
+            if len(checked) == _GMT_CHECK_LINES:
+                _check_gmt_lines(checked, path)
         row_of[term] = len(terms)
         first_line[term] = lineno
         terms.append(term)
         descs.append(fields[1].strip())
         gene_fields.append(rest)
+    if len(checked) < _GMT_CHECK_LINES:
+        _check_gmt_lines(checked, path)
     if not terms:
         raise InputError("no gene set with at least one gene in this GMT file", path)
     if n_empty:
@@ -494,6 +503,40 @@ def _read_gmt(path: Path, collection: str | None, on_duplicate: str, name: str |
                          name=lib_name)
     lib.meta.update(source=str(path), n_empty_sets_skipped=n_empty)
     return lib
+
+
+#: lines of a GMT file looked at by :func:`_check_gmt_lines`
+_GMT_CHECK_LINES = 50
+#: a decimal or scientific number (``-2.59``, ``1e-05``): never a gene; whole numbers (Entrez ids) are
+_DECIMAL = re.compile(r"^[+-]?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][+-]?\d+|-\d+)$")
+#: column names of result tables: two of them on the first line make it a table header
+_HEADER_WORDS = {"nes", "es", "fdr", "fdr q-val", "nom p-val", "fwer p-val", "pval", "padj", "pvalue", "p-value",
+                 "p.adjust", "qvalue", "adjusted p-value", "size", "setsize", "tag %", "lead_genes", "leadingedge",
+                 "leading_edge", "core_enrichment", "genes", "overlap", "odds ratio", "combined score", "log2err",
+                 "enrichmentscore", "description", "term", "pathway", "gene_set", "name"}
+
+
+def _check_gmt_lines(lines: list[tuple[int, str, str, str]], path: Path) -> None:
+    """Refuse a table that is not a GMT, from its first ``(line, name, description, genes)``: a
+    header of result columns followed by numbers, or 'genes' of which a quarter are decimals."""
+    n_genes, decimals = 0, []
+    for lineno, _, _, rest in lines:
+        genes = [g.strip() for g in rest.split("\t") if g.strip()]
+        n_genes += len(genes)
+        decimals += [(lineno, g) for g in genes if _DECIMAL.match(g)]
+    if not decimals:
+        return
+    head = lines[0]
+    words = [w.strip().lower() for w in (head[1], head[2], *head[3].split("\t"))]
+    if sum(w in _HEADER_WORDS for w in words) >= 2:
+        raise InputError("not a GMT file: this line looks like a table header "
+                         f"({', '.join(w for w in words if w)[:80]}) and later lines hold numbers (e.g. "
+                         f"{decimals[0][1]!r} on line {decimals[0][0]}); a GMT line is 'name<TAB>description"
+                         "<TAB>gene<TAB>gene...' (a GSEA result is the result argument, not --gmt)", path, head[0])
+    if len(decimals) >= 0.25 * n_genes:
+        raise InputError(f"not a GMT file: {len(decimals)} of the {n_genes} 'genes' on the first {len(lines)} "
+                         f"lines are numbers (e.g. {decimals[0][1]!r}); a GMT line is 'name<TAB>description"
+                         "<TAB>gene<TAB>gene...'", path, decimals[0][0])
 
 
 def _gmt_gene(field: str) -> str:

@@ -29,7 +29,7 @@ from ..errors import InputError
 from .base import (ModelConfig, Pretrained, read_vocab, register_model, save_model_folder, share_like_umask,
                    swap_folder)
 from .gsfm import GSFM, GSFMConfig, SPECIAL_TOKENS
-from .numpy_tower import warn_vocabulary
+from .numpy_tower import gene_index_of, warn_vocabulary
 from .text import DEFAULT_TEXT_MODEL, TextEncoder, check_delta_base
 from .text_table import read_text_table, text_digest
 from .text_finetune import DELTA_FILE, read_delta, write_delta
@@ -170,6 +170,10 @@ class GtClip(Pretrained, nn.Module):
     @property
     def genes(self) -> list[str]:
         return self.gene_tower.genes
+
+    def vocabulary(self) -> tuple[dict[str, int], int]:
+        """``(gene index, number of genes)`` of the gene tower, as the NumPy tower reads it."""
+        return gene_index_of(self.vocab), len(self.genes)
 
     @property
     def text_encoder_name(self) -> str:

@@ -65,15 +65,40 @@ def token_codes(gene_sets: Iterable[Iterable[str]], gene_index: Mapping[str, int
     return idx.astype(np.int64), offsets.astype(np.int64), report, lookup
 
 
+def vocabulary_message(unknown: Mapping[str, int], n_genes: int) -> str:
+    """What a gene-set embedding says of the symbols (``{symbol: occurrences}``) outside its vocabulary."""
+    return (f"{sum(unknown.values())} gene occurrence(s) ({len(unknown)} distinct symbols, e.g. "
+            f"{', '.join(list(unknown)[:5])}) are not in the gtCLIP vocabulary ({n_genes} genes) and were ignored")
+
+
 def warn_vocabulary(unknown: Mapping[str, int], empty: Sequence[int], n_genes: int, stacklevel: int = 3) -> None:
     """The warnings of a gene-set embedding: symbols outside the vocabulary, sets left empty."""
     if unknown:
-        warnings.warn(f"{sum(unknown.values())} gene occurrence(s) ({len(unknown)} distinct symbols, e.g. "
-                      f"{', '.join(list(unknown)[:5])}) are not in the gtCLIP vocabulary "
-                      f"({n_genes} genes) and were ignored", stacklevel=stacklevel)
+        warnings.warn(vocabulary_message(unknown, n_genes), stacklevel=stacklevel)
     if empty:
         warnings.warn(f"{len(empty)} gene set(s) have no gene in the vocabulary; their embeddings carry no "
                       f"gene information (rows {list(empty)[:5]})", stacklevel=stacklevel)
+
+
+def vocabulary_of(folder: str | Path) -> tuple[dict[str, int], int]:
+    """``(gene index, vocabulary size)`` of a saved gtCLIP folder's ``vocab.txt`` (no weights read)."""
+    vocab = (Path(folder) / "vocab.txt").read_text().splitlines()
+    if list(vocab[:2]) != list(SPECIAL_TOKENS):
+        vocab = list(SPECIAL_TOKENS) + [g for g in vocab if g not in SPECIAL_TOKENS]
+    return gene_index_of(vocab), len(vocab) - 2
+
+
+def vocabulary_note(model, gene_sets: Sequence[Sequence[str]]) -> str | None:
+    """:func:`vocabulary_message` for the symbols of ``gene_sets`` outside ``model``'s gene vocabulary
+    (its ``vocabulary()``: ``(gene index, number of genes)``), read without embedding, so that a run
+    says it whether or not its embeddings were cached; ``None`` when every symbol is known or the
+    model has no vocabulary (the stand-in hashes any symbol)."""
+    vocabulary = getattr(model, "vocabulary", None)
+    if vocabulary is None:
+        return None
+    index, n_genes = vocabulary()
+    unknown = token_codes(gene_sets, index)[2]["unknown"]
+    return vocabulary_message(unknown, n_genes) if unknown else None
 
 
 class NumpyGeneTower:
@@ -87,11 +112,7 @@ class NumpyGeneTower:
         self.config = json.loads((self.folder / "config.json").read_text())
         if not self.supports(self.config):
             raise InputError("this gtCLIP gene tower has no NumPy path (pooling must be 'mean')", self.folder)
-        vocab = (self.folder / "vocab.txt").read_text().splitlines()
-        if list(vocab[:2]) != list(SPECIAL_TOKENS):
-            vocab = list(SPECIAL_TOKENS) + [g for g in vocab if g not in SPECIAL_TOKENS]
-        self.n_genes = len(vocab) - 2
-        self.gene_index = gene_index_of(vocab)
+        self.gene_index, self.n_genes = vocabulary_of(self.folder)
         w = {k: v.astype(np.float32) for k, v in load_file(str(self.folder / "model.safetensors")).items()
              if k.startswith(("gene_tower.encoder.", "gene_proj."))}
         n_linear = len(self.config["gene_tower"]["hidden_dims"]) + 1  # Linear, ReLU, Dropout, Linear...

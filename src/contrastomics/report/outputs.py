@@ -1,7 +1,7 @@
 """``write_outputs``: every output file of a clustering, written into a hidden staging folder inside
 the output folder and moved into place only when all are complete (a failure or ``kill -9`` never
-leaves a half-finished or mixed output folder; the next run removes what a killed one left);
-``cluster_to_folder``: run and write."""
+leaves a half-finished or mixed output folder; the next run removes what a killed one left; a
+failed write, e.g. a full disk, is an ``OSError`` naming the output file); ``cluster_to_folder``."""
 from __future__ import annotations
 
 import json
@@ -65,6 +65,15 @@ def clean_stale(out_dir: str | Path) -> list[str]:
     return removed
 
 
+def _put(stage: Path, name: str, write) -> None:
+    """``write(stage / name)``; an ``OSError`` (full disk...) becomes one naming the output file:
+    ``cannot write OUT/NAME: No space left on device``."""
+    try:
+        write(stage / name)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {stage.parent / name}: {e.strerror or e}") from None
+
+
 def _render(result, stage: Path, report: bool, title: str) -> list[str]:
     """Write every output file of ``result`` into ``stage``; returns their names in writing order."""
     texts: dict[str, str] = {
@@ -82,23 +91,26 @@ def _render(result, stage: Path, report: bool, title: str) -> list[str]:
     conds = result.summary.get("conditions") or []
     by_cond = nes_by_condition(result.table, result.clusters, conds) if len(conds) > 1 else None
     for name, text in texts.items():
-        (stage / name).write_text(text, encoding="utf-8")
+        _put(stage, name, lambda p, t=text: p.write_text(t, encoding="utf-8"))
     names = list(texts)
     if report:
-        (stage / "clusters.png").write_bytes(png_bytes(result.table, result.clusters))
+        png = png_bytes(result.table, result.clusters)
+        _put(stage, "clusters.png", lambda p: p.write_bytes(png))
         names.append("clusters.png")
     if result.graph is not None and len(result.table) <= GRAPHML_MAX:
         try:
-            write_graphml(result, stage / "network.graphml")
+            _put(stage, "network.graphml", lambda p: write_graphml(result, p))
             names.append("network.graphml")
+        except OSError:
+            raise  # a full disk stops the run; the other files would not fit either
         except Exception as exc:  # noqa: BLE001 - an optional export must not cost the other files
             warnings.warn(f"network.graphml not written: {exc}", stacklevel=3)
     if by_cond is not None:
-        (stage / "nes_by_condition.tsv").write_text(by_cond.to_csv(sep="\t", index=False, float_format="%.6g"),
-                                                    encoding="utf-8")
+        text = by_cond.to_csv(sep="\t", index=False, float_format="%.6g")
+        _put(stage, "nes_by_condition.tsv", lambda p: p.write_text(text, encoding="utf-8"))
         names.append("nes_by_condition.tsv")
         if report:
-            heatmap_png(by_cond, conds, stage / "nes_heatmap.png")
+            _put(stage, "nes_heatmap.png", lambda p: heatmap_png(by_cond, conds, p))
             names.append("nes_heatmap.png")
     return names
 
