@@ -77,7 +77,37 @@ def test_a_single_word_from_inside_a_title_is_a_symbol_or_a_free_noun_never_a_co
     for fragment in ("exonucleolytic", "dna-templated", "ubiquitin-dependent", "tnfr1-induced", "antigenic",
                      "activates/modulates innate", "activates/modulates"):
         assert fragment not in words, fragment
-    assert {"traffic", "signal", "ral", "ral signal", "antigenic stimulus", "innate immune responses"} <= words
+    assert {"golgi-to-er traffic", "signal", "ral", "ral signal", "antigenic stimulus", "innate immune responses"} <= words
+
+
+def test_no_phrase_is_a_head_without_its_modifier_or_a_modifier_without_its_head():
+    """The fragments a sweep of real results showed as keywords: a chunk's head alone ("transition",
+    "cascade", "strand"), a lone head before "of" ("Activation of", "Recruitment of"), an adjective
+    alone ("Mature", "small"), a run starting at a participle ("mediated degradation"), a compound's
+    modifier ("adenylate" cyclase-activating / -inhibiting), a run starting inside a fixed compound
+    ("cycle phase" of "cell cycle phase"); category heads ("metabolism") and symbols stay."""
+    titles = ["regulation of cell cycle phase transition", "G1/S transition", "ERK1 and ERK2 cascade", "MAPK cascade",
+              "Lagging Strand Synthesis", "Leading Strand Synthesis", "Activation of NF-kappaB in B cells",
+              "Recruitment of NuMA to mitotic centrosomes", "Transport of Mature mRNA derived from an Intron-Containing "
+              "Transcript", "protein modification by small protein conjugation or removal",
+              "Phospho-APC/C mediated degradation of Cyclin A", "cell cycle checkpoint signaling",
+              "adenylate cyclase-activating G protein-coupled receptor signaling pathway",
+              "adenylate cyclase-inhibiting G protein-coupled receptor signaling pathway",
+              "Tyrosine metabolism", "Sphingolipid metabolism", "HIV Infection", "HATs acetylate histones"]
+    sets = phrase_sets(titles)
+    words = set().union(*sets)
+    for fragment in ("transition", "cascade", "strand", "activation", "recruitment", "mature", "small",
+                     "mediated degradation", "adenylate", "cycle phase", "cycle phase transition",
+                     "adenylate cyclase-activating g", "intron-containing", "acetylate histones"):
+        assert fragment not in words, fragment
+    for phrase in ("cell cycle phase transition", "g1/s transition", "mapk cascade", "lagging strand", "nf-kappab", "mature mrna", "degradation",
+                   "g protein-coupled receptor", "metabolism", "hiv", "histones", "cell cycle"):
+        assert phrase in words, phrase
+    # a Title Case phrase is written in lower case when the titles write its words so
+    assert sets[4]["lagging strand"] == "Lagging Strand"  # "lagging" / "strand" never written in lower case
+    cased = phrase_sets(["Cell Cycle Checkpoints", "cell cycle", "Golgi Associated Vesicle Biogenesis",
+                         "vesicle biogenesis"])
+    assert cased[0]["cell cycle"] == "cell cycle" and cased[2]["golgi associated vesicle biogenesis"].startswith("Golgi")
 
 
 
@@ -99,7 +129,7 @@ def test_keywords_are_shared_title_phrases_ranked_by_class_tfidf():
 def test_shared_phrase_gives_the_phrase_in_most_titles_and_its_share():
     sets = phrase_sets(["DNA repair", "mismatch repair", "DNA replication", "telomere maintenance"])
     assert shared_phrase(sets) == ("DNA", 0.5)  # tie with "repair" (2 of 4): the alphabetical first
-    own = phrase_sets(["mismatch repair"])[0]
+    own = sets[1]  # the representative "mismatch repair", its phrases among the result's
     assert shared_phrase(sets, prefer=own) == ("repair", 0.5)  # ties go to the representative's phrase
     assert shared_phrase([]) [0] == ""
 

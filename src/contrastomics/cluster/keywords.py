@@ -35,7 +35,17 @@ containing between within upon other than its their that which not onto toward t
 after before under over among against along beyond like per vs versus using
 regulates regulate modulates modulate activates activate inhibits inhibit mediates mediate
 binds bind promotes promote induces induce stimulates stimulate controls enhances suppresses
-represses recruits interacts""".split())
+represses recruits interacts methylate methylates acetylate acetylates phosphorylate phosphorylates
+ubiquitinate ubiquitinates deacetylate deacetylates demethylate demethylates""".split())
+#: Heads that name a kind of process or disease on their own ("tyrosine metabolism", "thyroid disease"),
+#: unlike heads that need their modifier ("phase transition", "MAPK cascade", "lagging strand")
+CATEGORY_HEADS = frozenset("""metabolism disease diseases repair development transport biosynthesis degradation
+catabolism infection differentiation proliferation migration secretion homeostasis apoptosis adhesion cancer
+replication transcription translation splicing chemotaxis autophagy recombination morphogenesis angiogenesis
+inflammation immunity carcinoma leukemia endocytosis phagocytosis exocytosis glycosylation phosphorylation
+ubiquitination acetylation methylation localization import export senescence necroptosis pyroptosis
+ferroptosis biogenesis stress glycolysis gluconeogenesis deacetylation deubiquitination dephosphorylation
+demethylation sumoylation neddylation palmitoylation""".split())
 #: Generic heads dropped from the end of a chunk ("Wnt signaling pathway" also gives "Wnt signaling"),
 #: as are trailing numbers ("... pathway 2").
 TRAILING_GENERIC = frozenset({"pathway", "pathways", "stimulus"})
@@ -44,8 +54,15 @@ _FILLER = frozenset("a an the it its this these those their other any some such"
 MAX_WORDS = 5
 #: endings of English adjectives ("mitotic", "nuclear", "neural", "cytosolic", "endocytic")
 _ADJECTIVE_ENDINGS = ("ic", "al", "ar", "ous", "ive", "ary", "ory", "ed", "ible", "able")
-#: adjectives without such an ending (last part of "ubiquitin-dependent", "Toll-like", "leucine-rich")
-_ADJECTIVE_WORDS = frozenset("dependent independent like rich".split())
+#: adjectives without such an ending (last part of "ubiquitin-dependent", "Toll-like", "leucine-rich";
+#: "Mature" mRNA, "small" protein conjugation)
+_ADJECTIVE_WORDS = frozenset("dependent independent like rich mature immature small large early late high low "
+                             "long short free new".split())
+#: words that need the modifier before them ("APC/C-mediated", "Phospho-APC/C mediated degradation"):
+#: a phrase never starts with one
+_NEEDS_MODIFIER = frozenset("""mediated dependent independent induced activated associated coupled linked related
+derived regulated stimulated gated anchored specific containing based bound directed driven responsive sensitive
+resistant like""".split())
 #: nouns of pathway titles with an adjective's ending
 _NOUNS_LIKE_ADJECTIVES = frozenset("""signal signals survival potential removal arrival retrieval interval memory
 boundary capillary sugar sugars seed speed feed library category territory artery animal mineral material
@@ -59,11 +76,14 @@ _STRIP = "\"'.,;:!?*"
 def _adjective(word: str) -> bool:
     """Whether ``word`` (its last part after a hyphen) looks like an English adjective."""
     w = word.lower().rsplit("-", 1)[-1]
-    return (w.endswith(_ADJECTIVE_ENDINGS) and w not in _NOUNS_LIKE_ADJECTIVES) or w in _ADJECTIVE_WORDS
+    return (w.endswith(_ADJECTIVE_ENDINGS) and w not in _NOUNS_LIKE_ADJECTIVES) or w in _ADJECTIVE_WORDS \
+        or ("-" in word and w.endswith("ing"))  # "cyclase-activating", "Intron-Containing", "DNA-binding"
 
 
 def _chunks(title: str) -> list[list[str]]:
-    """Noun chunks of a title as word lists (see the module docstring)."""
+    """Noun chunks of a title as word lists (see the module docstring). A lone word before "of"
+    ("Activation of ...", "Recruitment of ...") is a head waiting for its complement: no chunk,
+    unless it names a kind of process (:data:`CATEGORY_HEADS`: "Transcription of ...")."""
     out = []
     for seg in _SEGMENT.split(str(title)):
         chunk: list[str] = []
@@ -72,7 +92,8 @@ def _chunks(title: str) -> list[list[str]]:
             if not w:
                 continue
             if w.lower() in SEPARATORS or ("/" in w and all(p in SEPARATORS for p in w.lower().split("/") if p)):
-                if chunk:
+                if chunk and not (w.lower() == "of" and len(chunk) == 1 and not _symbol_like(chunk[0])
+                                  and chunk[0].lower() not in CATEGORY_HEADS):
                     out.append(chunk)
                 chunk = []
             else:
@@ -93,11 +114,19 @@ def _spans(words: list[str], max_words: int, tails_only: bool):
         low = [w.lower() for w in ws]
         n = len(ws)
         for a in range(n):
-            if low[a] in _FILLER or not re.search(r"[^\W_]", low[a]) or (a and len(low[a - 1]) <= 2):
+            if low[a] in _FILLER or low[a] in _NEEDS_MODIFIER or not re.search(r"[^\W_]", low[a]) \
+                    or (a and len(low[a - 1]) <= 2):
                 continue
             ends = [n] if tails_only else range(a + 1, min(n, a + max_words) + 1)
             for b in ends:
                 if b - a > max_words or (b - a == 1 and len(low[a]) < 2):
+                    continue
+                if b < n and len(ws[b - 1]) == 1:  # the "G" of "G protein-coupled" modifies what follows
+                    continue
+                # the head alone of a longer chunk ("transition" of "cell cycle phase transition",
+                # "cascade", "strand") is no phrase; a symbol is ("HIV" of "HIV infection"), and so is
+                # a head that names a kind of process or disease ("metabolism", "repair", "disease")
+                if tails_only and b - a == 1 and n > 1 and not (_symbol_like(ws[a]) or low[a] in CATEGORY_HEADS):
                     continue
                 if all(w in DOMAIN_STOP_WORDS or w in _FILLER for w in low[a:b]):
                     continue
@@ -126,16 +155,23 @@ def _symbol_like(word: str) -> bool:
         and not re.fullmatch(r"[IVXLC]+", word)
 
 
-def _bound_words(chunks: Sequence[Sequence[list[str]]]) -> frozenset[str]:
+def _bound_words(chunks: Sequence[Sequence[list[str]]]) -> tuple[frozenset[str], frozenset[str]]:
     """Words that, wherever they stand before another word in these titles, are followed by the same
-    one (plural "s" aside): a modifier of a fixed compound ("amino" acid, "sister" chromatid), no
-    phrase alone."""
+    one (plural "s" and a hyphenated tail aside): a modifier of a fixed compound ("amino" acid,
+    "sister" chromatid, "adenylate" cyclase-activating / cyclase-inhibiting), no phrase alone; and
+    words always preceded by the same noun ("cycle" of "cell cycle", "alpha" of "interferon alpha";
+    not "spindle" of "mitotic spindle"), where no phrase starts."""
     nxt: dict[str, set[str]] = {}
+    prev: dict[str, set[str]] = {}
+    starts: set[str] = set()
     for cs in chunks:
         for words in cs:
+            starts.add(words[0].lower())
             for w, v in zip(words, words[1:]):
-                nxt.setdefault(w.lower(), set()).add(v.lower().removesuffix("s"))
-    return frozenset(w for w, vs in nxt.items() if len(vs) == 1)
+                nxt.setdefault(w.lower(), set()).add(v.lower().split("-")[0].removesuffix("s"))
+                prev.setdefault(v.lower(), set()).add(w.lower())
+    return (frozenset(w for w, vs in nxt.items() if len(vs) == 1),
+            frozenset(w for w, vs in prev.items() if len(vs) == 1 and w not in starts and not _adjective(min(vs))))
 
 
 def phrase_sets(titles: Sequence[str], max_words: int = MAX_WORDS) -> list[dict[str, str]]:
@@ -144,13 +180,27 @@ def phrase_sets(titles: Sequence[str], max_words: int = MAX_WORDS) -> list[dict[
     not look like adjectives: "E2F", "interferon", not "mitotic") or are a whole phrase (a chunk tail) of some title of ``titles``
     ("T cell" inside "T cell receptor signaling" once another title ends with it)."""
     chunks = [_chunks(t) for t in titles]
-    bound = _bound_words(chunks)
-    valid = {low for cs in chunks for words in cs for low, _, _ in _spans(words, max_words, True)}
+    bound, second = _bound_words(chunks)
+    # a phrase in Title Case is written in lower case when these titles also write each of its
+    # Title-case words so ("Cell Cycle" beside "cell surface", "cycle"); one holding a name never
+    # written so keeps its capitals ("Golgi Associated Vesicle Biogenesis")
+    lower = {w for cs in chunks for words in cs for w in words if w.islower()}
+
+    def as_written(text: str) -> str:
+        words = text.split(" ")
+        title = [w[:1].isupper() and w[1:].islower() for w in words]
+        if any(title) and all(w.lower() in lower for w, t in zip(words, title) if t):
+            return " ".join(w.lower() if t else w for w, t in zip(words, title))
+        return text
+    valid = {low for cs in chunks for words in cs for low, _, a in _spans(words, max_words, True)
+             if not (a and low.split(" ", 1)[0] in second)}
     out = []
     for cs in chunks:
         d: dict[str, str] = {}
         for words in cs:
             for low, written, a in _spans(words, max_words, False):
+                if a and low.split(" ", 1)[0] in second:  # "cycle phase" of "cell cycle phase"
+                    continue
                 last = low.rsplit(" ", 1)[-1]
                 content_end = not (last in DOMAIN_STOP_WORDS or last in _FILLER)
                 # one word from inside a chunk only when it is a symbol ("E2F", "NOTCH1"), or a noun that
@@ -160,7 +210,7 @@ def phrase_sets(titles: Sequence[str], max_words: int = MAX_WORDS) -> list[dict[
                 noun_like = " " in low or _symbol_like(written) or (
                     not _adjective(low) and low not in bound and (a == 0 or _adjective(words[a - 1])))
                 if low in valid or (content_end and noun_like):
-                    d.setdefault(low, written)
+                    d.setdefault(low, as_written(written))
         out.append(d)
     return out
 
@@ -206,7 +256,8 @@ def _maximal(cnt: Counter) -> dict[str, int]:
 
 
 def _contains(longer: str, shorter: str) -> bool:
-    return f" {shorter} " in f" {longer} "
+    """``shorter`` is a run of words of ``longer``, or the same phrase in the plural ("histones")."""
+    return f" {shorter} " in f" {longer} " or longer.removesuffix("s") == shorter.removesuffix("s")
 
 
 def title_keywords(labels: np.ndarray, titles: Sequence[str], n_keywords: int = 4,
