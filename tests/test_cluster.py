@@ -189,6 +189,8 @@ def test_bad_inputs_raise_or_warn_once(model):
         cluster_gsea(df.iloc[:0], model=model)
     with pytest.raises(InputError, match=r"no pathway passes FDR < 0.001.*--fdr"):
         cluster_gsea(df.assign(fdr=0.2), model=model, fdr_cutoff=0.001)
+    with pytest.raises(InputError, match=r"none is significant even at FDR < 0.25 \(--fdr 1 would cluster every"):
+        cluster_gsea(df.assign(fdr=0.6), model=model)
     with pytest.raises(InputError, match="unknown method"):
         cluster_gsea(df, method="magic")
     with pytest.raises(InputError, match=r"unknown result columns.*'term'.*--column fdr=NAME"):

@@ -139,3 +139,15 @@ def test_a_result_mixing_libraries_gets_builtin_go_sets_for_its_go_rows():
     assert prepare(df.drop(columns="library")).has_full_sets.tolist() == [True] * 3 + [False] * 4 + [True]
     res = run_clustering(df, metrics=False, layout=False)
     assert len(res.table) == 8
+
+
+def test_pathways_of_other_libraries_beside_go_are_not_counted_as_missing_from_it():
+    """A GO result given with a Reactome result: the Reactome pathways are said to be no GO terms,
+    not 'not found in the gene-set library GO_BP'."""
+    from contrastomics.cluster.pathways import _stand_in_notes
+    rows = np.array([0, -1, -1, -1])
+    no_le = np.array([False, False, False, True])
+    other = np.array([False, False, True, True])
+    notes = _stand_in_notes("GO_BP", rows, no_le, other)
+    assert notes[0] == "2 pathways are not GO terms: their leading edge stands in for the full set (1 have none: placed by their text)"
+    assert notes[1].startswith("1 of 4 pathways not found in the gene-set library 'GO_BP'")

@@ -79,7 +79,8 @@ def _significant(df: pd.DataFrame, fdr_cutoff: float, where: str) -> pd.DataFram
     if len(sig) == 0:
         best = float(df["fdr"].min())
         n25 = int((df["fdr"] < 0.25).sum())
-        hint = f"; {n25} pathway(s) have FDR < 0.25 (try --fdr 0.25)" if n25 else f"; try --fdr {min(1.0, best * 2):.2g}"
+        hint = f"; {n25} pathway(s) have FDR < 0.25 (try --fdr 0.25)" if n25 else (
+            "; none is significant even at FDR < 0.25 (--fdr 1 would cluster every pathway, signal or not)")
         raise InputError(f"{where}: no pathway passes FDR < {fdr_cutoff:g} (lowest FDR is {best:.3g}){hint}")
     dup = sig["term"].duplicated(keep=False)
     if dup.any():
@@ -292,7 +293,8 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
         full, full_rows = _library_sets(lib, rows)
         notes = []
         if lib is not None:
-            notes += _stand_in_notes(lib.name, rows, np.array([len(g) == 0 for g in le], dtype=bool))
+            other = np.array([lib.name.upper().startswith("GO") and not is_go_term(t) for t in table["term"]], bool)
+            notes += _stand_in_notes(lib.name, rows, np.array([len(g) == 0 for g in le], dtype=bool), other)
         if lib is None:
             notes.append("no gene-set library for this result (pass --gmt): full sets = leading edges")
         if not any(le) and not any(full):
@@ -382,11 +384,16 @@ def _sources(tables: Mapping[str, pd.DataFrame]) -> str | None:
     return ", ".join(dict.fromkeys(src)) or None
 
 
-def _stand_in_notes(lib_name: str, rows: np.ndarray, no_le: np.ndarray) -> list[str]:
+def _stand_in_notes(lib_name: str, rows: np.ndarray, no_le: np.ndarray, other: np.ndarray) -> list[str]:
     """What stands in for what: the leading edge for a set missing from the library, the library's
-    full set for a missing leading edge (fgsea without leadingEdge), nothing for neither."""
+    full set for a missing leading edge (fgsea without leadingEdge), nothing for neither; pathways
+    ``other`` (not GO terms, beside a GO library) are said apart: no GO library holds them."""
     out = []
-    missing = rows < 0
+    if other.any():
+        bare = int((other & no_le).sum())
+        out.append(f"{int(other.sum())} pathways are not GO terms: their leading edge stands in for the full set"
+                   + (f" ({bare} have none: placed by their text)" if bare else ""))
+    missing = (rows < 0) & ~other
     if missing.any():
         parts = [(f"the leading edge stands in for the full set of {n}", n) for n in [int((missing & ~no_le).sum())]]
         parts += [(f"{n} have no leading edge either (no genes: placed by their text)", n)
