@@ -33,7 +33,7 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
         "cluster_keywords": [", ".join(keywords.get(int(c), [])) for c in labels],
         "representative": [i in rep_rows and sizes[labels[i]] > 1 for i in range(len(labels))],
         "term": tab["term"].to_numpy(),
-        "name": tab["name"].to_numpy(),
+        "name": np.asarray(titles, dtype=object),  # Reactome's own names for MSigDB's REACTOME_... terms
         "nes": tab["nes"].to_numpy(float),
         "fdr": tab["fdr"].to_numpy(float),
     })
