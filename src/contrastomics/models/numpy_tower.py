@@ -9,6 +9,7 @@ by the test suite.
 """
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from pathlib import Path
@@ -80,8 +81,10 @@ def warn_vocabulary(unknown: Mapping[str, int], empty: Sequence[int], n_genes: i
                       f"gene information (rows {list(empty)[:5]})", stacklevel=stacklevel)
 
 
-def vocabulary_of(folder: str | Path) -> tuple[dict[str, int], int]:
-    """``(gene index, vocabulary size)`` of a saved gtCLIP folder's ``vocab.txt`` (no weights read)."""
+@functools.lru_cache(maxsize=4)
+def vocabulary_of(folder: Path) -> tuple[dict[str, int], int]:
+    """``(gene index, vocabulary size)`` of a saved gtCLIP folder's ``vocab.txt`` (no weights read;
+    read once per folder and process: do not change the returned index)."""
     vocab = (Path(folder) / "vocab.txt").read_text().splitlines()
     if list(vocab[:2]) != list(SPECIAL_TOKENS):
         vocab = list(SPECIAL_TOKENS) + [g for g in vocab if g not in SPECIAL_TOKENS]
