@@ -83,6 +83,15 @@ def test_gsea_threads_below_one(tmp_path, capsys, no_work):
                    "--threads must be at least 1")
 
 
+def test_gsea_checks_the_clustering_options_before_its_permutations(tmp_path, capsys, no_work):
+    rnk = tmp_path / "r.rnk"
+    rnk.write_text("".join(f"G{i}\t{1 - i / 50:.3f}\n" for i in range(100)))
+    for args, needle in ((("--fdr", "2"), "--fdr must be a number in (0, 1]"), (("--fdr", "0"), "--fdr must be"),
+                         (("--method", "foo"), "unknown method 'foo'")):
+        one_error_line(*cli(capsys, "gsea", rnk, *args, "--out", tmp_path / "g"), needle)
+    assert not (tmp_path / "g").exists()
+
+
 # -- 2: a full disk -------------------------------------------------------------------------------
 
 

@@ -50,6 +50,7 @@ def _cli_words(e: InputError) -> InputError:
     """``e`` with the reader's Python spelling (``format='gseapy'``) as the option (``--format gseapy``)."""
     problem = re.sub(r"\bformat=(['\"])([\w-]+)\1", r"--format \2", e.problem)
     problem = problem.replace("drop format=", "drop --format")
+    problem = re.sub(r"^fdr_cutoff must", "--fdr must", problem).replace("FDR < fdr_cutoff", "FDR < --fdr")
     return InputError(problem, e.path, e.line)
 
 
@@ -271,6 +272,12 @@ def gsea(
     cls = classes if classes is not None else cls
     _at_least_one(threads, "--threads")
     _check_seed(seed)
+    if do_cluster:  # the clustering's options are checked before GSEA's permutations, not after them
+        from ..cluster.api import ClusterOptions
+        try:
+            ClusterOptions(method=method, fdr_cutoff=fdr, split_direction=split_direction, seed=seed)
+        except InputError as e:
+            raise _cli_words(e) from None
     check_output(out, folder=True)
     console = make_console()
     prefixes = ["gseapy: "]
