@@ -307,7 +307,7 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
         main(["comtip", "train", "--visium", str(tmp_path / "nope"), "--out", str(tmp_path / "m")])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert "no usable section" in err and "Traceback" not in err
+    assert "Visium folder not found" in err and "Traceback" not in err  # a named --visium must be readable
     assert not (tmp_path / "m").exists()                                 # nothing half-written
 
 

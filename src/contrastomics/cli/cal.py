@@ -44,6 +44,23 @@ def _pick(arg: Optional[Path], opt: Optional[Path], what: str) -> Path:
     return arg if arg is not None else opt
 
 
+def _check_training(epochs: Optional[int], batch_size: int, lr: float, threads: int, pca_dims: int,
+                    info: Optional[Path]) -> None:
+    """Options shared by ``train`` and ``evaluate``, checked before any file is read or written."""
+    from ..errors import InputError
+    from . import checks
+
+    checks.at_least(epochs, 1, "--epochs")
+    if batch_size is not None and batch_size < 2:
+        raise InputError(f"--batch-size must be >= 2 (InfoNCE contrasts each pair with the others of its batch), "
+                         f"got {batch_size}")
+    checks.positive(lr, "--lr")
+    checks.at_least(threads, 0, "--threads")      # 0 = torch default
+    checks.at_least(pca_dims, 0, "--pca")         # 0 = keep the features
+    if info is not None and not Path(info).is_file():
+        raise InputError("--info file not found", info)
+
+
 def _load_inputs(features: Path, pairs: Path, min_score: float, score_column: Optional[str], info: Optional[Path],
                  pca_dims: int, genes_as: str):
     from ..data.features import pca, read_features
@@ -88,17 +105,22 @@ def train(
 
     from ..models.cal import CALConfig
     from ..training.cal import PUBLISHED_RECIPE, cli_train_config, train_cal
+    from . import checks
 
     features, pairs = _pick(features, features_opt, "features"), _pick(pairs, pairs_opt, "pairs")
+    dims = PUBLISHED_RECIPE["hidden_dims"] if published else _hidden(hidden)
+    if published:
+        batch_size, lr = PUBLISHED_RECIPE["batch_size"], PUBLISHED_RECIPE["lr"]
+    _check_training(epochs, batch_size, lr, threads, pca_dims, info)
+    checks.fraction(alpha, "--alpha")
+    checks.positive(temperature, "--temperature")
+    checks.device(device)
     check_output(out, folder=True)
     if threads:
         torch.set_num_threads(threads)
     feats, p = _load_inputs(features, pairs, min_score, score_column, info, pca_dims, genes_as)
     typer.echo(f"{feats.shape[0]} genes x {feats.shape[1]} features; {len(p)} pairs "
                f"({p.meta.get('n_pairs_unknown_gene', 0)} dropped for genes without features)", err=True)
-    dims = PUBLISHED_RECIPE["hidden_dims"] if published else _hidden(hidden)
-    if published:
-        batch_size, lr = PUBLISHED_RECIPE["batch_size"], PUBLISHED_RECIPE["lr"]
     epochs = epochs if epochs is not None else (PUBLISHED_RECIPE["epochs"] if published else 30)
     cfg = CALConfig(in_dim=feats.shape[1], hidden_dims=dims, alpha=alpha, temperature=temperature)
     model, res = train_cal(feats, p, cfg, cli_train_config(len(p), epochs, batch_size, lr, seed, device))
@@ -134,6 +156,7 @@ def score(
         seen.add(key)
         pairs.append(parts)
     m = CAL.from_pretrained(model)
+    m.indices(list(dict.fromkeys(g for pair in pairs for g in pair)))  # all unknown genes in one error
     df = m.score([a for a, _ in pairs], [b for _, b in pairs])
     _emit(df, out)
 
@@ -206,10 +229,21 @@ def evaluate(
 
     from .._io import atomic_write
     from ..data.string import read_pairs
-    from ..evaluate.associations import summary_table
+    from ..errors import InputError
+    from ..evaluate.associations import SPLITS, summary_table
     from ..training.cal import benchmark_cal
+    from . import checks
 
     features, pairs = _pick(features, features_opt, "features"), _pick(pairs, pairs_opt, "pairs")
+    split_list = [s.strip() for s in splits.split(",") if s.strip()]
+    unknown = [s for s in split_list if s not in SPLITS]
+    if not split_list or unknown:
+        raise InputError(f"--splits: unknown split(s) {', '.join(unknown) or repr(splits)}; use {', '.join(SPLITS)}")
+    seed_list = checks.int_list(seeds, "--seeds")
+    if not 0 < test_frac < 1:
+        raise InputError(f"--test-frac must be in (0, 1), got {test_frac}")
+    dims = _hidden(hidden)
+    _check_training(epochs, batch_size, lr, threads, pca_dims, info)
     if out is not None:
         check_output(out, folder=False)
     if threads:
@@ -221,9 +255,8 @@ def evaluate(
         known = read_pairs(pairs, None, score_column=score_column, info=info, genes=genes)
     except Exception:
         known = p
-    records = benchmark_cal(feats, p, known, [s.strip() for s in splits.split(",")], [int(s) for s in seeds.split(",")],
-                            test_frac, _hidden(hidden), epochs, batch_size, lr, mlp_baseline,
-                            log=lambda msg: typer.echo(msg, err=True))
+    records = benchmark_cal(feats, p, known, split_list, seed_list, test_frac, dims, epochs, batch_size, lr,
+                            mlp_baseline, log=lambda msg: typer.echo(msg, err=True))
     _emit(summary_table(records), None)
     if out is not None:
         with atomic_write(out) as fh:

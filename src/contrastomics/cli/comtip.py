@@ -21,6 +21,58 @@ _SECTIONS = typer.Option(None, "--sections", help="Comma-separated HER2ST sectio
 _VISIUM = typer.Option(None, "--visium", help="Visium-style folder (spatial/tissue_positions*.csv + image + matrix); repeatable.")
 
 
+def _check_sections(her2st: Optional[Path], sections: Optional[str], option: str = "--sections") -> None:
+    """``option`` lists known HER2ST sections of ``--her2st`` (checked on its index, before any reading)."""
+    from ..data.spatial import her2st_sections
+    from ..errors import InputError
+
+    if sections is None:
+        return
+    names = [x.strip() for x in sections.split(",") if x.strip()]
+    if not names:
+        raise InputError(f"{option} is empty; leave it out to use every section with an image"
+                         if option == "--sections" else f"{option} is empty; name sections, e.g. A1,A2")
+    if her2st is None:
+        raise InputError(f"{option} needs --her2st (the folder the sections come from)")
+    have = list(her2st_sections(her2st).index)
+    unknown = [x for x in names if x not in have]
+    if unknown:
+        raise InputError(f"{option}: unknown HER2ST section(s) {', '.join(unknown)}; {her2st} has {', '.join(have)}")
+
+
+def _check_predict(her2st, sections, k: int, device: str) -> None:
+    from . import checks
+
+    checks.at_least(k, 1, "--k")
+    checks.device(device)
+    _check_sections(her2st, sections)
+
+
+def _warn_leakage(model_dir: Path, evaluated: list, her2st: Optional[Path]) -> None:
+    """Warn when an evaluated section (or, for HER2ST, its patient) was also trained on."""
+    import numpy as np
+
+    rf = Path(model_dir) / "reference.npz"
+    if not rf.exists():
+        return
+    with np.load(rf) as z:
+        trained = set(map(str, z["sections"])) if "sections" in z.files else set()
+    evaluated = list(dict.fromkeys(map(str, evaluated)))
+    both = [s for s in evaluated if s in trained]
+    if both:
+        warnings.warn(f"section(s) {', '.join(both)} were also used to train this model (their spots are in its "
+                      "retrieval reference): the scores are not held-out; evaluate on other sections")
+    if her2st is not None:
+        from ..data.spatial import her2st_sections
+
+        patient = her2st_sections(her2st)["patient"].astype(str).to_dict()
+        seen = {patient[t] for t in trained if t in patient}
+        same = [s for s in evaluated if s not in trained and patient.get(s) in seen]
+        if same:
+            warnings.warn(f"section(s) {', '.join(same)} come from a patient whose other sections trained this "
+                          "model (spots of one patient on both sides): the scores are optimistic")
+
+
 @app.command()
 def train(
     out: Path = typer.Option(..., "--out", "-o", help="Model folder to write."),
@@ -55,11 +107,29 @@ def train(
     from ..data.spots import load_expression, load_spots
     from ..models.comtip import CoMTIPConfig, save_reference
     from ..training.comtip import gene_name_embeddings, train_comtip
+    from ..errors import InputError
     from ..training.loop import TrainConfig, resolve_device
+    from . import checks
 
+    checks.at_least(n_genes, 1, "--n-genes")
+    checks.positive(size_px, "--size-px")
+    patch = CoMTIPConfig.patch_size
+    if image_size < patch or image_size % patch:
+        raise InputError(f"--image-size must be a positive multiple of the ViT patch size {patch}, got {image_size}")
+    checks.at_least(epochs, 1, "--epochs")
+    if batch_size < 2:
+        raise InputError(f"--batch-size must be >= 2 (InfoNCE contrasts each spot with the others of its batch), "
+                         f"got {batch_size}")
+    checks.positive(lr, "--lr")
+    checks.threads(threads)
+    checks.device(device)
+    _check_sections(her2st, sections)
+    if pretrain_sections is not None:
+        _check_sections(her2st, pretrain_sections, "--pretrain-sections")
+        checks.at_least(pretrain_epochs, 1, "--pretrain-epochs")
     check_output(out, folder=True)
     torch.set_num_threads(threads)
-    spots = load_spots(her2st, sections, visium, size_px, image_size, n_genes=n_genes)
+    spots = load_spots(her2st, sections, visium, size_px, image_size, n_genes=n_genes, strict_visium=True)
     names = None
     if gene_names:
         desc = read_string_descriptions(string_info) if string_info else {}
@@ -117,6 +187,7 @@ def predict(
 
     from .._io import atomic_path
 
+    _check_predict(her2st, sections, k, device)
     check_output(out, folder=False)
     pred, spots = _predict(model_dir, her2st, sections, visium, k, method, device)
     df = pd.DataFrame(pred, index=spots.obs_names, columns=spots.genes)
@@ -142,9 +213,11 @@ def evaluate(
     from .._io import atomic_write
     from ..evaluate.expression import pearson_by_section
 
+    _check_predict(her2st, sections, k, device)
     if out is not None:
         check_output(out, folder=False)
     pred, spots = _predict(model_dir, her2st, sections, visium, k, method, device)
+    _warn_leakage(model_dir, spots.sections, her2st)
     r = pearson_by_section(pred, spots.values, spots.sections, spots.genes)
     for s in r.columns:
         typer.echo(f"{s}: mean Pearson r {np.nanmean(r[s]):.3f} over {int(np.isfinite(r[s]).sum())} genes "

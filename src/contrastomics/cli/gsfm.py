@@ -14,6 +14,7 @@ import typer
 
 from .._io import atomic_path, check_output
 from ..errors import InputError
+from . import checks
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -51,12 +52,12 @@ def _check_table_out(out: Optional[Path]) -> None:
     if out is None:
         return
     if out.suffix.lower() not in {".parquet", ".csv", ".tsv", ".txt"}:
-        raise InputError("--out must end in .parquet, .csv or .tsv", out)
+        raise InputError("--out must end in .parquet, .csv, .tsv or .txt (.txt is written tab-separated)", out)
     check_output(out, folder=False)
 
 
 def _write_table(df, out: Path) -> None:
-    """DataFrame -> ``.parquet`` / ``.csv`` / ``.tsv`` (by suffix), atomically."""
+    """DataFrame -> ``.parquet`` / ``.csv`` / ``.tsv`` or ``.txt`` (tab-separated) by suffix, atomically."""
     suffix = out.suffix.lower()
     with atomic_path(out) as tmp:
         if suffix == ".parquet":
@@ -111,14 +112,23 @@ def train(
     from ..models.gsfm import GSFMConfig
     from ..training.gsfm import pretrain_to_folder
 
-    check_output(out, folder=True)
-    if checkpoint_dir is not None:
-        check_output(checkpoint_dir, folder=True, option="--checkpoint-dir")
+    for value, option in ((d_model, "--d-model"), (hidden, "--hidden"), (decoder_hidden, "--decoder-hidden"),
+                          (epochs, "--epochs"), (batch_size, "--batch-size"), (min_size, "--min-size")):
+        checks.at_least(value, 1, option)
+    checks.at_least(max_size, min_size, "--max-size")
+    checks.at_least(seed, 0, "--seed")
+    checks.fraction(dropout, "--dropout", closed=False)
+    checks.positive(lr, "--lr")
+    checks.threads(threads)
     cfg = dict(d_model=d_model, hidden_dims=(hidden,), decoder_hidden_dims=(decoder_hidden,), dropout=dropout,
                partition=partition, weighted_loss=weighted_loss, loss=loss)
     GSFMConfig(vocab_size=3, **cfg)  # validate the model options before reading data or training
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise InputError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    check_output(out, folder=True)
+    if checkpoint_dir is not None:
+        check_output(checkpoint_dir, folder=True, option="--checkpoint-dir")
+    ckpt = (checkpoint_dir or out.with_name(out.name + ".checkpoints")) / "checkpoint.pt"
+    if resume and not ckpt.exists():
+        warnings.warn(f"--resume: no checkpoint at {ckpt}; training starts from scratch")
     _threads(threads)
     libs = [_read_library(s, min_size, max_size) for s in library]
     lib = libs[0] if len(libs) == 1 else GeneSetLibrary.concat(libs, name="+".join(library))
@@ -133,14 +143,15 @@ def train(
 def embed(
     model: Path = typer.Option(..., "--model", "-m", help="GSFM model folder (or hub id available offline)."),
     gmt: Path = typer.Option(..., "--gmt", help="Gene sets to embed (GMT, gzip allowed)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output table: .parquet, .csv or .tsv."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output table: .parquet, .csv, .tsv or .txt (tab-separated)."),
     normalize: bool = typer.Option(False, help="L2-normalise the embeddings."),
-    threads: Optional[int] = typer.Option(None),
+    threads: Optional[int] = typer.Option(None, help="torch CPU threads."),
 ):
     """Embed every gene set of a GMT file: one row per set (gene_set, n_genes, n_unknown, e0, e1...)."""
     from ..data.library import read_library
     from ..models.gsfm import embedding_table
 
+    checks.threads(threads)
     _check_table_out(out)
     _threads(threads)
     lib = read_library(gmt, format="gmt")
@@ -161,7 +172,8 @@ def predict(
     model: Path = typer.Option(..., "--model", "-m", help="GSFM model folder."),
     genes: str = typer.Option(..., "--genes", "-g", help="Input gene set, comma-separated symbols."),
     k: int = typer.Option(50, "--top", "-k", help="How many genes to list."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the ranking (.tsv/.csv/.parquet)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Also write the ranking (.tsv/.csv/.parquet; .txt as TSV)."),
 ):
     """Rank the genes that complete a gene set (input genes excluded)."""
     gene_list = _split_genes(genes)
@@ -191,7 +203,8 @@ def gene_function(
     k: int = typer.Option(20, "--top", "-k", help="How many terms to list."),
     novel_only: bool = typer.Option(False, "--novel-only", help="Hide terms already annotated with the gene."),
     min_size: int = typer.Option(5), max_size: int = typer.Option(500),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the ranking (.tsv/.csv/.parquet)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Also write the ranking (.tsv/.csv/.parquet; .txt as TSV)."),
 ):
     """Rank the terms of a library for one gene (the GSFM paper's gene pages).
 

@@ -5,6 +5,8 @@ Heavy imports (torch, sentence-transformers) happen inside the commands so ``--h
 from __future__ import annotations
 
 import json
+import math
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -12,6 +14,7 @@ import typer
 
 from .._io import check_output
 from ..errors import InputError
+from . import checks
 from ..models.base import read_recipe
 
 app = typer.Typer(no_args_is_help=True)
@@ -29,13 +32,38 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _load_library(library: Optional[str], gmt: Optional[Path]):
-    """A built-in library name (GO_BP, GO, DO...) or a GMT file (duplicate names renamed NAME_2)."""
+def _check_library(library: Optional[str], gmt: Optional[Path], required: bool = False) -> None:
+    """Before any work: ``--library`` and ``--gmt`` name the same thing, so at most one is given
+    (and one when ``required``)."""
+    checks.exclusive([("--library", library), ("--gmt", gmt)])
+    if required and library is None and gmt is None:
+        raise InputError("give --library (GO_BP, GO_MF, GO_CC, GO, DO) or --gmt FILE")
+
+
+def _pool_sizes(text: str) -> list:
+    """``"100,1000,all"`` -> ``[100, 1000, None]`` (``None``: the whole test set); sizes >= 2."""
+    parts = [p.strip() for p in text.split(",")]
+    if any(p != "all" and not p.lstrip("-").isdigit() for p in parts):
+        raise InputError(f"--pools must be comma-separated whole numbers or 'all', got {text!r}")
+    nums = [p for p in parts if p != "all"]
+    sizes = iter(checks.int_list(",".join(nums), "--pools", least=2) if nums else [])
+    return [None if p == "all" else next(sizes) for p in parts]
+
+
+def _load_library(library: Optional[str], gmt: Optional[Path], default: Optional[str] = None):
+    """A built-in library name (GO_BP, GO, DO...) or a GMT file (duplicate names renamed NAME_2);
+    ``default`` when neither is given."""
     from ..data.library import read_library
 
-    if gmt is None and library is None:
-        raise InputError("give --library (GO_BP, GO_MF, GO_CC, GO, DO) or --gmt FILE")
-    return read_library(gmt if gmt is not None else library)
+    _check_library(library, gmt, required=default is None)
+    return read_library(gmt if gmt is not None else library or default)
+
+
+def _labels(df, lib) -> list:
+    """Each ranked term's label: its name, or its description (a GMT's second column) when the
+    name only repeats the term id."""
+    desc = dict(zip(lib.terms, lib.descriptions))
+    return [n if n != t else (desc.get(t) or n) for t, n in zip(df["term"], df["name"])]
 
 
 def _threads(n: Optional[int]) -> None:
@@ -46,6 +74,8 @@ def _threads(n: Optional[int]) -> None:
 
 
 _PT = DEFAULT_PRESET["train"]
+#: a validation split smaller than this gives an R@5 that says little (warned after training)
+MIN_USEFUL_VAL = 20
 
 
 @app.command()
@@ -70,6 +100,19 @@ def train(
 ):
     """Train a gtCLIP model (``--preset default`` reproduces the shipped one; otherwise the same recipe
     on your library, 5% of it held out near-duplicate-free for early stopping)."""
+    checks.at_least(epochs, 1, "--epochs")
+    checks.at_least(batch_size, 1, "--batch-size")
+    checks.threads(threads)
+    checks.at_least(seed, 0, "--seed")
+    checks.at_least(trainable_text_layers, 0, "--trainable-text-layers")
+    checks.fraction(overlap_weight, "--overlap-weight")
+    if not (recon_weight >= 0 and math.isfinite(recon_weight)):
+        raise InputError(f"--recon-weight must be a finite number >= 0, got {recon_weight}")
+    if text_mode not in ("both", "title", "description"):
+        raise InputError(f"--text-mode must be both, title or description, not {text_mode!r}")
+    if similarity not in {"jaccard", "overlap"}:
+        raise InputError(f"--similarity must be jaccard or overlap, not {similarity!r}")
+    _check_library(library, gmt)
     _threads(threads)
     from ..models.gtclip import DEFAULT_MODEL_DIR
     from ..training.gtclip import train_default, train_with_default_recipe
@@ -84,16 +127,19 @@ def train(
         return
     if out is None:
         raise InputError("give --out MODEL_FOLDER")
-    if similarity not in {"jaccard", "overlap"}:
-        raise InputError(f"--similarity must be jaccard or overlap, not {similarity!r}")
     lib = _load_library(library, gmt)
     if len(lib) < 3:
         raise InputError(f"need at least 3 gene sets to train, got {len(lib)}", gmt or library)
-    _, res = train_with_default_recipe(lib, out, gsfm=gsfm, text_encoder=text_encoder, text_mode=text_mode,
+    model, res = train_with_default_recipe(lib, out, gsfm=gsfm, text_encoder=text_encoder, text_mode=text_mode,
                                        trainable_text_layers=trainable_text_layers, seed=seed, epochs=epochs,
                                        batch_size=batch_size, overlap_weight=overlap_weight, similarity=similarity,
                                        recon_weight=recon_weight)
-    typer.echo(f"saved {out} (best validation R@5 {res.best:.3f} at epoch {res.best_epoch})")
+    n_val = (model.config.training or {}).get("validation_split", {}).get("n_test")
+    if n_val is not None and n_val < MIN_USEFUL_VAL:
+        warnings.warn(f"the validation split holds only {n_val} gene set(s): its R@5 (and the early stopping it "
+                      f"drives) says little; train on a library of several hundred sets for a real check")
+    best = "n/a" if res.best is None else f"{res.best:.3f}"
+    typer.echo(f"saved {out} (best validation R@5 {best} at epoch {res.best_epoch})")
 
 
 @app.command()
@@ -101,8 +147,8 @@ def evaluate(
     model: str = typer.Option("default", help="gtCLIP model folder, hub id or 'default'."),
     library: Optional[str] = typer.Option(None, help="Built-in library or GMT of TEST sets (with descriptions)."),
     gmt: Optional[Path] = typer.Option(None),
-    pools: str = typer.Option("100,1000,all", help="Pool sizes (comma-separated; 'all' = whole test set)."),
-    seeds: str = typer.Option("0,1,2", help="Pool-drawing seeds."),
+    pools: str = typer.Option("100,1000,all", help="Pool sizes >= 2 (comma-separated; 'all' = whole test set)."),
+    seeds: str = typer.Option("0,1,2", help="Pool-drawing seeds (comma-separated, >= 0)."),
     out: Optional[Path] = typer.Option(None, help="Write metrics as JSON."),
 ):
     """Retrieval R@1/5/10 and median rank, gene set -> text and text -> gene set, mean ± sd over seeds.
@@ -117,6 +163,9 @@ def evaluate(
     from ..evaluate.retrieval import retrieval_metrics
     from ..models.gtclip import GtClip
 
+    pool_sizes = _pool_sizes(pools)
+    seed_list = checks.int_list(seeds, "--seeds", least=0)
+    _check_library(library, gmt, required=True)
     if out is not None:
         check_output(out, folder=False)
     m = GtClip.load(model)
@@ -124,9 +173,8 @@ def evaluate(
     g = m.embed_gene_sets(lib)
     t = m.embed_texts(lib.texts(m.config.text_mode))
     rows = []
-    for p in pools.split(","):
-        pool = None if p.strip() == "all" else int(p)
-        per_seed = [retrieval_metrics(g, t, pool, seed=int(s)) for s in seeds.split(",")]
+    for pool in pool_sizes:
+        per_seed = [retrieval_metrics(g, t, pool, seed=s) for s in seed_list]
         for direction in ("gene_to_text", "text_to_gene"):
             for metric in ("R@1", "R@5", "R@10", "median_rank"):
                 v = np.array([r[direction][metric] for r in per_seed])
@@ -147,30 +195,34 @@ def evaluate(
 @app.command()
 def search(
     query: str = typer.Argument(..., help="Free text, e.g. 'DNA damage response'."),
-    library: Optional[str] = typer.Option("GO_BP", help="Built-in library or GMT path to rank."),
-    gmt: Optional[Path] = typer.Option(None),
+    library: Optional[str] = typer.Option(None, help="Built-in library or GMT path to rank (default GO_BP)."),
+    gmt: Optional[Path] = typer.Option(None, help="GMT file to rank (instead of --library)."),
     model: str = typer.Option("default"),
-    top: int = typer.Option(10),
+    top: int = typer.Option(10, help="How many sets to list (>= 1)."),
 ):
     """Text -> ranked gene sets (by their gene content only, not their names)."""
     from ..models.gtclip import GtClip
 
     if not query.strip():
         raise InputError("empty query text")
+    checks.at_least(top, 1, "--top")
+    _check_library(library, gmt)
     m = GtClip.load(model)
-    df = m.search(query, _load_library(library, gmt), top)
-    for r in df.itertuples(index=False):
-        typer.echo(f"{r.rank}\t{r.score:.3f}\t{r.term}\t{r.name}\t{r.n_genes} genes")
+    lib = _load_library(library, gmt, default="GO_BP")
+    df = m.search(query, lib, top)
+    for r, label in zip(df.itertuples(index=False), _labels(df, lib)):
+        typer.echo(f"{r.rank}\t{r.score:.3f}\t{r.term}\t{label}\t{r.n_genes} genes")
 
 
 @app.command()
 def describe(
     genes: Optional[str] = typer.Option(None, help="Comma- or space-separated gene symbols."),
     genes_file: Optional[Path] = typer.Option(None, help="File with one gene per line."),
-    library: Optional[str] = typer.Option("GO_BP", help="Candidate pathway texts: built-in library or GMT."),
-    gmt: Optional[Path] = typer.Option(None),
+    library: Optional[str] = typer.Option(None, help="Candidate pathway texts: built-in library or GMT "
+                                          "(default GO_BP)."),
+    gmt: Optional[Path] = typer.Option(None, help="GMT file of candidate pathways (instead of --library)."),
     model: str = typer.Option("default"),
-    top: int = typer.Option(10),
+    top: int = typer.Option(10, help="How many pathways to list (>= 1)."),
 ):
     """Gene set -> nearest pathway texts (by text, not by gene overlap)."""
     import re
@@ -178,6 +230,9 @@ def describe(
     from .._io import open_text
     from ..models.gtclip import GtClip
 
+    checks.exclusive([("--genes", genes), ("--genes-file", genes_file)])
+    checks.at_least(top, 1, "--top")
+    _check_library(library, gmt)
     if genes_file is not None:
         with open_text(genes_file) as fh:
             gs = [x for line in fh for x in re.split(r"[\s,;]+", line.strip()) if x]
@@ -185,10 +240,12 @@ def describe(
         gs = [x for x in re.split(r"[\s,;]+", genes) if x]
     else:
         raise InputError("give --genes or --genes-file")
-    df = GtClip.load(model).describe(gs, _load_library(library, gmt), top)
+    m = GtClip.load(model)
+    lib = _load_library(library, gmt, default="GO_BP")
+    df = m.describe(gs, lib, top)
     typer.echo(f"# {len(gs)} genes, {df.attrs['n_unknown']} unknown")
-    for r in df.itertuples(index=False):
-        typer.echo(f"{r.rank}\t{r.score:.3f}\t{r.term}\t{r.name}")
+    for r, label in zip(df.itertuples(index=False), _labels(df, lib)):
+        typer.echo(f"{r.rank}\t{r.score:.3f}\t{r.term}\t{label}")
 
 
 @app.command()

@@ -35,22 +35,25 @@ def _section_list(sections: str | Sequence[str] | None) -> list[str] | None:
 
 def load_spots(her2st: str | os.PathLike | None = None, sections: str | Sequence[str] | None = None,
                visium: Sequence[str | os.PathLike] | None = None, size_px: float = 224.0, out_px: int = 48,
-               genes: Sequence[str] | None = None, n_genes: int = 250) -> Spots:
+               genes: Sequence[str] | None = None, n_genes: int = 250, strict_visium: bool = False) -> Spots:
     """Read HER2ST ``sections`` (comma-separated or a list; default: all with an image) and/or
     Visium-style folders, log-normalise them, and cut a ``size_px`` (full-resolution pixels) patch
     resized to ``out_px`` around every spot. ``genes`` default to the ``n_genes`` most variable
-    ones (:func:`~contrastomics.data.spatial.select_genes`). Unreadable Visium folders and sections
-    without an image are left out with a warning."""
-    adatas = {}
-    if her2st is not None:
-        sel = _section_list(sections)
-        adatas.update(read_her2st(her2st, sel, image=True, require_image=sel is None))
+    ones (:func:`~contrastomics.data.spatial.select_genes`). Unreadable Visium folders (an error
+    with ``strict_visium``, read first) and sections without an image are left out with a warning."""
+    adatas, vis = {}, {}
     for v in visium or []:
         try:
             a = read_visium(v)
-            adatas[a.obs["section"].iloc[0]] = a
+            vis[a.obs["section"].iloc[0]] = a
         except InputError as e:
+            if strict_visium:
+                raise
             warnings.warn(f"Visium folder skipped: {e}")
+    if her2st is not None:
+        sel = _section_list(sections)
+        adatas.update(read_her2st(her2st, sel, image=True, require_image=sel is None))
+    adatas.update(vis)
     if not adatas:
         raise InputError("no usable section: give --her2st (and --sections) or --visium")
     no_img = [k for k, a in adatas.items() if not has_image(a)]

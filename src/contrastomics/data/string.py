@@ -102,8 +102,9 @@ def _detect_columns(df: pd.DataFrame, p: Path, gene_columns: tuple[str, str] | N
         lower = {c.lower(): c for c in cols}
         found = [(lower[x], lower[y]) for x, y in GENE_COLUMN_PAIRS if x in lower and y in lower]
         if not found:
-            raise InputError("cannot find the two gene columns (expected e.g. gene_a/gene_b, gene1/gene2 or "
-                             f"protein1/protein2); columns: {cols[:10]}. Pass gene_columns=", p, 1)
+            looked = ", ".join(f"{x}/{y}" for x, y in GENE_COLUMN_PAIRS)
+            raise InputError(f"cannot find the two gene columns: looked for {looked} (any case); "
+                             f"columns: {cols[:10]}. Rename two columns to one of these pairs", p, 1)
         ga, gb = found[0]
     if score_column is not None:
         if score_column not in cols:
