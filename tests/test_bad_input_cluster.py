@@ -20,11 +20,11 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from contrastomics.cli import main
 from contrastomics.cluster import ClusterOptions, run_clustering
 from contrastomics.cluster.communities import identical_groups, join_identical
 from contrastomics.errors import InputError
 from contrastomics.report import figures, outputs, write_outputs
+from cli_helpers import cli, one_error_line
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_OUTPUTS = {"clusters.tsv", "clusters.json", "summary.json", "summary.md", "report.html", "clusters.png",
@@ -64,27 +64,8 @@ def enrichr_table(extra: list[tuple[str, str]] = ()) -> pd.DataFrame:
                           "Odds Ratio": 5.0, "Combined Score": 50.0, "Genes": g} for k, (t, g) in enumerate(rows)])
 
 
-def cli(capsys, *args) -> tuple[int, str]:
-    """Run ``contrastomics ARGS`` in-process: ``(exit status, everything printed)``."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    got = capsys.readouterr()
-    return code, got.out + got.err
-
-
 def cluster_cli(capsys, out: Path, *args) -> tuple[int, str]:
     return cli(capsys, "cluster", *args, "--method", "overlap-knn", "--out", out)
-
-
-def one_error_line(code: int, text: str, *needles: str) -> None:
-    assert code == 2 and "Traceback" not in text, text
-    lines = [ln for ln in text.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, text
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def listing(folder: Path) -> set[str]:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from contrastomics.cli import main
+from cli_helpers import cli, one_error_line as one_error
 from test_cal import planted
 from test_comtip import _her2st_folder, _visium_folder, names, tiny
 
@@ -35,25 +35,6 @@ def no_work(monkeypatch):
     for mod, name in ((features, "read_features"), (spots, "load_spots"), (tcal, "train_cal"),
                       (tcal, "benchmark_cal"), (tcomtip, "train_comtip")):
         monkeypatch.setattr(mod, name, boom)
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    got = capsys.readouterr()
-    return code, got.out + got.err
-
-
-def one_error(code: int, text: str, *needles: str) -> str:
-    assert code == 2 and "Traceback" not in text, text
-    lines = [ln for ln in text.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, text
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture

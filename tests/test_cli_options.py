@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 import contrastomics
-from contrastomics.cli import main
 from contrastomics.cluster import ClusterOptions, cluster_gsea, run_clustering
 from contrastomics.data.genesets import read_gmt
 from contrastomics.errors import InputError
 from contrastomics.report import outputs, write_outputs
+from cli_helpers import cli, one_error_line
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,25 +37,6 @@ def fgsea_table(n: int = 12, sign: float = 1.0, prefix: str = "PATHWAY") -> pd.D
 def write_fgsea(path: Path, **kw) -> Path:
     fgsea_table(**kw).to_csv(path, sep="\t", index=False)
     return path
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    got = capsys.readouterr()
-    return code, got.out + got.err
-
-
-def one_error_line(code: int, text: str, *needles: str) -> str:
-    assert code == 2 and "Traceback" not in text, text
-    lines = [ln for ln in text.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, text
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 # -- 1: negative seeds ----------------------------------------------------------------------------

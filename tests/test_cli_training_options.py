@@ -8,28 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from contrastomics.cli import main
+from cli_helpers import cli, one_error_line
 
 GMT = Path(__file__).resolve().parent / "data" / "msigdb_mini.gmt"
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    got = capsys.readouterr()
-    return code, got.out + got.err
-
-
-def one_error_line(code: int, text: str, *needles: str) -> str:
-    assert code == 2 and "Traceback" not in text, text
-    lines = [ln for ln in text.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, text
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def _boom(*a, **k):
