@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from contrastomics.errors import InputError
 from cli_helpers import cli, one_error_line as one_error
 from test_cal import planted
 from test_comtip import _her2st_folder, _visium_folder, names, tiny
@@ -100,6 +101,8 @@ def test_cal_score_names_every_unknown_gene(capsys, tmp_path):
                          TrainConfig(epochs=1, batch_size=8, progress=False))
     model.save_pretrained(tmp_path / "m")
     one_error(*cli(capsys, "cal", "score", "-m", tmp_path / "m", "--genes", "FOO,BAR"), "2 gene(s)", "FOO, BAR")
+    with pytest.raises(InputError, match=r"2 gene\(s\) not in .*: FOO, BAR"):  # the Python method says the same
+        model.score(["FOO"], ["BAR"])
 
 
 def test_bad_pair_file_names_the_columns_looked_for_not_a_python_argument(capsys, tmp_path, cal_files):

@@ -156,7 +156,6 @@ def score(
         seen.add(key)
         pairs.append(parts)
     m = CAL.from_pretrained(model)
-    m.indices(list(dict.fromkeys(g for pair in pairs for g in pair)))  # all unknown genes in one error
     df = m.score([a for a, _ in pairs], [b for _, b in pairs])
     _emit(df, out)
 

@@ -151,7 +151,9 @@ class CAL(Pretrained, nn.Module):
         return (z[a] * z[b]).sum(-1).cpu().numpy()
 
     def score(self, genes_a: Sequence[str], genes_b: Sequence[str]) -> pd.DataFrame:
-        """Score gene pairs by name: columns ``gene_a, gene_b, score, raw_cosine, known``."""
+        """Score gene pairs by name: columns ``gene_a, gene_b, score, raw_cosine, known``; unknown
+        genes of both columns are named in one error."""
+        self.indices(list(dict.fromkeys([*genes_a, *genes_b])))
         ia, ib = self.indices(genes_a), self.indices(genes_b)
         return pd.DataFrame({"gene_a": [self.vocab[i] for i in ia], "gene_b": [self.vocab[i] for i in ib],
                              "score": self.score_pairs(ia, ib), "raw_cosine": self.raw_cosine(ia, ib),
