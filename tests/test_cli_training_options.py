@@ -238,3 +238,11 @@ def test_gsfm_txt_table_is_tab_separated(tmp_path):
     _check_table_out(out)
     _write_table(pd.DataFrame({"gene": ["A", "B"], "score": [1.0, 2.0]}), out)
     assert out.read_text().splitlines()[0] == "gene\tscore"
+
+
+def test_gtclip_preset_default_refuses_options_it_would_ignore(capsys, tmp_path, monkeypatch):
+    import contrastomics.training.gtclip as tg
+    monkeypatch.setattr(tg, "train_default", _boom)
+    one_error_line(*cli(capsys, "gtclip", "train", "--preset", "default", "-o", tmp_path / "m", "--epochs", "3"),
+                   "--preset default", "takes no --epochs")
+    assert not (tmp_path / "m").exists()

