@@ -332,18 +332,20 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         notes.append(f"{part_sizes[0]} GO terms and {part_sizes[1]} pathways of other libraries were clustered "
                      "apart (each part with its own ontology view and cluster count; no cluster spans both)")
     got = n_clusters_of(labels)
+    size_note = None
     if info["min_size"] < o.min_cluster_size:
-        notes.append(f"clusters of {info['min_size']} members were allowed (--min-cluster-size {o.min_cluster_size}) "
+        size_note = (f"clusters of {info['min_size']} members were allowed (--min-cluster-size {o.min_cluster_size}) "
                      + (f"to come nearer the {int(o.n_clusters)} clusters asked for" if o.n_clusters else
                         f"as the result has fewer pathways ({n})"))
+        notes.append(size_note)
     if o.n_clusters and abs(got - int(o.n_clusters)) > 0.1 * int(o.n_clusters):
         note = f"asked for {int(o.n_clusters)} clusters, got {got}" + (
             f": no cluster of these {n} pathways splits further into parts of at least {info['min_size']} "
             "members" if got < int(o.n_clusters) else "")
         notes.append(note)
         warnings.warn(note, stacklevel=3)
-    elif info["min_size"] < o.min_cluster_size:
-        warnings.warn(notes[len(pw.notes) + len(count_notes)], stacklevel=3)
+    elif size_note:
+        warnings.warn(size_note, stacklevel=3)
     if info["identical"]:
         notes.append(f"{info['identical']} pathway(s) with the same gene set as another were put in its cluster")
     times["partition"] = time.perf_counter() - t1
