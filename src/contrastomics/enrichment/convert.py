@@ -21,7 +21,7 @@ from ..data.genes import guess_species, is_gene_id, species_of_id
 from ..data.genesets import humanize_term
 from .._io import open_text
 from ..errors import InputError
-from .gene_lists import distinct_genes, gene_form_notes, non_symbol_examples, split_gene_column
+from .gene_lists import distinct_genes, gene_form_notes, gene_forms, split_gene_column
 from .layouts import CONDITION_COLUMNS, HEADERLESS, UNSUPPORTED, Layout, squash
 
 NA_STRINGS = {"", "na", "nan", "n/a", "none", "null", "---", "-", "inf?"}
@@ -320,8 +320,9 @@ def finish(out: pd.DataFrame, lay: Layout, source, n_rows: int, notes: list[str]
                          f"and {n_mouse} mouse-like ones (e.g. {', '.join(mouse_examples[:3])}) in the gene "
                          "columns; give a result of one species (map mouse genes to human orthologs first)",
                          source_str(source))
-    n_bad, _ = non_symbol_examples(distinct)
-    notes += gene_form_notes(distinct)
+    forms = gene_forms(distinct)
+    n_bad = len(forms[0]) + len(forms[1])
+    notes += gene_form_notes(distinct, forms=forms)
     out = out.reset_index(drop=True)
     out.attrs = {"format": lay.format, "kind": lay.kind, "source": source_str(source), "n_rows": n_rows,
                  "warnings": notes, "non_symbol_genes": n_bad, "ids_mapped_to_symbols": n_ids}

@@ -129,24 +129,31 @@ def distinct_genes(gene_lists: Iterable[list[str]]) -> list[str]:
     return list(dict.fromkeys(chain.from_iterable(gene_lists)))
 
 
-def non_symbol_examples(genes: Sequence[str]) -> tuple[int, list[str]]:
-    """Distinct ``genes`` (first-seen order) that look like mouse/rat symbols (``Trp53``), Ensembl,
-    Entrez or UniProt ids (a human symbol of UniProt form is a symbol): their count and 5 examples."""
-    bad = [g for g in genes
-           if ENSEMBL_ID.match(g) or ENTREZ_ID.match(g) or (UNIPROT_ACCESSION.match(g) and g not in human_symbols())
-           or (any(c.islower() for c in g) and not HUMAN_ORF.match(g))]
-    return len(bad), bad[:5]
-
-
-def gene_form_notes(genes: Sequence[str], mouse_share: float = 0.5) -> list[str]:
-    """Warnings on distinct ``genes`` not written as human symbols: gene ids (overlaps with human
-    gene sets miss them), and mouse/rat-like symbols when at least ``mouse_share`` of the genes look
-    so (matched by upper-casing downstream; a few mixed-case symbols in a human result say nothing)."""
-    n_all = len(genes)
+def gene_forms(genes: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Distinct ``genes`` (first-seen order) not written as human symbols: ``(Ensembl / Entrez /
+    UniProt ids, mouse/rat-like symbols such as Trp53)``; a human symbol of UniProt form is a symbol."""
     ids = [g for g in genes if ENSEMBL_ID.match(g) or ENTREZ_ID.match(g)
            or (UNIPROT_ACCESSION.match(g) and g not in human_symbols())]
     id_set = set(ids)
     mouse = [g for g in genes if g not in id_set and any(c.islower() for c in g) and not HUMAN_ORF.match(g)]
+    return ids, mouse
+
+
+def non_symbol_examples(genes: Sequence[str]) -> tuple[int, list[str]]:
+    """:func:`gene_forms` together, in first-seen order: their count and 5 examples."""
+    ids, mouse = gene_forms(genes)
+    either = set(ids) | set(mouse)
+    bad = [g for g in genes if g in either]
+    return len(bad), bad[:5]
+
+
+def gene_form_notes(genes: Sequence[str], mouse_share: float = 0.5, forms=None) -> list[str]:
+    """Warnings on distinct ``genes`` not written as human symbols: gene ids (overlaps with human
+    gene sets miss them), and mouse/rat-like symbols when at least ``mouse_share`` of the genes look
+    so (matched by upper-casing downstream; a few mixed-case symbols in a human result say nothing).
+    ``forms``: :func:`gene_forms` of ``genes`` when already made."""
+    n_all = len(genes)
+    ids, mouse = gene_forms(genes) if forms is None else forms
     notes = []
     if mouse and len(mouse) >= mouse_share * n_all:
         notes.append(f"{len(mouse)} of {n_all} distinct genes look like mouse/rat symbols (e.g. "
