@@ -51,9 +51,7 @@ def _check_training(epochs: Optional[int], batch_size: int, lr: float, threads: 
     from . import checks
 
     checks.at_least(epochs, 1, "--epochs")
-    if batch_size is not None and batch_size < 2:
-        raise InputError(f"--batch-size must be >= 2 (InfoNCE contrasts each pair with the others of its batch), "
-                         f"got {batch_size}")
+    checks.contrastive_batch(batch_size, "pair")
     checks.positive(lr, "--lr")
     checks.at_least(threads, 0, "--threads")      # 0 = torch default
     checks.at_least(pca_dims, 0, "--pca")         # 0 = keep the features

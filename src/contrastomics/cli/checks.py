@@ -26,6 +26,13 @@ def fraction(value: Optional[float], option: str, *, closed: bool = True) -> Non
         raise InputError(f"{option} must be in [0, 1{']' if closed else ')'}, got {value}")
 
 
+def contrastive_batch(value: Optional[int], item: str, option: str = "--batch-size") -> None:
+    """An InfoNCE batch holds at least 2 ``item`` s (each is contrasted with the others of its batch)."""
+    if value is not None and value < 2:
+        raise InputError(f"{option} must be >= 2 (InfoNCE contrasts each {item} with the others of its batch), "
+                         f"got {value}")
+
+
 def threads(value: Optional[int], option: str = "--threads") -> None:
     at_least(value, 1, option)
 

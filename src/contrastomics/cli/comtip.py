@@ -24,11 +24,12 @@ _VISIUM = typer.Option(None, "--visium", help="Visium-style folder (spatial/tiss
 def _check_sections(her2st: Optional[Path], sections: Optional[str], option: str = "--sections") -> None:
     """``option`` lists known HER2ST sections of ``--her2st`` (checked on its index, before any reading)."""
     from ..data.spatial import her2st_sections
+    from ..data.spots import section_list
     from ..errors import InputError
 
     if sections is None:
         return
-    names = [x.strip() for x in sections.split(",") if x.strip()]
+    names = section_list(sections) or []
     if not names:
         raise InputError(f"{option} is empty; leave it out to use every section with an image"
                          if option == "--sections" else f"{option} is empty; name sections, e.g. A1,A2")
@@ -117,9 +118,7 @@ def train(
     if image_size < patch or image_size % patch:
         raise InputError(f"--image-size must be a positive multiple of the ViT patch size {patch}, got {image_size}")
     checks.at_least(epochs, 1, "--epochs")
-    if batch_size < 2:
-        raise InputError(f"--batch-size must be >= 2 (InfoNCE contrasts each spot with the others of its batch), "
-                         f"got {batch_size}")
+    checks.contrastive_batch(batch_size, "spot")
     checks.positive(lr, "--lr")
     checks.threads(threads)
     checks.device(device)

@@ -26,7 +26,7 @@ class Spots:
     obs_names: list[str]
 
 
-def _section_list(sections: str | Sequence[str] | None) -> list[str] | None:
+def section_list(sections: str | Sequence[str] | None) -> list[str] | None:
     """``"C2, C3"`` or a list -> a list; ``None`` or ``""`` -> ``None`` (all sections)."""
     if isinstance(sections, str):
         return [s.strip() for s in sections.split(",") if s.strip()] if sections else None
@@ -51,7 +51,7 @@ def load_spots(her2st: str | os.PathLike | None = None, sections: str | Sequence
                 raise
             warnings.warn(f"Visium folder skipped: {e}")
     if her2st is not None:
-        sel = _section_list(sections)
+        sel = section_list(sections)
         adatas.update(read_her2st(her2st, sel, image=True, require_image=sel is None))
     adatas.update(vis)
     if not adatas:
@@ -81,7 +81,7 @@ def load_expression(her2st: str | os.PathLike | None, sections: str | Sequence[s
     expression-only pretraining of the gene branch)."""
     if her2st is None:
         raise InputError("--pretrain-sections needs --her2st")
-    sel = _section_list(sections) or []
+    sel = section_list(sections) or []
     adatas = read_her2st(her2st, sel, image=False)
     if not adatas:
         raise InputError(f"none of the pretraining sections {sel} could be read", her2st)
