@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "contrastomics"
 
 #: a module may import only from its own layer or a lower one
 LAYERS = {
-    "errors": 0, "_io": 0,
+    "errors": 0, "_io": 0, "_gc": 0,
     "data": 1,
     "enrichment": 2,
     "models": 3, "losses": 3,

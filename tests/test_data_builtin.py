@@ -162,3 +162,33 @@ def test_go_library_for_picks_the_one_namespace_a_result_names():
     # the one-namespace library holds the same set as the stacked one
     bp, go = load_library("GO_BP", 1, None), load_library("GO", 1, None)
     assert set(bp.genes_of("GO:0006915")) == set(go.genes_of("GO:0006915")) and go.meta["builtin"] == "GO"
+
+
+def test_loaded_data_are_frozen_only_in_a_command_line_run(tmp_path, monkeypatch):
+    """The console script exempts the loaded built-in data from later collections (src/_gc.py);
+    the API and in-process calls with an argument list keep the default collector."""
+    import gc
+    import sys
+
+    from contrastomics import _gc
+    from contrastomics.cli import main
+
+    monkeypatch.setenv("CONTRASTOMICS_CACHE", str(tmp_path))
+    f = tmp_path / "src.txt"
+    f.write_text("a")
+    gc.unfreeze()
+    try:
+        builtin._cached("x", [f], {}, lambda: {"v": [1, 2]})
+        assert gc.get_freeze_count() == 0  # the API: nothing frozen
+        with pytest.raises(SystemExit):
+            main(["--version"])
+        assert not _gc._FREEZE
+        monkeypatch.setattr(sys, "argv", ["contrastomics", "--version"])
+        with pytest.raises(SystemExit):
+            main()
+        assert _gc._FREEZE
+        assert builtin._cached("x", [f], {}, lambda: {"v": [0]}) == {"v": [1, 2]}  # from the cache
+        assert gc.get_freeze_count() > 0
+    finally:
+        _gc.freeze_after_loads(False)
+        gc.unfreeze()

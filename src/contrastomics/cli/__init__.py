@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .. import __version__
+from .. import __version__, _gc
 from ..errors import InputError
 
 
@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``contrastomics`` script."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     warnings.showwarning = _showwarning
+    if argv is None:  # the console script, a short run: the loaded built-in data are never scanned again
+        _gc.freeze_after_loads()
     _register()
     try:
         app(args=argv, standalone_mode=True)

@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
+from .. import _gc
 from .._io import atomic_path, cache_root
 from ..errors import InputError
 from .annotations import Annotations, annotations_to_library, read_gaf, read_gene_term_table
@@ -102,7 +103,9 @@ def _cached(kind: str, files: list[Path], params: dict, build: Callable[[], obje
     if use_cache and path.is_file():
         try:
             with open(path, "rb") as fh:
-                return _from_state(pickle.load(fh))
+                obj = _from_state(pickle.load(fh))
+            _gc.loaded()
+            return obj
         except Exception as exc:  # a corrupt or incompatible cache entry is rebuilt, not fatal
             log.warning("ignoring unreadable cache file %s (%s)", path, exc)
     t0 = time.perf_counter()
@@ -115,6 +118,7 @@ def _cached(kind: str, files: list[Path], params: dict, build: Callable[[], obje
             clear_cache(stale_only=True)
         except OSError as exc:
             warnings.warn(f"could not write cache file {path}: {exc}", stacklevel=3)
+    _gc.loaded()
     return obj
 
 
