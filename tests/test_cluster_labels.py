@@ -385,3 +385,28 @@ def test_support_summary_counts_the_pathways_under_misleading_labels():
     assert out["labels_low_support"] == 2 and out["labels_scored"] == 3
     assert out["pathways_low_support_share"] == pytest.approx(14 / 20)
     assert "pathways_low_support_share" not in support_summary(shares)
+
+
+def test_hallmark_results_are_themed_by_process_category():
+    """Hallmark clusters get Liberzon et al.'s process category (data/hallmark.py), whatever the
+    naming: MSigDB's, humanised, or Enrichr's; fewer than half hallmark sets: title phrases."""
+    from contrastomics.data.hallmark import hallmark_categories, hallmark_key, load_categories
+
+    cats = load_categories()
+    assert len(cats) == 50 and set(cats.values()) == {
+        "cellular component", "development", "DNA damage", "immune", "metabolic", "pathway", "proliferation", "signaling"}
+    assert hallmark_key("TNF-alpha Signaling via NF-kB") == hallmark_key("HALLMARK_TNFA_SIGNALING_VIA_NFKB")
+    terms = ["HALLMARK_E2F_TARGETS", "x", "G2-M Checkpoint", "HALLMARK_INFLAMMATORY_RESPONSE",
+             "HALLMARK_COMPLEMENT", "HALLMARK_KRAS_SIGNALING_UP", "not a hallmark"]
+    names = ["E2F targets", "MYC targets V1", "", "", "", "", "not a hallmark"]
+    assert hallmark_categories(terms, names) == ["proliferation", "proliferation", "proliferation", "immune",
+                                                 "immune", "signaling", None]
+    titles = ["E2F targets", "MYC targets V1", "G2M checkpoint", "Inflammatory response", "Complement",
+              "KRAS signaling up", "not a hallmark"]
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    th = cluster_themes(labels, titles, {0: 0, 1: 3}, [None] * 7, pathways=(terms, names))
+    assert th[0] == {"theme": "proliferation", "theme_id": "", "theme_support": 1.0, "theme_source": "Hallmark category"}
+    assert th[1]["theme"] == "immune" and th[1]["theme_support"] == 0.5  # 2 of 4 members
+    few = (["HALLMARK_E2F_TARGETS"] + ["other"] * 6, [""] * 7)
+    th = cluster_themes(labels, titles, {0: 0, 1: 3}, [None] * 7, pathways=few)
+    assert {t["theme_source"] for t in th.values()} == {"title phrase"}

@@ -377,7 +377,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     phrases = phrase_sets(pw.titles)
     keywords = title_keywords(labels, pw.titles, n_keywords=o.n_keywords, phrases=phrases)
     themes = cluster_themes(labels, pw.titles, reps, go_ids, phrases=phrases,
-                            reactome=(tab["term"].tolist(), tab["name"].tolist()))
+                            pathways=(tab["term"].tolist(), tab["name"].tolist()))
     support, support_info = label_support(labels, reps, space=space, go=gop, seed=o.seed, reactome=reactome,
                                           relation=relation)
     subs = sub_themes(labels, reps, support, relation[0], fdr, eligible=~generic)

@@ -2,8 +2,8 @@
 
 :func:`representatives` (among the more central half of the non-generic members, the one most
 others sit near in meaning; or the medoid, or the lowest FDR), :func:`generic_terms` (near-root /
-very large terms never label a cluster), :func:`cluster_themes` (GO slim term above most members;
-a shared title phrase otherwise), :func:`label_support` (share of members near the label),
+very large terms never label a cluster), :func:`cluster_themes` (GO slim term, Reactome top level
+or Hallmark category of most members; a shared title phrase otherwise), :func:`label_support` (share of members near the label),
 :func:`sub_themes` (what a mixed cluster holds besides its label).
 Keywords: :mod:`.keywords`. The rules and the development numbers behind them: docs/clustering.md
 ("Labels").
@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.builtin import load_ontology
+from ..data.hallmark import hallmark_themes
 from ..data.ontology import MAP2SLIM_RELATIONS, extract_go_id
 from ..data.reactome import ReactomeHierarchy, top_level_themes
 from ..evaluate.cluster_metrics import GoPairs, label_support_shares
@@ -313,15 +314,16 @@ def go_slim_themes(terms: Sequence[str | None], labels: np.ndarray, *, ontology=
 def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, int],
                    terms: Sequence[str | None] | None = None, *, ontology=None,
                    phrases: Sequence[dict[str, str]] | None = None,
-                   reactome: tuple[Sequence[str], Sequence[str]] | None = None) -> dict[int, dict]:
+                   pathways: tuple[Sequence[str], Sequence[str]] | None = None) -> dict[int, dict]:
     """A theme for every cluster: ``{cluster: {"theme", "theme_id", "theme_support", "theme_source"}}``.
 
     Clusters at least half of GO terms: the GO slim term above most members
     (:func:`go_slim_themes`, singletons included), source ``"GO slim"``. Every other cluster: when the
-    pathways without a GO id are a Reactome result (``reactome``: the result's terms and names,
-    matching the shipped hierarchy) the top-level pathway above most members,
-    source ``"Reactome top level"``; otherwise the phrase shared by the most
-    member titles (:func:`~contrastomics.cluster.keywords.shared_phrase`; ties: a phrase of the
+    pathways without a GO id (``pathways``: the result's terms and names) are a Reactome result, the
+    top-level pathway above most members, source ``"Reactome top level"``; when they are MSigDB
+    hallmark sets, the process category of most members, source ``"Hallmark category"``
+    (:mod:`~contrastomics.data.hallmark`); otherwise the phrase shared by the most member titles
+    (:func:`~contrastomics.cluster.keywords.shared_phrase`; ties: a phrase of the
     representative's title), source ``"title phrase"``. ``theme_support``: share of members under
     the slim term / holding the phrase. ``phrases``: :func:`~contrastomics.cluster.keywords.phrase_sets`
     of ``titles`` when already made."""
@@ -333,9 +335,11 @@ def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, in
         out.update({c: {**rec, "theme_source": "GO slim"}
                     for c, rec in go_slim_themes(ids, labels, ontology=ontology, min_size=1).items()})
     rest = [k for k in range(len(labels)) if not ids or ids[k] is None]
-    if reactome is not None and len(rest) >= 2:  # the pathways without a GO id, when they are Reactome's
-        found = top_level_themes([reactome[0][k] for k in rest], [reactome[1][k] for k in rest], labels[rest])
-        out.update({c: {**rec, "theme_source": "Reactome top level"} for c, rec in found.items() if c not in out})
+    if pathways is not None and len(rest) >= 2:  # the pathways without a GO id: Reactome's, or hallmarks
+        terms_, names_ = [pathways[0][k] for k in rest], [pathways[1][k] for k in rest]
+        for source, find in (("Reactome top level", top_level_themes), ("Hallmark category", hallmark_themes)):
+            out.update({c: {**rec, "theme_source": source} for c, rec in find(terms_, names_, labels[rest]).items()
+                        if c not in out})
     g, members = _groups(labels)
     for c, idx in zip(g.tolist(), members):
         if c in out:
