@@ -136,14 +136,15 @@ KINDS = ("leading edges", "full sets")
 def inputs(part: str, libs=None, log=print):
     """``(dataset, library, input kind, result table, gene sets)`` for every result of ``part`` (in
     ``libs`` when given) with >= 20 pathways at FDR < 0.25: as read, then with its leading edges
-    removed (full library sets only)."""
-    for ds, lib in PARTS[part]:
-        if libs is not None and lib not in libs:
-            continue
+    removed (full library sets only). A missing result stops the run before any is read: a part
+    scored without some of its results would replace the committed records with fewer."""
+    wanted = [(ds, lib) for ds, lib in PARTS[part] if libs is None or lib in libs]
+    missing = [f"{ds}__{lib}.tsv (benchmarks/make_gsea_results.py --datasets {ds} --libraries {lib})"
+               for ds, lib in wanted if not (CACHE / f"{ds}__{lib}.tsv").exists()]
+    if missing:
+        raise SystemExit(f"missing {len(missing)} result(s) of the {part} part in {CACHE}:\n  " + "\n  ".join(missing))
+    for ds, lib in wanted:
         path = CACHE / f"{ds}__{lib}.tsv"
-        if not path.exists():
-            log(f"missing {path.name}: run benchmarks/make_gsea_results.py --datasets {ds} --libraries {lib}")
-            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             df = read_gsea_result(path)
