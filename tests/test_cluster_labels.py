@@ -410,3 +410,25 @@ def test_hallmark_results_are_themed_by_process_category():
     few = (["HALLMARK_E2F_TARGETS"] + ["other"] * 6, [""] * 7)
     th = cluster_themes(labels, titles, {0: 0, 1: 3}, [None] * 7, pathways=few)
     assert {t["theme_source"] for t in th.values()} == {"title phrase"}
+
+
+def test_label_support_on_hallmark_results_counts_the_process_category():
+    """Two hallmark sets of one process category are near (siblings under it), besides the
+    similarity threshold; a result of fewer than half hallmark sets has no categories."""
+    from contrastomics.data.hallmark import hallmark_codes
+
+    terms = ["HALLMARK_E2F_TARGETS", "HALLMARK_G2M_CHECKPOINT", "HALLMARK_MYC_TARGETS_V1",
+             "HALLMARK_COMPLEMENT", "HALLMARK_HYPOXIA", "HALLMARK_GLYCOLYSIS"]
+    codes = hallmark_codes(terms)
+    assert codes is not None and (codes >= 0).all() and codes[0] == codes[1] == codes[2] != codes[3]
+    assert hallmark_codes(["Apoptosis", "Glycolysis", "Cell Cycle", "Mitotic G1 phase", "Signaling by WNT"]) is None
+    sim = np.full((6, 6), 0.1)
+    np.fill_diagonal(sim, 1.0)
+    sim[4, 5] = sim[5, 4] = 0.9  # the one pair above the 0.99 quantile of random pairs
+    labels = np.array([0, 0, 0, 0, 1, 1])
+    without, _ = label_support(labels, {0: 0, 1: 4}, space=sim, quantile=0.99)
+    shares, info = label_support(labels, {0: 0, 1: 4}, space=sim, quantile=0.99, categories=codes)
+    assert without[0] == 0.0 and shares[0] == pytest.approx(2 / 3)  # G2M and MYC V1, not complement
+    assert shares[1] == 1.0 and "process category" in info["label_support_basis"]  # by similarity
+    near, _ = support_near(sim, 6, categories=codes)
+    assert near.block(np.array([0]), np.arange(6)).tolist() == [[True, True, True, False, False, False]]

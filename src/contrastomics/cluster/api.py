@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..data.hallmark import hallmark_codes
 from ..data.ontology import extract_go_id, is_go_result
 from ..data.reactome import load_hierarchy, result_rows
 from ..errors import InputError
@@ -362,6 +363,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     else:
         rrows = None if gop is not None else result_rows(tab["term"].tolist(), tab["name"].tolist())
     reactome = None if rrows is None else (rrows, load_hierarchy())  # a Reactome result: its hierarchy rows
+    categories = hallmark_codes(tab["term"].tolist(), tab["name"].tolist())  # a Hallmark result: its categories
     generic = generic_terms(go_ids, np.diff(pw.full_matrix.indptr), reactome=reactome)
     # GO results: the member most central in simGIC (development: closer to its members in Wang's
     # similarity than the joint-space medoid); the clustering's space otherwise and above 5,000
@@ -370,7 +372,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         rep_sim = PartSimilarity(go_terms, parts, x, go_sim=None if go is None else go[0])
     # the label-support relation: ``central`` picks the member most others sit near, and the support
     # of every label is read with the same relation
-    relation = support_near(space, n, gop, seed=o.seed, reactome=reactome,
+    relation = support_near(space, n, gop, seed=o.seed, reactome=reactome, categories=categories,
                             rows=None if parts is None else np.flatnonzero(parts != 0))
     reps = representatives(labels, x, fdr, nes, o.representative, similarity=rep_sim, eligible=~generic,
                            near=relation[0])
@@ -379,7 +381,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     themes = cluster_themes(labels, pw.titles, reps, go_ids, phrases=phrases,
                             pathways=(tab["term"].tolist(), tab["name"].tolist()))
     support, support_info = label_support(labels, reps, space=space, go=gop, seed=o.seed, reactome=reactome,
-                                          relation=relation)
+                                          relation=relation, categories=categories)
     subs = sub_themes(labels, reps, support, relation[0], fdr, eligible=~generic)
     times["labels"] = time.perf_counter() - t1
 

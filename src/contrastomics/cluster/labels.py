@@ -365,12 +365,14 @@ def support_threshold(space, n: int, *, quantile: float = SUPPORT_QUANTILE, n_pa
 
 
 def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0,
-                 reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None, rows: np.ndarray | None = None):
+                 reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None, rows: np.ndarray | None = None,
+                 categories: np.ndarray | None = None):
     """``(near, threshold)``: ``near(a, b)`` -> ``(len(a),)`` bool, pathway ``b[i]`` sits near ``a[i]``:
     for two GO terms (``go``) ancestor, descendant or sibling, or Wang similarity >= ``wang``; for
     other pathways similarity in ``space`` at least the ``quantile`` of random pairs, or, for two
     pathways of the shipped Reactome hierarchy (``reactome``: their rows, ``-1`` for none, and the
-    hierarchy), ancestor, descendant or sibling there (``rows``: the threshold's pathways)."""
+    hierarchy), ancestor, descendant or sibling there, or two hallmark sets of one process category
+    (``categories``: :func:`~contrastomics.data.hallmark.hallmark_codes`; ``rows``: the threshold's pathways)."""
     # a GO result whose terms are all known never asks the space: no threshold to estimate
     needed = space is not None and (go is None or not bool(np.all(go.known)))
     thr = support_threshold(space, n, quantile=quantile, seed=seed, rows=rows) if needed else float("nan")
@@ -387,6 +389,8 @@ def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float 
             ok[rest] = (v >= thr) & (v > 0)
         if reactome is not None:
             _or_related(ok, reactome[0][a], reactome[0][b], reactome[1])
+        if categories is not None:
+            ok |= (categories[a] >= 0) & (categories[a] == categories[b])
         return ok
 
     def block(r: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -404,6 +408,8 @@ def support_near(space, n: int, go: "GoPairs | None" = None, *, quantile: float 
         if reactome is not None:
             rows = reactome[0]
             _or_related(ok, *np.broadcast_arrays(rows[r][:, None], rows[c][None, :]), reactome[1])
+        if categories is not None:
+            ok |= (categories[r][:, None] >= 0) & (categories[r][:, None] == categories[c][None, :])
         return ok
     near.block = block
     return near, thr
@@ -420,7 +426,7 @@ def _or_related(ok: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, h: "Reac
 def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "GoPairs | None" = None,
                   quantile: float = SUPPORT_QUANTILE, wang: float = SUPPORT_WANG, seed: int = 0,
                   reactome: "tuple[np.ndarray, ReactomeHierarchy] | None" = None,
-                  relation=None) -> tuple[dict[int, float], dict]:
+                  relation=None, categories: np.ndarray | None = None) -> tuple[dict[int, float], dict]:
     """Share of each cluster's other members that sit near its label (representative); ``nan`` for
     singletons. Returns ``(shares, info)``.
 
@@ -428,18 +434,22 @@ def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "
     ancestor, descendant or sibling (a shared direct ``is_a``/``part_of`` parent) of the label, or
     Wang similarity >= ``wang``; for other pathways similarity in the clustering's ``space``
     (:func:`pair_values`) at least the ``quantile`` of random pairs (:func:`support_threshold`), or,
-    for two pathways of the Reactome hierarchy (``reactome``), ancestor, descendant or sibling there.
+    for two pathways of the Reactome hierarchy (``reactome``), ancestor, descendant or sibling there,
+    or two hallmark sets of one process category (``categories``).
     ``info``: the basis and the thresholds used. ``relation``: :func:`support_near`'s result for
     these arguments when already computed."""
     labels = np.asarray(labels)
     near, thr = relation if relation is not None else support_near(space, len(labels), go, quantile=quantile,
-                                                                    wang=wang, seed=seed, reactome=reactome)
+                                                                    wang=wang, seed=seed, reactome=reactome,
+                                                                    categories=categories)
     shares = label_support_shares(labels, reps, near)
     parts = []
     if go is not None and go.known.any():
         parts.append(f"GO: ancestor, descendant or sibling of the label, or Wang similarity >= {wang:g}")
     if reactome is not None:
         parts.append("Reactome: ancestor, descendant or sibling of the label in the shipped hierarchy")
+    if categories is not None:
+        parts.append("MSigDB Hallmark: the label's process category (Liberzon et al. 2015)")
     if np.isfinite(thr) and (go is None or not go.known.all()):
         parts.append(f"similarity in the clustering space >= {thr:.3g} (the {quantile:g} quantile of random pairs)")
     info = {"label_support_basis": "; ".join(parts) or "n/a",
