@@ -205,6 +205,9 @@ def euclidean_in_place(s: np.ndarray) -> np.ndarray:
 #: Lloyd's k-means after the Ward cut of an embedding method (development round 16, adopted;
 #: benchmarks/decisions/cluster.md)
 POLISH = True
+#: the polish sends a pathway to the nearest centroid (``"distance"``) or to the centroid of highest
+#: cosine (``"cosine"``, spherical k-means; development round 24)
+POLISH_ASSIGN = "distance"
 
 
 def kmeans_polish(x, labels: np.ndarray, *, groups: np.ndarray | None = None, max_iter: int = 100) -> np.ndarray:
@@ -223,7 +226,10 @@ def kmeans_polish(x, labels: np.ndarray, *, groups: np.ndarray | None = None, ma
     for _ in range(max_iter):
         onehot = sp.csr_matrix((np.ones(n), (np.arange(n), lab)), shape=(n, k))
         parts = x.centroid_parts(onehot)
-        cost = parts[2].astype(np.float64) ** 2 - 2 * x.centroid_dots(parts)  # |x - c|^2 - |x|^2
+        if POLISH_ASSIGN == "cosine":  # a short (diffuse) centroid is no cheaper to join
+            cost = -x.centroid_dots(parts) / parts[2].astype(np.float64)[None, :]
+        else:
+            cost = parts[2].astype(np.float64) ** 2 - 2 * x.centroid_dots(parts)  # |x - c|^2 - |x|^2
         empty = np.bincount(lab, minlength=k) == 0
         cost[:, empty] = np.inf
         if allowed is not None:
