@@ -741,7 +741,7 @@ def test_non_symbol_genes_use_the_shared_id_patterns():
     from contrastomics.enrichment.gene_lists import non_symbol_examples
 
     genes = ["TP53", "C1orf112", "P2RY12", "c1orf112", "Trp53", "ENSG00000141510", "ENST00000269305.9", "7157",
-             "P04637", "A0A024R161-2"]  # P2RY12: a symbol of UniProt form
+             "P04637", "A0A024R161-2", "H2AFY2"]  # P2RY12, H2AFY2 (a previous symbol): symbols of UniProt form
     assert non_symbol_examples(genes) == (7, ["c1orf112", "Trp53", "ENSG00000141510", "ENST00000269305.9", "7157"])
     # HGNC's case for the reader's count; any case when guessing a species
     assert not HUMAN_ORF.match("C1ORF112") and HUMAN_ORF_ANY_CASE.match("C1ORF112")

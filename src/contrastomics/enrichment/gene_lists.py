@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..data.gene_tables import human_symbols
+from ..data.gene_tables import is_human_symbol
 from ..data.genes import ENSEMBL_ID, ENTREZ_ID, HUMAN_ORF, UNIPROT_ACCESSION
 
 _R_LIST = re.compile(r"^\s*(?:c|list)\((.*)\)\s*$", re.S)
@@ -131,9 +131,10 @@ def distinct_genes(gene_lists: Iterable[list[str]]) -> list[str]:
 
 def gene_forms(genes: Sequence[str]) -> tuple[list[str], list[str]]:
     """Distinct ``genes`` (first-seen order) not written as human symbols: ``(Ensembl / Entrez /
-    UniProt ids, mouse/rat-like symbols such as Trp53)``; a human symbol of UniProt form is a symbol."""
+    UniProt ids, mouse/rat-like symbols such as Trp53)``; a human symbol of UniProt form, current or
+    previous (``H2AFY2``, now MACROH2A2), is a symbol."""
     ids = [g for g in genes if ENSEMBL_ID.match(g) or ENTREZ_ID.match(g)
-           or (UNIPROT_ACCESSION.match(g) and g not in human_symbols())]
+           or (UNIPROT_ACCESSION.match(g) and not is_human_symbol(g))]
     id_set = set(ids)
     mouse = [g for g in genes if g not in id_set and any(c.islower() for c in g) and not HUMAN_ORF.match(g)]
     return ids, mouse
