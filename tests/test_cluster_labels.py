@@ -432,3 +432,16 @@ def test_label_support_on_hallmark_results_counts_the_process_category():
     assert shares[1] == 1.0 and "process category" in info["label_support_basis"]  # by similarity
     near, _ = support_near(sim, 6, categories=codes)
     assert near.block(np.array([0]), np.arange(6)).tolist() == [[True, True, True, False, False, False]]
+
+
+def test_hallmark_codes_of_a_result_mixing_go_and_hallmark():
+    """Hallmark sets beside a majority of GO terms still have their categories (decided among the
+    pathways without a GO id); a hallmark-like name of a GO term gets none."""
+    from contrastomics.data.hallmark import hallmark_codes
+
+    terms = ["GO:0006281", "GO:0007049", "GO:0006915", "HALLMARK_E2F_TARGETS", "HALLMARK_G2M_CHECKPOINT"]
+    names = ["DNA repair", "cell cycle", "apoptosis", "", ""]
+    go = [True, True, True, False, False]
+    assert hallmark_codes(terms, names)[[0, 2]].tolist() != [-1, -1]  # GO's "DNA repair" reads as a hallmark name
+    codes = hallmark_codes(terms, names, among=[not g for g in go])
+    assert codes.tolist()[:3] == [-1, -1, -1] and codes[3] == codes[4] >= 0

@@ -363,7 +363,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     else:
         rrows = None if gop is not None else result_rows(tab["term"].tolist(), tab["name"].tolist())
     reactome = None if rrows is None else (rrows, load_hierarchy())  # a Reactome result: its hierarchy rows
-    categories = hallmark_codes(tab["term"].tolist(), tab["name"].tolist())  # a Hallmark result: its categories
+    categories = hallmark_codes(tab["term"].tolist(), tab["name"].tolist(), among=[g is None for g in go_ids])
     generic = generic_terms(go_ids, np.diff(pw.full_matrix.indptr), reactome=reactome)
     # GO results: the member most central in simGIC (development: closer to its members in Wang's
     # similarity than the joint-space medoid); the clustering's space otherwise and above 5,000

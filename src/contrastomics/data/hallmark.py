@@ -43,15 +43,18 @@ def hallmark_categories(terms: Sequence[str], names: Sequence[str] | None = None
     return [cats.get(hallmark_key(t)) or cats.get(hallmark_key(n)) for t, n in zip(terms, names)]
 
 
-def hallmark_codes(terms: Sequence[str], names: Sequence[str] | None = None) -> np.ndarray | None:
+def hallmark_codes(terms: Sequence[str], names: Sequence[str] | None = None,
+                   among: np.ndarray | None = None) -> np.ndarray | None:
     """``(n,)`` int: the index of every pathway's process category (``-1``: not a hallmark set), or
-    ``None`` unless :data:`MIN_MATCHED` of the pathways are hallmark sets (a name such as
-    "Apoptosis" or "Glycolysis" names a pathway of other libraries too)."""
+    ``None`` unless :data:`MIN_MATCHED` of the pathways (of those where ``among`` is true, e.g. the
+    ones without a GO id in a result mixing GO and Hallmark) are hallmark sets: a name such as
+    "Apoptosis" or "Glycolysis" names a pathway of other libraries too."""
     found = hallmark_categories(terms, names)
-    if not found or sum(c is not None for c in found) < max(2, MIN_MATCHED * len(found)):
+    mask = np.ones(len(found), bool) if among is None else np.asarray(among, bool)
+    if mask.sum() < 2 or sum(c is not None for c, m in zip(found, mask) if m) < MIN_MATCHED * mask.sum():
         return None
     order = sorted(set(load_categories().values()))
-    return np.array([order.index(c) if c is not None else -1 for c in found], np.int64)
+    return np.array([order.index(c) if c is not None and m else -1 for c, m in zip(found, mask)], np.int64)
 
 
 def hallmark_themes(terms: Sequence[str], names: Sequence[str] | None, labels: np.ndarray) -> dict[int, dict]:
