@@ -113,6 +113,22 @@ def test_msigdb_reactome_names_are_shown_and_embedded_in_reactomes_spelling():
     assert pw.texts == pw.titles
 
 
+def test_reactome_spelling_for_titles_with_a_plus_and_with_the_library_holding_the_sets():
+    """MSigDB drops some "+" ("FCERI mediated Ca+2 mobilization" is REACTOME_FCERI_MEDIATED_CA_2_
+    MOBILIZATION); with ``gene_sets`` holding the sets (``--gmt``) the title still takes Reactome's
+    spelling, while the text stays the library's (what the model embeds does not change)."""
+    from contrastomics.data.genesets import GeneSetLibrary
+
+    terms = ["REACTOME_FCERI_MEDIATED_CA_2_MOBILIZATION", "REACTOME_NONSENSE_MEDIATED_DECAY_NMD"]
+    genes = [_go_genes("GO:0006281"), _go_genes("GO:0006915")]
+    df = pd.DataFrame({"term": terms, "nes": [2.0, 2.0], "fdr": 0.01, "genes": genes})
+    assert prepare(df).titles == ["FCERI mediated Ca+2 mobilization", "Nonsense-Mediated Decay (NMD)"]
+    lib = GeneSetLibrary.from_gene_sets(dict(zip(terms, genes)), descriptions=dict(zip(terms, ["a text", "more text"])))
+    pw = prepare(df, gene_sets=lib)
+    assert pw.titles == ["FCERI mediated Ca+2 mobilization", "Nonsense-Mediated Decay (NMD)"]
+    assert pw.texts != pw.titles
+
+
 def test_a_former_msigdb_reactome_name_keeps_its_title_and_is_embedded_as_todays_pathway():
     terms = ["REACTOME_THE_CITRIC_ACID_TCA_CYCLE_AND_RESPIRATORY_ELECTRON_TRANSPORT", "REACTOME_CELL_CYCLE_CHECKPOINTS"]
     df = pd.DataFrame({"term": terms, "nes": [2.0, 2.0], "fdr": 0.01,

@@ -330,30 +330,26 @@ def _builtin_go_texts(texts: list[str], go_terms: Sequence[str], triples, lib) -
 
 
 def _reactome_names(titles: list[str], texts: list[str], triples, lib) -> tuple[list[str], list[str]]:
-    """Reactome's own spelling from the shipped hierarchy: for a pathway named only by its id
-    ("R-HSA-69620"), and, when the library does not hold it (or there is none), for a name that is
-    the hierarchy's words in another spelling (MSigDB's "Class A 1 Rhodopsin like receptors" is
-    "Class A/1 (Rhodopsin-like receptors)"), as title and text; for a former name (MSigDB's "The
-    citric acid TCA cycle and ..."), today's name as text only (the title stays the result's)."""
-    bare = [i for i, t in enumerate(titles) if _RHSA_ONLY.match(t)]
-    own = [i for i, tr in enumerate(triples) if lib is None or tr[2] < 0]  # texts from the result itself
-    todo = sorted(set(bare) | set(own))
-    h = load_hierarchy() if todo else None
-    if h is None:
-        return titles, texts
-    rows = reactome_rows([triples[i][0] for i in todo], [triples[i][1] for i in todo], h)
-    if not bare and (rows >= 0).sum() < len(rows) / 2:  # not a Reactome result
+    """Reactome's own spelling from the shipped hierarchy as the title of every pathway named by its
+    id ("R-HSA-69620") or by the hierarchy's words in another spelling (MSigDB's "Class A 1 Rhodopsin
+    like receptors", "FCERI mediated CA 2 mobilization" with its "+" dropped), and as its text too
+    when the library does not hold it (or there is none); for a former name (MSigDB's "The citric
+    acid TCA cycle and ..."), today's name as text only, when the text is the result's own."""
+    h = load_hierarchy()
+    rows = reactome_rows([t for t, _, _ in triples], [n for _, n, _ in triples], h) if h is not None else None
+    bare = {i for i, t in enumerate(titles) if _RHSA_ONLY.match(t)}
+    if rows is None or (not bare and (rows >= 0).sum() < len(rows) / 2):  # not a Reactome result
         return titles, texts
     titles, texts = list(titles), list(texts)
-    for i, r in zip(todo, rows):
-        if r < 0:
-            continue
-        if _RHSA_ONLY.match(titles[i]):
+    for i in np.flatnonzero(rows >= 0):
+        r, own, key = int(rows[i]), lib is None or triples[i][2] < 0, reactome_name_key(titles[i])
+        if i in bare:
             titles[i] = h.names[r]
             texts[i] = h.names[r] if _RHSA_ONLY.match(texts[i]) else texts[i]
-        elif triples[i][2] < 0 and reactome_name_key(titles[i]) == reactome_name_key(h.names[r]):
-            titles[i] = texts[i] = h.names[r]
-        elif triples[i][2] < 0 and h.by_key.get(reactome_name_key(titles[i])) == r:
+        elif key in (reactome_name_key(h.names[r]), reactome_name_key(h.names[r].replace("+", ""))):
+            titles[i] = h.names[r]
+            texts[i] = h.names[r] if own else texts[i]
+        elif own and h.by_key.get(key) == r:
             texts[i] = h.names[r]  # a former name: the result's title stays, the text is today's name
     return titles, texts
 
