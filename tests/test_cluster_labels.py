@@ -424,12 +424,13 @@ def test_label_support_on_hallmark_results_counts_the_process_category():
     assert hallmark_codes(["Apoptosis", "Glycolysis", "Cell Cycle", "Mitotic G1 phase", "Signaling by WNT"]) is None
     sim = np.full((6, 6), 0.1)
     np.fill_diagonal(sim, 1.0)
-    sim[4, 5] = sim[5, 4] = 0.9  # the one pair above the 0.99 quantile of random pairs
+    sim[4, 5] = sim[5, 4] = 0.9  # similar, but 6 pathways give no threshold
     labels = np.array([0, 0, 0, 0, 1, 1])
     without, _ = label_support(labels, {0: 0, 1: 4}, space=sim, quantile=0.99)
     shares, info = label_support(labels, {0: 0, 1: 4}, space=sim, quantile=0.99, categories=codes)
-    assert without[0] == 0.0 and shares[0] == pytest.approx(2 / 3)  # G2M and MYC V1, not complement
-    assert shares[1] == 1.0 and "process category" in info["label_support_basis"]  # by similarity
+    # 6 pathways: no similarity threshold (MIN_SUPPORT_PATHWAYS), so the categories alone decide
+    assert np.isnan(without[0]) and shares[0] == pytest.approx(2 / 3)  # G2M and MYC V1, not complement
+    assert shares[1] == 0.0 and "process category" in info["label_support_basis"]  # hypoxia vs glycolysis
     near, _ = support_near(sim, 6, categories=codes)
     assert near.block(np.array([0]), np.arange(6)).tolist() == [[True, True, True, False, False, False]]
 
@@ -445,3 +446,22 @@ def test_hallmark_codes_of_a_result_mixing_go_and_hallmark():
     assert hallmark_codes(terms, names)[[0, 2]].tolist() != [-1, -1]  # GO's "DNA repair" reads as a hallmark name
     codes = hallmark_codes(terms, names, among=[not g for g in go])
     assert codes.tolist()[:3] == [-1, -1, -1] and codes[3] == codes[4] >= 0
+
+
+def test_label_support_is_not_scored_on_a_few_pathways_without_an_ontology():
+    """Below MIN_SUPPORT_PATHWAYS the random-pair quantile is one of a handful of pairs: no threshold,
+    and without an ontology neighbourhood no share (n/a, never "mixed"); a Hallmark one still counts."""
+    from contrastomics.cluster.labels import MIN_SUPPORT_PATHWAYS
+    from contrastomics.data.hallmark import hallmark_codes
+
+    n = MIN_SUPPORT_PATHWAYS - 1
+    rng = np.random.default_rng(0)
+    sim = rng.uniform(0, 0.5, (n, n))
+    sim = (sim + sim.T) / 2
+    labels = np.r_[np.zeros(6, int), np.ones(n - 6, int)]
+    assert np.isnan(support_threshold(sim, n))
+    shares, info = label_support(labels, {0: 0, 1: 6}, space=sim)
+    assert all(np.isnan(v) for v in shares.values()) and "not scored" in info["label_support_basis"]
+    codes = hallmark_codes(["HALLMARK_E2F_TARGETS", "HALLMARK_G2M_CHECKPOINT"] + ["HALLMARK_HYPOXIA"] * (n - 2))
+    shares, _ = label_support(labels, {0: 0, 1: 6}, space=sim, categories=codes)
+    assert shares[0] == pytest.approx(1 / 5) and shares[1] == 1.0

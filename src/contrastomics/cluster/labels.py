@@ -33,6 +33,9 @@ GENERIC_MAX_SET_SIZE = 750
 #: a member supports a non-GO label when its similarity to it reaches this quantile of the
 #: similarity of random pairs of the result (the best agreement with the GO call on development)
 SUPPORT_QUANTILE = 0.99
+#: the similarity threshold is estimated only on at least this many pathways (190 distinct pairs;
+#: the smallest result `cluster_defaults` scores): on fewer its 0.99 quantile is one of a few pairs
+MIN_SUPPORT_PATHWAYS = 20
 #: GO: Wang similarity to the label at which a member counts as near it besides the ontology
 #: neighbourhood (the median of sibling pairs in the development GO results, 0.629)
 SUPPORT_WANG = 0.63
@@ -353,9 +356,10 @@ def support_threshold(space, n: int, *, quantile: float = SUPPORT_QUANTILE, n_pa
                       seed: int = 0, rows: np.ndarray | None = None) -> float:
     """The ``quantile`` of the similarity of random distinct pairs of the ``n`` pathways in
     ``space`` (fixed seed): a member this close to the label is closer than most pathway pairs.
-    ``rows``: pairs of these pathways only (a result's part, as if alone)."""
+    ``rows``: pairs of these pathways only (a result's part, as if alone). ``nan`` (no threshold)
+    on fewer than :data:`MIN_SUPPORT_PATHWAYS` pathways."""
     rows = np.arange(n) if rows is None else np.asarray(rows)
-    if len(rows) < 2:
+    if len(rows) < max(2, MIN_SUPPORT_PATHWAYS):
         return float("nan")
     rng = np.random.default_rng(seed)
     a = rng.integers(0, len(rows), n_pairs)
@@ -443,6 +447,9 @@ def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "
                                                                     wang=wang, seed=seed, reactome=reactome,
                                                                     categories=categories)
     shares = label_support_shares(labels, reps, near)
+    ontology = (go is not None and go.known.any()) or reactome is not None or categories is not None
+    if not ontology and not np.isfinite(thr):  # nothing to call a member near by: not scored
+        shares = {c: float("nan") for c in shares}
     parts = []
     if go is not None and go.known.any():
         parts.append(f"GO: ancestor, descendant or sibling of the label, or Wang similarity >= {wang:g}")
@@ -452,6 +459,9 @@ def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "
         parts.append("MSigDB Hallmark: the label's process category (Liberzon et al. 2015)")
     if np.isfinite(thr) and (go is None or not go.known.all()):
         parts.append(f"similarity in the clustering space >= {thr:.3g} (the {quantile:g} quantile of random pairs)")
+    if not ontology and not np.isfinite(thr):
+        parts.append(f"not scored: fewer than {MIN_SUPPORT_PATHWAYS} pathways for a similarity threshold and no "
+                     "ontology neighbourhood")
     info = {"label_support_basis": "; ".join(parts) or "n/a",
             "label_support_threshold": thr if np.isfinite(thr) else None,
             "label_support_wang": wang if go is not None else None}
