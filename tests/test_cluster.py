@@ -620,6 +620,8 @@ def test_demo_clusters_carry_go_slim_themes_with_their_true_support():
     res = run_clustering(str(demo_result_path()), method="overlap-knn", metrics=False)
     cl = res.clusters[~res.clusters["singleton"]]
     assert (cl["theme"] != "").all() and "cluster_theme" in res.table.columns
+    per_pathway = res.table.drop_duplicates("cluster").set_index("cluster")["cluster_theme_support"]
+    assert per_pathway[cl["cluster"]].round(4).tolist() == cl["theme_support"].tolist()  # the share beside it
     onto = load_ontology("GO")
     for rec in cl.head(3).itertuples():
         members = res.table.loc[res.table["cluster"] == rec.cluster, "term"]

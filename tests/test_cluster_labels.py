@@ -465,3 +465,13 @@ def test_label_support_is_not_scored_on_a_few_pathways_without_an_ontology():
     codes = hallmark_codes(["HALLMARK_E2F_TARGETS", "HALLMARK_G2M_CHECKPOINT"] + ["HALLMARK_HYPOXIA"] * (n - 2))
     shares, _ = label_support(labels, {0: 0, 1: 6}, space=sim, categories=codes)
     assert shares[0] == pytest.approx(1 / 5) and shares[1] == 1.0
+
+
+def test_hallmark_theme_ties_go_to_the_labels_category():
+    terms = ["HALLMARK_TNFA_SIGNALING_VIA_NFKB", "HALLMARK_EPITHELIAL_MESENCHYMAL_TRANSITION",
+             "HALLMARK_INFLAMMATORY_RESPONSE", "HALLMARK_E2F_TARGETS"]
+    labels = np.array([0, 0, 0, 1])
+    titles = ["TNFA signaling via NFKB", "Epithelial mesenchymal transition", "Inflammatory response", "E2F targets"]
+    for rep, category in ((0, "signaling"), (2, "immune"), (1, "development")):  # one of each: a three-way tie
+        th = cluster_themes(labels, titles, {0: rep, 1: 3}, [None] * 4, pathways=(terms, [""] * 4))
+        assert th[0]["theme"] == category and th[0]["theme_support"] == pytest.approx(1 / 3)

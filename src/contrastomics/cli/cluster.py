@@ -179,7 +179,9 @@ def cluster(
     shown = res.clusters[~res.clusters["singleton"]]
     top = shown.head(10)
     for rec in top.to_dict("records"):
-        theme = f" [cyan]\\[{escape(shorten(rec['theme'], 40))}][/cyan]" if rec.get("theme") else ""
+        share = rec.get("theme_support", float("nan"))  # the share of members under the theme
+        theme = (f" [cyan]\\[{escape(shorten(rec['theme'], 40))}{f' {share:.0%}' if share == share else ''}][/cyan]"
+                 if rec.get("theme") else "")
         signs = f", ▲{rec['n_up']} ▼{rec['n_down']}" if rec["mean_nes"] == rec["mean_nes"] else ""  # no NES: ORA
         sup = rec.get("label_support", float("nan"))
         support = f" [dim](label support {sup:.0%})[/dim]" if sup == sup else ""

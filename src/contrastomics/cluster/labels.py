@@ -340,9 +340,11 @@ def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, in
     rest = [k for k in range(len(labels)) if not ids or ids[k] is None]
     if pathways is not None and len(rest) >= 2:  # the pathways without a GO id: Reactome's, or hallmarks
         terms_, names_ = [pathways[0][k] for k in rest], [pathways[1][k] for k in rest]
-        for source, find in (("Reactome top level", top_level_themes), ("Hallmark category", hallmark_themes)):
-            out.update({c: {**rec, "theme_source": source} for c, rec in find(terms_, names_, labels[rest]).items()
-                        if c not in out})
+        at = {k: i for i, k in enumerate(rest)}
+        label_at = {c: at[r] for c, r in reps.items() if r in at}  # ties go to the label's category
+        for source, found in (("Reactome top level", top_level_themes(terms_, names_, labels[rest])),
+                              ("Hallmark category", hallmark_themes(terms_, names_, labels[rest], label_at))):
+            out.update({c: {**rec, "theme_source": source} for c, rec in found.items() if c not in out})
     g, members = _groups(labels)
     for c, idx in zip(g.tolist(), members):
         if c in out:

@@ -37,9 +37,11 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
         "nes": tab["nes"].to_numpy(float),
         "fdr": tab["fdr"].to_numpy(float),
     })
-    if themes:  # the theme of the pathway's cluster
-        out.insert(out.columns.get_loc("cluster_keywords") + 1, "cluster_theme",
-                   [themes.get(int(c), {}).get("theme", "") for c in labels])
+    if themes:  # the theme of the pathway's cluster, and the share of the cluster's members under it
+        at = out.columns.get_loc("cluster_keywords") + 1
+        out.insert(at, "cluster_theme", [themes.get(int(c), {}).get("theme", "") for c in labels])
+        out.insert(at + 1, "cluster_theme_support",
+                   np.array([themes.get(int(c), {}).get("theme_support", np.nan) for c in labels], float))
     if support is not None:
         out.insert(out.columns.get_loc("cluster_label") + 1, "cluster_label_support",
                    np.array([support.get(int(c), np.nan) for c in labels], float))  # exact: 1/3 must not read 0.3333

@@ -57,11 +57,13 @@ def hallmark_codes(terms: Sequence[str], names: Sequence[str] | None = None,
     return np.array([order.index(c) if c is not None and m else -1 for c, m in zip(found, mask)], np.int64)
 
 
-def hallmark_themes(terms: Sequence[str], names: Sequence[str] | None, labels: np.ndarray) -> dict[int, dict]:
+def hallmark_themes(terms: Sequence[str], names: Sequence[str] | None, labels: np.ndarray,
+                    prefer: dict[int, int] | None = None) -> dict[int, dict]:
     """The process category of most members of each cluster: ``{cluster: {"theme", "theme_id",
-    "theme_support"}}``, support = share of all the cluster's members in it (ties: the category
-    with fewer hallmark sets, the more specific). ``{}`` unless :data:`MIN_MATCHED` of the
-    pathways are hallmark sets; clusters without a hallmark member are left out."""
+    "theme_support"}}``, support = share of all the cluster's members in it (ties: the category of
+    the cluster's label, ``prefer``: cluster -> its index here, then the one with fewer hallmark
+    sets, the more specific). ``{}`` unless :data:`MIN_MATCHED` of the pathways are hallmark sets;
+    clusters without a hallmark member are left out."""
     labels = np.asarray(labels)
     found = hallmark_categories(terms, names)
     if not found or sum(c is not None for c in found) < max(2, MIN_MATCHED * len(found)):
@@ -73,7 +75,8 @@ def hallmark_themes(terms: Sequence[str], names: Sequence[str] | None, labels: n
         members = [found[i] for i in np.flatnonzero(labels == c) if found[i] is not None]
         if not members:
             continue
-        best = max(sorted(set(members)), key=lambda k: (members.count(k), -size[k]))
+        own = found[prefer[int(c)]] if prefer and int(c) in prefer else None
+        best = max(sorted(set(members)), key=lambda k: (members.count(k), k == own, -size[k]))
         out[int(c)] = {"theme": best, "theme_id": "",
                        "theme_support": float(members.count(best) / int((labels == c).sum()))}
     return out
