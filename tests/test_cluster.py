@@ -456,6 +456,17 @@ def test_joint_space_is_weighted_ochiai_plus_towers_and_gate_follows_leading_edg
     assert not off.gate and knn_from_embedding(off, 3).toarray()[0, 2] > 0
 
 
+def test_weights_that_leave_only_direction_are_refused(model):
+    """A weights dict replaces the defaults whole: {"reactome": 0} or {"direction": 0.1} would group
+    by NES sign alone, and say how to start from the defaults instead."""
+    from contrastomics.cluster.embed import DEFAULT_WEIGHTS
+    df, _ = synthetic_result(n_per=10)
+    for w in ({"reactome": 0}, {"direction": 0.1}):
+        with pytest.raises(InputError, match="no view besides direction.*DEFAULT_WEIGHTS"):
+            cluster_gsea(df, model=model, weights=w)
+    assert len(cluster_gsea(df, model=model, weights={**DEFAULT_WEIGHTS, "reactome": 0}))
+
+
 def test_joint_keeps_opposite_directions_apart(model):
     """Up and down pathways of one theme share text but not leading-edge genes: joint keeps them
     apart (its direction view, and the gate when asked for), text alone mixes them."""

@@ -167,3 +167,18 @@ def test_pathways_of_other_libraries_beside_go_are_not_counted_as_missing_from_i
     notes = _stand_in_notes("GO_BP", rows, no_le, other)
     assert notes[0] == "2 pathways are not GO terms: their leading edge stands in for the full set (1 have none: placed by their text)"
     assert notes[1].startswith("1 of 4 pathways not found in the gene-set library 'GO_BP'")
+
+
+def test_enrichr_names_match_msigdb_set_names_and_a_miss_says_which_library():
+    """Enrichr's "E2F Targets" is MSigDB's HALLMARK_E2F_TARGETS (its humanised term); when no name is
+    in the given library, the error names the library and an example of each spelling."""
+    from contrastomics.data.genesets import GeneSetLibrary
+
+    sets = {"HALLMARK_E2F_TARGETS": _go_genes("GO:0006281"), "HALLMARK_G2M_CHECKPOINT": _go_genes("GO:0006915")}
+    lib = GeneSetLibrary.from_gene_sets(sets, name="h.all")
+    df = pd.DataFrame({"term": ["E2F Targets", "G2-M Checkpoint"], "nes": [2.0, 2.0], "fdr": 0.01, "genes": [[], []]})
+    pw = prepare(df, gene_sets=lib)
+    assert [len(s) for s in pw.full_sets] == [len(v) for v in sets.values()]
+    other = GeneSetLibrary.from_gene_sets({"KEGG_RIBOSOME": ["RPL3", "RPS6"]}, name="kegg")
+    with pytest.raises(InputError, match=r"none of the 2 pathway names is in the gene-set library 'kegg' \(e\.g\. 'E2F Targets'"):
+        prepare(df, gene_sets=other)

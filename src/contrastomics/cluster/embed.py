@@ -568,9 +568,11 @@ def joint_space(model: "EmbeddingModel | None", leading_edge, full_sets, texts, 
     # GO for a GO result, else Reactome's on a Reactome result, each part's own with ``parts``
     view = ontology_view(terms, names, w.get("ontology", 0.0), w.pop("reactome", None), parts)
     w["ontology"] = 0.0 if view is None else view.weight  # no view: the other views share its weight
+    if sum(v for k, v in w.items() if k != "direction") <= 0:  # direction alone groups by sign only
+        raise InputError(f"embedding weights {weights} give no view besides direction: the weights replace the defaults "
+                         "whole, so start from contrastomics.cluster.embed.DEFAULT_WEIGHTS, e.g. "
+                         "{**DEFAULT_WEIGHTS, 'reactome': 0}")
     total = sum(w.values())
-    if total <= 0:
-        raise InputError("embedding weights must have at least one positive value")
     w = {k: v / total for k, v in w.items()}
     w_o = w.pop("leading_edge_overlap", 0.0)
     w_f = w.pop("full_set_overlap", 0.0)

@@ -170,9 +170,9 @@ def _match_library(lib, terms: Sequence[str], names: Sequence[str], libraries: S
                     by_name.setdefault(nm2.lower(), j)
             ht = humanize_term(t.upper() if MSIGDB_GO.match(t) else t)  # "gobp_dna_repair" too
             i = by_name.get(nm.lower(), by_name.get(ht.lower()))
-        if i is None:  # MSigDB spelling: "GOBP_2FE_2S_CLUSTER_ASSEMBLY", "GOMF_NADPLUS_..."
-            if by_key is None:
-                by_key = _name_keys(lib.names)
+        if i is None:  # MSigDB spelling: "GOBP_2FE_2S_CLUSTER_ASSEMBLY", "GOMF_NADPLUS_..."; Enrichr's
+            if by_key is None:  # "E2F Targets" against MSigDB's HALLMARK_E2F_TARGETS (its humanised term)
+                by_key = {**_name_keys([humanize_term(x) for x in lib.terms]), **_name_keys(lib.names)}
             keys = (_name_key(nm), _name_key(ht))
             i = by_key.get(keys[0], by_key.get(keys[1]))
             if i is None:  # a newer GO name of a built-in term (GO_ALIASES)
@@ -298,8 +298,11 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
         if lib is None:
             notes.append("no gene-set library for this result (pass --gmt): full sets = leading edges")
         if not any(le) and not any(full):
-            raise InputError("no pathway has leading-edge genes and none is in a gene-set library; pass the "
-                             "GMT used for the analysis with --gmt", _sources(tables))
+            where = (f"none of the {len(rows)} pathway names is in the gene-set library {lib.name!r} (e.g. "
+                     f"{table['term'].iloc[0]!r}; the library has {lib.terms[0]!r}, ...)" if lib is not None and len(lib)
+                     else "none is in a gene-set library")
+            raise InputError(f"no pathway has leading-edge genes and {where}; pass the GMT used for the analysis "
+                             "with --gmt", _sources(tables))
         notes += _check_genes(le, human_genes, le_genes)
         triples = list(zip(table["term"].tolist(), table["name"].tolist(), rows.tolist()))
         texts = [pathway_text(t, n, lib, r) for t, n, r in triples]
