@@ -225,6 +225,9 @@ def test_non_human_genes_warn(model):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         prepare(df, human_genes=human)
+    from contrastomics.cluster.pathways import _check_genes
+    few = _check_genes([["TP53"] * 1 + [f"G{i}" for i in range(300)]], [f"G{i}" for i in range(300)])
+    assert few and "1 of 301 leading-edge genes (<1%)" in few[0]  # not "(0%)"
 
 
 def test_multi_condition_reports_nes_per_condition(model):

@@ -556,7 +556,8 @@ def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None,
     unknown = sorted(g for g in allg if g.upper() not in ref and not any(o in ref for o in other_symbols(g))
                      and not (human_genes is None and is_human_symbol(g)))
     frac = len(unknown) / len(allg)
-    note = (f"{len(unknown)} of {len(allg)} leading-edge genes ({frac:.0%}) are not human gene symbols "
+    share = f"{frac:.0%}" if frac >= 0.005 else "<1%"
+    note = (f"{len(unknown)} of {len(allg)} leading-edge genes ({share}) are not human gene symbols the package knows "
             f"(e.g. {', '.join(unknown[:3])}): they count in leading-edge overlaps only") if unknown else None
     if frac > 0.5:
         warnings.warn(note, stacklevel=4)
