@@ -30,8 +30,8 @@ def test_label_support_counts_the_hierarchy_neighbourhood():
     sup, info = label_support(labels, reps, space=np.eye(5, dtype=np.float32), reactome=(rows, h))
     assert sup[0] == 0.75  # A (ancestor), C (sibling), D (descendant); not E
     assert "Reactome" in info["label_support_basis"]
-    sup0, _ = label_support(labels, reps, space=np.eye(5, dtype=np.float32))
-    assert sup0[0] == 0.0
+    sup0, info0 = label_support(labels, reps, space=np.eye(5, dtype=np.float32))
+    assert np.isnan(sup0[0]) and "not scored" in info0["label_support_basis"]  # 5 pathways: no threshold
 
 
 def test_top_level_and_broad_reactome_pathways_are_generic():

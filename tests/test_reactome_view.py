@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from contrastomics.cluster.embed import DEFAULT_WEIGHTS, joint_space
 from contrastomics.data.genesets import read_gmt
+from contrastomics.errors import InputError
 from contrastomics.data.reactome import (build_hierarchy, information_content, load_hierarchy, name_key,
                                          former_names, reactome_ancestor_vectors, reactome_rows, read_hierarchy,
                                          write_hierarchy)
@@ -140,12 +141,17 @@ def test_joint_space_uses_the_view():
     s = x.similarity(slice(None))
     assert s[0, 1] > s[0, 2] + 0.1 and s[0, 1] > s[0, 3] + 0.1  # same branch (Cell Cycle) above others
     assert math.isclose(float(s[0, 0]), 1.0, rel_tol=1e-5)
-    # the reactome key overrides the ontology weight on Reactome results; 0 turns the view off
-    off = joint_space(None, [[]] * n, [[]] * n, terms, le, {**w, "reactome": 0.0}, sign=sign, terms=terms)
-    assert off.ontology is None and np.allclose(off.similarity(slice(None)), 1.0)
-    # a result that is not Reactome (nor GO): no view, its weight shared out
+    # the reactome key overrides the ontology weight on Reactome results; 0 turns the view off, which
+    # leaves only direction here: refused (a space of NES signs alone groups nothing by meaning)
+    with pytest.raises(InputError, match="no view besides direction"):
+        joint_space(None, [[]] * n, [[]] * n, terms, le, {**w, "reactome": 0.0}, sign=sign, terms=terms)
+    # a result that is not Reactome (nor GO): no view, its weight shared out (here: to direction alone)
     other = ["HALLMARK_E2F_TARGETS", "HALLMARK_G2M_CHECKPOINT", "HALLMARK_MYC_TARGETS_V1", "HALLMARK_APOPTOSIS"]
-    assert joint_space(None, [[]] * n, [[]] * n, other, le, w, sign=sign, terms=other).ontology is None
+    with pytest.raises(InputError, match="no view besides direction"):
+        joint_space(None, [[]] * n, [[]] * n, other, le, w, sign=sign, terms=other)
+    le_on = sp.csr_matrix(np.eye(n, 3, dtype=np.float32))  # with a leading-edge view the rest is shared out
+    assert joint_space(None, [[]] * n, [[]] * n, other, le_on, {**w, "leading_edge_overlap": 0.2}, sign=sign,
+                       terms=other).ontology is None
     assert "reactome" not in DEFAULT_WEIGHTS  # the default: the ontology weight serves both views
 
 
