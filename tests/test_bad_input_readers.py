@@ -305,7 +305,7 @@ def test_fgsea_without_leading_edge_and_partial_gmt_says_what_stands_in(tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pw = prepare(str(p), gene_sets=str(gmt), human_genes=["TP53", "MDM2", "CDKN1A"])
-    assert pw.notes == ["1 of 2 pathways not found in the gene-set library 'part': 1 have no leading edge either "
+    assert pw.notes == ["1 of 2 pathways not found in the gene-set library 'part' (e.g. 'B'): 1 have no leading edge either "
                         "(no genes: placed by their text)",
                         "1 of 2 pathways have no leading-edge genes in the result: their full set from 'part' "
                         "stands in for the missing leading edge"]

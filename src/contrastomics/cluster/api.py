@@ -308,7 +308,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         w = o.weights if (o.weights is not None and o.method == "joint") else METHOD_WEIGHTS[o.method]
         with warnings.catch_warnings():  # the tower warns only on what it embeds; the note below counts all
             if hasattr(mdl, "vocabulary"):
-                warnings.filterwarnings("ignore", message=r".*not in the gtCLIP vocabulary")
+                warnings.filterwarnings("ignore", message=r".*(not in the gtCLIP vocabulary|no gene in the vocabulary)")
             x = joint_space(mdl, pw.leading_edge, pw.full_sets, pw.texts, pw.le_matrix, w,
                             gate_leading_edge=o.gate_leading_edge, full_matrix=pw.full_matrix,
                             terms=go_terms, sign=_direction_profile(tab, pw.conditions, sign),

@@ -294,7 +294,8 @@ def prepare(result, *, fdr_cutoff: float = 0.05, gene_sets=None, names=None, for
         notes = []
         if lib is not None:
             other = np.array([lib.name.upper().startswith("GO") and not is_go_term(t) for t in table["term"]], bool)
-            notes += _stand_in_notes(lib.name, rows, np.array([len(g) == 0 for g in le], dtype=bool), other)
+            notes += _stand_in_notes(lib.name, rows, np.array([len(g) == 0 for g in le], dtype=bool), other,
+                                     table["term"].tolist())
         if lib is None:
             notes.append("no gene-set library for this result (pass --gmt): full sets = leading edges")
         if not any(le) and not any(full):
@@ -383,7 +384,7 @@ def _sources(tables: Mapping[str, pd.DataFrame]) -> str | None:
     return ", ".join(dict.fromkeys(src)) or None
 
 
-def _stand_in_notes(lib_name: str, rows: np.ndarray, no_le: np.ndarray, other: np.ndarray) -> list[str]:
+def _stand_in_notes(lib_name: str, rows: np.ndarray, no_le: np.ndarray, other: np.ndarray, terms=()) -> list[str]:
     """What stands in for what: the leading edge for a set missing from the library, the library's
     full set for a missing leading edge (fgsea without leadingEdge), nothing for neither; pathways
     ``other`` (not GO terms, beside a GO library) are said apart: no GO library holds them."""
@@ -397,7 +398,8 @@ def _stand_in_notes(lib_name: str, rows: np.ndarray, no_le: np.ndarray, other: n
         parts = [(f"the leading edge stands in for the full set of {n}", n) for n in [int((missing & ~no_le).sum())]]
         parts += [(f"{n} have no leading edge either (no genes: placed by their text)", n)
                   for n in [int((missing & no_le).sum())]]
-        out.append(f"{int(missing.sum())} of {len(rows)} pathways not found in the gene-set library {lib_name!r}: "
+        eg = f" (e.g. {', '.join(repr(terms[i]) for i in np.flatnonzero(missing)[:3])})" if len(terms) else ""
+        out.append(f"{int(missing.sum())} of {len(rows)} pathways not found in the gene-set library {lib_name!r}{eg}: "
                    + "; ".join(t for t, n in parts if n))
     n_full = int((~missing & no_le).sum())
     if n_full:
