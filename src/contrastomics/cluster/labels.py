@@ -3,8 +3,8 @@
 :func:`representatives` (among the more central half of the non-generic members, the one most
 others sit near in meaning; or the medoid, or the lowest FDR), :func:`generic_terms` (near-root /
 very large terms never label a cluster), :func:`cluster_themes` (GO slim term, Reactome top level
-or Hallmark category of most members; a shared title phrase otherwise), :func:`label_support` (share of members near the label),
-:func:`sub_themes` (what a mixed cluster holds besides its label).
+or Hallmark category of most members; a shared title phrase otherwise), :func:`label_support`
+(share of members near the label), :func:`sub_themes` (what a mixed cluster holds besides its label).
 Keywords: :mod:`.keywords`. The rules and the development numbers behind them: docs/clustering.md
 ("Labels").
 """
@@ -328,7 +328,7 @@ def cluster_themes(labels: np.ndarray, titles: Sequence[str], reps: dict[int, in
     (:mod:`~contrastomics.data.hallmark`); otherwise the phrase shared by the most member titles
     (:func:`~contrastomics.cluster.keywords.shared_phrase`; ties: a phrase of the
     representative's title), source ``"title phrase"``. ``theme_support``: share of members under
-    the slim term / holding the phrase. ``phrases``: :func:`~contrastomics.cluster.keywords.phrase_sets`
+    the theme (slim term, top level, category) / holding the phrase. ``phrases``: :func:`~contrastomics.cluster.keywords.phrase_sets`
     of ``titles`` when already made."""
     labels = np.asarray(labels)
     phrases = phrase_sets(titles) if phrases is None else phrases
@@ -450,7 +450,8 @@ def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "
                                                                     categories=categories)
     shares = label_support_shares(labels, reps, near)
     ontology = (go is not None and go.known.any()) or reactome is not None or categories is not None
-    if not ontology and not np.isfinite(thr):  # nothing to call a member near by: not scored
+    scored = ontology or np.isfinite(thr)
+    if not scored:  # nothing to call a member near by
         shares = {c: float("nan") for c in shares}
     parts = []
     if go is not None and go.known.any():
@@ -461,7 +462,7 @@ def label_support(labels: np.ndarray, reps: dict[int, int], *, space=None, go: "
         parts.append("MSigDB Hallmark: the label's process category (Liberzon et al. 2015)")
     if np.isfinite(thr) and (go is None or not go.known.all()):
         parts.append(f"similarity in the clustering space >= {thr:.3g} (the {quantile:g} quantile of random pairs)")
-    if not ontology and not np.isfinite(thr):
+    if not scored:
         parts.append(f"not scored: fewer than {MIN_SUPPORT_PATHWAYS} pathways for a similarity threshold and no "
                      "ontology neighbourhood")
     info = {"label_support_basis": "; ".join(parts) or "n/a",

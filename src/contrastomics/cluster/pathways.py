@@ -26,8 +26,7 @@ from ..data.gene_tables import human_symbols_upper, is_human_symbol, other_symbo
 from ..data.genesets import GeneSetLibrary, gc_paused, humanize_term, unique_key_index
 from ..data.library import is_builtin_name, read_library
 from ..data.ontology import MSIGDB_GO, extract_go_id, is_go_result, is_go_term
-from ..data.reactome import load_hierarchy, reactome_rows
-from ..data.reactome import name_key as reactome_name_key
+from ..data.reactome import load_hierarchy, name_key as reactome_name_key, other_library, reactome_rows
 from ..enrichment.convert import sign_ties
 from ..enrichment.gene_lists import first_per_row, lists_from_codes
 from ..enrichment.read import read_conditions
@@ -339,9 +338,10 @@ def _reactome_names(titles: list[str], texts: list[str], triples, lib) -> tuple[
     like receptors", "FCERI mediated CA 2 mobilization" with its "+" dropped), and as its text too
     when the library does not hold it (or there is none); for a former name (MSigDB's "The citric
     acid TCA cycle and ..."), today's name as text only, when the text is the result's own."""
-    h = load_hierarchy()
-    rows = reactome_rows([t for t, _, _ in triples], [n for _, n, _ in triples], h) if h is not None else None
     bare = {i for i, t in enumerate(titles) if _RHSA_ONLY.match(t)}
+    maybe = bare or sum(not other_library(t) for t, _, _ in triples) >= len(triples) / 2  # GO, KEGG...: no
+    h = load_hierarchy() if maybe else None
+    rows = reactome_rows([t for t, _, _ in triples], [n for _, n, _ in triples], h) if h is not None else None
     if rows is None or (not bare and (rows >= 0).sum() < len(rows) / 2):  # not a Reactome result
         return titles, texts
     titles, texts = list(titles), list(texts)

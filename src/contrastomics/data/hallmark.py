@@ -51,7 +51,7 @@ def hallmark_codes(terms: Sequence[str], names: Sequence[str] | None = None,
     "Apoptosis" or "Glycolysis" names a pathway of other libraries too."""
     found = hallmark_categories(terms, names)
     mask = np.ones(len(found), bool) if among is None else np.asarray(among, bool)
-    if mask.sum() < 2 or sum(c is not None for c, m in zip(found, mask) if m) < MIN_MATCHED * mask.sum():
+    if sum(c is not None for c, m in zip(found, mask) if m) < max(2, MIN_MATCHED * mask.sum()):
         return None
     order = sorted(set(load_categories().values()))
     return np.array([order.index(c) if c is not None and m else -1 for c, m in zip(found, mask)], np.int64)
@@ -65,11 +65,13 @@ def hallmark_themes(terms: Sequence[str], names: Sequence[str] | None, labels: n
     sets, the more specific). ``{}`` unless :data:`MIN_MATCHED` of the pathways are hallmark sets;
     clusters without a hallmark member are left out."""
     labels = np.asarray(labels)
-    found = hallmark_categories(terms, names)
-    if not found or sum(c is not None for c in found) < max(2, MIN_MATCHED * len(found)):
+    codes = hallmark_codes(terms, names)
+    if codes is None:
         return {}
-    cats = load_categories()
-    size = {c: list(cats.values()).count(c) for c in set(cats.values())}
+    cats = list(load_categories().values())
+    order = sorted(set(cats))
+    found = [order[k] if k >= 0 else None for k in codes]
+    size = {c: cats.count(c) for c in order}
     out = {}
     for c in np.unique(labels):
         members = [found[i] for i in np.flatnonzero(labels == c) if found[i] is not None]
