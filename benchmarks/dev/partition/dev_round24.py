@@ -5,8 +5,8 @@ label support CI above 0" to round 16's.
 
     nice -n 10 python benchmarks/dev/partition/dev_round24.py   # -> dev_round24.{json,md} beside it
 
-Made with the code of the commit that declared the round; the clustering and the summary are round
-13's (``dev_round13.run_round``).
+Made with the code committed right after the round's declaration (its candidate and this script; the
+declaration came first); the clustering and the summary are round 13's (``dev_round13.run_round``).
 """
 from __future__ import annotations
 
