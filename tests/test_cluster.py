@@ -228,6 +228,9 @@ def test_non_human_genes_warn(model):
     from contrastomics.cluster.pathways import _check_genes
     few = _check_genes([["TP53"] * 1 + [f"G{i}" for i in range(300)]], [f"G{i}" for i in range(300)])
     assert few and "1 of 301 leading-edge genes (<1%)" in few[0]  # not "(0%)"
+    dates = _check_genes([["2-Mar", "SEPT9", "G1"]], ["G1"])  # spreadsheet dates are named as such
+    assert "1 look like dates a spreadsheet made of symbols, e.g. 2-Mar" in dates[0]
+    assert "dates" not in few[0]
 
 
 def test_multi_condition_reports_nes_per_condition(model):

@@ -9,7 +9,8 @@ import scipy.sparse as sp
 from contrastomics.cluster import labels as lab_mod
 from contrastomics.cluster.communities import merge_to, n_clusters_of, split_to
 from contrastomics.cluster.embed import JointSpace
-from contrastomics.cluster.keywords import phrase_sets, shared_phrase, title_keywords, title_phrases
+from contrastomics.cluster.keywords import (phrase_sets, shared_phrase, source_words, tag_word, title_keywords,
+                                           title_phrases)
 from contrastomics.cluster.labels import (cluster_themes, generic_terms, go_slim_themes, label_support,
                                           representatives, sub_themes, support_near, support_summary,
                                           support_threshold)
@@ -39,6 +40,26 @@ def test_title_phrases_are_whole_noun_phrases_never_fragments():
     assert "T cell receptor signaling" in ph.values() and "cell receptor signaling" not in ph
     assert title_phrases("positive regulation of cellular process") == {}
     assert set(title_phrases("mRNA splicing, via spliceosome")) == {"mrna splicing", "splicing", "spliceosome"}
+
+
+def test_marks_and_authors_of_msigdb_names_are_never_phrases():
+    # direction and version marks, GEO series, TRANSFAC matrix versions, motifs, a species in brackets
+    assert "inflammatory response live" in title_phrases("ZHOU inflammatory response LIVE dn")
+    assert set(title_phrases("ZHOU inflammatory response LIVE dn")).isdisjoint({"live dn", "dn"})
+    assert set(title_phrases("KRAS.600 UP.V1 dn")) == {"kras.600"}
+    assert set(title_phrases("MYC targets V1")) == {"myc targets"}
+    assert "v1 domain" in title_phrases("proton-transporting V-type ATPase, V1 domain")  # a name, no version
+    assert title_phrases("MYCN-21190229 (human)") == {"mycn-21190229": "MYCN-21190229"}
+    assert not title_phrases("Gggnrmnnycat unknown") and not title_phrases("GSE3982 Q2 01")
+    assert tag_word("TGTTTAC") and tag_word("Rytaawnnntgay") and not tag_word("attack") and not tag_word("strand")
+    terms = ["SMID_BREAST_CANCER_BASAL_UP", "KRAS.600_UP.V1_DN", "REACTOME_APOPTOSIS", "NABA_ECM_AFFILIATED",
+             "apoptotic process (GO:0006915)", "APOPTOSIS_GENES_UP"]
+    known = lambda: {"KRAS", "APOPTOSIS"}  # noqa: E731  (symbols and domain words)
+    assert source_words(terms, known) == ["smid", None, None, None, None, None]
+    sets = phrase_sets(["Smid breast cancer basal up", "Smid breast cancer luminal B dn"], drops=["smid", "smid"])
+    assert "smid" not in sets[0] and "breast cancer" in sets[0] and "breast cancer" in sets[1]
+    assert shared_phrase(sets)[0] == "breast cancer"
+    assert source_words(["apoptotic process (GO:0006915)"], known=lambda: 1 / 0) == [None]  # no lookup needed
 
 
 def test_inner_runs_count_when_they_end_in_a_content_word_or_are_a_phrase_elsewhere():

@@ -653,6 +653,36 @@ def test_mixed_species_is_an_error(tmp_path):
         read_gsea_result(p)
 
 
+def test_a_few_mouse_pathways_among_human_ones_are_a_species_mix(tmp_path):
+    # 4 of ~100 genes are mouse-like: below the pooled 5% share, but the row that holds them is all mouse
+    human = ";".join(f"GENE{i}" for i in range(100))
+    p = tmp_path / "few.tsv"
+    p.write_text("pathway\tpval\tpadj\tES\tNES\tleadingEdge\n"
+                 f"A\t0.1\t0.2\t0.5\t1.5\t{human}\n"
+                 "HALLMARK_X\t0.1\t0.2\t0.5\t1.5\tUsp18;Isg15;Ifit3;Trp53\n")
+    with pytest.raises(InputError, match=r"few\.tsv.*mixed species: 1 pathway\(s\) list mouse-like genes only "
+                                         r"\(HALLMARK_X: Usp18, Isg15, Ifit3\)"):
+        read_gsea_result(p)
+    p.write_text("pathway\tpval\tpadj\tES\tNES\tleadingEdge\n"  # a mouse result: MHC rows look human
+                 f"A\t0.1\t0.2\t0.5\t1.5\t{';'.join(f'Zfp{i}' for i in range(100))}\n"
+                 "B\t0.1\t0.2\t0.5\t1.5\tH2-K1;H2-D1;H2-Q7\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(read_gsea_result(p)) == 2
+
+
+def test_a_signatures_up_and_dn_sets_in_the_same_direction_get_a_note():
+    from contrastomics.enrichment.convert import same_direction_pairs
+
+    terms = ["GROSS_ELK3_TARGETS_UP", "GROSS_ELK3_TARGETS_DN", "SMID_BASAL_UP", "SMID_BASAL_DN", "KRAS.600_UP.V1_UP"]
+    with pytest.warns(UserWarning, match=r"1 signature\(s\) have their UP and DN sets enriched in the same "
+                                          r"direction \(e\.g\. GROSS_ELK3_TARGETS_UP and _DN, both up\)"):
+        assert len(same_direction_pairs(terms, [1.6, 1.5, 2.0, -2.0, 1.0])) == 1  # SMID's halves oppose: fine
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert same_direction_pairs(terms, [1.6, -1.5, 2.0, -2.0, 1.0]) == []
+
+
 # ------------------------------------------------- read_conditions / standard_table (the one door)
 def test_read_conditions_names_and_reader_frames_taken_as_they_are():
     from contrastomics.enrichment import read_conditions

@@ -62,6 +62,14 @@ def test_one_part_too_small_or_parts_off_is_one_partition(mixed, monkeypatch):
     assert res.summary["library_parts"] is None
 
 
+def test_msigdb_style_names_without_a_prefix_are_another_library():
+    # a concatenated fgsea / msigdbr table: C2 CGP and C8 rows carry no library prefix, yet are no GO terms
+    go = [f"GOCC_TERM_{i}" for i in range(MIN_PART)]  # MSigDB GO names count as GO by their prefix
+    cgp = [f"AUTHOR{i}_BREAST_CANCER_UP" for i in range(MIN_PART)]
+    assert parts_of(go + cgp).tolist() == [0] * MIN_PART + [1] * MIN_PART
+    assert parts_of(go + [f"some title {i}" for i in range(MIN_PART)]) is None  # GO titles that lost their ids
+
+
 def test_explicit_cluster_count_is_shared_between_the_parts(mixed):
     res = run_clustering(mixed, layout=False, metrics=False, n_clusters=6)
     assert abs(res.summary["n_clusters"] - 6) <= 1

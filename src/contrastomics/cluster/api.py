@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from ..data.hallmark import hallmark_codes
 from ..data.ontology import extract_go_id, is_go_result
 from ..data.reactome import load_hierarchy, result_rows
+from ..enrichment.convert import same_direction_pairs
 from ..errors import InputError
 from ..evaluate.semantic import go_similarity_for
 from . import baselines as bl
@@ -31,7 +32,7 @@ from .communities import (LINKAGE_MAX_N, attach_small, identical_groups, join_id
                           linkage_partition, mcl, merge_to, n_clusters_of, order_labels, split_to, target_clusters)
 from .embed import METHOD_WEIGHTS, StandInModel, embedding_model, joint_space
 from .graph import default_k, knn_from_embedding
-from .keywords import phrase_sets, title_keywords
+from .keywords import phrase_sets, source_words, title_keywords
 from .library_parts import PART_NAMES, PartSimilarity, library_parts, part_reactome_rows, part_targets, space_rows
 from .labels import (cluster_themes, generic_terms, label_support, representatives, sub_themes, support_near,
                      support_summary)
@@ -328,7 +329,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
     t1 = time.perf_counter()
     labels, used_res, info = _partition(adj, x, sim_for_attach, fdr, target, forbid, o,
                                         identical_groups(pw.le_matrix, pw.full_matrix), parts, part_counts)
-    notes = list(pw.notes) + count_notes
+    notes = list(pw.notes) + count_notes + same_direction_pairs(tab["term"].tolist(), sign)
     if parts is not None:
         notes.append(f"{part_sizes[0]} GO terms and {part_sizes[1]} pathways of other libraries were clustered "
                      "apart (each part with its own ontology view and cluster count; no cluster spans both)")
@@ -376,7 +377,7 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
                             rows=None if parts is None else np.flatnonzero(parts != 0))
     reps = representatives(labels, x, fdr, nes, o.representative, similarity=rep_sim, eligible=~generic,
                            near=relation[0])
-    phrases = phrase_sets(pw.titles)
+    phrases = phrase_sets(pw.titles, drops=source_words(tab["term"].tolist()))
     keywords = title_keywords(labels, pw.titles, n_keywords=o.n_keywords, phrases=phrases)
     themes = cluster_themes(labels, pw.titles, reps, go_ids, phrases=phrases,
                             pathways=(tab["term"].tolist(), tab["name"].tolist()))

@@ -16,6 +16,10 @@ from typing import Sequence
 
 import numpy as np
 
+from ..data.gene_tables import human_symbols_upper
+from ..data.genesets import msigdb_style
+from ..data.reactome import load_hierarchy
+
 #: Words that occur in most pathway titles and say nothing about a cluster (never a keyword alone).
 DOMAIN_STOP_WORDS = frozenset("""
 up dn down targets target role events interactions interaction class absence presence
@@ -26,7 +30,8 @@ protein proteins gene genes expression go reactome kegg hallmark wp biocarta pid
 containing complex dependent assembly organization level levels system including
 any result results resulting chemical reactions reaction stops prevents reduces increases
 activates frequency rate extent occurs occur consequence change state stimulus
-directly modulates modulating involving type types specific form formation""".split())
+directly modulates modulating involving type types specific form formation
+cluster clusters unknown ko wt kd stim unstim ctrl pos neg""".split())
 #: Function words a title is cut at (they never sit inside a phrase), and the verbs of sentence-like
 #: titles ("TP53 Regulates Transcription of ...", "SARS-CoV-2 modulates host translation machinery").
 SEPARATORS = frozenset("""
@@ -69,6 +74,16 @@ boundary capillary sugar sugars seed speed feed library category territory arter
 terminal radical individual traffic""".split())
 
 _SEGMENT = re.compile(r"[,;:()\[\]{}]|\s-\s|\.\s")
+#: marks of MSigDB-style names that tag a set instead of describing it: direction and version
+#: ("UP", "DN", "V1", "UP.V1", the trailing "down"), GEO series ("GSE3982"), TRANSFAC matrix versions
+#: ("MYC Q2", "SOX5 01"); never part of a phrase (they act as separators)
+_TAG_WORD = re.compile(r"(?:up|dn|gse\d+|gds\d+|q\d|0\d)", re.I)
+#: a version ("V1", "V6.5") is a tag only at the end of a title or before another tag ("V1 domain",
+#: "V2 vasopressin receptor" are names)
+_VERSION_WORD = re.compile(r"v\d+(?:\.\d+)?", re.I)
+_VERSION = re.compile(r"(?<=[A-Za-z])\.v\d+(?![\w.])", re.I)
+_SPECIES = re.compile(r"\(\s*(?:human|mouse|rat|homo sapiens|mus musculus|rattus norvegicus)\s*\)|\s+down\s*$", re.I)
+_IUPAC = frozenset("ACGTNRYKMSWBDHV")
 _STRIP = "\"'.,;:!?*"
 
 
@@ -80,18 +95,64 @@ def _adjective(word: str) -> bool:
         or ("-" in word and w.endswith("ing"))  # "cyclase-activating", "Intron-Containing", "DNA-binding"
 
 
-def _chunks(title: str) -> list[list[str]]:
+def tag_word(word: str) -> bool:
+    """A mark of an MSigDB-style name, not a content word: :data:`_TAG_WORD`, or a DNA motif of
+    C3's ``TGTTTAC_FOXO4_01`` / ``GGGNRMNNYCAT_UNKNOWN`` (6+ IUPAC letters, mostly A/C/G/T/N, with a
+    G or an N: "attack", "strand" are words)."""
+    w = word.upper()
+    if _TAG_WORD.fullmatch(w):
+        return True
+    return len(w) >= 6 and set(w) <= _IUPAC and ("G" in w or "N" in w) and sum(c in "ACGTN" for c in w) >= 0.6 * len(w)
+
+
+def source_word(term: str, known=frozenset()) -> str | None:
+    """The first word of an MSigDB-style name without a library prefix (C2 CGP, C7, C8:
+    ``SMID_BREAST_CANCER_BASAL_UP``, ``DESCARTES_FETAL_LUNG_...``), lower-cased: the first author or
+    source, no theme. ``None`` when it is ``known`` (gene symbols and domain words, upper-case) or the
+    name has another form."""
+    t = str(term or "").strip()
+    if not msigdb_style(t) or _LIBRARY_PREFIX.match(t):
+        return None
+    first = t.split("_", 1)[0]
+    return None if first.split(".")[0] in known or first.lower() in CATEGORY_HEADS else first.lower()
+
+
+def source_words(terms: Sequence[str], known=None) -> list[str | None]:
+    """:func:`source_word` of every term; ``known()`` (the upper-case words that are no author;
+    default :func:`domain_words`) is called only when some term has the form."""
+    if not any(msigdb_style(t) for t in terms):
+        return [None] * len(terms)
+    words = frozenset((known or domain_words)())
+    return [source_word(t, words) for t in terms]
+
+
+@functools.lru_cache(maxsize=1)
+def domain_words() -> frozenset[str]:
+    """Upper-case words that name no author: human gene symbols and the words of Reactome's pathway
+    names (the shipped hierarchy)."""
+    h = load_hierarchy()
+    names = () if h is None else h.names
+    return frozenset(human_symbols_upper()) | {w.upper() for n in names for w in re.split(r"[^A-Za-z0-9]+", n) if w}
+
+
+_LIBRARY_PREFIX = re.compile(r"(?:HALLMARK|KEGG|REACTOME|BIOCARTA|PID|WP|GOBP|GOMF|GOCC|GO|HP|WIKIPATHWAYS|NABA|SA|SIG|ST)_")
+
+
+def _chunks(title: str, drop: str | None = None) -> list[list[str]]:
     """Noun chunks of a title as word lists (see the module docstring). A lone word before "of"
     ("Activation of ...", "Recruitment of ...") is a head waiting for its complement: no chunk,
-    unless it names a kind of process (:data:`CATEGORY_HEADS`: "Transcription of ...")."""
+    unless it names a kind of process (:data:`CATEGORY_HEADS`: "Transcription of ..."). Tags of
+    MSigDB-style names (:func:`tag_word`, a species in brackets) and the word ``drop`` (the name's
+    :func:`source_word`) separate chunks like function words."""
     out = []
-    for seg in _SEGMENT.split(str(title)):
+    for seg in _SEGMENT.split(_SPECIES.sub(",", _VERSION.sub("", str(title)))):
         chunk: list[str] = []
-        for w in seg.split():
-            w = w.strip(_STRIP)
-            if not w:
-                continue
-            if w.lower() in SEPARATORS or ("/" in w and all(p in SEPARATORS for p in w.lower().split("/") if p)):
+        words = [x for x in (w.strip(_STRIP) for w in seg.split()) if x]
+        for i, w in enumerate(words):
+            version = _VERSION_WORD.fullmatch(w) and all(tag_word(v) or _VERSION_WORD.fullmatch(v)
+                                                          for v in words[i + 1:])
+            if w.lower() in SEPARATORS or tag_word(w) or version or w.lower() == drop \
+                    or ("/" in w and all(p in SEPARATORS for p in w.lower().split("/") if p)):
                 if chunk and not (w.lower() == "of" and len(chunk) == 1 and not _symbol_like(chunk[0])
                                   and chunk[0].lower() not in CATEGORY_HEADS):
                     out.append(chunk)
@@ -174,12 +235,14 @@ def _bound_words(chunks: Sequence[Sequence[list[str]]]) -> tuple[frozenset[str],
             frozenset(w for w, vs in prev.items() if len(vs) == 1 and w not in starts and not _adjective(min(vs))))
 
 
-def phrase_sets(titles: Sequence[str], max_words: int = MAX_WORDS) -> list[dict[str, str]]:
+def phrase_sets(titles: Sequence[str], max_words: int = MAX_WORDS,
+                drops: Sequence[str | None] | None = None) -> list[dict[str, str]]:
     """:func:`title_phrases` of every title, plus the inner runs of its chunks that end in a content
     word ("MYC targets" in "MYC targets V1", never "mRNA catabolic"; single words only when they do
     not look like adjectives: "E2F", "interferon", not "mitotic") or are a whole phrase (a chunk tail) of some title of ``titles``
-    ("T cell" inside "T cell receptor signaling" once another title ends with it)."""
-    chunks = [_chunks(t) for t in titles]
+    ("T cell" inside "T cell receptor signaling" once another title ends with it). ``drops``: a word
+    per title that is no phrase part (its :func:`source_word`)."""
+    chunks = [_chunks(t, d) for t, d in zip(titles, drops or [None] * len(titles))]
     bound, second = _bound_words(chunks)
     # a phrase in Title Case is written in lower case when these titles also write each of its
     # Title-case words so ("Cell Cycle" beside "cell surface", "cycle"); one holding a name never

@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.genesets import msigdb_style
 from ..data.ontology import is_go_term
 from ..data.reactome import other_library, reactome_ancestor_vectors, reactome_rows, result_rows
 from ..evaluate.semantic import go_similarity_for, ic_ancestor_vectors
@@ -34,8 +35,9 @@ def library_parts(terms: Sequence[str], names: Sequence[str] | None = None,
     """``(n,)`` part of each pathway, 0 for GO terms (a GO id or an MSigDB GO name), 1 for the rest;
     ``None`` (one part) unless both have at least :data:`MIN_PART` pathways and at least half of the
     rest are known to be of another library: their own ``libraries`` entry (a row's library column),
-    or, without one, another library's mark or a Reactome pathway (``names``: the rows' names). So a
-    GO result whose newer terms lost their ids stays whole."""
+    or, without one, another library's mark, an MSigDB-style set name (``SMID_BREAST_CANCER_BASAL_UP``)
+    or a Reactome pathway (``names``: the rows' names). So a GO result whose newer terms lost their
+    ids stays whole."""
     if not PARTS:
         return None
     go = np.array([is_go_term(t) for t in terms], bool)
@@ -47,7 +49,7 @@ def library_parts(terms: Sequence[str], names: Sequence[str] | None = None,
         other = np.array([libraries[i] not in go_libs for i in rest], bool)
     else:
         rows = reactome_rows([terms[i] for i in rest], None if names is None else [names[i] for i in rest])
-        other = (rows >= 0) | np.array([other_library(terms[i]) for i in rest], bool)
+        other = (rows >= 0) | np.array([other_library(terms[i]) or msigdb_style(terms[i]) for i in rest], bool)
     return (~go).astype(np.int64) if other.mean() >= 0.5 else None
 
 

@@ -28,7 +28,7 @@ from ..data.library import is_builtin_name, read_library
 from ..data.ontology import MSIGDB_GO, extract_go_id, is_go_result, is_go_term
 from ..data.reactome import load_hierarchy, name_key as reactome_name_key, other_library, reactome_rows
 from ..enrichment.convert import sign_ties
-from ..enrichment.gene_lists import first_per_row, lists_from_codes
+from ..enrichment.gene_lists import date_hint, first_per_row, lists_from_codes
 from ..enrichment.read import read_conditions
 from ..errors import InputError
 
@@ -558,9 +558,9 @@ def _check_genes(le: Sequence[Sequence[str]], human_genes: Sequence[str] | None,
     unknown = sorted(g for g in allg if g.upper() not in ref and not any(o in ref for o in other_symbols(g))
                      and not (human_genes is None and is_human_symbol(g)))
     frac = len(unknown) / len(allg)
-    share = f"{frac:.0%}" if frac >= 0.005 else "<1%"
-    note = (f"{len(unknown)} of {len(allg)} leading-edge genes ({share}) are not human gene symbols the package knows "
-            f"(e.g. {', '.join(unknown[:3])}): they count in leading-edge overlaps only") if unknown else None
+    note = (f"{len(unknown)} of {len(allg)} leading-edge genes ({f'{frac:.0%}' if frac >= 0.005 else '<1%'}) are not "
+            f"human gene symbols the package knows (e.g. {', '.join(unknown[:3])}): they count in leading-edge "
+            f"overlaps only{date_hint(unknown)}") if unknown else None
     if frac > 0.5:
         warnings.warn(note, stacklevel=4)
     return [note] if note else []

@@ -328,6 +328,16 @@ _ID_SUFFIX = re.compile(r"\s*\((GO|R-HSA|WP|HP|DOID)[:\-_][^)]*\)\s*$")
 _WORD_SEP = re.compile(r"[_\s]+")
 
 
+#: an MSigDB-style set name: upper-case words joined by "_", three or more (``SMID_BREAST_CANCER_BASAL_UP``)
+MSIGDB_STYLE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9.\-]+){2,}")
+
+
+def msigdb_style(term: str) -> bool:
+    """``term`` is written as an MSigDB set name (:data:`MSIGDB_STYLE`), never as a GO or Reactome
+    title: a row of a gene-set collection, whatever its prefix."""
+    return bool(MSIGDB_STYLE.fullmatch(str(term or "").strip()))
+
+
 def unique_key_index(values: Sequence[str], key) -> dict[str, int]:
     """``key(value)`` -> position, for keys that name one position only: an ambiguous (or empty)
     key matches nothing (used to match set names across spellings)."""

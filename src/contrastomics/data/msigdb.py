@@ -117,8 +117,8 @@ def read_msigdb(
     if table.empty:
         raise InputError(f"none of the selected MSigDB sets has membership in {gmt}", sets_tsv)
     if n_without:
-        warnings.warn(f"{n_without} MSigDB set(s) of the selection have no membership in {Path(gmt).name} and "
-                      "were left out", stacklevel=2)
+        warnings.warn(f"{n_without} of the {n_without + len(table)} MSigDB set(s) selected in {sets_tsv.name} have no "
+                      f"gene list in {Path(gmt).name}: the library holds the other {len(table)}", stacklevel=2)
     lib = members.subset([members.index(t) for t in table["name"]])
     lib.descriptions = [d or gmt_desc.get(t, "") for t, d in zip(table["name"], table["description"])]
     lib.collections = list(table["label"])

@@ -21,7 +21,7 @@ from ..data.genes import guess_species, is_gene_id, species_of_id
 from ..data.genesets import humanize_term
 from .._io import open_text
 from ..errors import InputError
-from .gene_lists import distinct_genes, gene_form_notes, gene_forms, split_gene_column
+from .gene_lists import distinct_genes, foreign_rows, gene_form_notes, gene_forms, split_gene_column
 from .layouts import CONDITION_COLUMNS, HEADERLESS, UNSUPPORTED, Layout, squash
 
 NA_STRINGS = {"", "na", "nan", "n/a", "none", "null", "---", "-", "inf?"}
@@ -320,6 +320,12 @@ def finish(out: pd.DataFrame, lay: Layout, source, n_rows: int, notes: list[str]
                          f"and {n_mouse} mouse-like ones (e.g. {', '.join(mouse_examples[:3])}) in the gene "
                          "columns; give a result of one species (map mouse genes to human orthologs first)",
                          source_str(source))
+    odd = foreign_rows(out["genes"].tolist()) if species == "human" else []
+    if odd:
+        rows = "; ".join(f"{out['term'].iat[i]}: {', '.join(out['genes'].iat[i][:3])}" for i in odd[:3])
+        raise InputError(f"mixed species: {len(odd)} pathway(s) list mouse-like genes only ({rows}"
+                         f"{' ...' if len(odd) > 3 else ''}) among human gene symbols; give a result of one "
+                         "species (map mouse genes to human orthologs first)", source_str(source))
     forms = gene_forms(distinct)
     n_bad = len(forms[0]) + len(forms[1])
     notes += gene_form_notes(distinct, forms=forms)
@@ -329,6 +335,29 @@ def finish(out: pd.DataFrame, lay: Layout, source, n_rows: int, notes: list[str]
     for msg in notes:
         warnings.warn(f"{source_str(source)}: {msg}", stacklevel=3)
     return out
+
+
+_SIGNATURE_SIDE = re.compile(r"(.+)_(UP|DN|DOWN)", re.I)
+
+
+def same_direction_pairs(terms: Sequence[str], sign: Sequence[float]) -> list[str]:
+    """A note when a signature's ``X_UP`` and ``X_DN`` sets (MSigDB C2 CGP, C6, C7) are both
+    enriched in the same direction: its genes moved together, whatever the signature's direction, and
+    the two may share a cluster (also a warning)."""
+    sides: dict[str, dict[bool, float]] = {}
+    for t, s in zip(terms, sign):
+        m = _SIGNATURE_SIDE.fullmatch(str(t or "").strip())
+        if m and s:
+            sides.setdefault(m.group(1), {})[m.group(2).upper() == "UP"] = float(np.sign(s))
+    pairs = [(stem, v[True]) for stem, v in sides.items() if len(v) == 2 and v[True] == v[False]]
+    if not pairs:
+        return []
+    stem, s = pairs[0]
+    note = (f"{len(pairs)} signature(s) have their UP and DN sets enriched in the same direction (e.g. {stem}_UP "
+            f"and _DN, both {'up' if s > 0 else 'down'}): their genes moved together, so read them as one "
+            "change of the signature's genes, not as its direction")
+    warnings.warn(note, stacklevel=3)
+    return [note]
 
 
 def _ids_to_symbols(out: pd.DataFrame, distinct: Sequence[str], notes: list[str]) -> int:

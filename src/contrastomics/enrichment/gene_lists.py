@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..data.gene_tables import is_human_symbol
-from ..data.genes import ENSEMBL_ID, ENTREZ_ID, HUMAN_ORF, UNIPROT_ACCESSION
+from ..data.genes import ENSEMBL_ID, ENTREZ_ID, HUMAN_ORF, UNIPROT_ACCESSION, species_of_id
 
 _R_LIST = re.compile(r"^\s*(?:c|list)\((.*)\)\s*$", re.S)
 _GENE_SEP = re.compile(r"[;,|/\s]+")
@@ -127,6 +127,33 @@ def _tokens_python(cells: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]
 def distinct_genes(gene_lists: Iterable[list[str]]) -> list[str]:
     """Distinct genes of all lists in first-seen order."""
     return list(dict.fromkeys(chain.from_iterable(gene_lists)))
+
+
+def foreign_rows(gene_lists: Sequence[Sequence[str]], min_genes: int = 3, share: float = 0.9) -> list[int]:
+    """Rows of a human result whose genes look like mouse/rat symbols (``Usp18``, ``Mx1``): at least
+    ``min_genes`` of them and ``share`` of the genes with a species hint. A pooled count misses a few
+    such rows among thousands of human genes; a mouse result's ``H2-K1`` rows look human, so only
+    this direction is checked."""
+    kinds: dict[str, str] = {}
+    out = []
+    for i, genes in enumerate(gene_lists):
+        ks = [kinds[g] if g in kinds else kinds.setdefault(g, species_of_id(g)) for g in genes]
+        mouse, human = ks.count("mouse"), ks.count("human")
+        if mouse >= min_genes and mouse >= share * (mouse + human):
+            out.append(i)
+    return out
+
+
+#: a gene symbol that a spreadsheet turned into a date (MARCH1 -> "1-Mar", SEPT9 -> "9-Sep")
+EXCEL_DATE = re.compile(r"\d{1,2}-(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|"
+                        r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*-\d{1,2}", re.I)
+
+
+def date_hint(genes: Sequence[str]) -> str:
+    """A note's ending for ``genes`` that look like spreadsheet dates ("2-Mar"), else ``""``."""
+    dates = [g for g in genes if EXCEL_DATE.fullmatch(str(g))]
+    return (f" ({len(dates)} look like dates a spreadsheet made of symbols, e.g. {dates[0]} for MARCH2 / "
+            "MARCHF2: read the file as text or fix them before GSEA)") if dates else ""
 
 
 def gene_forms(genes: Sequence[str]) -> tuple[list[str], list[str]]:
