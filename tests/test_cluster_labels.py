@@ -59,7 +59,8 @@ def test_marks_and_authors_of_msigdb_names_are_never_phrases():
     sets = phrase_sets(["Smid breast cancer basal up", "Smid breast cancer luminal B dn"], drops=["smid", "smid"])
     assert "smid" not in sets[0] and "breast cancer" in sets[0] and "breast cancer" in sets[1]
     assert shared_phrase(sets)[0] == "breast cancer"
-    assert source_words(["apoptotic process (GO:0006915)"], known=lambda: 1 / 0) == [None]  # no lookup needed
+    for names in (["apoptotic process (GO:0006915)"], ["GOBP_APOPTOTIC_PROCESS", "REACTOME_APOPTOSIS"]):
+        assert source_words(names, known=lambda: 1 / 0) == [None] * len(names)  # no lookup needed
 
 
 def test_inner_runs_count_when_they_end_in_a_content_word_or_are_a_phrase_elsewhere():

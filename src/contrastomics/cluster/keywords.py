@@ -120,7 +120,7 @@ def source_word(term: str, known=frozenset()) -> str | None:
 def source_words(terms: Sequence[str], known=None) -> list[str | None]:
     """:func:`source_word` of every term; ``known()`` (the upper-case words that are no author;
     default :func:`domain_words`) is called only when some term has the form."""
-    if not any(msigdb_style(t) for t in terms):
+    if not any(msigdb_style(t) and not _LIBRARY_PREFIX.match(str(t).strip()) for t in terms):  # GOBP_ names: no lookup
         return [None] * len(terms)
     words = frozenset((known or domain_words)())
     return [source_word(t, words) for t in terms]
