@@ -276,6 +276,19 @@ def test_killed_run_leftovers_are_cleaned(tmp_path):
     assert listing(out) == ALL_OUTPUTS | mine
 
 
+def test_a_folder_in_the_way_leaves_the_earlier_outputs_whole(tmp_path):
+    """An output name taken by a folder fails before any file is replaced (no mixed output folder)."""
+    out = tmp_path / "out"
+    write_outputs(_result(tmp_path), out)
+    before = {n: (out / n).read_bytes() for n in listing(out)}
+    (out / "network.graphml").unlink()
+    (out / "network.graphml").mkdir()
+    with pytest.raises(IsADirectoryError, match="network.graphml: a folder of that name is in the way"):
+        write_outputs(_result(tmp_path, conditions=2), out)  # another result: every file would differ
+    assert all((out / n).read_bytes() == b for n, b in before.items() if n != "network.graphml")
+    assert not any(p.name.startswith(outputs.STAGE_PREFIX) for p in out.iterdir())
+
+
 def test_single_condition_run_removes_previous_nes_files(tmp_path):
     """issue 17 #9: a single-condition run into a multi-condition run's folder leaves no nes_* files."""
     out = tmp_path / "out"

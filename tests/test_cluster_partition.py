@@ -98,6 +98,23 @@ def test_groups_merge_only_above_every_within_group_merge():
     assert all(len(set(groups[lab2 == c])) == 1 for c in np.unique(lab2))
 
 
+def test_the_summary_says_why_coherence_cannot_fail():
+    from contrastomics.report.tables import metric_rows
+
+    def coherence(summary):
+        return dict(metric_rows(summary))["NES sign coherence"]
+    m = {"nes_coherence": 1.0, "nes_coherence_can_fail": False, "labels_scored": 0, "label_support_mean": None,
+         "labels_low_support": 0, "pathways_low_support_share": 0.0}
+    assert "leading-edge gate" in coherence({"metrics": m, "leading_edge_gate": True})
+    assert "no edge of the network" in coherence({"metrics": m, "leading_edge_gate": False})  # kappa, no edges
+    split = {"metrics": {**m, "nes_coherence_note": "split"}, "leading_edge_gate": True}
+    assert "1 by construction" in coherence(split) and "gate" not in coherence(split)
+    assert "  pathways in those clusters" not in dict(metric_rows(split))  # nothing scored: no 0.000
+    df, _ = synthetic_result()
+    res = run_clustering(df, model=FakeModel(), split_direction=True)
+    assert res.summary["metrics"]["nes_coherence_can_fail"] is False and res.summary["metrics"]["nes_coherence_note"]
+
+
 def test_default_partition_is_ward_for_embeddings_and_leiden_for_graph_baselines(monkeypatch):
     df, truth = synthetic_result()
     model = FakeModel()

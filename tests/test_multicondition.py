@@ -110,10 +110,12 @@ def test_nes_shown_in_other_conditions_when_present(inputs, mapped):
 def test_cluster_records_hold_mean_nes_per_condition(mapped):
     clusters = pd.DataFrame(mapped.attrs["clusters"])
     for cond in CONDS:
-        assert {f"mean_nes_{cond}", f"n_significant_{cond}"} <= set(clusters.columns)
+        assert {f"mean_nes_{cond}", f"n_tested_{cond}"} <= set(clusters.columns)
         expect = mapped.groupby("cluster")[f"nes_{cond}"].mean()
         got = clusters.set_index("cluster")[f"mean_nes_{cond}"]
         np.testing.assert_allclose(got.loc[expect.index].to_numpy(float), expect.to_numpy(float), rtol=1e-6)
+        tested = mapped.groupby("cluster")[f"nes_{cond}"].count()  # members the condition tested (a NES)
+        assert (clusters.set_index("cluster")[f"n_tested_{cond}"].loc[tested.index] == tested).all()
     assert mapped.attrs["summary"]["conditions"] == list(CONDS)
 
 

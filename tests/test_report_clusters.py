@@ -162,6 +162,22 @@ def test_big_png_is_written(big):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
+def test_labels_are_text_in_every_figure(tmp_path):
+    # "$...$" is no matplotlib mathtext (it stopped the whole run), and "<i>" no plotly markup
+    res = make_result([6, 5, 4], n_single=1, conditions=("a", "b"))
+    res.clusters["label"] = ["path $\\badcmd{x}$ one", "T5 &amp; <i>it</i><br>x", "plain", "single"]
+    png = figures.png_bytes(res.table, res.clusters)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    fig = figures.map_figure(res.table, res.clusters)
+    names = [t.name for t in fig.data]
+    assert "1: T5 &amp;amp; &lt;i&gt;it&lt;/i&gt;&lt;br&gt;x (5)" in names
+    assert any(a.text == "T5 &amp;amp; &lt;i&gt;it&lt;/i&gt;&lt;br&gt;x" for a in fig.layout.annotations)
+    by = nes_by_condition(res.table, res.clusters, ["a", "b"])
+    assert by["label"].str.contains("badcmd").any()
+    heatmap.heatmap_png(by, ["a", "b"], tmp_path / "h.png")
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_heatmap_rows_are_capped_with_a_note(monkeypatch):
     monkeypatch.setattr(heatmap, "MAX_HEATMAP_ROWS", 3)
     res = make_result([9, 8, 7, 6, 5], n_single=2, conditions=("a", "b"))
@@ -212,6 +228,13 @@ def test_network_graphml_matches_the_table_and_the_graph(tmp_path):
     assert g.vcount() == len(tab) and g.vs["term"] == tab["term"].tolist()
     assert [int(c) for c in g.vs["cluster"]] == tab["cluster"].tolist()
     assert np.allclose(g.vs["nes"], tab["nes"])
+    text = (tmp_path / "network.graphml").read_text()  # Cytoscape shows cluster 3, not 3.0
+    assert 'attr.name="cluster" attr.type="long"' in text and 'attr.name="nes" attr.type="double"' in text
+    assert 'attr.name="representative" attr.type="boolean"' in text
+    nx = pytest.importorskip("networkx")  # Cytoscape-like typed reading
+    nodes = nx.read_graphml(tmp_path / "network.graphml").nodes(data=True)
+    first = next(iter(nodes))[1]
+    assert isinstance(first["cluster"], int) and isinstance(first["representative"], bool)
     assert g.ecount() == res.graph.nnz // 2
     row = {int(t): r for r, t in enumerate(res.order)}  # input-order row -> table row
     a, b = res.graph.nonzero()

@@ -121,7 +121,8 @@ def cluster(
 ) -> None:
     """Group the significant pathways of a GSEA result into labelled communities.
 
-    Writes clusters.tsv, clusters.json, summary.json/.md, report.html and clusters.png into --out.
+    Writes clusters.tsv, clusters.json, summary.json/.md, network.graphml, report.html and clusters.png
+    into --out (with several conditions also nes_by_condition.tsv and nes_heatmap.png).
     """
     from rich.markup import escape
 

@@ -37,7 +37,7 @@ from .library_parts import PART_NAMES, PartSimilarity, library_parts, part_react
 from .labels import (cluster_themes, generic_terms, label_support, representatives, sub_themes, support_near,
                      support_summary)
 from .layout import cluster_layout, features_from_graph
-from .metrics import evaluate, go_pairs
+from .metrics import SPLIT_NOTE, evaluate, go_pairs
 from .pathways import Pathways, prepare
 from .tables import result_tables
 
@@ -416,9 +416,8 @@ def _run(result, o: ClusterOptions) -> ClusterResult:
         summary["metrics"] = evaluate(labels, pw, nes, go=go, go_wang=gop, gate=_gate(o.method, x, pw),
                                       n_random=o.n_random, seed=o.seed)
         summary["metrics"].update(support_summary(support, sub=subs, sizes=np.bincount(labels) if n else None))
-        if split:
-            summary["metrics"]["nes_coherence_note"] = ("clusters were split by NES sign, so sign coherence is 1 "
-                                                        "by construction; run without --split-direction to measure it")
+        if split:  # 1 by construction: it cannot fail
+            summary["metrics"].update(nes_coherence_can_fail=False, nes_coherence_note=SPLIT_NOTE)
         times["metrics"] = time.perf_counter() - t1
     summary["seconds"] = {k2: round(v, 4) for k2, v in times.items()}
     return ClusterResult(out_table, clusters, summary, None if x is None else x.dense, adj, coords, x, order)

@@ -16,6 +16,10 @@ from ..evaluate.cluster_metrics import GoPairs, cluster_metrics
 from ..evaluate.semantic import go_similarity_for
 from .pathways import Pathways, prepare
 
+#: ``summary["metrics"]["nes_coherence_note"]`` of a run with ``--split-direction``
+SPLIT_NOTE = ("clusters were split by NES sign, so sign coherence is 1 by construction; run without "
+              "--split-direction to measure it")
+
 
 def evaluate(labels: np.ndarray, pw: Pathways, nes: np.ndarray, *, go=None, go_wang: GoPairs | None = None,
              gate=None, n_random: int = 200, seed: int = 0) -> dict:

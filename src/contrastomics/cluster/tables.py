@@ -97,7 +97,7 @@ def result_tables(pw: Pathways, labels: np.ndarray, reps: dict, keywords: dict, 
     clusters["singleton"] = sizes_ == 1
     for cond in pw.conditions:
         clusters[f"mean_nes_{cond}"] = g[f"nes_{cond}"].mean().to_numpy(float)
-        clusters[f"n_significant_{cond}"] = g[f"nes_{cond}"].count().to_numpy(int)
+        clusters[f"n_tested_{cond}"] = g[f"nes_{cond}"].count().to_numpy(int)  # members with a NES there
     return out, clusters, order
 
 
@@ -105,7 +105,7 @@ def _theme_record(theme: dict | None) -> dict:
     if not theme:
         return {"theme": "", "theme_id": "", "theme_support": float("nan"), "theme_source": ""}
     return {"theme": theme["theme"], "theme_id": theme["theme_id"],
-            "theme_support": round(float(theme["theme_support"]), 4), "theme_source": theme.get("theme_source", "")}
+            "theme_support": float(theme["theme_support"]), "theme_source": theme.get("theme_source", "")}
 
 
 def _top_genes(le_strings, n: int = 6) -> list[str]:

@@ -69,8 +69,8 @@ def map_figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25
         if c in single or c not in groups:
             continue
         share = f"; label support {sup:.0%}" if sup == sup else ""
-        _add_trace(fig, groups[c], f"{c}: {shorten(label, 40)} ({size}{share})", cluster_color(c, False), f"c{c}",
-                   kind)
+        _add_trace(fig, groups[c], f"{c}: {html.escape(shorten(label, 40))} ({size}{share})", cluster_color(c, False),
+                   f"c{c}", kind)  # plotly reads legend names and annotations as HTML
     if single:
         g = table[table["cluster"].isin(single)]
         _add_trace(fig, g, f"singletons ({len(g)})", SINGLETON_COLOR, "singletons", kind)
@@ -79,7 +79,7 @@ def map_figure(table: pd.DataFrame, clusters: pd.DataFrame, max_labels: int = 25
         g = groups.get(int(c))
         if g is None:
             continue
-        fig.add_annotation(x=float(g["x"].mean()), y=float(g["y"].mean()), text=shorten(label, 32),
+        fig.add_annotation(x=float(g["x"].mean()), y=float(g["y"].mean()), text=html.escape(shorten(label, 32)),
                            showarrow=False, font=dict(size=10, color="#222"), bgcolor="rgba(255,255,255,0.65)")
     fig.update_layout(template="plotly_white", height=720, margin=dict(l=10, r=10, t=40, b=10),
                       title="Pathway map: colour = cluster, ▲ up (NES > 0), ▼ down (NES < 0), size = -log10 FDR",
@@ -251,14 +251,16 @@ def png_bytes(table: pd.DataFrame, clusters: pd.DataFrame, title: str = "", max_
         spots = [(c, lab, *centres.loc[c, ["x", "y"]]) for c, lab in zip(real["cluster"], real["label"])
                  if c in centres.index]
     for c, lab, x, y in spots:
-        ax.annotate(f"{c}: {shorten(lab, 34)}", (x, y), fontsize=7, ha="center",
+        ax.annotate(f"{c}: {shorten(lab, 34)}", (x, y), fontsize=7, ha="center", parse_math=False,  # "$" is text
                     bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.7))
     ax.set_axis_off()
-    default = "Pathway clusters (▲ NES > 0, ▼ NES < 0; grey = singleton)"
+    n_real = int((~clusters["singleton"]).sum())
+    default = "Pathway clusters (▲ NES > 0, ▼ NES < 0; grey = singleton" + (
+        f"; labels on the {max_labels} largest of {n_real})" if n_real > max_labels else ")")
     if big:
-        default = (f"{len(table):,} pathways in {int((~clusters['singleton']).sum()):,} clusters "
+        default = (f"{len(table):,} pathways in {n_real:,} clusters "
                    f"(▲ NES > 0, ▼ NES < 0; grey = singleton; labels on the largest)")
-    ax.set_title(title or default, fontsize=10)
+    ax.set_title(title or default, fontsize=10, parse_math=False)
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png")

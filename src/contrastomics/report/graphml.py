@@ -37,20 +37,30 @@ def edge_pairs(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def write_graphml(result, path: str | Path) -> None:
     """The pathway network as GraphML for Cytoscape (File > Import > Network from File) or igraph /
     networkx: one node per pathway in :attr:`table` order with its table columns (term, name,
-    cluster, cluster_label, cluster_theme, nes, fdr, size, direction, leading_edge_genes, x, y),
-    one undirected edge per kNN-graph pair with its similarity as ``weight``; written to ``path``."""
+    cluster, cluster_label, cluster_theme, nes, fdr, size, direction, leading_edge_genes, x, y;
+    integer columns typed ``long``, flags ``boolean``), one undirected edge per kNN-graph pair with its
+    similarity as ``weight``; written to ``path``."""
     import igraph as ig
     tab = result.table
     a, b, w = edge_pairs(result)
     net = ig.Graph(n=len(tab), edges=np.column_stack([a, b]).tolist())
     net.es["weight"] = np.round(w.astype(float), 6).tolist()
+    integers = []
     for col in tab.columns:
         if col == "text":  # long descriptions: in clusters.tsv
             continue
         v = tab[col]
         key = re.sub(r"\W", "_", str(col))  # GraphML attribute ids are XML name tokens
-        if v.dtype.kind in "iubf":  # numbers (NaN where missing; booleans as 0/1)
+        if v.dtype.kind == "b":
+            net.vs[key] = [bool(x) for x in v]
+        elif v.dtype.kind in "iuf":  # numbers (NaN where missing)
             net.vs[key] = [float(x) for x in v.astype("float64")]
+            integers += [key] if v.dtype.kind in "iu" else []
         else:  # XML 1.0 forbids most control characters
             net.vs[key] = v.fillna("").astype(str).str.replace(_XML_FORBIDDEN, " ", regex=True).tolist()
     net.write_graphml(str(path))
+    if integers:  # igraph keeps numbers as doubles; integer columns (cluster, size) are declared "long"
+        text = Path(path).read_text(encoding="utf-8")
+        for key in integers:
+            text = text.replace(f'attr.name="{key}" attr.type="double"', f'attr.name="{key}" attr.type="long"', 1)
+        Path(path).write_text(text, encoding="utf-8")

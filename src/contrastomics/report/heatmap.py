@@ -1,6 +1,7 @@
 """The multi-condition heatmap: mean NES per cluster and condition (HTML figure and PNG)."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ def heatmap_figure(by_cond: pd.DataFrame, conditions):
     text = [["" if not np.isfinite(v) else f"{v:.2f}" for v in r] for r in z]
     fig = go.Figure(go.Heatmap(
         z=[[None if not np.isfinite(v) else float(v) for v in r] for r in z],
-        x=list(map(str, conditions)), y=[shorten(s, 60) for s in names],
+        x=[html.escape(str(c)) for c in conditions], y=[html.escape(shorten(s, 60)) for s in names],  # plotly: HTML
         colorscale="RdBu", reversescale=True, zmid=0, zmin=-zmax, zmax=zmax,
         text=text, texttemplate="%{text}", customdata=custom, hoverongaps=True,
         colorbar=dict(title=dict(text="mean NES")),
@@ -78,9 +79,9 @@ def heatmap_png(by_cond: pd.DataFrame, conditions, path: str | Path) -> None:
     cmap.set_bad("#e0e0e0")
     fig, ax = plt.subplots(figsize=(min(4 + 1.1 * len(conditions), 16), min(1.6 + 0.32 * len(rows), 40)), dpi=120)
     im = ax.imshow(np.ma.masked_invalid(z), cmap=cmap, vmin=-zmax, vmax=zmax, aspect="auto")
-    ax.set_xticks(range(len(conditions)), [str(c) for c in conditions], fontsize=9)
+    ax.set_xticks(range(len(conditions)), [str(c) for c in conditions], fontsize=9, parse_math=False)
     ax.xaxis.tick_top()
-    ax.set_yticks(range(len(names)), [shorten(s, 48) for s in names], fontsize=8)
+    ax.set_yticks(range(len(names)), [shorten(s, 48) for s in names], fontsize=8, parse_math=False)
     if z.size <= 600:  # cell values stay legible only on small grids
         for (i, j), v in np.ndenumerate(z):
             ax.text(j, i, "n/a" if not np.isfinite(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,

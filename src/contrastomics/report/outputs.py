@@ -132,6 +132,9 @@ def write_outputs(result, out_dir: str | Path, *, report: bool = True, title: st
     done = False
     try:
         names = _render(result, stage, report, title)
+        blocked = [n for n in names if (out / n).is_dir()]  # checked before any file is moved
+        if blocked:
+            raise IsADirectoryError(21, f"cannot write {out / blocked[0]}: a folder of that name is in the way")
         for name in names:
             os.replace(stage / name, out / name)
         for name in OUTPUT_FILES:

@@ -75,8 +75,12 @@ def metric_rows(summary: dict) -> list[tuple[str, str]]:
     m = summary.get("metrics", {})
     n_clusters = m.get("n_clusters", summary.get("n_clusters"))
     coh = format_metric(m.get("nes_coherence"))
-    if m.get("nes_coherence_can_fail") is False:
-        coh += " (cannot fail here: the leading-edge gate never links an up- and a down-regulated pathway)"
+    if m.get("nes_coherence_note"):  # --split-direction
+        coh += " (1 by construction: clusters were split by NES sign)"
+    elif m.get("nes_coherence_can_fail") is False:
+        coh += (" (cannot fail here: the leading-edge gate never links an up- and a down-regulated pathway)"
+                if summary.get("leading_edge_gate") else
+                " (cannot fail here: no edge of the network links an up- and a down-regulated pathway)")
     rows = [
         ("pathways clustered", summary.get("n_significant")),
         ("FDR cut-off", summary.get("fdr_cutoff")),
@@ -102,7 +106,7 @@ def metric_rows(summary: dict) -> list[tuple[str, str]]:
         if m.get("mixed_described") is not None and m.get("labels_low_support"):
             rows.append(("    of these, label + sub-themes name >= that share",
                          f"{m.get('mixed_described')} of {m.get('labels_low_support')}"))
-        if m.get("pathways_low_support_share") is not None:
+        if m.get("pathways_low_support_share") is not None and m.get("labels_scored"):  # else n/a
             rows.append(("  pathways in those clusters", format_metric(m.get("pathways_low_support_share"))))
     return rows
 
