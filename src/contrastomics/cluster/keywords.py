@@ -82,7 +82,8 @@ _TAG_WORD = re.compile(r"(?:up|dn|gse\d+|gds\d+|q\d|0\d)", re.I)
 #: "V2 vasopressin receptor" are names)
 _VERSION_WORD = re.compile(r"v\d+(?:\.\d+)?", re.I)
 _VERSION = re.compile(r"(?<=[A-Za-z])\.v\d+(?![\w.])", re.I)
-_SPECIES = re.compile(r"\(\s*(?:human|mouse|rat|homo sapiens|mus musculus|rattus norvegicus)\s*\)|\s+down\s*$", re.I)
+_SPECIES = re.compile(r"\(\s*(?:human|mouse|rat|homo sapiens|mus musculus|rattus norvegicus)\s*\)", re.I)
+_TRAILING_DOWN = re.compile(r"\s+down\s*$", re.I)
 _IUPAC = frozenset("ACGTNRYKMSWBDHV")
 _STRIP = "\"'.,;:!?*"
 
@@ -102,7 +103,8 @@ def tag_word(word: str) -> bool:
     w = word.upper()
     if _TAG_WORD.fullmatch(w):
         return True
-    return len(w) >= 6 and set(w) <= _IUPAC and ("G" in w or "N" in w) and sum(c in "ACGTN" for c in w) >= 0.6 * len(w)
+    return (len(w) >= 6 and set(w) <= _IUPAC and ("G" in w or "N" in w)
+            and sum(c in "ACGTN" for c in w) >= 0.6 * len(w))
 
 
 def source_word(term: str, known=frozenset()) -> str | None:
@@ -110,17 +112,16 @@ def source_word(term: str, known=frozenset()) -> str | None:
     ``SMID_BREAST_CANCER_BASAL_UP``, ``DESCARTES_FETAL_LUNG_...``), lower-cased: the first author or
     source, no theme. ``None`` when it is ``known`` (gene symbols and domain words, upper-case) or the
     name has another form."""
-    t = str(term or "").strip()
-    if not msigdb_style(t) or _LIBRARY_PREFIX.match(t):
+    if not msigdb_style(term, unprefixed=True):
         return None
-    first = t.split("_", 1)[0]
+    first = str(term).strip().split("_", 1)[0]
     return None if first.split(".")[0] in known or first.lower() in CATEGORY_HEADS else first.lower()
 
 
 def source_words(terms: Sequence[str], known=None) -> list[str | None]:
     """:func:`source_word` of every term; ``known()`` (the upper-case words that are no author;
     default :func:`domain_words`) is called only when some term has the form."""
-    if not any(msigdb_style(t) and not _LIBRARY_PREFIX.match(str(t).strip()) for t in terms):  # GOBP_ names: no lookup
+    if not any(msigdb_style(t, unprefixed=True) for t in terms):  # GO titles, GOBP_ names: no lookup
         return [None] * len(terms)
     words = frozenset((known or domain_words)())
     return [source_word(t, words) for t in terms]
@@ -135,8 +136,6 @@ def domain_words() -> frozenset[str]:
     return frozenset(human_symbols_upper()) | {w.upper() for n in names for w in re.split(r"[^A-Za-z0-9]+", n) if w}
 
 
-_LIBRARY_PREFIX = re.compile(r"(?:HALLMARK|KEGG|REACTOME|BIOCARTA|PID|WP|GOBP|GOMF|GOCC|GO|HP|WIKIPATHWAYS|NABA|SA|SIG|ST)_")
-
 
 def _chunks(title: str, drop: str | None = None) -> list[list[str]]:
     """Noun chunks of a title as word lists (see the module docstring). A lone word before "of"
@@ -145,7 +144,7 @@ def _chunks(title: str, drop: str | None = None) -> list[list[str]]:
     MSigDB-style names (:func:`tag_word`, a species in brackets) and the word ``drop`` (the name's
     :func:`source_word`) separate chunks like function words."""
     out = []
-    for seg in _SEGMENT.split(_SPECIES.sub(",", _VERSION.sub("", str(title)))):
+    for seg in _SEGMENT.split(_SPECIES.sub(",", _TRAILING_DOWN.sub("", _VERSION.sub("", str(title))))):
         chunk: list[str] = []
         words = [x for x in (w.strip(_STRIP) for w in seg.split()) if x]
         for i, w in enumerate(words):

@@ -332,10 +332,17 @@ _WORD_SEP = re.compile(r"[_\s]+")
 MSIGDB_STYLE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9.\-]+){2,}")
 
 
-def msigdb_style(term: str) -> bool:
+#: prefixes of MSigDB-style names that name a collection, not an author (``NABA_``, C2 CP's ``SA_``)
+_COLLECTION_PREFIX = re.compile(r"^(NABA|SA|SIG|ST)_")
+
+
+def msigdb_style(term: str, unprefixed: bool = False) -> bool:
     """``term`` is written as an MSigDB set name (:data:`MSIGDB_STYLE`), never as a GO or Reactome
-    title: a row of a gene-set collection, whatever its prefix."""
-    return bool(MSIGDB_STYLE.fullmatch(str(term or "").strip()))
+    title: a row of a gene-set collection, whatever its prefix; ``unprefixed``: one without a library
+    or collection prefix (C2 CGP, C7, C8: its first word is the first author or the source)."""
+    t = str(term or "").strip()
+    prefixed = bool(_PREFIXES.match(t) or _COLLECTION_PREFIX.match(t))
+    return bool(MSIGDB_STYLE.fullmatch(t)) and not (unprefixed and prefixed)
 
 
 def unique_key_index(values: Sequence[str], key) -> dict[str, int]:

@@ -24,6 +24,8 @@ from ..errors import InputError
 from .gene_lists import distinct_genes, foreign_rows, gene_form_notes, gene_forms, split_gene_column
 from .layouts import CONDITION_COLUMNS, HEADERLESS, UNSUPPORTED, Layout, squash
 
+#: the advice of both species-mix errors
+ONE_SPECIES = "give a result of one species (map mouse genes to human orthologs first)"
 NA_STRINGS = {"", "na", "nan", "n/a", "none", "null", "---", "-", "inf?"}
 
 
@@ -318,14 +320,13 @@ def finish(out: pd.DataFrame, lay: Layout, source, n_rows: int, notes: list[str]
         human_examples = [g for g in distinct if species_of_id(g) == "human"][:3]
         raise InputError(f"mixed species: {n_human} human-like gene symbols (e.g. {', '.join(human_examples)}) "
                          f"and {n_mouse} mouse-like ones (e.g. {', '.join(mouse_examples[:3])}) in the gene "
-                         "columns; give a result of one species (map mouse genes to human orthologs first)",
-                         source_str(source))
+                         f"columns; {ONE_SPECIES}", source_str(source))
     odd = foreign_rows(out["genes"].tolist()) if species == "human" else []
     if odd:
         rows = "; ".join(f"{out['term'].iat[i]}: {', '.join(out['genes'].iat[i][:3])}" for i in odd[:3])
         raise InputError(f"mixed species: {len(odd)} pathway(s) list mouse-like genes only ({rows}"
-                         f"{' ...' if len(odd) > 3 else ''}) among human gene symbols; give a result of one "
-                         "species (map mouse genes to human orthologs first)", source_str(source))
+                         f"{' ...' if len(odd) > 3 else ''}) among human gene symbols; {ONE_SPECIES}",
+                         source_str(source))
     forms = gene_forms(distinct)
     n_bad = len(forms[0]) + len(forms[1])
     notes += gene_form_notes(distinct, forms=forms)

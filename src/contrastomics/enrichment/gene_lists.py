@@ -134,10 +134,10 @@ def foreign_rows(gene_lists: Sequence[Sequence[str]], min_genes: int = 3, share:
     ``min_genes`` of them and ``share`` of the genes with a species hint. A pooled count misses a few
     such rows among thousands of human genes; a mouse result's ``H2-K1`` rows look human, so only
     this direction is checked."""
-    kinds: dict[str, str] = {}
+    kinds = {g: species_of_id(g) for g in distinct_genes(gene_lists)}
     out = []
     for i, genes in enumerate(gene_lists):
-        ks = [kinds[g] if g in kinds else kinds.setdefault(g, species_of_id(g)) for g in genes]
+        ks = [kinds[g] for g in genes]
         mouse, human = ks.count("mouse"), ks.count("human")
         if mouse >= min_genes and mouse >= share * (mouse + human):
             out.append(i)
