@@ -320,13 +320,6 @@ def test_bader_lab_names_with_species_are_cleaned():
     assert humanize_term("VIRAL MRNA TRANSLATION%REACTOME DATABASE ID RELEASE 85%192823") == "Viral mRNA translation"
 
 
-def test_one_word_names_are_kept_as_written():
-    # a GO name of one word ("translation (GO:0006412)") or free text is no id to humanise
-    assert humanize_term("translation (GO:0006412)") == "translation"
-    assert humanize_term("TGFbeta") == "TGFbeta" and humanize_term('=HYPERLINK("x")') == '=HYPERLINK("x")'
-    assert humanize_term("APOPTOSIS") == "Apoptosis" and humanize_term("gobp_dna_repair") == "DNA repair"
-
-
 @pytest.mark.parametrize("term, name", [
     ("VIRAL MRNA TRANSLATION", "Viral mRNA translation"),
     ("MICROTUBULE DEPOLYMERIZATION AT THE MINUS ENDS", "Microtubule depolymerization at the minus ends"),

@@ -15,6 +15,7 @@ from contrastomics.cluster import ClusterOptions, cluster_gsea, run_clustering
 from contrastomics.data.genesets import read_gmt
 from contrastomics.errors import InputError
 from contrastomics.report import outputs, write_outputs
+from contrastomics.report.tables import metric_rows
 from cli_helpers import cli, one_error_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,6 +158,18 @@ def test_split_direction_raises_k_to_the_directions_present(tmp_path):
         t = res.table
         assert (t.groupby("cluster")["direction"].nunique() == 1).all(), method
         assert set(t["direction"]) == {1, -1}
+
+
+def test_split_direction_never_joins_signs_at_the_default_count_of_a_tiny_result():
+    # 3 pathways (2 up, 1 down): the default count is 1, but a cut under --split-direction keeps one
+    # cluster per direction at least (it had returned one cluster of both signs)
+    df = pd.concat([fgsea_table(2), fgsea_table(1, sign=-1.0, prefix="DOWN")], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_clustering(df, split_direction=True)
+    t = res.table
+    assert (t.groupby("cluster")["direction"].nunique() == 1).all()
+    assert "1 by construction" not in dict(metric_rows(res.summary))["NES sign coherence"]  # n/a: no cluster
 
 
 # -- 6: --fdr 1 keeps every pathway ---------------------------------------------------------------

@@ -260,6 +260,11 @@ def test_cli_train_search_describe_evaluate(cli_setup, capsys):
     r10 = [r for r in recs if r["pool"] == 8 and r["metric"] == "R@10"]
     assert all(r["mean"] == 1.0 for r in r10)  # 8 candidates: the partner is always in the top 10
     chance = [r for r in recs if r["pool"] == 4 and r["metric"] == "R@1"][0]["chance"]
+    # pools above the test set's 8 sets are the whole set: scored once, not three times
+    code, out, err = _cli(["gtclip", "evaluate", "--gmt", str(gmt), "--model", str(root / "m"), "--pools",
+                           "4,100,1000,all", "--seeds", "0", "--out", str(root / "m2.json")], capsys)
+    recs2 = json.loads((root / "m2.json").read_text())["records"]
+    assert code == 0 and sorted({r["pool"] for r in recs2}) == [4, 8] and len(recs2) == len(recs)
     assert chance == pytest.approx(0.25)
 
 
@@ -284,6 +289,15 @@ def test_cli_bad_inputs_are_one_line_errors(cli_setup, capsys, tmp_path):
     assert code == 2 and "empty query" in err
     code, _, err = _cli(["gtclip", "info", "--model", str(tmp_path / "nowhere")], capsys)
     assert code == 2 and "error" in err and "Traceback" not in err
+
+
+def test_cli_info_prints_the_config_as_trained(capsys):
+    # loading freezes the gene encoder in memory; info shows the folder's config (the shipped model
+    # trained 2 encoder layers)
+    import json
+
+    code, out, _ = _cli(["gtclip", "info"], capsys)
+    assert code == 0 and json.loads(out)["trainable_gsfm_layers"] == 2
 
 
 def test_cli_very_long_query_is_truncated_with_a_warning(cli_setup, capsys):

@@ -31,6 +31,9 @@ PAIRS_ARG = typer.Argument(None, help="STRING links file or a table of gene pair
                            show_default=False)
 FEATURES_OPT = typer.Option(None, "--features", "-f", help="Same as the FEATURES argument.")
 PAIRS_OPT = typer.Option(None, "--pairs", "-p", help="Same as the PAIRS argument.")
+#: `cal train`'s recipe, chosen on a validation gene split (benchmarks/decisions/cal.md); `cal evaluate`
+#: scores the same one by default
+DEFAULT_EPOCHS, DEFAULT_LR = 30, 4e-3
 
 
 def _pick(arg: Optional[Path], opt: Optional[Path], what: str) -> Path:
@@ -90,7 +93,7 @@ def train(
     epochs: Optional[int] = typer.Option(None, show_default="30; 100 with --published", help="Training epochs "
                                          "(default chosen on a validation gene split, benchmarks/decisions/cal.md)."),
     batch_size: int = typer.Option(512, help="Pairs per batch (in-batch negatives)."),
-    lr: float = typer.Option(4e-3, help="AdamW learning rate (published 3e-4)."),
+    lr: float = typer.Option(DEFAULT_LR, help="AdamW learning rate (published 3e-4)."),
     published: bool = typer.Option(False, "--published", help="Use the paper's recipe: hidden 1024,1024,1024, "
                                    "batch 512, lr 3e-4, 100 epochs unless --epochs is given (overrides --hidden, "
                                    "--batch-size, --lr)."),
@@ -119,7 +122,7 @@ def train(
     feats, p = _load_inputs(features, pairs, min_score, score_column, info, pca_dims, genes_as)
     typer.echo(f"{feats.shape[0]} genes x {feats.shape[1]} features; {len(p)} pairs "
                f"({p.meta.get('n_pairs_unknown_gene', 0)} dropped for genes without features)", err=True)
-    epochs = epochs if epochs is not None else (PUBLISHED_RECIPE["epochs"] if published else 30)
+    epochs = epochs if epochs is not None else (PUBLISHED_RECIPE["epochs"] if published else DEFAULT_EPOCHS)
     cfg = CALConfig(in_dim=feats.shape[1], hidden_dims=dims, alpha=alpha, temperature=temperature)
     model, res = train_cal(feats, p, cfg, cli_train_config(len(p), epochs, batch_size, lr, seed, device))
     model.save_pretrained(out)
@@ -212,9 +215,9 @@ def evaluate(
     pca_dims: int = typer.Option(50, "--pca", help="PCA dims (0 = keep)."),
     genes_as: str = typer.Option("auto", help="rows | columns | auto."),
     hidden: str = typer.Option("256", help="Hidden widths for CAL and the MLP baseline."),
-    epochs: int = typer.Option(10, help="Epochs for CAL and the MLP baseline."),
+    epochs: int = typer.Option(DEFAULT_EPOCHS, help="Epochs for CAL and the MLP baseline (`cal train`'s default)."),
     batch_size: int = typer.Option(512, help="Pairs per batch."),
-    lr: float = typer.Option(2e-3, help="Learning rate."),
+    lr: float = typer.Option(DEFAULT_LR, help="Learning rate (`cal train`'s default)."),
     mlp_baseline: bool = typer.Option(True, help="Also train the MLP + BCE link-prediction baseline."),
     threads: int = typer.Option(0, help="torch CPU threads (0 = default)."),
 ):

@@ -181,9 +181,12 @@ def evaluate(
     lib = _load_library(library, gmt)
     g = m.embed_gene_sets(lib)
     t = m.embed_texts(lib.texts(m.config.text_mode))
-    rows = []
+    rows, seen = [], set()
     for pool in pool_sizes:
         per_seed = [retrieval_metrics(g, t, pool, seed=s) for s in seed_list]
+        if per_seed[0]["pool"] in seen:  # pools above the test set's size are the whole set: once
+            continue
+        seen.add(per_seed[0]["pool"])
         for direction in ("gene_to_text", "text_to_gene"):
             for metric in ("R@1", "R@5", "R@10", "median_rank"):
                 v = np.array([r[direction][metric] for r in per_seed])
@@ -263,4 +266,7 @@ def info(model: str = typer.Option("default")):
     from ..models.gtclip import GtClip
 
     m = GtClip.load(model)
-    typer.echo(json.dumps(m.config.to_dict(), indent=1, default=str))
+    saved = Path(getattr(m, "_folder", None) or "") / "config.json"
+    # the folder's config as trained: loading freezes the encoder (trainable_gsfm_layers 0 in memory)
+    cfg = json.loads(saved.read_text()) if saved.is_file() else m.config.to_dict()
+    typer.echo(json.dumps(cfg, indent=1, default=str))

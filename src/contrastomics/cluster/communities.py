@@ -153,6 +153,8 @@ def linkage_partition(x, target: int, *, method: str = "ward", min_size: int = 3
         s = x.similarity(slice(None)) if hasattr(x, "similarity") else np.asarray(x) @ np.asarray(x).T
     s = np.asarray(s, np.float64)
     n = s.shape[0]
+    if groups is not None:  # one cluster per group at least: a cut never joins two groups
+        target = max(target, len(np.unique(groups)))
     if n < 2 or target <= 1:
         return np.zeros(n, np.int64)
     if method not in ("ward", "average"):

@@ -365,15 +365,14 @@ def humanize_term(term: str) -> str:
     ``GOBP_DNA_REPAIR`` -> ``DNA repair``, ``apoptotic process (GO:0006915)`` -> unchanged text part,
     Bader-lab names (``EXOCYTOSIS%GOBP%GO:0006887``, ``NAME%WIKIPATHWAYS_20230110%WP411%HOMO SAPIENS``)
     -> the name part; all-caps text keeps acronyms (``VIRAL MRNA TRANSLATION`` -> ``Viral mRNA
-    translation``) and lower-cases small words; a name that is not an id (spaces, or one word not in
-    capitals: ``translation (GO:0006412)`` -> ``translation``) is kept as written."""
+    translation``) and lower-cases small words; a name with spaces that is not all capitals is kept
+    as written (a one-word name is capitalised: ``translation (GO:0006412)`` -> ``Translation``, the
+    text the shipped text table holds for it)."""
     t = term.strip()
     if _BADER_NAME.match(t):  # Bader-lab / EnrichmentMap set names: NAME%SOURCE%ID[%SPECIES]
         t = t.split("%", 1)[0].strip()
     if "(" in t:
         t = _ID_SUFFIX.sub("", t)
-    if " " not in t and "_" not in t and t != t.upper():  # one word as written: "translation", "TGFbeta"
-        return t
     if " " in t:
         if t != t.upper() or not any(c.isalpha() for c in t):
             return t

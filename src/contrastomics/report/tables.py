@@ -75,7 +75,9 @@ def metric_rows(summary: dict) -> list[tuple[str, str]]:
     m = summary.get("metrics", {})
     n_clusters = m.get("n_clusters", summary.get("n_clusters"))
     coh = format_metric(m.get("nes_coherence"))
-    if m.get("nes_coherence_note"):  # --split-direction
+    if coh == "n/a":
+        pass
+    elif m.get("nes_coherence_note"):  # --split-direction
         coh += " (1 by construction: clusters were split by NES sign)"
     elif m.get("nes_coherence_can_fail") is False:
         coh += (" (cannot fail here: the leading-edge gate never links an up- and a down-regulated pathway)"
