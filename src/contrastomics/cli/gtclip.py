@@ -263,10 +263,11 @@ def describe(
 @app.command()
 def info(model: str = typer.Option("default")):
     """Print a model's config (including how it was trained)."""
+    from ..models.base import read_config
     from ..models.gtclip import GtClip
 
     m = GtClip.load(model)
-    saved = Path(getattr(m, "_folder", None) or "") / "config.json"
+    folder = getattr(m, "_folder", None)
     # the folder's config as trained: loading freezes the encoder (trainable_gsfm_layers 0 in memory)
-    cfg = json.loads(saved.read_text()) if saved.is_file() else m.config.to_dict()
+    cfg = read_config(Path(folder)) if folder is not None else m.config.to_dict()
     typer.echo(json.dumps(cfg, indent=1, default=str))

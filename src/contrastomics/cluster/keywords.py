@@ -136,7 +136,6 @@ def domain_words() -> frozenset[str]:
     return frozenset(human_symbols_upper()) | {w.upper() for n in names for w in re.split(r"[^A-Za-z0-9]+", n) if w}
 
 
-
 def _chunks(title: str, drop: str | None = None) -> list[list[str]]:
     """Noun chunks of a title as word lists (see the module docstring). A lone word before "of"
     ("Activation of ...", "Recruitment of ...") is a head waiting for its complement: no chunk,
